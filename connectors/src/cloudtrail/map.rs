@@ -1,0 +1,462 @@
+//! CloudTrail record → normalized [`Event`], plus the inventory facts a record proves.
+//!
+//! Attribution (which agent did this?) is learned from the control plane as the logs go
+//! by: `CreateAgent` names the agent's role, `CreateAgentActionGroup` names the Lambda
+//! that runs a tool, and a Lambda's execution-role session is named after the function.
+//! What was learned is kept in [`Attribution`] and persisted with the cursor, so a resumed
+//! scan attributes exactly as an uninterrupted one.
+
+use super::record::{Record, UserIdentity};
+use normalizer::event::{CloudContext, Target};
+use normalizer::inventory::{Fact, Observation, Provenance, ProvenanceKind, RecordRef, Tool};
+use normalizer::{AgentRef, Correlation, Event, Layer, Outcome, Principal, Provider, RawPointer, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Attribution {
+    /// agent id → where it lives.
+    pub agents: BTreeMap<String, AgentHome>,
+    /// IAM role ARN → agents that run as it.
+    pub roles: BTreeMap<String, BTreeSet<String>>,
+    /// Lambda function name → agents whose action groups it executes.
+    pub functions: BTreeMap<String, BTreeSet<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentHome {
+    pub account: String,
+    pub region: String,
+}
+
+impl Attribution {
+    /// Union with what another scanner learned; commutative, so merges converge.
+    pub fn merge(&mut self, other: &Attribution) {
+        for (k, v) in &other.agents {
+            self.agents.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        for (k, v) in &other.roles {
+            self.roles.entry(k.clone()).or_default().extend(v.iter().cloned());
+        }
+        for (k, v) in &other.functions {
+            self.functions.entry(k.clone()).or_default().extend(v.iter().cloned());
+        }
+    }
+
+    fn agent_ref(&self, id: &str, qualifier: Option<&str>) -> Option<AgentRef> {
+        self.agents.get(id).map(|home| AgentRef {
+            provider: Provider::Aws,
+            scope: home.account.clone(),
+            location: home.region.clone(),
+            id: id.to_string(),
+            qualifier: qualifier.map(str::to_string),
+        })
+    }
+
+    fn only<'a>(set: Option<&'a BTreeSet<String>>) -> Option<&'a str> {
+        match set {
+            Some(s) if s.len() == 1 => s.iter().next().map(String::as_str),
+            _ => None,
+        }
+    }
+}
+
+/// Why a record could not become an event.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordProblem {
+    #[error("not a CloudTrail record: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("eventTime {0:?} is not an RFC 3339 timestamp")]
+    BadTime(String),
+}
+
+pub struct Mapped {
+    pub event: Event,
+    pub observations: Vec<Observation>,
+}
+
+const BEDROCK: &str = "bedrock.amazonaws.com";
+const MODEL_CALLS: [&str; 4] = ["InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream"];
+const AGENT_CONTROL_VERBS: [&str; 7] = ["Create", "Update", "Delete", "Prepare", "Associate", "Disassociate", "Tag"];
+
+fn text(v: &Value, path: &[&str]) -> Option<String> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str().map(str::to_string)
+}
+
+/// `arn:aws:bedrock:REGION:ACCOUNT:agent/ID` or `…:agent-alias/ID/ALIAS` → (id, alias).
+fn agent_from_arn(arn: &str) -> Option<(String, Option<String>)> {
+    let resource = arn.strip_prefix("arn:aws:bedrock:")?.splitn(3, ':').nth(2)?;
+    if let Some(rest) = resource.strip_prefix("agent-alias/") {
+        let mut it = rest.split('/');
+        let id = it.next()?.to_string();
+        return Some((id, it.next().map(str::to_string)));
+    }
+    resource.strip_prefix("agent/").map(|id| (id.to_string(), None))
+}
+
+/// Function name from a Lambda ARN (`…:function:NAME[:QUALIFIER]`) or a bare name.
+fn function_name(reference: &str) -> String {
+    match reference.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest).to_string(),
+        None => reference.to_string(),
+    }
+}
+
+/// Role ARN from an assumed-role identity's session issuer, or from the session ARN itself.
+fn role_of(identity: &UserIdentity<'_>) -> Option<String> {
+    if let Some(arn) = identity.session_context.as_ref().and_then(|c| c.session_issuer.as_ref()).and_then(|i| i.arn.as_deref()) {
+        return Some(arn.to_string());
+    }
+    let arn = identity.arn.as_deref()?;
+    let (prefix, rest) = arn.split_once(":assumed-role/")?;
+    let role = rest.split('/').next()?;
+    Some(format!("{}:role/{role}", prefix.replace(":sts:", ":iam:")))
+}
+
+fn session_name(identity: &UserIdentity<'_>) -> Option<String> {
+    let arn = identity.arn.as_deref()?;
+    let (_, rest) = arn.split_once(":assumed-role/")?;
+    rest.split('/').nth(1).map(str::to_string)
+}
+
+fn parse_raw(raw: Option<&serde_json::value::RawValue>) -> Value {
+    raw.and_then(|r| serde_json::from_str(r.get()).ok()).unwrap_or(Value::Null)
+}
+
+/// Maps records of one source; holds what attribution has learned so far.
+pub struct Mapper {
+    pub source: String,
+    pub attribution: Attribution,
+}
+
+impl Mapper {
+    pub fn new(source: String, attribution: Attribution) -> Self {
+        Mapper { source, attribution }
+    }
+
+    pub fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Mapped, RecordProblem> {
+        let rec: Record<'_> = serde_json::from_slice(bytes)?;
+        let time = Timestamp::parse_rfc3339(&rec.event_time).map_err(|_| RecordProblem::BadTime(rec.event_time.to_string()))?;
+        let raw = RawPointer {
+            source: self.source.clone(),
+            object: object.to_string(),
+            index,
+        };
+        let uid = match rec.event_id.as_deref() {
+            Some(id) => id.to_string(),
+            // Stable without an eventID: the same bytes at the same place hash the same.
+            None => hex::encode(&Sha256::digest([object.as_bytes(), &index.to_le_bytes(), bytes].concat())[..16]),
+        };
+        let account = rec
+            .recipient_account_id
+            .as_deref()
+            .or(rec.user_identity.as_ref().and_then(|u| u.account_id.as_deref()))
+            .unwrap_or("unknown")
+            .to_string();
+        let region = rec.aws_region.as_deref().unwrap_or("unknown").to_string();
+
+        let principal = match &rec.user_identity {
+            Some(u) => Principal {
+                kind: u.kind.as_deref().unwrap_or("Unknown").to_string(),
+                id: u.principal_id.as_deref().map(str::to_string),
+                arn: u.arn.as_deref().map(str::to_string),
+                account: u.account_id.as_deref().map(str::to_string),
+                issuer: u.session_context.as_ref().and_then(|c| c.session_issuer.as_ref()).and_then(|i| i.arn.as_deref()).map(str::to_string),
+                session_name: session_name(u),
+                invoked_by: u.invoked_by.as_deref().map(str::to_string),
+                credential_id: u.access_key_id.as_deref().map(str::to_string),
+            },
+            None => Principal {
+                kind: "Unknown".into(),
+                ..Principal::default()
+            },
+        };
+
+        let mut targets: Vec<Target> = rec
+            .resources
+            .iter()
+            .flatten()
+            .filter_map(|r| {
+                r.arn.as_deref().map(|arn| Target {
+                    uid: arn.to_string(),
+                    kind: r.kind.as_deref().map(str::to_string),
+                    name: None,
+                })
+            })
+            .collect();
+
+        let service = rec.event_source.to_string();
+        let operation = rec.event_name.to_string();
+        let mut observations = Vec::new();
+        let mut layer = Layer::IdentityApi;
+        let mut agent: Option<AgentRef> = None;
+        let mut model: Option<String> = None;
+        let mut session_id: Option<String> = None;
+        let succeeded = rec.error_code.is_none();
+        let record_ref = RecordRef::new(&raw, rec.event_id.as_deref());
+        let provenance = |kind| Provenance {
+            kind,
+            record: record_ref.clone(),
+        };
+
+        if service == BEDROCK {
+            let params = parse_raw(rec.request_parameters);
+            let response = parse_raw(rec.response_elements);
+            if MODEL_CALLS.contains(&operation.as_str()) {
+                model = text(&params, &["modelId"]);
+            }
+            // Which agent is the subject of the call?
+            let mut subject = text(&params, &["agentId"]).map(|id| (id, text(&params, &["agentAliasId"])));
+            if subject.is_none() {
+                subject = text(&response, &["agent", "agentId"]).map(|id| (id, None));
+            }
+            if subject.is_none() {
+                subject = targets.iter().find_map(|t| agent_from_arn(&t.uid));
+            }
+            if let Some((id, alias)) = subject {
+                if succeeded && !self.attribution.agents.contains_key(&id) {
+                    self.attribution.agents.insert(
+                        id.clone(),
+                        AgentHome {
+                            account: account.clone(),
+                            region: region.clone(),
+                        },
+                    );
+                }
+                let home = self.attribution.agents.get(&id).cloned().unwrap_or(AgentHome {
+                    account: account.clone(),
+                    region: region.clone(),
+                });
+                if targets.is_empty() {
+                    let resource = match &alias {
+                        Some(a) => format!("agent-alias/{id}/{a}"),
+                        None => format!("agent/{id}"),
+                    };
+                    targets.push(Target {
+                        uid: format!("arn:aws:bedrock:{}:{}:{resource}", home.region, home.account),
+                        kind: Some(if alias.is_some() { "AWS::Bedrock::AgentAlias" } else { "AWS::Bedrock::Agent" }.into()),
+                        name: None,
+                    });
+                }
+                let unqualified = AgentRef {
+                    provider: Provider::Aws,
+                    scope: home.account.clone(),
+                    location: home.region.clone(),
+                    id: id.clone(),
+                    qualifier: None,
+                };
+                let is_control = AGENT_CONTROL_VERBS.iter().any(|v| operation.starts_with(v));
+                if is_control {
+                    layer = Layer::Control;
+                }
+                if operation == "InvokeAgent" || operation == "InvokeInlineAgent" {
+                    session_id = text(&params, &["sessionId"]);
+                    if let Some(a) = &alias
+                        && succeeded
+                    {
+                        observations.push(Observation {
+                            time,
+                            agent: unqualified.clone(),
+                            fact: Fact::AliasInvoked(a.clone()),
+                            provenance: provenance(ProvenanceKind::Inferred),
+                        });
+                    }
+                }
+                if succeeded && is_control {
+                    for fact in self.control_facts(&operation, &id, &params, &response) {
+                        observations.push(Observation {
+                            time,
+                            agent: unqualified.clone(),
+                            fact,
+                            provenance: provenance(ProvenanceKind::ProviderApi),
+                        });
+                    }
+                }
+                agent = Some(AgentRef {
+                    qualifier: alias,
+                    ..unqualified
+                });
+            }
+        }
+
+        if service == "lambda.amazonaws.com" && operation.starts_with("Invoke") {
+            let params = parse_raw(rec.request_parameters);
+            let function = text(&params, &["functionName"])
+                .or_else(|| targets.iter().find(|t| t.uid.contains(":function:")).map(|t| t.uid.clone()));
+            if let Some(f) = function
+                && let Some(id) = Attribution::only(self.attribution.functions.get(&function_name(&f)))
+            {
+                layer = Layer::ToolInvocation;
+                agent = self.attribution.agent_ref(id, None);
+                if targets.is_empty() {
+                    targets.push(Target {
+                        uid: f,
+                        kind: Some("AWS::Lambda::Function".into()),
+                        name: None,
+                    });
+                }
+            }
+        }
+
+        if agent.is_none()
+            && let Some(identity) = &rec.user_identity
+        {
+            let by_function = session_name(identity).and_then(|s| Attribution::only(self.attribution.functions.get(&s)).map(str::to_string));
+            let by_role = role_of(identity).and_then(|r| Attribution::only(self.attribution.roles.get(&r)).map(str::to_string));
+            if let Some(id) = by_function.or(by_role) {
+                agent = self.attribution.agent_ref(&id, None);
+                if let (Some(m), Some(a)) = (&model, &agent)
+                    && succeeded
+                {
+                    observations.push(Observation {
+                        time,
+                        agent: a.unqualified(),
+                        fact: Fact::ModelInvoked(m.clone()),
+                        provenance: provenance(ProvenanceKind::Inferred),
+                    });
+                }
+            }
+        }
+
+        if targets.is_empty() && service == "s3.amazonaws.com" {
+            let params = parse_raw(rec.request_parameters);
+            if let Some(bucket) = text(&params, &["bucketName"]) {
+                let uid = match text(&params, &["key"]) {
+                    Some(key) => format!("arn:aws:s3:::{bucket}/{key}"),
+                    None => format!("arn:aws:s3:::{bucket}"),
+                };
+                targets.push(Target { uid, kind: None, name: None });
+            }
+        }
+
+        let outcome = match &rec.error_code {
+            None => Outcome::Success,
+            Some(code) => Outcome::Failure {
+                code: code.to_string(),
+                message: rec.error_message.as_deref().map(str::to_string),
+            },
+        };
+
+        let event = Event {
+            uid,
+            time,
+            agent,
+            layer,
+            service,
+            operation,
+            targets,
+            outcome,
+            principal,
+            correlation: Correlation {
+                request_id: rec.request_id.as_deref().map(str::to_string),
+                session_id,
+                shared_event_id: rec.shared_event_id.as_deref().map(str::to_string),
+                ..Correlation::default()
+            },
+            source: raw,
+            cloud: Some(CloudContext {
+                provider: Provider::Aws,
+                account,
+                region,
+            }),
+            src_ip: rec.source_ip_address.as_deref().map(str::to_string),
+            user_agent: rec.user_agent.as_deref().map(str::to_string),
+            model,
+            category: rec.event_category.as_deref().map(str::to_string),
+            read_only: rec.read_only,
+            original_time: Some(rec.event_time.to_string()),
+        };
+        Ok(Mapped { event, observations })
+    }
+
+    /// Inventory facts proven by a successful Bedrock agent control-plane call, and what
+    /// they teach attribution.
+    fn control_facts(&mut self, operation: &str, agent_id: &str, params: &Value, response: &Value) -> Vec<Fact> {
+        let mut facts = Vec::new();
+        match operation {
+            "CreateAgent" | "UpdateAgent" => {
+                let body = if operation == "CreateAgent" && response.get("agent").is_some() { &response["agent"] } else { params };
+                if let Some(n) = text(body, &["agentName"]).or_else(|| text(params, &["agentName"])) {
+                    facts.push(Fact::Name(n));
+                }
+                if let Some(m) = text(body, &["foundationModel"]).or_else(|| text(params, &["foundationModel"])) {
+                    facts.push(Fact::DeclaredModel(m));
+                }
+                if let Some(role) = text(body, &["agentResourceRoleArn"]).or_else(|| text(params, &["agentResourceRoleArn"])) {
+                    self.attribution.roles.entry(role.clone()).or_default().insert(agent_id.to_string());
+                    facts.push(Fact::Role(role));
+                }
+                if let Some(g) = text(body, &["guardrailConfiguration", "guardrailIdentifier"]) {
+                    facts.push(Fact::Guardrail {
+                        id: g,
+                        version: text(body, &["guardrailConfiguration", "guardrailVersion"]),
+                    });
+                }
+            }
+            "CreateAgentActionGroup" | "UpdateAgentActionGroup" => {
+                if let Some(name) = text(params, &["actionGroupName"]) {
+                    let lambda = text(params, &["actionGroupExecutor", "lambda"]);
+                    let executor = lambda.clone().or_else(|| text(params, &["actionGroupExecutor", "customControl"]));
+                    if let Some(l) = &lambda {
+                        self.attribution.functions.entry(function_name(l)).or_default().insert(agent_id.to_string());
+                    }
+                    facts.push(Fact::Tool(Tool {
+                        name,
+                        kind: "action_group".into(),
+                        executor,
+                        signature: text(params, &["parentActionGroupSignature"]),
+                    }));
+                }
+            }
+            "AssociateAgentKnowledgeBase" => {
+                if let Some(kb) = text(params, &["knowledgeBaseId"]) {
+                    facts.push(Fact::KnowledgeBase(kb));
+                }
+            }
+            "DisassociateAgentKnowledgeBase" => {
+                if let Some(kb) = text(params, &["knowledgeBaseId"]) {
+                    facts.push(Fact::KnowledgeBaseRemoved(kb));
+                }
+            }
+            "CreateAgentVersion" => {
+                if let Some(v) = text(response, &["agentVersion", "version"]) {
+                    facts.push(Fact::Version(v));
+                }
+            }
+            "CreateAgentAlias" | "UpdateAgentAlias" => {
+                let id = text(params, &["agentAliasId"]).or_else(|| text(response, &["agentAlias", "agentAliasId"]));
+                let routing = params
+                    .get("routingConfiguration")
+                    .or_else(|| response.get("agentAlias").and_then(|a| a.get("routingConfiguration")));
+                let routed_version = routing.and_then(|r| r.get(0)).and_then(|r| r.get("agentVersion")).and_then(Value::as_str).map(str::to_string);
+                if let Some(id) = id {
+                    facts.push(Fact::Alias { id, routed_version });
+                }
+            }
+            _ => {}
+        }
+        facts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_and_sessions_name_agents_functions_and_roles() {
+        assert_eq!(
+            agent_from_arn("arn:aws:bedrock:us-east-1:111122223333:agent-alias/AG1/TSTALIAS"),
+            Some(("AG1".into(), Some("TSTALIAS".into())))
+        );
+        assert_eq!(agent_from_arn("arn:aws:bedrock:us-east-1:111122223333:agent/AG1"), Some(("AG1".into(), None)));
+        assert_eq!(agent_from_arn("arn:aws:s3:::bucket"), None);
+        assert_eq!(function_name("arn:aws:lambda:us-east-1:111122223333:function:export-tool:3"), "export-tool");
+    }
+}

@@ -1,0 +1,30 @@
+//! agentward's sources: each connector reads one provider's records (audit logs today;
+//! provider APIs and probe spools as they land) and turns them into the normalized model
+//! from `normalizer`. Connectors decide what a record means; they do not decide where
+//! results are stored, and they never drop a record silently: whatever cannot be mapped
+//! comes back as a quarantined item with its reason.
+
+pub mod cloudtrail;
+pub mod location;
+
+/// Errors a connector reports; record-level problems are not errors but quarantined items.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectorError {
+    #[error("invalid location {url:?}: {reason}")]
+    BadLocation { url: String, reason: String },
+    #[error("cannot list {url}: {source}")]
+    List {
+        url: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("the parser for {path} stopped unexpectedly: {reason}")]
+    Worker { path: String, reason: String },
+}

@@ -1,0 +1,153 @@
+//! Where records and state live: a local directory or an `object_store` URL (`s3://`,
+//! with an endpoint override for S3-compatible servers), opened the same way everywhere.
+
+use crate::ConnectorError;
+use bytes::Bytes;
+use futures::StreamExt;
+use object_store::ObjectStore;
+use object_store::path::Path;
+use serde::Deserialize;
+use std::io::{self, Read};
+use std::sync::Arc;
+
+/// A place as the configuration names it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LocationSpec {
+    /// A directory path, `file:///abs/path`, or `s3://bucket/prefix`.
+    pub url: String,
+    /// S3-compatible endpoint, e.g. `http://127.0.0.1:9000`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Needed for a plain-HTTP endpoint.
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+pub struct Opened {
+    pub store: Arc<dyn ObjectStore>,
+    /// Key prefix inside the store everything is relative to.
+    pub prefix: Path,
+    /// How to show this place to a person (never includes credentials).
+    pub display: String,
+}
+
+impl Opened {
+    pub fn child(&self, rel: &str) -> Path {
+        let mut p = self.prefix.clone();
+        for part in rel.split('/').filter(|s| !s.is_empty()) {
+            p = p.child(part);
+        }
+        p
+    }
+
+    /// `path` relative to the prefix, for display and for stable names.
+    pub fn relative(&self, path: &Path) -> String {
+        match path.prefix_match(&self.prefix) {
+            Some(parts) => parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"),
+            None => path.to_string(),
+        }
+    }
+}
+
+/// Opens a location. `base_dir` resolves relative directory paths (the config file's
+/// directory); `create` makes a missing local directory (for stores, not for sources).
+pub fn open(spec: &LocationSpec, base_dir: &std::path::Path, create: bool) -> Result<Opened, ConnectorError> {
+    let bad = |reason: String| ConnectorError::BadLocation {
+        url: spec.url.clone(),
+        reason,
+    };
+    if let Some(rest) = spec.url.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(bad("no bucket name after s3://".into()));
+        }
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+        if let Some(e) = &spec.endpoint {
+            builder = builder.with_endpoint(e).with_virtual_hosted_style_request(false);
+        }
+        if let Some(r) = &spec.region {
+            builder = builder.with_region(r);
+        }
+        if spec.allow_http {
+            builder = builder.with_allow_http(true);
+        }
+        let store = builder.build().map_err(|e| bad(e.to_string()))?;
+        return Ok(Opened {
+            store: Arc::new(store),
+            prefix: Path::parse(prefix.trim_end_matches('/')).map_err(|e| bad(e.to_string()))?,
+            display: spec.url.clone(),
+        });
+    }
+    let local = match spec.url.strip_prefix("file://") {
+        Some(p) => std::path::PathBuf::from(p),
+        None if spec.url.contains("://") => {
+            return Err(bad("unsupported scheme: use a directory path, file://, or s3://".into()));
+        }
+        None => base_dir.join(&spec.url),
+    };
+    if create {
+        std::fs::create_dir_all(&local).map_err(|e| bad(format!("cannot create {}: {e}", local.display())))?;
+    } else if !local.is_dir() {
+        return Err(bad(format!("{} is not a directory", local.display())));
+    }
+    let canonical = local.canonicalize().map_err(|e| bad(format!("{}: {e}", local.display())))?;
+    let store = object_store::local::LocalFileSystem::new_with_prefix(&canonical).map_err(|e| bad(e.to_string()))?;
+    Ok(Opened {
+        store: Arc::new(store),
+        prefix: Path::default(),
+        display: canonical.display().to_string(),
+    })
+}
+
+/// A blocking [`Read`] over an object, for parsers that run on a blocking thread. Chunks
+/// arrive through a small bounded channel, so memory stays at a few chunks whatever the
+/// object's size. Must be created inside a Tokio runtime.
+pub fn blocking_reader(store: Arc<dyn ObjectStore>, path: Path) -> impl Read + Send {
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
+    tokio::spawn(async move {
+        let stream = match store.get(&path).await {
+            Ok(r) => r.into_stream(),
+            Err(e) => {
+                let _ = tx.send(Err(io::Error::other(e))).await;
+                return;
+            }
+        };
+        futures::pin_mut!(stream);
+        while let Some(chunk) = stream.next().await {
+            let item = chunk.map_err(io::Error::other);
+            let failed = item.is_err();
+            // A send fails only when the reader is gone; nothing left to do then.
+            if tx.send(item).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    ChannelReader {
+        rx,
+        current: Bytes::new(),
+    }
+}
+
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.len());
+        out[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}

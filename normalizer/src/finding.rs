@@ -1,0 +1,100 @@
+use crate::{AgentRef, CoverageStatus, Layer, Timestamp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// OCSF `severity_id`.
+    pub fn ocsf_id(self) -> u8 {
+        match self {
+            Severity::Informational => 1,
+            Severity::Low => 2,
+            Severity::Medium => 3,
+            Severity::High => 4,
+            Severity::Critical => 5,
+        }
+    }
+
+    pub fn caption(self) -> &'static str {
+        match self {
+            Severity::Informational => "Informational",
+            Severity::Low => "Low",
+            Severity::Medium => "Medium",
+            Severity::High => "High",
+            Severity::Critical => "Critical",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FindingKind {
+    /// A layer of an agent that agentward cannot see; an auditor must know it is dark.
+    CoverageGap {
+        layer: Layer,
+        coverage: CoverageStatus,
+    },
+}
+
+impl FindingKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FindingKind::CoverageGap { .. } => "CoverageGap",
+        }
+    }
+}
+
+/// A conclusion about one agent, with what justifies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable across scans: the same gap on the same agent has the same uid.
+    pub uid: String,
+    pub agent: AgentRef,
+    #[serde(flatten)]
+    pub kind: FindingKind,
+    pub severity: Severity,
+    pub title: String,
+    pub detail: String,
+    /// When the scan that produced it ran (passed in, never read from a clock here).
+    pub time: Timestamp,
+}
+
+impl Finding {
+    /// Gap findings for every layer of `coverage` that is not fully observed.
+    pub fn coverage_gaps(coverage: &[crate::Coverage], time: Timestamp) -> Vec<Finding> {
+        coverage
+            .iter()
+            .filter(|c| c.status.is_gap())
+            .map(|c| {
+                let severity = match (&c.status, c.layer) {
+                    (CoverageStatus::Degraded { .. }, _) => Severity::High,
+                    (CoverageStatus::AvailableIfEnabled { .. }, Layer::Prompt | Layer::ToolInvocation) => {
+                        Severity::Medium
+                    }
+                    (CoverageStatus::AvailableIfEnabled { .. }, _) => Severity::Low,
+                    (_, _) => Severity::Informational,
+                };
+                Finding {
+                    uid: format!("agentward:coverage-gap:{}:{}", c.agent.key(), c.layer.as_str()),
+                    agent: c.agent.clone(),
+                    kind: FindingKind::CoverageGap {
+                        layer: c.layer,
+                        coverage: c.status.clone(),
+                    },
+                    severity,
+                    title: format!("{} layer {}", c.layer.as_str(), c.status.label()),
+                    detail: c.status.explanation(),
+                    time,
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,369 @@
+//! The runtime-derived inventory (AI-BOM) as a history of observed facts, so that the
+//! inventory "as it was at 14:32 last Tuesday" can be answered, and every field says
+//! where it came from.
+
+use crate::{AgentRef, RawPointer, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvenanceKind {
+    /// Read from the provider's API or the provider's own record of an API call.
+    ProviderApi,
+    /// Seen by the node probe in what the process actually did.
+    NodeRuntime,
+    /// Taken from a manifest or configuration someone wrote.
+    DeclaredManifest,
+    /// Concluded from behavior (e.g. a model the agent's role was seen calling).
+    Inferred,
+}
+
+impl ProvenanceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProvenanceKind::ProviderApi => "provider_api",
+            ProvenanceKind::NodeRuntime => "node_runtime",
+            ProvenanceKind::DeclaredManifest => "declared_manifest",
+            ProvenanceKind::Inferred => "inferred",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Provenance {
+    pub kind: ProvenanceKind,
+    /// The record that proves the fact.
+    pub record: RecordRef,
+}
+
+/// [`RawPointer`] plus the provider's id of the record, orderable for deterministic output.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RecordRef {
+    pub source: String,
+    pub object: String,
+    pub index: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+}
+
+impl RecordRef {
+    pub fn new(raw: &RawPointer, record_id: Option<&str>) -> Self {
+        RecordRef {
+            source: raw.source.clone(),
+            object: raw.object.clone(),
+            index: raw.index,
+            record_id: record_id.map(str::to_string),
+        }
+    }
+}
+
+impl std::fmt::Display for RecordRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}#{}", self.source, self.object, self.index)?;
+        if let Some(id) = &self.record_id {
+            write!(f, " ({id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A tool the agent can call.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    /// `action_group`, `mcp_server`, `function`, `builtin` …
+    pub kind: String,
+    /// What runs it: a Lambda ARN, `RETURN_CONTROL`, a command line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "fact", content = "value", rename_all = "snake_case")]
+pub enum Fact {
+    Name(String),
+    /// The model the configuration names.
+    DeclaredModel(String),
+    /// A model the agent was seen calling.
+    ModelInvoked(String),
+    /// The identity the agent runs as.
+    Role(String),
+    Tool(Tool),
+    ToolRemoved(String),
+    KnowledgeBase(String),
+    KnowledgeBaseRemoved(String),
+    Guardrail { id: String, version: Option<String> },
+    Version(String),
+    Alias { id: String, routed_version: Option<String> },
+    AliasInvoked(String),
+}
+
+impl Fact {
+    /// Sightings only matter the first time; configuration facts matter at every change.
+    fn is_sighting(&self) -> bool {
+        matches!(self, Fact::ModelInvoked(_) | Fact::AliasInvoked(_) | Fact::Version(_))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Observation {
+    pub time: Timestamp,
+    pub agent: AgentRef,
+    #[serde(flatten)]
+    pub fact: Fact,
+    pub provenance: Provenance,
+}
+
+/// Every fact ever observed, kept in time order; small (configuration changes and first
+/// sightings), so it is stored whole and merged between concurrent scanners.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InventoryHistory {
+    pub observations: Vec<Observation>,
+}
+
+impl InventoryHistory {
+    /// Adds observations; the result is independent of the order they arrive in, so two
+    /// scanners merging each other's work converge on the same history.
+    pub fn merge(&mut self, incoming: impl IntoIterator<Item = Observation>) {
+        let mut all: BTreeSet<Observation> = std::mem::take(&mut self.observations).into_iter().collect();
+        all.extend(incoming);
+        let mut first_sighting: BTreeMap<(AgentRef, Fact), Observation> = BTreeMap::new();
+        let mut kept = Vec::with_capacity(all.len());
+        for obs in all {
+            if obs.fact.is_sighting() {
+                let key = (obs.agent.clone(), obs.fact.clone());
+                match first_sighting.get(&key) {
+                    Some(existing) if existing.time <= obs.time => {}
+                    _ => {
+                        first_sighting.insert(key, obs);
+                    }
+                }
+            } else {
+                kept.push(obs);
+            }
+        }
+        kept.extend(first_sighting.into_values());
+        kept.sort_by(|a, b| (a.time, &a.agent, &a.fact).cmp(&(b.time, &b.agent, &b.fact)));
+        self.observations = kept;
+    }
+
+    pub fn agents(&self) -> BTreeSet<AgentRef> {
+        self.observations.iter().map(|o| o.agent.clone()).collect()
+    }
+
+    /// The inventory in force at `at`: every agent known by then, each field at its latest
+    /// value not after `at`.
+    pub fn snapshot_at(&self, at: Timestamp) -> InventorySnapshot {
+        let mut agents: BTreeMap<AgentRef, AgentInventory> = BTreeMap::new();
+        for obs in self.observations.iter().filter(|o| o.time <= at) {
+            let entry = agents.entry(obs.agent.clone()).or_insert_with(|| AgentInventory::new(obs.agent.clone(), obs.time));
+            entry.apply(obs);
+        }
+        InventorySnapshot {
+            at,
+            agents: agents.into_values().collect(),
+        }
+    }
+
+    /// Observations after `since` and not after `until`, in time order: "what changed".
+    pub fn changes_between(&self, since: Timestamp, until: Timestamp) -> Vec<&Observation> {
+        self.observations.iter().filter(|o| o.time > since && o.time <= until).collect()
+    }
+}
+
+/// A value together with when it took effect and the record that proves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub since: Timestamp,
+    pub provenance: Provenance,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alias {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routed_version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guardrail {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentInventory {
+    pub agent: AgentRef,
+    pub first_seen: Timestamp,
+    pub last_changed: Timestamp,
+    pub name: Option<Sourced<String>>,
+    pub declared_model: Option<Sourced<String>>,
+    pub models_invoked: Vec<Sourced<String>>,
+    pub role: Option<Sourced<String>>,
+    pub tools: Vec<Sourced<Tool>>,
+    pub knowledge_bases: Vec<Sourced<String>>,
+    pub guardrail: Option<Sourced<Guardrail>>,
+    pub versions: Vec<Sourced<String>>,
+    pub aliases: Vec<Sourced<Alias>>,
+}
+
+fn upsert<T, K: PartialEq>(list: &mut Vec<Sourced<T>>, item: Sourced<T>, key: impl Fn(&T) -> K) {
+    let k = key(&item.value);
+    match list.iter_mut().find(|s| key(&s.value) == k) {
+        Some(existing) => *existing = item,
+        None => list.push(item),
+    }
+}
+
+impl AgentInventory {
+    fn new(agent: AgentRef, first_seen: Timestamp) -> Self {
+        AgentInventory {
+            agent,
+            first_seen,
+            last_changed: first_seen,
+            name: None,
+            declared_model: None,
+            models_invoked: Vec::new(),
+            role: None,
+            tools: Vec::new(),
+            knowledge_bases: Vec::new(),
+            guardrail: None,
+            versions: Vec::new(),
+            aliases: Vec::new(),
+        }
+    }
+
+    fn apply(&mut self, obs: &Observation) {
+        let sourced = |v| Sourced {
+            value: v,
+            since: obs.time,
+            provenance: obs.provenance.clone(),
+        };
+        self.last_changed = obs.time;
+        match &obs.fact {
+            Fact::Name(n) => self.name = Some(sourced(n.clone())),
+            Fact::DeclaredModel(m) => self.declared_model = Some(sourced(m.clone())),
+            Fact::ModelInvoked(m) => upsert(&mut self.models_invoked, sourced(m.clone()), Clone::clone),
+            Fact::Role(r) => self.role = Some(sourced(r.clone())),
+            Fact::Tool(t) => upsert(
+                &mut self.tools,
+                Sourced {
+                    value: t.clone(),
+                    since: obs.time,
+                    provenance: obs.provenance.clone(),
+                },
+                |t: &Tool| t.name.clone(),
+            ),
+            Fact::ToolRemoved(name) => self.tools.retain(|t| &t.value.name != name),
+            Fact::KnowledgeBase(kb) => upsert(&mut self.knowledge_bases, sourced(kb.clone()), Clone::clone),
+            Fact::KnowledgeBaseRemoved(kb) => self.knowledge_bases.retain(|k| &k.value != kb),
+            Fact::Guardrail { id, version } => {
+                self.guardrail = Some(Sourced {
+                    value: Guardrail {
+                        id: id.clone(),
+                        version: version.clone(),
+                    },
+                    since: obs.time,
+                    provenance: obs.provenance.clone(),
+                })
+            }
+            Fact::Version(v) => upsert(&mut self.versions, sourced(v.clone()), Clone::clone),
+            Fact::Alias { id, routed_version } => upsert(
+                &mut self.aliases,
+                Sourced {
+                    value: Alias {
+                        id: id.clone(),
+                        routed_version: routed_version.clone(),
+                    },
+                    since: obs.time,
+                    provenance: obs.provenance.clone(),
+                },
+                |a: &Alias| a.id.clone(),
+            ),
+            Fact::AliasInvoked(id) => {
+                if !self.aliases.iter().any(|a| &a.value.id == id) {
+                    self.aliases.push(Sourced {
+                        value: Alias {
+                            id: id.clone(),
+                            routed_version: None,
+                        },
+                        since: obs.time,
+                        provenance: obs.provenance.clone(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventorySnapshot {
+    pub at: Timestamp,
+    pub agents: Vec<AgentInventory>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Provider;
+
+    fn agent() -> AgentRef {
+        AgentRef {
+            provider: Provider::Aws,
+            scope: "111122223333".into(),
+            location: "us-east-1".into(),
+            id: "AGENT1".into(),
+            qualifier: None,
+        }
+    }
+
+    fn obs(t: i64, fact: Fact) -> Observation {
+        Observation {
+            time: Timestamp(t),
+            agent: agent(),
+            fact,
+            provenance: Provenance {
+                kind: ProvenanceKind::ProviderApi,
+                record: RecordRef {
+                    source: "trail".into(),
+                    object: "f.json.gz".into(),
+                    index: t as u64,
+                    record_id: None,
+                },
+            },
+        }
+    }
+
+    #[test]
+    fn snapshot_at_shows_the_model_in_force_then_not_the_latest() {
+        let mut h = InventoryHistory::default();
+        h.merge([
+            obs(10, Fact::DeclaredModel("model-v1".into())),
+            obs(50, Fact::DeclaredModel("model-v2".into())),
+        ]);
+        assert_eq!(h.snapshot_at(Timestamp(20)).agents[0].declared_model.as_ref().unwrap().value, "model-v1");
+        assert_eq!(h.snapshot_at(Timestamp(60)).agents[0].declared_model.as_ref().unwrap().value, "model-v2");
+        assert!(h.snapshot_at(Timestamp(5)).agents.is_empty());
+    }
+
+    #[test]
+    fn merge_is_order_independent_and_keeps_first_sighting() {
+        let a = vec![obs(30, Fact::ModelInvoked("m".into())), obs(10, Fact::Name("support".into()))];
+        let b = vec![obs(20, Fact::ModelInvoked("m".into())), obs(10, Fact::Name("support".into()))];
+        let mut x = InventoryHistory::default();
+        x.merge(a.clone());
+        x.merge(b.clone());
+        let mut y = InventoryHistory::default();
+        y.merge(b);
+        y.merge(a);
+        assert_eq!(x, y);
+        assert_eq!(x.observations.len(), 2);
+        let snap = x.snapshot_at(Timestamp(100));
+        assert_eq!(snap.agents[0].models_invoked[0].since, Timestamp(20));
+    }
+}

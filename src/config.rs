@@ -1,0 +1,179 @@
+//! The TOML configuration: where state is stored and which sources to scan. Mistakes are
+//! reported with the line they are on.
+
+use connectors::location::LocationSpec;
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    #[diagnostic(code(agentward::config::read), help("pass the file with --config FILE"))]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config: {message}")]
+    #[diagnostic(code(agentward::config::invalid))]
+    Invalid {
+        message: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("here")]
+        span: Option<SourceSpan>,
+        #[help]
+        help: Option<String>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    store: Option<Spanned<LocationSpec>>,
+    #[serde(default)]
+    source: Vec<Spanned<RawSource>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    kind: Spanned<String>,
+    url: String,
+    #[serde(default)]
+    endpoint: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
+    allow_http: bool,
+    #[serde(default)]
+    max_record_bytes: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    CloudTrail,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub name: String,
+    pub kind: SourceKind,
+    pub location: LocationSpec,
+    pub max_record_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Directory relative paths in the file are resolved against.
+    pub base_dir: PathBuf,
+    pub store: LocationSpec,
+    pub sources: Vec<SourceConfig>,
+}
+
+const DEFAULT_STORE: &str = ".agentward";
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
+        Config::parse(&text, &path.display().to_string(), base_dir)
+    }
+
+    pub fn parse(text: &str, name: &str, base_dir: PathBuf) -> Result<Config, ConfigError> {
+        let invalid = |message: String, span: Option<std::ops::Range<usize>>, help: Option<String>| ConfigError::Invalid {
+            message,
+            src: NamedSource::new(name, text.to_string()),
+            span: span.map(|r| SourceSpan::from(r.start..r.end)),
+            help,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| invalid(e.message().to_string(), e.span(), None))?;
+        let mut sources = Vec::new();
+        for s in raw.source {
+            let span = s.span();
+            let s = s.into_inner();
+            let kind = match s.kind.get_ref().as_str() {
+                "cloudtrail" => SourceKind::CloudTrail,
+                other => {
+                    return Err(invalid(
+                        format!("unknown source kind {other:?}"),
+                        Some(s.kind.span()),
+                        Some("supported kinds: cloudtrail".into()),
+                    ));
+                }
+            };
+            let name = s.name.get_ref().clone();
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+                return Err(invalid(
+                    format!("source name {name:?} must be non-empty and use only letters, digits, '-', '_', '.'"),
+                    Some(s.name.span()),
+                    None,
+                ));
+            }
+            if sources.iter().any(|x: &SourceConfig| x.name == name) {
+                return Err(invalid(
+                    format!("source name {name:?} is used twice"),
+                    Some(s.name.span()),
+                    Some("every source needs its own name: cursors are kept per name".into()),
+                ));
+            }
+            if s.max_record_bytes == Some(0) {
+                return Err(invalid("max_record_bytes must be positive".into(), Some(span), None));
+            }
+            sources.push(SourceConfig {
+                name,
+                kind,
+                location: LocationSpec {
+                    url: s.url,
+                    endpoint: s.endpoint,
+                    region: s.region,
+                    allow_http: s.allow_http,
+                },
+                max_record_bytes: s.max_record_bytes.unwrap_or(connectors::cloudtrail::DEFAULT_MAX_RECORD_BYTES),
+            });
+        }
+        let store = raw.store.map(Spanned::into_inner).unwrap_or_else(|| LocationSpec {
+            url: DEFAULT_STORE.into(),
+            ..LocationSpec::default()
+        });
+        Ok(Config { base_dir, store, sources })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, "agentward.toml", PathBuf::from("."))
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_line() {
+        let text = "[store]\nurl = \".agentward\"\n\n[[source]]\nname = \"trail\"\nkind = \"cloudtrial\"\nurl = \"logs\"\n";
+        let Err(ConfigError::Invalid { message, span, help, .. }) = parse(text) else { panic!("accepted a bad kind") };
+        assert!(message.contains("cloudtrial"));
+        let offset = span.unwrap().offset();
+        assert_eq!(text[..offset].lines().count(), 6, "span should be on line 6");
+        assert_eq!(help.as_deref(), Some("supported kinds: cloudtrail"));
+
+        let Err(ConfigError::Invalid { span, .. }) = parse("[store]\nurll = \"x\"\n") else { panic!("accepted unknown key") };
+        assert_eq!("[store]\nurll = \"x\"\n"[..span.unwrap().offset()].lines().count(), 2);
+    }
+
+    #[test]
+    fn duplicate_source_names_are_refused_and_store_defaults_locally() {
+        let dup = "[[source]]\nname = \"a\"\nkind = \"cloudtrail\"\nurl = \"x\"\n[[source]]\nname = \"a\"\nkind = \"cloudtrail\"\nurl = \"y\"\n";
+        assert!(matches!(parse(dup), Err(ConfigError::Invalid { message, .. }) if message.contains("twice")));
+        let ok = parse("[[source]]\nname = \"a\"\nkind = \"cloudtrail\"\nurl = \"x\"\n").unwrap();
+        assert_eq!(ok.store.url, ".agentward");
+        assert_eq!(ok.sources[0].max_record_bytes, connectors::cloudtrail::DEFAULT_MAX_RECORD_BYTES);
+    }
+}

@@ -1,0 +1,311 @@
+//! agentward: see what your AI agents really are and really do, and prove it.
+//!
+//! The binary wires sources (connectors) through the model (normalizer) into the store,
+//! and prints what a person needs: summaries, inventory, events, coverage, audit checks.
+
+mod audit;
+mod config;
+mod report;
+mod scan;
+mod store;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use config::Config;
+use connectors::location::LocationSpec;
+use futures::TryStreamExt;
+use normalizer::Timestamp;
+use normalizer::inventory::InventoryHistory;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "agentward",
+    version,
+    about = "Runtime security for AI agents: runtime inventory, behavior, telemetry coverage and a verifiable audit trail",
+    long_about = "agentward reads what your agents' platforms record (CloudTrail logs today), normalizes it into \
+                  per-agent events (OCSF 1.8), a runtime-derived inventory (CycloneDX 1.6) and a coverage matrix \
+                  that says, layer by layer, what can and cannot be seen and why. Everything is kept in one store \
+                  (a local directory by default, or s3://) with a hash-chained audit trail.\n\n\
+                  Exit codes: 0 success; 1 error (bad config, unreadable store, audit chain broken); \
+                  2 partial scan (a source or some of its files failed: named in the summary)."
+)]
+struct Cli {
+    /// Configuration file (TOML): the store and the sources to scan. Relative paths in it
+    /// are resolved against its directory.
+    #[arg(long, global = true, default_value = "agentward.toml", env = "AGENTWARD_CONFIG")]
+    config: PathBuf,
+    /// Use this store instead of the configuration's (a directory, file:// or s3:// URL).
+    #[arg(long, global = true, env = "AGENTWARD_STORE")]
+    store: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InventoryFormat {
+    Table,
+    Json,
+    Cyclonedx,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EventsFormat {
+    Table,
+    Ocsf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TextOrJson {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan every configured source into the store, then print what was found. Rescanning
+    /// is idempotent: files already scanned are not read again; an interrupted scan resumes.
+    Scan {
+        #[arg(long, value_enum, default_value = "table")]
+        format: TextOrJson,
+    },
+    /// The runtime-derived inventory (AI-BOM) of every known agent, with where each field
+    /// came from.
+    Inventory {
+        /// Show the inventory as it was at this time (RFC 3339 or YYYY-MM-DD); default: now.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: InventoryFormat,
+    },
+    /// Normalized events from the store, oldest day first.
+    Events {
+        /// Only this agent (its key, as `inventory` and `coverage` print it), or `unattributed`.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Only events at or after this time (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events before this time (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this layer: kernel, network, prompt, tool_invocation, identity_api, control.
+        #[arg(long)]
+        layer: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: EventsFormat,
+    },
+    /// What agentward can see of each agent, layer by layer, and for each gap why not and
+    /// how to close it.
+    Coverage {
+        #[arg(long, value_enum, default_value = "table")]
+        format: TextOrJson,
+    },
+    /// The tamper-evident audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every row's hash and link; exit 1 if any row was changed, removed or reordered.
+    Verify {
+        /// Head hash recorded elsewhere earlier (e.g. printed by a previous verify); catches
+        /// a cut-off tail.
+        #[arg(long)]
+        expect_head: Option<String>,
+    },
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("AGENTWARD_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.compact().init();
+    } else {
+        builder.json().init();
+    }
+}
+
+fn parse_time(text: &str) -> anyhow::Result<Timestamp> {
+    let full = if text.len() == 10 { format!("{text}T00:00:00Z") } else { text.to_string() };
+    Timestamp::parse_rfc3339(&full).with_context(|| format!("{text:?}: expected RFC 3339 (2026-11-17T14:32:00Z) or YYYY-MM-DD"))
+}
+
+/// The configuration, or for read-only commands just the store given with --store.
+fn load_config(cli: &Cli, needs_sources: bool) -> anyhow::Result<Config> {
+    if let Some(store) = &cli.store
+        && !needs_sources
+    {
+        return Ok(Config {
+            base_dir: PathBuf::from("."),
+            store: LocationSpec {
+                url: store.clone(),
+                ..LocationSpec::default()
+            },
+            sources: Vec::new(),
+        });
+    }
+    let mut config = Config::load(&cli.config).map_err(|e| anyhow::anyhow!("{:?}", miette::Report::new(e)))?;
+    if let Some(store) = &cli.store {
+        config.store = LocationSpec {
+            url: store.clone(),
+            ..LocationSpec::default()
+        };
+        // A --store path on the command line is relative to where the user is.
+        if !store.contains("://") {
+            config.store.url = std::env::current_dir()?.join(store).display().to_string();
+        }
+    }
+    Ok(config)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    match &cli.command {
+        Command::Scan { format } => {
+            let config = load_config(&cli, true)?;
+            if config.sources.is_empty() {
+                bail!("{} configures no [[source]]: nothing to scan", cli.config.display());
+            }
+            let summary = scan::run(&config, std::io::stderr().is_terminal()).await?;
+            match format {
+                TextOrJson::Table => write!(stdout, "{}", report::scan_summary(&summary))?,
+                TextOrJson::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&summary)?)?,
+            }
+            return Ok(if summary.complete { ExitCode::SUCCESS } else { ExitCode::from(2) });
+        }
+        Command::Inventory { at, format } => {
+            let config = load_config(&cli, false)?;
+            let store = scan::open_store(&config)?;
+            let history = store.latest::<InventoryHistory>(scan::INVENTORY_DIR).await?.map(|(_, h)| h).unwrap_or_default();
+            let at = match at {
+                Some(t) => parse_time(t)?,
+                None => scan::now(),
+            };
+            let snapshot = history.snapshot_at(at);
+            match format {
+                InventoryFormat::Table => {
+                    write!(stdout, "{}", report::inventory_table(&snapshot))?;
+                    let later = history.changes_between(at, Timestamp(i64::MAX));
+                    if !later.is_empty() {
+                        writeln!(stdout, "{} changes recorded after {at}; the latest: {}", later.len(), later[later.len() - 1].time)?;
+                    }
+                }
+                InventoryFormat::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&snapshot)?)?,
+                InventoryFormat::Cyclonedx => writeln!(
+                    stdout,
+                    "{}",
+                    serde_json::to_string_pretty(&normalizer::cyclonedx::snapshot_to_cyclonedx(&snapshot, env!("CARGO_PKG_VERSION")))?
+                )?,
+            }
+        }
+        Command::Events {
+            agent,
+            since,
+            until,
+            layer,
+            format,
+        } => {
+            let config = load_config(&cli, false)?;
+            let store = scan::open_store(&config)?;
+            let since = since.as_deref().map(parse_time).transpose()?;
+            let until = until.as_deref().map(parse_time).transpose()?;
+            let layer = match layer {
+                Some(l) => Some(normalizer::Layer::parse(l).with_context(|| format!("unknown layer {l:?}"))?),
+                None => None,
+            };
+            let mut objects: Vec<object_store::ObjectMeta> = store.at.store.list(Some(&store.path("events"))).try_collect().await?;
+            objects.sort_by(|a, b| a.location.cmp(&b.location));
+            for meta in objects {
+                let rel = store.at.relative(&meta.location);
+                let mut parts = rel.split('/');
+                let (Some(_), Some(date), Some(agent_part)) = (parts.next(), parts.next(), parts.next()) else { continue };
+                let date = date.trim_start_matches("date=");
+                if let Some(s) = since
+                    && date < s.utc_date().as_str()
+                {
+                    continue;
+                }
+                if let Some(u) = until
+                    && date > u.utc_date().as_str()
+                {
+                    continue;
+                }
+                if let Some(a) = agent
+                    && agent_part.trim_start_matches("agent=") != a
+                {
+                    continue;
+                }
+                let bytes = store.get_path(&meta.location).await?.unwrap_or_default();
+                for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    let record: serde_json::Value = serde_json::from_slice(line).with_context(|| format!("corrupt event line in {rel}"))?;
+                    let t = Timestamp(record["time"].as_i64().unwrap_or_default());
+                    if since.is_some_and(|s| t < s) || until.is_some_and(|u| t >= u) {
+                        continue;
+                    }
+                    if layer.is_some() && normalizer::ocsf::layer_of(&record) != layer {
+                        continue;
+                    }
+                    match format {
+                        EventsFormat::Table => writeln!(stdout, "{}", report::event_row(&record))?,
+                        EventsFormat::Ocsf => {
+                            stdout.write_all(line)?;
+                            stdout.write_all(b"\n")?;
+                        }
+                    }
+                }
+            }
+        }
+        Command::Coverage { format } => {
+            let config = load_config(&cli, false)?;
+            let store = scan::open_store(&config)?;
+            let coverage: Vec<normalizer::Coverage> = store.get_json(scan::COVERAGE_DOC).await?.unwrap_or_default();
+            match format {
+                TextOrJson::Table => write!(stdout, "{}", report::coverage_table(&coverage))?,
+                TextOrJson::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&coverage)?)?,
+            }
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { expect_head },
+        } => {
+            let config = load_config(&cli, false)?;
+            let store = scan::open_store(&config)?;
+            let verdict = audit::verify(&store, expect_head.as_deref()).await?;
+            if verdict.is_intact() {
+                writeln!(stdout, "audit trail intact: {} rows, head {}", verdict.rows, verdict.head)?;
+            } else {
+                writeln!(stdout, "audit trail BROKEN: {} problems in {} rows", verdict.problems.len(), verdict.rows)?;
+                for p in &verdict.problems {
+                    writeln!(stdout, "  {}", serde_json::to_string(p)?)?;
+                }
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

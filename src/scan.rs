@@ -1,0 +1,517 @@
+//! One scan: every configured source → normalized events and inventory facts → store;
+//! then coverage, findings and an audit row from the store's merged state.
+
+use crate::config::{Config, SourceConfig, SourceKind};
+use crate::store::{Store, StoreError};
+use bytes::Bytes;
+use connectors::cloudtrail::{self, Attribution, FileCounts, LogFile, Mapper, Output, SkippedObject};
+use connectors::location::{self, Opened};
+use normalizer::audit::AuditEntry;
+use normalizer::inventory::{InventoryHistory, Observation};
+use normalizer::{AgentRef, Coverage, Finding, Layer, Timestamp};
+use object_store::buffered::BufWriter;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+
+pub const UNATTRIBUTED: &str = "unattributed";
+pub const INVENTORY_DIR: &str = "state/inventory";
+pub const COVERAGE_DOC: &str = "state/coverage.json";
+pub const FINDINGS_DOC: &str = "findings/current.json";
+pub const FINDINGS_OCSF: &str = "findings/current.ocsf.jsonl";
+const CHUNK_BYTES: usize = 256 * 1024;
+const WRITER_CAPACITY: usize = 4 * 1024 * 1024;
+const COMMIT_EVERY_FILES: usize = 64;
+const COMMIT_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot open the store: {0}")]
+    OpenStore(connectors::ConnectorError),
+    #[error("audit trail: {0}")]
+    Audit(#[from] normalizer::ModelError),
+}
+
+/// Events of one agent in one file, by layer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentCounts {
+    pub agent: Option<AgentRef>,
+    pub layers: BTreeMap<Layer, u64>,
+}
+
+/// What scanning one log file produced; kept in the cursor so that totals, coverage and
+/// a resumed scan do not need the files again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileDone {
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
+    pub counts: FileCounts,
+    /// agent key (or `unattributed`) → counts.
+    pub agents: BTreeMap<String, AgentCounts>,
+}
+
+/// Per-source progress: every file fully written, plus what attribution has learned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceCursor {
+    pub source: String,
+    pub files: BTreeMap<String, FileDone>,
+    pub attribution: Attribution,
+}
+
+impl SourceCursor {
+    fn merge(mine: &mut SourceCursor, theirs: SourceCursor) {
+        for (k, v) in theirs.files {
+            mine.files.entry(k).or_insert(v);
+        }
+        mine.attribution.merge(&theirs.attribution);
+    }
+}
+
+pub fn cursor_dir(source: &str) -> String {
+    format!("cursors/{source}")
+}
+
+fn unit_id(source: &str, key: &str) -> String {
+    hex::encode(&Sha256::digest(format!("{source}\n{key}").as_bytes())[..12])
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SourceSummary {
+    pub name: String,
+    pub location: String,
+    pub files: usize,
+    pub files_scanned: usize,
+    pub files_already_scanned: usize,
+    pub records: u64,
+    pub events: u64,
+    pub quarantined: u64,
+    pub skipped_objects: Vec<SkippedObject>,
+    /// Why the source (or some of its files) could not be scanned; empty when complete.
+    pub failures: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentSummary {
+    pub agent: AgentRef,
+    pub name: Option<String>,
+    pub events_by_layer: BTreeMap<Layer, u64>,
+    pub coverage: Vec<Coverage>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanSummary {
+    pub started: Timestamp,
+    pub finished: Timestamp,
+    pub complete: bool,
+    pub sources: Vec<SourceSummary>,
+    /// Totals over everything in the store, not just this run.
+    pub agents: Vec<AgentSummary>,
+    pub unattributed_events: u64,
+    pub coverage_gaps: usize,
+    pub quarantine_location: String,
+}
+
+pub fn now() -> Timestamp {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Timestamp(d.as_millis() as i64)
+}
+
+/// What the parser thread sends to the writer: bytes bound for one object.
+struct Chunk {
+    path: String,
+    bytes: Vec<u8>,
+}
+
+struct FileStats {
+    counts: FileCounts,
+    agents: BTreeMap<String, AgentCounts>,
+    observations: Vec<Observation>,
+}
+
+/// Parses one file on a blocking thread and writes its outputs. On success every output
+/// object of the file is complete; on failure the file must be scanned again (outputs have
+/// deterministic names, so a rescan overwrites rather than duplicates).
+async fn scan_file(
+    store: &Store,
+    source_at: &Opened,
+    source: &SourceConfig,
+    file: &LogFile,
+    mut mapper: Mapper,
+) -> (Mapper, Result<FileStats, String>) {
+    let unit = unit_id(&source.name, &file.key);
+    let reader = location::blocking_reader(source_at.store.clone(), source_at.child(&file.key));
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(32);
+    let key = file.key.clone();
+    let source_name = source.name.clone();
+    let max_record = source.max_record_bytes;
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut buffers: HashMap<String, Vec<u8>> = HashMap::new();
+        let mut agents: BTreeMap<String, AgentCounts> = BTreeMap::new();
+        let mut observations = Vec::new();
+        let version = env!("CARGO_PKG_VERSION");
+        let quarantine_path = format!("quarantine/{source_name}/{unit}.jsonl");
+        let mut push = |path: String, line: &[u8], tx: &tokio::sync::mpsc::Sender<Chunk>| {
+            let buf = buffers.entry(path.clone()).or_default();
+            buf.extend_from_slice(line);
+            buf.push(b'\n');
+            if buf.len() >= CHUNK_BYTES {
+                let bytes = std::mem::take(buf);
+                // The receiver only goes away if the writer failed; that error is reported there.
+                let _ = tx.blocking_send(Chunk { path, bytes });
+            }
+        };
+        let result = cloudtrail::read_log(reader, &key, &mut mapper, max_record, &mut |out| match out {
+            Output::Mapped(m) => {
+                let m = *m;
+                let event = &m.event;
+                let agent_key = event.agent.as_ref().map(|a| a.key()).unwrap_or_else(|| UNATTRIBUTED.to_string());
+                let path = format!("events/date={}/agent={agent_key}/{unit}.ocsf.jsonl", event.time.utc_date());
+                let line = serde_json::to_vec(&normalizer::ocsf::event_to_ocsf(event, version)).unwrap_or_default();
+                push(path, &line, &tx);
+                let counts = agents.entry(agent_key).or_insert_with(|| AgentCounts {
+                    agent: event.agent.as_ref().map(AgentRef::unqualified),
+                    ..AgentCounts::default()
+                });
+                *counts.layers.entry(event.layer).or_default() += 1;
+                observations.extend(m.observations);
+            }
+            Output::Quarantined(q) => {
+                let mut row = serde_json::to_value(&q).unwrap_or_default();
+                row["source"] = json!(source_name);
+                let line = serde_json::to_vec(&row).unwrap_or_default();
+                push(quarantine_path.clone(), &line, &tx);
+            }
+        });
+        for (path, bytes) in buffers {
+            if !bytes.is_empty() {
+                let _ = tx.blocking_send(Chunk { path, bytes });
+            }
+        }
+        (mapper, result.map(|counts| FileStats { counts, agents, observations }))
+    });
+
+    let mut writers: HashMap<String, BufWriter> = HashMap::new();
+    let mut write_error: Option<String> = None;
+    while let Some(chunk) = rx.recv().await {
+        if write_error.is_some() {
+            continue; // drain so the parser finishes; the file will be rescanned
+        }
+        let writer = writers
+            .entry(chunk.path.clone())
+            .or_insert_with(|| BufWriter::with_capacity(store.at.store.clone(), store.path(&chunk.path), WRITER_CAPACITY));
+        if let Err(e) = writer.put(Bytes::from(chunk.bytes)).await {
+            write_error = Some(format!("writing {}: {e}", chunk.path));
+        }
+    }
+    let (mapper, parsed) = match parser.await {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                Mapper::new(source.name.clone(), Attribution::default()),
+                Err(format!("parser for {} failed: {e}", file.key)),
+            );
+        }
+    };
+    for (path, mut writer) in writers {
+        if write_error.is_some() {
+            let _ = writer.abort().await;
+        } else if let Err(e) = writer.shutdown().await {
+            write_error = Some(format!("writing {path}: {e}"));
+        }
+    }
+    let result = match (parsed, write_error) {
+        (Err(e), _) => Err(format!("{}: {e}", file.key)),
+        (_, Some(e)) => Err(e),
+        (Ok(stats), None) => Ok(stats),
+    };
+    (mapper, result)
+}
+
+struct Pending {
+    cursor: SourceCursor,
+    observations: Vec<Observation>,
+    uncommitted_files: usize,
+    last_commit: Instant,
+}
+
+async fn commit(store: &Store, source: &str, pending: &mut Pending) -> Result<(), StoreError> {
+    // Inventory first: if we stop between the two, the files are read again and their
+    // observations merge into the history without duplicates.
+    if !pending.observations.is_empty() {
+        let mut mine = InventoryHistory::default();
+        mine.merge(std::mem::take(&mut pending.observations));
+        store.commit(INVENTORY_DIR, &mine, |m, theirs| m.merge(theirs.observations)).await?;
+    }
+    pending.cursor = store.commit(&cursor_dir(source), &pending.cursor, SourceCursor::merge).await?;
+    pending.uncommitted_files = 0;
+    pending.last_commit = Instant::now();
+    Ok(())
+}
+
+async fn scan_source(store: &Store, config: &Config, source: &SourceConfig, progress: &indicatif::MultiProgress) -> Result<SourceSummary, StoreError> {
+    let mut summary = SourceSummary {
+        name: source.name.clone(),
+        location: source.location.url.clone(),
+        ..SourceSummary::default()
+    };
+    let SourceKind::CloudTrail = source.kind;
+    let source_at = match location::open(&source.location, &config.base_dir, false) {
+        Ok(s) => s,
+        Err(e) => {
+            summary.failures.push(e.to_string());
+            return Ok(summary);
+        }
+    };
+    summary.location = source_at.display.clone();
+    let listing = match cloudtrail::list(&source_at).await {
+        Ok(l) => l,
+        Err(e) => {
+            summary.failures.push(e.to_string());
+            return Ok(summary);
+        }
+    };
+    summary.files = listing.files.len();
+    summary.skipped_objects = listing.skipped;
+
+    let cursor = store.latest::<SourceCursor>(&cursor_dir(&source.name)).await?.map(|(_, c)| c).unwrap_or_else(|| SourceCursor {
+        source: source.name.clone(),
+        ..SourceCursor::default()
+    });
+    let mut mapper = Mapper::new(source.name.clone(), cursor.attribution.clone());
+    let mut pending = Pending {
+        cursor,
+        observations: Vec::new(),
+        uncommitted_files: 0,
+        last_commit: Instant::now(),
+    };
+
+    let todo: Vec<&LogFile> = listing
+        .files
+        .iter()
+        .filter(|f| match pending.cursor.files.get(&f.key) {
+            Some(done) => done.size != f.size || (done.e_tag.is_some() && f.e_tag.is_some() && done.e_tag != f.e_tag),
+            None => true,
+        })
+        .collect();
+    summary.files_already_scanned = listing.files.len() - todo.len();
+    let bar = progress.add(indicatif::ProgressBar::new(todo.len() as u64));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} files {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(source.name.clone());
+
+    for file in todo {
+        let changed = pending.cursor.files.contains_key(&file.key);
+        if changed {
+            tracing::warn!(source = %source.name, file = %file.key, "log file changed since it was scanned; scanning it again");
+            store.delete(&format!("quarantine/{}/{}.jsonl", source.name, unit_id(&source.name, &file.key))).await?;
+        }
+        let (returned, result) = scan_file(store, &source_at, source, file, mapper).await;
+        mapper = returned;
+        bar.inc(1);
+        match result {
+            Ok(stats) => {
+                summary.files_scanned += 1;
+                summary.records += stats.counts.records;
+                summary.events += stats.counts.events;
+                summary.quarantined += stats.counts.quarantined;
+                bar.set_message(format!("{} records", summary.records));
+                pending.observations.extend(stats.observations);
+                pending.cursor.files.insert(
+                    file.key.clone(),
+                    FileDone {
+                        size: file.size,
+                        e_tag: file.e_tag.clone(),
+                        counts: stats.counts,
+                        agents: stats.agents,
+                    },
+                );
+                pending.cursor.attribution = mapper.attribution.clone();
+                pending.uncommitted_files += 1;
+            }
+            Err(reason) => {
+                tracing::error!(source = %source.name, file = %file.key, %reason, "file not scanned");
+                summary.failures.push(reason);
+            }
+        }
+        if pending.uncommitted_files >= COMMIT_EVERY_FILES || (pending.uncommitted_files > 0 && pending.last_commit.elapsed() >= COMMIT_EVERY) {
+            commit(store, &source.name, &mut pending).await?;
+            mapper.attribution.merge(&pending.cursor.attribution);
+        }
+    }
+    commit(store, &source.name, &mut pending).await?;
+    bar.finish_and_clear();
+    Ok(summary)
+}
+
+/// Coverage of every known agent, from every source's cursor.
+pub async fn compute_state(store: &Store, config: &Config) -> Result<(Vec<AgentSummary>, u64), StoreError> {
+    let history = store.latest::<InventoryHistory>(INVENTORY_DIR).await?.map(|(_, h)| h).unwrap_or_default();
+    let snapshot = history.snapshot_at(Timestamp(i64::MAX));
+    let mut agents: BTreeMap<String, AgentSummary> = BTreeMap::new();
+    let mut unattributed = 0u64;
+    let mut per_source: Vec<(String, SourceCursor)> = Vec::new();
+    for source in &config.sources {
+        if let Some((_, c)) = store.latest::<SourceCursor>(&cursor_dir(&source.name)).await? {
+            per_source.push((source.name.clone(), c));
+        }
+    }
+    let mut known: BTreeSet<AgentRef> = snapshot.agents.iter().map(|a| a.agent.clone()).collect();
+    for (_, cursor) in &per_source {
+        for done in cursor.files.values() {
+            for (key, counts) in &done.agents {
+                match &counts.agent {
+                    Some(a) if key != UNATTRIBUTED => {
+                        known.insert(a.clone());
+                    }
+                    _ => unattributed += counts.layers.values().sum::<u64>(),
+                }
+            }
+        }
+    }
+    for agent in known {
+        let name = snapshot.agents.iter().find(|a| a.agent == agent).and_then(|a| a.name.as_ref().map(|n| n.value.clone()));
+        let key = agent.key();
+        let mut coverage = Vec::new();
+        let mut events_by_layer: BTreeMap<Layer, u64> = BTreeMap::new();
+        for (source_name, cursor) in &per_source {
+            let mut seen: BTreeMap<Layer, u64> = BTreeMap::new();
+            let mut loss: Option<cloudtrail::coverage::Loss> = None;
+            for (file_key, done) in &cursor.files {
+                if let Some(c) = done.agents.get(&key) {
+                    for (l, n) in &c.layers {
+                        *seen.entry(*l).or_default() += n;
+                    }
+                }
+                if done.counts.quarantined > 0
+                    && let Some((from, to)) = cloudtrail::file_day(file_key)
+                {
+                    let l = loss.get_or_insert(cloudtrail::coverage::Loss { lost: 0, from, to });
+                    l.lost += done.counts.quarantined;
+                    l.from = l.from.min(from);
+                    l.to = l.to.max(to);
+                }
+            }
+            for (l, n) in &seen {
+                *events_by_layer.entry(*l).or_default() += n;
+            }
+            let source_cov = cloudtrail::coverage::bedrock_agent(&agent, source_name, &seen, loss);
+            // With several sources, a layer is as well covered as its best source.
+            for c in source_cov {
+                match coverage.iter_mut().find(|x: &&mut Coverage| x.layer == c.layer) {
+                    Some(existing) if rank(&existing.status) < rank(&c.status) => *existing = c,
+                    Some(_) => {}
+                    None => coverage.push(c),
+                }
+            }
+        }
+        agents.insert(
+            key,
+            AgentSummary {
+                agent,
+                name,
+                events_by_layer,
+                coverage,
+            },
+        );
+    }
+    Ok((agents.into_values().collect(), unattributed))
+}
+
+fn rank(s: &normalizer::CoverageStatus) -> u8 {
+    use normalizer::CoverageStatus::*;
+    match s {
+        Unavailable { .. } => 0,
+        AvailableIfEnabled { .. } => 1,
+        Degraded { .. } => 2,
+        Observed { .. } => 3,
+    }
+}
+
+/// Runs every configured source, then recomputes coverage and findings and appends the
+/// scan to the audit trail.
+pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, ScanError> {
+    let started = now();
+    let store = Store::new(location::open(&config.store, &config.base_dir, true).map_err(ScanError::OpenStore)?);
+    let progress = indicatif::MultiProgress::with_draw_target(if show_progress {
+        indicatif::ProgressDrawTarget::stderr()
+    } else {
+        indicatif::ProgressDrawTarget::hidden()
+    });
+    let mut sources = Vec::new();
+    for source in &config.sources {
+        tracing::info!(source = %source.name, "scanning");
+        sources.push(scan_source(&store, config, source, &progress).await?);
+    }
+
+    let (agents, unattributed_events) = compute_state(&store, config).await?;
+    let coverage: Vec<Coverage> = agents.iter().flat_map(|a| a.coverage.clone()).collect();
+    store.put_json(COVERAGE_DOC, &coverage).await?;
+    let finished = now();
+    let findings = Finding::coverage_gaps(&coverage, finished);
+    let previous: Vec<Finding> = store.get_json(FINDINGS_DOC).await?.unwrap_or_default();
+    store.put_json(FINDINGS_DOC, &findings).await?;
+    let mut ocsf = Vec::new();
+    for f in &findings {
+        ocsf.extend(serde_json::to_vec(&normalizer::ocsf::finding_to_ocsf(f, env!("CARGO_PKG_VERSION"))).unwrap_or_default());
+        ocsf.push(b'\n');
+    }
+    store.put(FINDINGS_OCSF, ocsf).await?;
+
+    let complete = sources.iter().all(|s| s.failures.is_empty());
+    let summary = ScanSummary {
+        started,
+        finished,
+        complete,
+        sources,
+        coverage_gaps: findings.len(),
+        agents,
+        unattributed_events,
+        quarantine_location: format!("{}/quarantine/", store.at.display),
+    };
+
+    let mut entries = vec![AuditEntry {
+        time: finished,
+        kind: "scan".into(),
+        subject: None,
+        summary: format!(
+            "scan {}: {} new records, {} events, {} quarantined",
+            if complete { "complete" } else { "partial" },
+            summary.sources.iter().map(|s| s.records).sum::<u64>(),
+            summary.sources.iter().map(|s| s.events).sum::<u64>(),
+            summary.sources.iter().map(|s| s.quarantined).sum::<u64>(),
+        ),
+        evidence: json!({ "sources": summary.sources.iter().map(|s| json!({
+            "name": s.name, "files_scanned": s.files_scanned, "records": s.records,
+            "events": s.events, "quarantined": s.quarantined, "failures": s.failures,
+        })).collect::<Vec<_>>() }),
+    }];
+    // A finding enters the trail when it appears or changes, not on every scan.
+    for f in &findings {
+        let unchanged = previous.iter().any(|p| p.uid == f.uid && p.kind == f.kind);
+        if !unchanged {
+            entries.push(AuditEntry {
+                time: finished,
+                kind: "finding".into(),
+                subject: Some(f.agent.key()),
+                summary: f.title.clone(),
+                evidence: json!({ "finding": f.uid, "detail": f.detail }),
+            });
+        }
+    }
+    crate::audit::append(&store, entries).await?;
+    store.put_json(&format!("reports/{}-{}.json", started.millis(), std::process::id()), &summary).await?;
+    Ok(summary)
+}
+
+pub fn open_store(config: &Config) -> Result<Store, ScanError> {
+    Ok(Store::new(location::open(&config.store, &config.base_dir, true).map_err(ScanError::OpenStore)?))
+}
