@@ -13,17 +13,29 @@ fn segment_name(first_seq: u64) -> String {
 }
 
 async fn segments(store: &Store) -> Result<Vec<String>, StoreError> {
-    Ok(store.list(DIR).await?.into_iter().filter(|n| n.ends_with(".jsonl")).collect())
+    Ok(store
+        .list(DIR)
+        .await?
+        .into_iter()
+        .filter(|n| n.ends_with(".jsonl"))
+        .collect())
 }
 
 async fn head(store: &Store) -> Result<Option<AuditRow>, StoreError> {
-    let Some(last) = segments(store).await?.pop() else { return Ok(None) };
+    let Some(last) = segments(store).await?.pop() else {
+        return Ok(None);
+    };
     let bytes = store.get(&last).await?.unwrap_or_default();
-    let line = bytes.split(|b| *b == b'\n').rfind(|l| !l.is_empty()).unwrap_or_default();
-    serde_json::from_slice(line).map(Some).map_err(|e| StoreError::Corrupt {
-        path: last,
-        reason: format!("last audit row unreadable ({e}); run `agentward audit verify`"),
-    })
+    let line = bytes
+        .split(|b| *b == b'\n')
+        .rfind(|l| !l.is_empty())
+        .unwrap_or_default();
+    serde_json::from_slice(line)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt {
+            path: last,
+            reason: format!("last audit row unreadable ({e}); run `agentward audit verify`"),
+        })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +59,9 @@ pub async fn append(store: &Store, entries: Vec<AuditEntry>) -> Result<Vec<Audit
     for _ in 0..MAX_ATTEMPTS {
         let head = head(store).await?;
         let rows = audit::chain(head.as_ref(), entries.clone())?;
-        let Some(first) = rows.first() else { return Ok(rows) };
+        let Some(first) = rows.first() else {
+            return Ok(rows);
+        };
         let mut bytes = Vec::new();
         for r in &rows {
             bytes.extend(serde_json::to_vec(r).map_err(|e| StoreError::Corrupt {
@@ -68,7 +82,10 @@ pub async fn append(store: &Store, entries: Vec<AuditEntry>) -> Result<Vec<Audit
 }
 
 /// Reads every segment in order and checks the chain.
-pub async fn verify(store: &Store, expected_head: Option<&str>) -> Result<AuditVerdict, StoreError> {
+pub async fn verify(
+    store: &Store,
+    expected_head: Option<&str>,
+) -> Result<AuditVerdict, StoreError> {
     let mut read = Vec::new();
     for name in segments(store).await? {
         let bytes = store.get(&name).await?.unwrap_or_default();

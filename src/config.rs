@@ -10,23 +10,31 @@ use toml::Spanned;
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    #[diagnostic(code(agentward::config::read), help("pass the file with --config FILE"))]
+    #[diagnostic(
+        code(agentward::config::read),
+        help("pass the file with --config FILE")
+    )]
     Read {
         path: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid config: {message}")]
-    #[diagnostic(code(agentward::config::invalid))]
-    Invalid {
-        message: String,
-        #[source_code]
-        src: NamedSource<String>,
-        #[label("here")]
-        span: Option<SourceSpan>,
-        #[help]
-        help: Option<String>,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(Box<InvalidConfig>),
+}
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("invalid config: {message}")]
+#[diagnostic(code(agentward::config::invalid))]
+pub struct InvalidConfig {
+    pub message: String,
+    #[source_code]
+    src: NamedSource<String>,
+    #[label("here")]
+    pub span: Option<SourceSpan>,
+    #[help]
+    pub help: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,18 +91,26 @@ impl Config {
             source,
         })?;
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
+        let base_dir = if base_dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base_dir
+        };
         Config::parse(&text, &path.display().to_string(), base_dir)
     }
 
     pub fn parse(text: &str, name: &str, base_dir: PathBuf) -> Result<Config, ConfigError> {
-        let invalid = |message: String, span: Option<std::ops::Range<usize>>, help: Option<String>| ConfigError::Invalid {
-            message,
-            src: NamedSource::new(name, text.to_string()),
-            span: span.map(|r| SourceSpan::from(r.start..r.end)),
-            help,
-        };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| invalid(e.message().to_string(), e.span(), None))?;
+        let invalid =
+            |message: String, span: Option<std::ops::Range<usize>>, help: Option<String>| {
+                ConfigError::Invalid(Box::new(InvalidConfig {
+                    message,
+                    src: NamedSource::new(name, text.to_string()),
+                    span: span.map(|r| SourceSpan::from(r.start..r.end)),
+                    help,
+                }))
+            };
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| invalid(e.message().to_string(), e.span(), None))?;
         let mut sources = Vec::new();
         for s in raw.source {
             let span = s.span();
@@ -110,9 +126,15 @@ impl Config {
                 }
             };
             let name = s.name.get_ref().clone();
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
                 return Err(invalid(
-                    format!("source name {name:?} must be non-empty and use only letters, digits, '-', '_', '.'"),
+                    format!(
+                        "source name {name:?} must be non-empty and use only letters, digits, '-', '_', '.'"
+                    ),
                     Some(s.name.span()),
                     None,
                 ));
@@ -125,7 +147,11 @@ impl Config {
                 ));
             }
             if s.max_record_bytes == Some(0) {
-                return Err(invalid("max_record_bytes must be positive".into(), Some(span), None));
+                return Err(invalid(
+                    "max_record_bytes must be positive".into(),
+                    Some(span),
+                    None,
+                ));
             }
             sources.push(SourceConfig {
                 name,
@@ -136,14 +162,23 @@ impl Config {
                     region: s.region,
                     allow_http: s.allow_http,
                 },
-                max_record_bytes: s.max_record_bytes.unwrap_or(connectors::cloudtrail::DEFAULT_MAX_RECORD_BYTES),
+                max_record_bytes: s
+                    .max_record_bytes
+                    .unwrap_or(connectors::cloudtrail::DEFAULT_MAX_RECORD_BYTES),
             });
         }
-        let store = raw.store.map(Spanned::into_inner).unwrap_or_else(|| LocationSpec {
-            url: DEFAULT_STORE.into(),
-            ..LocationSpec::default()
-        });
-        Ok(Config { base_dir, store, sources })
+        let store = raw
+            .store
+            .map(Spanned::into_inner)
+            .unwrap_or_else(|| LocationSpec {
+                url: DEFAULT_STORE.into(),
+                ..LocationSpec::default()
+            });
+        Ok(Config {
+            base_dir,
+            store,
+            sources,
+        })
     }
 }
 
@@ -158,22 +193,38 @@ mod tests {
     #[test]
     fn errors_point_at_the_offending_line() {
         let text = "[store]\nurl = \".agentward\"\n\n[[source]]\nname = \"trail\"\nkind = \"cloudtrial\"\nurl = \"logs\"\n";
-        let Err(ConfigError::Invalid { message, span, help, .. }) = parse(text) else { panic!("accepted a bad kind") };
-        assert!(message.contains("cloudtrial"));
-        let offset = span.unwrap().offset();
-        assert_eq!(text[..offset].lines().count(), 6, "span should be on line 6");
-        assert_eq!(help.as_deref(), Some("supported kinds: cloudtrail"));
+        let Err(ConfigError::Invalid(e)) = parse(text) else {
+            panic!("accepted a bad kind")
+        };
+        assert!(e.message.contains("cloudtrial"));
+        let offset = e.span.unwrap().offset();
+        assert_eq!(
+            text[..offset].lines().count(),
+            6,
+            "span should be on line 6"
+        );
+        assert_eq!(e.help.as_deref(), Some("supported kinds: cloudtrail"));
 
-        let Err(ConfigError::Invalid { span, .. }) = parse("[store]\nurll = \"x\"\n") else { panic!("accepted unknown key") };
-        assert_eq!("[store]\nurll = \"x\"\n"[..span.unwrap().offset()].lines().count(), 2);
+        let Err(ConfigError::Invalid(e)) = parse("[store]\nurll = \"x\"\n") else {
+            panic!("accepted unknown key")
+        };
+        assert_eq!(
+            "[store]\nurll = \"x\"\n"[..e.span.unwrap().offset()]
+                .lines()
+                .count(),
+            2
+        );
     }
 
     #[test]
     fn duplicate_source_names_are_refused_and_store_defaults_locally() {
         let dup = "[[source]]\nname = \"a\"\nkind = \"cloudtrail\"\nurl = \"x\"\n[[source]]\nname = \"a\"\nkind = \"cloudtrail\"\nurl = \"y\"\n";
-        assert!(matches!(parse(dup), Err(ConfigError::Invalid { message, .. }) if message.contains("twice")));
+        assert!(matches!(parse(dup), Err(ConfigError::Invalid(e)) if e.message.contains("twice")));
         let ok = parse("[[source]]\nname = \"a\"\nkind = \"cloudtrail\"\nurl = \"x\"\n").unwrap();
         assert_eq!(ok.store.url, ".agentward");
-        assert_eq!(ok.sources[0].max_record_bytes, connectors::cloudtrail::DEFAULT_MAX_RECORD_BYTES);
+        assert_eq!(
+            ok.sources[0].max_record_bytes,
+            connectors::cloudtrail::DEFAULT_MAX_RECORD_BYTES
+        );
     }
 }

@@ -35,7 +35,12 @@ use std::process::ExitCode;
 struct Cli {
     /// Configuration file (TOML): the store and the sources to scan. Relative paths in it
     /// are resolved against its directory.
-    #[arg(long, global = true, default_value = "agentward.toml", env = "AGENTWARD_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "agentward.toml",
+        env = "AGENTWARD_CONFIG"
+    )]
     config: PathBuf,
     /// Use this store instead of the configuration's (a directory, file:// or s3:// URL).
     #[arg(long, global = true, env = "AGENTWARD_STORE")]
@@ -123,8 +128,11 @@ enum AuditCommand {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("AGENTWARD_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_env("AGENTWARD_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::io::stderr().is_terminal() {
         builder.compact().init();
     } else {
@@ -133,8 +141,14 @@ fn init_logging() {
 }
 
 fn parse_time(text: &str) -> anyhow::Result<Timestamp> {
-    let full = if text.len() == 10 { format!("{text}T00:00:00Z") } else { text.to_string() };
-    Timestamp::parse_rfc3339(&full).with_context(|| format!("{text:?}: expected RFC 3339 (2026-11-17T14:32:00Z) or YYYY-MM-DD"))
+    let full = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_string()
+    };
+    Timestamp::parse_rfc3339(&full).with_context(|| {
+        format!("{text:?}: expected RFC 3339 (2026-11-17T14:32:00Z) or YYYY-MM-DD")
+    })
 }
 
 /// The configuration, or for read-only commands just the store given with --store.
@@ -151,7 +165,8 @@ fn load_config(cli: &Cli, needs_sources: bool) -> anyhow::Result<Config> {
             sources: Vec::new(),
         });
     }
-    let mut config = Config::load(&cli.config).map_err(|e| anyhow::anyhow!("{:?}", miette::Report::new(e)))?;
+    let mut config =
+        Config::load(&cli.config).map_err(|e| anyhow::anyhow!("{:?}", miette::Report::new(e)))?;
     if let Some(store) = &cli.store {
         config.store = LocationSpec {
             url: store.clone(),
@@ -171,19 +186,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan { format } => {
             let config = load_config(&cli, true)?;
             if config.sources.is_empty() {
-                bail!("{} configures no [[source]]: nothing to scan", cli.config.display());
+                bail!(
+                    "{} configures no [[source]]: nothing to scan",
+                    cli.config.display()
+                );
             }
             let summary = scan::run(&config, std::io::stderr().is_terminal()).await?;
             match format {
                 TextOrJson::Table => write!(stdout, "{}", report::scan_summary(&summary))?,
-                TextOrJson::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&summary)?)?,
+                TextOrJson::Json => {
+                    writeln!(stdout, "{}", serde_json::to_string_pretty(&summary)?)?
+                }
             }
-            return Ok(if summary.complete { ExitCode::SUCCESS } else { ExitCode::from(2) });
+            return Ok(if summary.complete {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            });
         }
         Command::Inventory { at, format } => {
             let config = load_config(&cli, false)?;
             let store = scan::open_store(&config)?;
-            let history = store.latest::<InventoryHistory>(scan::INVENTORY_DIR).await?.map(|(_, h)| h).unwrap_or_default();
+            let history = store
+                .latest::<InventoryHistory>(scan::INVENTORY_DIR)
+                .await?
+                .map(|(_, h)| h)
+                .unwrap_or_default();
             let at = match at {
                 Some(t) => parse_time(t)?,
                 None => scan::now(),
@@ -194,14 +222,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     write!(stdout, "{}", report::inventory_table(&snapshot))?;
                     let later = history.changes_between(at, Timestamp(i64::MAX));
                     if !later.is_empty() {
-                        writeln!(stdout, "{} changes recorded after {at}; the latest: {}", later.len(), later[later.len() - 1].time)?;
+                        writeln!(
+                            stdout,
+                            "{} changes recorded after {at}; the latest: {}",
+                            later.len(),
+                            later[later.len() - 1].time
+                        )?;
                     }
                 }
-                InventoryFormat::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&snapshot)?)?,
+                InventoryFormat::Json => {
+                    writeln!(stdout, "{}", serde_json::to_string_pretty(&snapshot)?)?
+                }
                 InventoryFormat::Cyclonedx => writeln!(
                     stdout,
                     "{}",
-                    serde_json::to_string_pretty(&normalizer::cyclonedx::snapshot_to_cyclonedx(&snapshot, env!("CARGO_PKG_VERSION")))?
+                    serde_json::to_string_pretty(&normalizer::cyclonedx::snapshot_to_cyclonedx(
+                        &snapshot,
+                        env!("CARGO_PKG_VERSION")
+                    ))?
                 )?,
             }
         }
@@ -217,15 +255,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let since = since.as_deref().map(parse_time).transpose()?;
             let until = until.as_deref().map(parse_time).transpose()?;
             let layer = match layer {
-                Some(l) => Some(normalizer::Layer::parse(l).with_context(|| format!("unknown layer {l:?}"))?),
+                Some(l) => Some(
+                    normalizer::Layer::parse(l).with_context(|| format!("unknown layer {l:?}"))?,
+                ),
                 None => None,
             };
-            let mut objects: Vec<object_store::ObjectMeta> = store.at.store.list(Some(&store.path("events"))).try_collect().await?;
+            let mut objects: Vec<object_store::ObjectMeta> = store
+                .at
+                .store
+                .list(Some(&store.path("events")))
+                .try_collect()
+                .await?;
             objects.sort_by(|a, b| a.location.cmp(&b.location));
             for meta in objects {
                 let rel = store.at.relative(&meta.location);
                 let mut parts = rel.split('/');
-                let (Some(_), Some(date), Some(agent_part)) = (parts.next(), parts.next(), parts.next()) else { continue };
+                let (Some(_), Some(date), Some(agent_part)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
                 let date = date.trim_start_matches("date=");
                 if let Some(s) = since
                     && date < s.utc_date().as_str()
@@ -244,7 +293,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 let bytes = store.get_path(&meta.location).await?.unwrap_or_default();
                 for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                    let record: serde_json::Value = serde_json::from_slice(line).with_context(|| format!("corrupt event line in {rel}"))?;
+                    let record: serde_json::Value = serde_json::from_slice(line)
+                        .with_context(|| format!("corrupt event line in {rel}"))?;
                     let t = Timestamp(record["time"].as_i64().unwrap_or_default());
                     if since.is_some_and(|s| t < s) || until.is_some_and(|u| t >= u) {
                         continue;
@@ -265,10 +315,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Coverage { format } => {
             let config = load_config(&cli, false)?;
             let store = scan::open_store(&config)?;
-            let coverage: Vec<normalizer::Coverage> = store.get_json(scan::COVERAGE_DOC).await?.unwrap_or_default();
+            let coverage: Vec<normalizer::Coverage> = store
+                .get_json(scan::COVERAGE_DOC)
+                .await?
+                .unwrap_or_default();
             match format {
                 TextOrJson::Table => write!(stdout, "{}", report::coverage_table(&coverage))?,
-                TextOrJson::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&coverage)?)?,
+                TextOrJson::Json => {
+                    writeln!(stdout, "{}", serde_json::to_string_pretty(&coverage)?)?
+                }
             }
         }
         Command::Audit {
@@ -278,9 +333,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = scan::open_store(&config)?;
             let verdict = audit::verify(&store, expect_head.as_deref()).await?;
             if verdict.is_intact() {
-                writeln!(stdout, "audit trail intact: {} rows, head {}", verdict.rows, verdict.head)?;
+                writeln!(
+                    stdout,
+                    "audit trail intact: {} rows, head {}",
+                    verdict.rows, verdict.head
+                )?;
             } else {
-                writeln!(stdout, "audit trail BROKEN: {} problems in {} rows", verdict.problems.len(), verdict.rows)?;
+                writeln!(
+                    stdout,
+                    "audit trail BROKEN: {} problems in {} rows",
+                    verdict.problems.len(),
+                    verdict.rows
+                )?;
                 for p in &verdict.problems {
                     writeln!(stdout, "  {}", serde_json::to_string(p)?)?;
                 }
@@ -294,7 +358,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -303,6 +370,15 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        // A reader that stops early (`| head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

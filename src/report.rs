@@ -19,7 +19,13 @@ fn thousands(n: u64) -> String {
 
 fn coverage_lines(out: &mut String, coverage: &[Coverage], indent: &str) {
     for c in coverage {
-        let _ = writeln!(out, "{indent}{:<16} {:<21} {}", c.layer.as_str(), c.status.label(), c.status.explanation());
+        let _ = writeln!(
+            out,
+            "{indent}{:<16} {:<21} {}",
+            c.layer.as_str(),
+            c.status.label(),
+            c.status.explanation()
+        );
     }
 }
 
@@ -28,16 +34,34 @@ fn agent_block(out: &mut String, a: &AgentSummary) {
     let _ = writeln!(out, "  {}  \"{name}\"", a.agent.key());
     let layers: Vec<String> = Layer::ALL
         .iter()
-        .filter_map(|l| a.events_by_layer.get(l).map(|n| format!("{} {}", l.as_str(), thousands(*n))))
+        .filter_map(|l| {
+            a.events_by_layer
+                .get(l)
+                .map(|n| format!("{} {}", l.as_str(), thousands(*n)))
+        })
         .collect();
-    let _ = writeln!(out, "    events by layer: {}", if layers.is_empty() { "none".into() } else { layers.join(", ") });
+    let _ = writeln!(
+        out,
+        "    events by layer: {}",
+        if layers.is_empty() {
+            "none".into()
+        } else {
+            layers.join(", ")
+        }
+    );
     let _ = writeln!(out, "    coverage:");
     coverage_lines(out, &a.coverage, "      ");
 }
 
 pub fn scan_summary(s: &ScanSummary) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "agentward scan {} ({} → {})", if s.complete { "complete" } else { "PARTIAL" }, s.started, s.finished);
+    let _ = writeln!(
+        out,
+        "agentward scan {} ({} → {})",
+        if s.complete { "complete" } else { "PARTIAL" },
+        s.started,
+        s.finished
+    );
     let _ = writeln!(out, "sources:");
     for src in &s.sources {
         let _ = writeln!(
@@ -60,13 +84,21 @@ pub fn scan_summary(s: &ScanSummary) -> String {
         }
     }
     if s.sources.iter().any(|x| x.quarantined > 0) {
-        let _ = writeln!(out, "quarantined records are kept with their reasons under {}", s.quarantine_location);
+        let _ = writeln!(
+            out,
+            "quarantined records are kept with their reasons under {}",
+            s.quarantine_location
+        );
     }
     let _ = writeln!(out, "agents: {}", s.agents.len());
     for a in &s.agents {
         agent_block(&mut out, a);
     }
-    let _ = writeln!(out, "events not attributed to an agent: {}", thousands(s.unattributed_events));
+    let _ = writeln!(
+        out,
+        "events not attributed to an agent: {}",
+        thousands(s.unattributed_events)
+    );
     let _ = writeln!(out, "coverage gaps: {}", s.coverage_gaps);
     out
 }
@@ -90,11 +122,32 @@ pub fn coverage_table(coverage: &[Coverage]) -> String {
 
 pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "inventory at {}: {} agents", snapshot.at, snapshot.agents.len());
+    let _ = writeln!(
+        out,
+        "inventory at {}: {} agents",
+        snapshot.at,
+        snapshot.agents.len()
+    );
     for a in &snapshot.agents {
         let _ = writeln!(out, "{}", a.agent.key());
-        let mut field = |label: &str, value: String, since: normalizer::Timestamp, prov: &normalizer::Provenance| {
-            let _ = writeln!(out, "  {label:<16} {value:<60} since {since}  [{} {}]", prov.kind.as_str(), prov.record);
+        let mut field = |label: &str,
+                         value: String,
+                         since: normalizer::Timestamp,
+                         prov: &normalizer::Provenance| {
+            let file = prov
+                .record
+                .object
+                .rsplit('/')
+                .next()
+                .unwrap_or(&prov.record.object);
+            let _ = writeln!(out, "  {label:<15} {value}");
+            let _ = writeln!(
+                out,
+                "  {:<15}   since {since}, {} ({file} #{})",
+                "",
+                prov.kind.as_str(),
+                prov.record.index
+            );
         };
         if let Some(n) = &a.name {
             field("name", n.value.clone(), n.since, &n.provenance);
@@ -110,20 +163,44 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
         }
         for t in &a.tools {
             let exec = t.value.executor.as_deref().unwrap_or("-");
-            field("tool", format!("{} ({}, {exec})", t.value.name, t.value.kind), t.since, &t.provenance);
+            field(
+                "tool",
+                format!("{} ({}, {exec})", t.value.name, t.value.kind),
+                t.since,
+                &t.provenance,
+            );
         }
         for kb in &a.knowledge_bases {
             field("knowledge base", kb.value.clone(), kb.since, &kb.provenance);
         }
         if let Some(g) = &a.guardrail {
-            field("guardrail", format!("{} v{}", g.value.id, g.value.version.as_deref().unwrap_or("?")), g.since, &g.provenance);
+            field(
+                "guardrail",
+                format!(
+                    "{} v{}",
+                    g.value.id,
+                    g.value.version.as_deref().unwrap_or("?")
+                ),
+                g.since,
+                &g.provenance,
+            );
         }
         for v in &a.versions {
             field("version", v.value.clone(), v.since, &v.provenance);
         }
         for al in &a.aliases {
-            let routed = al.value.routed_version.as_deref().map(|v| format!(" → version {v}")).unwrap_or_default();
-            field("alias", format!("{}{routed}", al.value.id), al.since, &al.provenance);
+            let routed = al
+                .value
+                .routed_version
+                .as_deref()
+                .map(|v| format!(" → version {v}"))
+                .unwrap_or_default();
+            field(
+                "alias",
+                format!("{}{routed}", al.value.id),
+                al.since,
+                &al.provenance,
+            );
         }
     }
     out
@@ -133,7 +210,10 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
 pub fn event_row(record: &serde_json::Value) -> String {
     let ours = &record["unmapped"]["agentward"];
     let time = normalizer::Timestamp(record["time"].as_i64().unwrap_or_default());
-    let actor = record["actor"]["user"]["name"].as_str().or(record["actor"]["user"]["uid"].as_str()).unwrap_or("-");
+    let actor = record["actor"]["user"]["name"]
+        .as_str()
+        .or(record["actor"]["user"]["uid"].as_str())
+        .unwrap_or("-");
     let target = record["resources"][0]["uid"].as_str().unwrap_or("-");
     format!(
         "{}  {:<15} {:<40} {:<7} {:<28} {}  {}",

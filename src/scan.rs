@@ -4,7 +4,9 @@
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::store::{Store, StoreError};
 use bytes::Bytes;
-use connectors::cloudtrail::{self, Attribution, FileCounts, LogFile, Mapper, Output, SkippedObject};
+use connectors::cloudtrail::{
+    self, Attribution, FileCounts, LogFile, Mapper, Output, SkippedObject,
+};
 use connectors::location::{self, Opened};
 use normalizer::audit::AuditEntry;
 use normalizer::inventory::{InventoryHistory, Observation};
@@ -23,7 +25,8 @@ pub const COVERAGE_DOC: &str = "state/coverage.json";
 pub const FINDINGS_DOC: &str = "findings/current.json";
 pub const FINDINGS_OCSF: &str = "findings/current.ocsf.jsonl";
 const CHUNK_BYTES: usize = 256 * 1024;
-const WRITER_CAPACITY: usize = 4 * 1024 * 1024;
+// S3 rejects multipart parts under 5 MiB; objects below this go up in one PUT.
+const WRITER_CAPACITY: usize = 10 * 1024 * 1024;
 const COMMIT_EVERY_FILES: usize = 64;
 const COMMIT_EVERY: Duration = Duration::from_secs(5);
 
@@ -118,7 +121,9 @@ pub struct ScanSummary {
 }
 
 pub fn now() -> Timestamp {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     Timestamp(d.as_millis() as i64)
 }
 
@@ -166,34 +171,57 @@ async fn scan_file(
                 let _ = tx.blocking_send(Chunk { path, bytes });
             }
         };
-        let result = cloudtrail::read_log(reader, &key, &mut mapper, max_record, &mut |out| match out {
-            Output::Mapped(m) => {
-                let m = *m;
-                let event = &m.event;
-                let agent_key = event.agent.as_ref().map(|a| a.key()).unwrap_or_else(|| UNATTRIBUTED.to_string());
-                let path = format!("events/date={}/agent={agent_key}/{unit}.ocsf.jsonl", event.time.utc_date());
-                let line = serde_json::to_vec(&normalizer::ocsf::event_to_ocsf(event, version)).unwrap_or_default();
-                push(path, &line, &tx);
-                let counts = agents.entry(agent_key).or_insert_with(|| AgentCounts {
-                    agent: event.agent.as_ref().map(AgentRef::unqualified),
-                    ..AgentCounts::default()
-                });
-                *counts.layers.entry(event.layer).or_default() += 1;
-                observations.extend(m.observations);
-            }
-            Output::Quarantined(q) => {
-                let mut row = serde_json::to_value(&q).unwrap_or_default();
-                row["source"] = json!(source_name);
-                let line = serde_json::to_vec(&row).unwrap_or_default();
-                push(quarantine_path.clone(), &line, &tx);
-            }
-        });
+        let result =
+            cloudtrail::read_log(
+                reader,
+                &key,
+                &mut mapper,
+                max_record,
+                &mut |out| match out {
+                    Output::Mapped(m) => {
+                        let m = *m;
+                        let event = &m.event;
+                        let agent_key = event
+                            .agent
+                            .as_ref()
+                            .map(|a| a.key())
+                            .unwrap_or_else(|| UNATTRIBUTED.to_string());
+                        let path = format!(
+                            "events/date={}/agent={agent_key}/{unit}.ocsf.jsonl",
+                            event.time.utc_date()
+                        );
+                        let line =
+                            serde_json::to_vec(&normalizer::ocsf::event_to_ocsf(event, version))
+                                .unwrap_or_default();
+                        push(path, &line, &tx);
+                        let counts = agents.entry(agent_key).or_insert_with(|| AgentCounts {
+                            agent: event.agent.as_ref().map(AgentRef::unqualified),
+                            ..AgentCounts::default()
+                        });
+                        *counts.layers.entry(event.layer).or_default() += 1;
+                        observations.extend(m.observations);
+                    }
+                    Output::Quarantined(q) => {
+                        let mut row = serde_json::to_value(&q).unwrap_or_default();
+                        row["source"] = json!(source_name);
+                        let line = serde_json::to_vec(&row).unwrap_or_default();
+                        push(quarantine_path.clone(), &line, &tx);
+                    }
+                },
+            );
         for (path, bytes) in buffers {
             if !bytes.is_empty() {
                 let _ = tx.blocking_send(Chunk { path, bytes });
             }
         }
-        (mapper, result.map(|counts| FileStats { counts, agents, observations }))
+        (
+            mapper,
+            result.map(|counts| FileStats {
+                counts,
+                agents,
+                observations,
+            }),
+        )
     });
 
     let mut writers: HashMap<String, BufWriter> = HashMap::new();
@@ -202,9 +230,13 @@ async fn scan_file(
         if write_error.is_some() {
             continue; // drain so the parser finishes; the file will be rescanned
         }
-        let writer = writers
-            .entry(chunk.path.clone())
-            .or_insert_with(|| BufWriter::with_capacity(store.at.store.clone(), store.path(&chunk.path), WRITER_CAPACITY));
+        let writer = writers.entry(chunk.path.clone()).or_insert_with(|| {
+            BufWriter::with_capacity(
+                store.at.store.clone(),
+                store.path(&chunk.path),
+                WRITER_CAPACITY,
+            )
+        });
         if let Err(e) = writer.put(Bytes::from(chunk.bytes)).await {
             write_error = Some(format!("writing {}: {e}", chunk.path));
         }
@@ -246,15 +278,26 @@ async fn commit(store: &Store, source: &str, pending: &mut Pending) -> Result<()
     if !pending.observations.is_empty() {
         let mut mine = InventoryHistory::default();
         mine.merge(std::mem::take(&mut pending.observations));
-        store.commit(INVENTORY_DIR, &mine, |m, theirs| m.merge(theirs.observations)).await?;
+        store
+            .commit(INVENTORY_DIR, &mine, |m, theirs| {
+                m.merge(theirs.observations)
+            })
+            .await?;
     }
-    pending.cursor = store.commit(&cursor_dir(source), &pending.cursor, SourceCursor::merge).await?;
+    pending.cursor = store
+        .commit(&cursor_dir(source), &pending.cursor, SourceCursor::merge)
+        .await?;
     pending.uncommitted_files = 0;
     pending.last_commit = Instant::now();
     Ok(())
 }
 
-async fn scan_source(store: &Store, config: &Config, source: &SourceConfig, progress: &indicatif::MultiProgress) -> Result<SourceSummary, StoreError> {
+async fn scan_source(
+    store: &Store,
+    config: &Config,
+    source: &SourceConfig,
+    progress: &indicatif::MultiProgress,
+) -> Result<SourceSummary, StoreError> {
     let mut summary = SourceSummary {
         name: source.name.clone(),
         location: source.location.url.clone(),
@@ -279,10 +322,14 @@ async fn scan_source(store: &Store, config: &Config, source: &SourceConfig, prog
     summary.files = listing.files.len();
     summary.skipped_objects = listing.skipped;
 
-    let cursor = store.latest::<SourceCursor>(&cursor_dir(&source.name)).await?.map(|(_, c)| c).unwrap_or_else(|| SourceCursor {
-        source: source.name.clone(),
-        ..SourceCursor::default()
-    });
+    let cursor = store
+        .latest::<SourceCursor>(&cursor_dir(&source.name))
+        .await?
+        .map(|(_, c)| c)
+        .unwrap_or_else(|| SourceCursor {
+            source: source.name.clone(),
+            ..SourceCursor::default()
+        });
     let mut mapper = Mapper::new(source.name.clone(), cursor.attribution.clone());
     let mut pending = Pending {
         cursor,
@@ -295,7 +342,10 @@ async fn scan_source(store: &Store, config: &Config, source: &SourceConfig, prog
         .files
         .iter()
         .filter(|f| match pending.cursor.files.get(&f.key) {
-            Some(done) => done.size != f.size || (done.e_tag.is_some() && f.e_tag.is_some() && done.e_tag != f.e_tag),
+            Some(done) => {
+                done.size != f.size
+                    || (done.e_tag.is_some() && f.e_tag.is_some() && done.e_tag != f.e_tag)
+            }
             None => true,
         })
         .collect();
@@ -312,7 +362,13 @@ async fn scan_source(store: &Store, config: &Config, source: &SourceConfig, prog
         let changed = pending.cursor.files.contains_key(&file.key);
         if changed {
             tracing::warn!(source = %source.name, file = %file.key, "log file changed since it was scanned; scanning it again");
-            store.delete(&format!("quarantine/{}/{}.jsonl", source.name, unit_id(&source.name, &file.key))).await?;
+            store
+                .delete(&format!(
+                    "quarantine/{}/{}.jsonl",
+                    source.name,
+                    unit_id(&source.name, &file.key)
+                ))
+                .await?;
         }
         let (returned, result) = scan_file(store, &source_at, source, file, mapper).await;
         mapper = returned;
@@ -342,7 +398,9 @@ async fn scan_source(store: &Store, config: &Config, source: &SourceConfig, prog
                 summary.failures.push(reason);
             }
         }
-        if pending.uncommitted_files >= COMMIT_EVERY_FILES || (pending.uncommitted_files > 0 && pending.last_commit.elapsed() >= COMMIT_EVERY) {
+        if pending.uncommitted_files >= COMMIT_EVERY_FILES
+            || (pending.uncommitted_files > 0 && pending.last_commit.elapsed() >= COMMIT_EVERY)
+        {
             commit(store, &source.name, &mut pending).await?;
             mapper.attribution.merge(&pending.cursor.attribution);
         }
@@ -353,14 +411,24 @@ async fn scan_source(store: &Store, config: &Config, source: &SourceConfig, prog
 }
 
 /// Coverage of every known agent, from every source's cursor.
-pub async fn compute_state(store: &Store, config: &Config) -> Result<(Vec<AgentSummary>, u64), StoreError> {
-    let history = store.latest::<InventoryHistory>(INVENTORY_DIR).await?.map(|(_, h)| h).unwrap_or_default();
+pub async fn compute_state(
+    store: &Store,
+    config: &Config,
+) -> Result<(Vec<AgentSummary>, u64), StoreError> {
+    let history = store
+        .latest::<InventoryHistory>(INVENTORY_DIR)
+        .await?
+        .map(|(_, h)| h)
+        .unwrap_or_default();
     let snapshot = history.snapshot_at(Timestamp(i64::MAX));
     let mut agents: BTreeMap<String, AgentSummary> = BTreeMap::new();
     let mut unattributed = 0u64;
     let mut per_source: Vec<(String, SourceCursor)> = Vec::new();
     for source in &config.sources {
-        if let Some((_, c)) = store.latest::<SourceCursor>(&cursor_dir(&source.name)).await? {
+        if let Some((_, c)) = store
+            .latest::<SourceCursor>(&cursor_dir(&source.name))
+            .await?
+        {
             per_source.push((source.name.clone(), c));
         }
     }
@@ -378,7 +446,11 @@ pub async fn compute_state(store: &Store, config: &Config) -> Result<(Vec<AgentS
         }
     }
     for agent in known {
-        let name = snapshot.agents.iter().find(|a| a.agent == agent).and_then(|a| a.name.as_ref().map(|n| n.value.clone()));
+        let name = snapshot
+            .agents
+            .iter()
+            .find(|a| a.agent == agent)
+            .and_then(|a| a.name.as_ref().map(|n| n.value.clone()));
         let key = agent.key();
         let mut coverage = Vec::new();
         let mut events_by_layer: BTreeMap<Layer, u64> = BTreeMap::new();
@@ -406,7 +478,10 @@ pub async fn compute_state(store: &Store, config: &Config) -> Result<(Vec<AgentS
             let source_cov = cloudtrail::coverage::bedrock_agent(&agent, source_name, &seen, loss);
             // With several sources, a layer is as well covered as its best source.
             for c in source_cov {
-                match coverage.iter_mut().find(|x: &&mut Coverage| x.layer == c.layer) {
+                match coverage
+                    .iter_mut()
+                    .find(|x: &&mut Coverage| x.layer == c.layer)
+                {
                     Some(existing) if rank(&existing.status) < rank(&c.status) => *existing = c,
                     Some(_) => {}
                     None => coverage.push(c),
@@ -440,7 +515,9 @@ fn rank(s: &normalizer::CoverageStatus) -> u8 {
 /// scan to the audit trail.
 pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, ScanError> {
     let started = now();
-    let store = Store::new(location::open(&config.store, &config.base_dir, true).map_err(ScanError::OpenStore)?);
+    let store = Store::new(
+        location::open(&config.store, &config.base_dir, true).map_err(ScanError::OpenStore)?,
+    );
     let progress = indicatif::MultiProgress::with_draw_target(if show_progress {
         indicatif::ProgressDrawTarget::stderr()
     } else {
@@ -461,7 +538,13 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
     store.put_json(FINDINGS_DOC, &findings).await?;
     let mut ocsf = Vec::new();
     for f in &findings {
-        ocsf.extend(serde_json::to_vec(&normalizer::ocsf::finding_to_ocsf(f, env!("CARGO_PKG_VERSION"))).unwrap_or_default());
+        ocsf.extend(
+            serde_json::to_vec(&normalizer::ocsf::finding_to_ocsf(
+                f,
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .unwrap_or_default(),
+        );
         ocsf.push(b'\n');
     }
     store.put(FINDINGS_OCSF, ocsf).await?;
@@ -508,10 +591,17 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
         }
     }
     crate::audit::append(&store, entries).await?;
-    store.put_json(&format!("reports/{}-{}.json", started.millis(), std::process::id()), &summary).await?;
+    store
+        .put_json(
+            &format!("reports/{}-{}.json", started.millis(), std::process::id()),
+            &summary,
+        )
+        .await?;
     Ok(summary)
 }
 
 pub fn open_store(config: &Config) -> Result<Store, ScanError> {
-    Ok(Store::new(location::open(&config.store, &config.base_dir, true).map_err(ScanError::OpenStore)?))
+    Ok(Store::new(
+        location::open(&config.store, &config.base_dir, true).map_err(ScanError::OpenStore)?,
+    ))
 }

@@ -70,7 +70,11 @@ impl Store {
 
     pub async fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
         let path = self.path(rel);
-        self.at.store.put(&path, PutPayload::from(bytes)).await.map_err(Self::io("write", &path))?;
+        self.at
+            .store
+            .put(&path, PutPayload::from(bytes))
+            .await
+            .map_err(Self::io("write", &path))?;
         Ok(())
     }
 
@@ -114,10 +118,12 @@ impl Store {
     pub async fn get_json<T: DeserializeOwned>(&self, rel: &str) -> Result<Option<T>, StoreError> {
         match self.get(rel).await? {
             None => Ok(None),
-            Some(b) => serde_json::from_slice(&b).map(Some).map_err(|e| StoreError::Corrupt {
-                path: rel.to_string(),
-                reason: e.to_string(),
-            }),
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt {
+                    path: rel.to_string(),
+                    reason: e.to_string(),
+                }),
         }
     }
 
@@ -136,15 +142,24 @@ impl Store {
             mode: PutMode::Create,
             ..PutOptions::default()
         };
-        match self.at.store.put_opts(&path, PutPayload::from(bytes), opts).await {
+        match self
+            .at
+            .store
+            .put_opts(&path, PutPayload::from(bytes), opts)
+            .await
+        {
             Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. }) | Err(object_store::Error::Precondition { .. }) => Ok(false),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => Ok(false),
             Err(e) => Err(Self::io("create", &path)(e)),
         }
     }
 
     /// The newest version in a versioned directory, with its number.
-    pub async fn latest<T: DeserializeOwned>(&self, dir: &str) -> Result<Option<(u64, T)>, StoreError> {
+    pub async fn latest<T: DeserializeOwned>(
+        &self,
+        dir: &str,
+    ) -> Result<Option<(u64, T)>, StoreError> {
         // A version can be pruned between listing and reading it; list again then.
         for _ in 0..MAX_COMMIT_ATTEMPTS {
             let names = self.list(dir).await?;
@@ -186,7 +201,10 @@ impl Store {
                 path: dir.to_string(),
                 reason: e.to_string(),
             })?;
-            if self.create(&format!("{dir}/{}", version_name(next)), bytes).await? {
+            if self
+                .create(&format!("{dir}/{}", version_name(next)), bytes)
+                .await?
+            {
                 self.prune(dir, next).await?;
                 return Ok(candidate);
             }

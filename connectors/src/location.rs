@@ -46,7 +46,10 @@ impl Opened {
     /// `path` relative to the prefix, for display and for stable names.
     pub fn relative(&self, path: &Path) -> String {
         match path.prefix_match(&self.prefix) {
-            Some(parts) => parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"),
+            Some(parts) => parts
+                .map(|p| p.as_ref().to_string())
+                .collect::<Vec<_>>()
+                .join("/"),
             None => path.to_string(),
         }
     }
@@ -54,7 +57,11 @@ impl Opened {
 
 /// Opens a location. `base_dir` resolves relative directory paths (the config file's
 /// directory); `create` makes a missing local directory (for stores, not for sources).
-pub fn open(spec: &LocationSpec, base_dir: &std::path::Path, create: bool) -> Result<Opened, ConnectorError> {
+pub fn open(
+    spec: &LocationSpec,
+    base_dir: &std::path::Path,
+    create: bool,
+) -> Result<Opened, ConnectorError> {
     let bad = |reason: String| ConnectorError::BadLocation {
         url: spec.url.clone(),
         reason,
@@ -66,7 +73,9 @@ pub fn open(spec: &LocationSpec, base_dir: &std::path::Path, create: bool) -> Re
         }
         let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
         if let Some(e) = &spec.endpoint {
-            builder = builder.with_endpoint(e).with_virtual_hosted_style_request(false);
+            builder = builder
+                .with_endpoint(e)
+                .with_virtual_hosted_style_request(false);
         }
         if let Some(r) = &spec.region {
             builder = builder.with_region(r);
@@ -84,17 +93,23 @@ pub fn open(spec: &LocationSpec, base_dir: &std::path::Path, create: bool) -> Re
     let local = match spec.url.strip_prefix("file://") {
         Some(p) => std::path::PathBuf::from(p),
         None if spec.url.contains("://") => {
-            return Err(bad("unsupported scheme: use a directory path, file://, or s3://".into()));
+            return Err(bad(
+                "unsupported scheme: use a directory path, file://, or s3://".into(),
+            ));
         }
         None => base_dir.join(&spec.url),
     };
     if create {
-        std::fs::create_dir_all(&local).map_err(|e| bad(format!("cannot create {}: {e}", local.display())))?;
+        std::fs::create_dir_all(&local)
+            .map_err(|e| bad(format!("cannot create {}: {e}", local.display())))?;
     } else if !local.is_dir() {
         return Err(bad(format!("{} is not a directory", local.display())));
     }
-    let canonical = local.canonicalize().map_err(|e| bad(format!("{}: {e}", local.display())))?;
-    let store = object_store::local::LocalFileSystem::new_with_prefix(&canonical).map_err(|e| bad(e.to_string()))?;
+    let canonical = local
+        .canonicalize()
+        .map_err(|e| bad(format!("{}: {e}", local.display())))?;
+    let store = object_store::local::LocalFileSystem::new_with_prefix(&canonical)
+        .map_err(|e| bad(e.to_string()))?;
     Ok(Opened {
         store: Arc::new(store),
         prefix: Path::default(),

@@ -51,20 +51,35 @@ impl AgentRef {
     /// the command line. Characters outside `[A-Za-z0-9_-]` are replaced so that a hostile
     /// id cannot escape its partition.
     pub fn key(&self) -> String {
-        [self.provider.as_str(), &self.scope, &self.location, &self.id]
-            .iter()
-            .map(|part| sanitize(part))
-            .collect::<Vec<_>>()
-            .join(".")
+        [
+            self.provider.as_str(),
+            &self.scope,
+            &self.location,
+            &self.id,
+        ]
+        .iter()
+        .map(|part| sanitize(part))
+        .collect::<Vec<_>>()
+        .join(".")
     }
 }
 
 fn sanitize(part: &str) -> String {
     let cleaned: String = part
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    if cleaned.is_empty() { "_".to_string() } else { cleaned }
+    if cleaned.is_empty() {
+        "_".to_string()
+    } else {
+        cleaned
+    }
 }
 
 impl fmt::Display for AgentRef {

@@ -42,7 +42,12 @@ struct Unhashed<'a> {
 }
 
 fn row_hash(seq: u64, entry: &AuditEntry, prev_hash: &str) -> Result<String, ModelError> {
-    let canonical = to_canonical_json(&Unhashed { seq, entry, prev_hash }).map_err(|e| ModelError::AuditSerialization {
+    let canonical = to_canonical_json(&Unhashed {
+        seq,
+        entry,
+        prev_hash,
+    })
+    .map_err(|e| ModelError::AuditSerialization {
         seq,
         reason: e.to_string(),
     })?;
@@ -53,7 +58,10 @@ fn row_hash(seq: u64, entry: &AuditEntry, prev_hash: &str) -> Result<String, Mod
 }
 
 /// Chains `entries` after `head` (the last row written, `None` for an empty trail).
-pub fn chain(head: Option<&AuditRow>, entries: Vec<AuditEntry>) -> Result<Vec<AuditRow>, ModelError> {
+pub fn chain(
+    head: Option<&AuditRow>,
+    entries: Vec<AuditEntry>,
+) -> Result<Vec<AuditRow>, ModelError> {
     let (mut seq, mut prev) = match head {
         Some(h) => (h.seq + 1, h.hash.clone()),
         None => (0, GENESIS_HASH.to_string()),
@@ -87,7 +95,11 @@ pub enum AuditProblem {
     /// The row's content no longer matches its own hash.
     HashMismatch { location: String, seq: u64 },
     /// The row does not follow the one before it: a row was removed or moved.
-    BrokenLink { location: String, seq: u64, expected_seq: u64 },
+    BrokenLink {
+        location: String,
+        seq: u64,
+        expected_seq: u64,
+    },
     /// The newest row is not the head recorded elsewhere: the tail was cut or replaced.
     HeadMismatch { expected: String, found: String },
 }
@@ -106,7 +118,10 @@ impl AuditVerdict {
 }
 
 /// Checks every row's hash and its link to the row before it, in the order given.
-pub fn verify(rows: impl IntoIterator<Item = ReadRow>, expected_head: Option<&str>) -> AuditVerdict {
+pub fn verify(
+    rows: impl IntoIterator<Item = ReadRow>,
+    expected_head: Option<&str>,
+) -> AuditVerdict {
     let mut prev_hash = GENESIS_HASH.to_string();
     let mut expected_seq = 0u64;
     let mut count = 0u64;
@@ -140,7 +155,11 @@ pub fn verify(rows: impl IntoIterator<Item = ReadRow>, expected_head: Option<&st
         prev_hash = row.hash.clone();
         expected_seq = row.seq + 1;
     }
-    let head = if count == 0 { GENESIS_HASH.to_string() } else { prev_hash };
+    let head = if count == 0 {
+        GENESIS_HASH.to_string()
+    } else {
+        prev_hash
+    };
     if let Some(expected) = expected_head
         && expected != head
     {
@@ -198,11 +217,17 @@ mod tests {
 
         let mut edited = rows.clone();
         edited[1].entry.summary = "row 1 (edited)".into();
-        assert!(matches!(verify(read(&edited), None).problems[0], AuditProblem::HashMismatch { seq: 1, .. }));
+        assert!(matches!(
+            verify(read(&edited), None).problems[0],
+            AuditProblem::HashMismatch { seq: 1, .. }
+        ));
 
         let mut deleted = rows.clone();
         deleted.remove(2);
-        assert!(matches!(verify(read(&deleted), None).problems[0], AuditProblem::BrokenLink { seq: 3, .. }));
+        assert!(matches!(
+            verify(read(&deleted), None).problems[0],
+            AuditProblem::BrokenLink { seq: 3, .. }
+        ));
 
         let mut reordered = rows.clone();
         reordered.swap(1, 2);
@@ -210,6 +235,9 @@ mod tests {
 
         let truncated = &rows[..3];
         let verdict = verify(read(truncated), Some(&rows[3].hash));
-        assert!(matches!(verdict.problems[0], AuditProblem::HeadMismatch { .. }));
+        assert!(matches!(
+            verdict.problems[0],
+            AuditProblem::HeadMismatch { .. }
+        ));
     }
 }

@@ -20,8 +20,15 @@ mod tests {
     #[test]
     fn key_order_does_not_change_the_bytes() {
         let a = json!({"b": 1, "a": {"z": [1, 2], "y": "x"}});
-        let b: Value = serde_json::from_str(r#"{ "a": { "y": "x", "z": [1,2] }, "b": 1 }"#).unwrap();
-        assert_eq!(to_canonical_json(&a).unwrap(), to_canonical_json(&b).unwrap());
-        assert_eq!(to_canonical_json(&a).unwrap(), r#"{"a":{"y":"x","z":[1,2]},"b":1}"#);
+        let b: Value =
+            serde_json::from_str(r#"{ "a": { "y": "x", "z": [1,2] }, "b": 1 }"#).unwrap();
+        assert_eq!(
+            to_canonical_json(&a).unwrap(),
+            to_canonical_json(&b).unwrap()
+        );
+        assert_eq!(
+            to_canonical_json(&a).unwrap(),
+            r#"{"a":{"y":"x","z":[1,2]},"b":1}"#
+        );
     }
 }

@@ -20,7 +20,11 @@ fn sourced_properties<T>(s: &Sourced<T>) -> Vec<Value> {
     provenance_properties(s.since, &s.provenance)
 }
 
-fn agent_service(a: &AgentInventory, models: &mut BTreeMap<String, Vec<Value>>, data: &mut BTreeMap<String, Value>) -> (Value, Value) {
+fn agent_service(
+    a: &AgentInventory,
+    models: &mut BTreeMap<String, Vec<Value>>,
+    data: &mut BTreeMap<String, Value>,
+) -> (Value, Value) {
     let key = a.agent.key();
     let agent_ref = format!("agent:{key}");
     let mut depends = Vec::new();
@@ -34,13 +38,21 @@ fn agent_service(a: &AgentInventory, models: &mut BTreeMap<String, Vec<Value>>, 
     let mut field = |name: &str, value: &str, s: Option<(crate::Timestamp, &Provenance)>| {
         props.push(json!({ "name": format!("agentward:{name}"), "value": value }));
         if let Some((since, p)) = s {
-            props.push(json!({ "name": format!("agentward:{name}:provenance"), "value": p.kind.as_str() }));
+            props.push(
+                json!({ "name": format!("agentward:{name}:provenance"), "value": p.kind.as_str() }),
+            );
             props.push(json!({ "name": format!("agentward:{name}:record"), "value": p.record.to_string() }));
-            props.push(json!({ "name": format!("agentward:{name}:since"), "value": since.rfc3339() }));
+            props.push(
+                json!({ "name": format!("agentward:{name}:since"), "value": since.rfc3339() }),
+            );
         }
     };
     if let Some(role) = &a.role {
-        field("identity", &role.value, Some((role.since, &role.provenance)));
+        field(
+            "identity",
+            &role.value,
+            Some((role.since, &role.provenance)),
+        );
     }
     if let Some(g) = &a.guardrail {
         let v = match &g.value.version {
@@ -54,13 +66,19 @@ fn agent_service(a: &AgentInventory, models: &mut BTreeMap<String, Vec<Value>>, 
     }
     for alias in &a.aliases {
         let routed = alias.value.routed_version.as_deref().unwrap_or("unknown");
-        field(&format!("alias:{}", alias.value.id), routed, Some((alias.since, &alias.provenance)));
+        field(
+            &format!("alias:{}", alias.value.id),
+            routed,
+            Some((alias.since, &alias.provenance)),
+        );
     }
 
     let mut model_use = |model: &str, relation: &str, s: &Sourced<String>| {
         let bom_ref = format!("model:{model}");
         let entry = models.entry(model.to_string()).or_default();
-        let mut p = vec![json!({ "name": "agentward:used-by", "value": format!("{agent_ref} ({relation})") })];
+        let mut p = vec![
+            json!({ "name": "agentward:used-by", "value": format!("{agent_ref} ({relation})") }),
+        ];
         p.extend(sourced_properties(s));
         entry.extend(p);
         bom_ref
@@ -79,18 +97,18 @@ fn agent_service(a: &AgentInventory, models: &mut BTreeMap<String, Vec<Value>>, 
         let bom_ref = format!("knowledge-base:{}:{}", a.agent.scope, kb.value);
         let mut p = vec![json!({ "name": "agentward:used-by", "value": agent_ref.clone() })];
         p.extend(sourced_properties(kb));
-        data.entry(bom_ref.clone())
-            .or_insert_with(|| {
-                json!({
-                    "type": "data",
-                    "bom-ref": bom_ref,
-                    "name": kb.value,
-                    "data": [{ "type": "dataset", "name": kb.value, "description": "knowledge base" }],
-                    "properties": [],
-                })
-            })["properties"]
-            .as_array_mut()
-            .map(|arr| arr.extend(p));
+        let component = data.entry(bom_ref.clone()).or_insert_with(|| {
+            json!({
+                "type": "data",
+                "bom-ref": bom_ref,
+                "name": kb.value,
+                "data": [{ "type": "dataset", "name": kb.value, "description": "knowledge base" }],
+                "properties": [],
+            })
+        });
+        if let Some(arr) = component["properties"].as_array_mut() {
+            arr.extend(p);
+        }
         depends.push(bom_ref);
     }
 
@@ -112,7 +130,11 @@ fn agent_service(a: &AgentInventory, models: &mut BTreeMap<String, Vec<Value>>, 
         })
         .collect();
 
-    let name = a.name.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| a.agent.id.clone());
+    let name = a
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .unwrap_or_else(|| a.agent.id.clone());
     if let Some(n) = &a.name {
         props.extend(sourced_properties(n));
     }

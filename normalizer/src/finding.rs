@@ -76,14 +76,19 @@ impl Finding {
             .map(|c| {
                 let severity = match (&c.status, c.layer) {
                     (CoverageStatus::Degraded { .. }, _) => Severity::High,
-                    (CoverageStatus::AvailableIfEnabled { .. }, Layer::Prompt | Layer::ToolInvocation) => {
-                        Severity::Medium
-                    }
+                    (
+                        CoverageStatus::AvailableIfEnabled { .. },
+                        Layer::Prompt | Layer::ToolInvocation,
+                    ) => Severity::Medium,
                     (CoverageStatus::AvailableIfEnabled { .. }, _) => Severity::Low,
                     (_, _) => Severity::Informational,
                 };
                 Finding {
-                    uid: format!("agentward:coverage-gap:{}:{}", c.agent.key(), c.layer.as_str()),
+                    uid: format!(
+                        "agentward:coverage-gap:{}:{}",
+                        c.agent.key(),
+                        c.layer.as_str()
+                    ),
                     agent: c.agent.clone(),
                     kind: FindingKind::CoverageGap {
                         layer: c.layer,

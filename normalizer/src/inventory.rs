@@ -95,16 +95,25 @@ pub enum Fact {
     ToolRemoved(String),
     KnowledgeBase(String),
     KnowledgeBaseRemoved(String),
-    Guardrail { id: String, version: Option<String> },
+    Guardrail {
+        id: String,
+        version: Option<String>,
+    },
     Version(String),
-    Alias { id: String, routed_version: Option<String> },
+    Alias {
+        id: String,
+        routed_version: Option<String>,
+    },
     AliasInvoked(String),
 }
 
 impl Fact {
     /// Sightings only matter the first time; configuration facts matter at every change.
     fn is_sighting(&self) -> bool {
-        matches!(self, Fact::ModelInvoked(_) | Fact::AliasInvoked(_) | Fact::Version(_))
+        matches!(
+            self,
+            Fact::ModelInvoked(_) | Fact::AliasInvoked(_) | Fact::Version(_)
+        )
     }
 }
 
@@ -128,7 +137,8 @@ impl InventoryHistory {
     /// Adds observations; the result is independent of the order they arrive in, so two
     /// scanners merging each other's work converge on the same history.
     pub fn merge(&mut self, incoming: impl IntoIterator<Item = Observation>) {
-        let mut all: BTreeSet<Observation> = std::mem::take(&mut self.observations).into_iter().collect();
+        let mut all: BTreeSet<Observation> =
+            std::mem::take(&mut self.observations).into_iter().collect();
         all.extend(incoming);
         let mut first_sighting: BTreeMap<(AgentRef, Fact), Observation> = BTreeMap::new();
         let mut kept = Vec::with_capacity(all.len());
@@ -159,7 +169,9 @@ impl InventoryHistory {
     pub fn snapshot_at(&self, at: Timestamp) -> InventorySnapshot {
         let mut agents: BTreeMap<AgentRef, AgentInventory> = BTreeMap::new();
         for obs in self.observations.iter().filter(|o| o.time <= at) {
-            let entry = agents.entry(obs.agent.clone()).or_insert_with(|| AgentInventory::new(obs.agent.clone(), obs.time));
+            let entry = agents
+                .entry(obs.agent.clone())
+                .or_insert_with(|| AgentInventory::new(obs.agent.clone(), obs.time));
             entry.apply(obs);
         }
         InventorySnapshot {
@@ -170,7 +182,10 @@ impl InventoryHistory {
 
     /// Observations after `since` and not after `until`, in time order: "what changed".
     pub fn changes_between(&self, since: Timestamp, until: Timestamp) -> Vec<&Observation> {
-        self.observations.iter().filter(|o| o.time > since && o.time <= until).collect()
+        self.observations
+            .iter()
+            .filter(|o| o.time > since && o.time <= until)
+            .collect()
     }
 }
 
@@ -245,11 +260,20 @@ impl AgentInventory {
             provenance: obs.provenance.clone(),
         };
         self.last_changed = obs.time;
+        // Re-stating an unchanged value (UpdateAgent repeats the name) is not a change:
+        // keep the time and record that first established it.
+        let set = |slot: &mut Option<Sourced<String>>, v: &String| {
+            if slot.as_ref().is_none_or(|cur| &cur.value != v) {
+                *slot = Some(sourced(v.clone()));
+            }
+        };
         match &obs.fact {
-            Fact::Name(n) => self.name = Some(sourced(n.clone())),
-            Fact::DeclaredModel(m) => self.declared_model = Some(sourced(m.clone())),
-            Fact::ModelInvoked(m) => upsert(&mut self.models_invoked, sourced(m.clone()), Clone::clone),
-            Fact::Role(r) => self.role = Some(sourced(r.clone())),
+            Fact::Name(n) => set(&mut self.name, n),
+            Fact::DeclaredModel(m) => set(&mut self.declared_model, m),
+            Fact::ModelInvoked(m) => {
+                upsert(&mut self.models_invoked, sourced(m.clone()), Clone::clone)
+            }
+            Fact::Role(r) => set(&mut self.role, r),
             Fact::Tool(t) => upsert(
                 &mut self.tools,
                 Sourced {
@@ -260,7 +284,9 @@ impl AgentInventory {
                 |t: &Tool| t.name.clone(),
             ),
             Fact::ToolRemoved(name) => self.tools.retain(|t| &t.value.name != name),
-            Fact::KnowledgeBase(kb) => upsert(&mut self.knowledge_bases, sourced(kb.clone()), Clone::clone),
+            Fact::KnowledgeBase(kb) => {
+                upsert(&mut self.knowledge_bases, sourced(kb.clone()), Clone::clone)
+            }
             Fact::KnowledgeBaseRemoved(kb) => self.knowledge_bases.retain(|k| &k.value != kb),
             Fact::Guardrail { id, version } => {
                 self.guardrail = Some(Sourced {
@@ -346,15 +372,35 @@ mod tests {
             obs(10, Fact::DeclaredModel("model-v1".into())),
             obs(50, Fact::DeclaredModel("model-v2".into())),
         ]);
-        assert_eq!(h.snapshot_at(Timestamp(20)).agents[0].declared_model.as_ref().unwrap().value, "model-v1");
-        assert_eq!(h.snapshot_at(Timestamp(60)).agents[0].declared_model.as_ref().unwrap().value, "model-v2");
+        assert_eq!(
+            h.snapshot_at(Timestamp(20)).agents[0]
+                .declared_model
+                .as_ref()
+                .unwrap()
+                .value,
+            "model-v1"
+        );
+        assert_eq!(
+            h.snapshot_at(Timestamp(60)).agents[0]
+                .declared_model
+                .as_ref()
+                .unwrap()
+                .value,
+            "model-v2"
+        );
         assert!(h.snapshot_at(Timestamp(5)).agents.is_empty());
     }
 
     #[test]
     fn merge_is_order_independent_and_keeps_first_sighting() {
-        let a = vec![obs(30, Fact::ModelInvoked("m".into())), obs(10, Fact::Name("support".into()))];
-        let b = vec![obs(20, Fact::ModelInvoked("m".into())), obs(10, Fact::Name("support".into()))];
+        let a = vec![
+            obs(30, Fact::ModelInvoked("m".into())),
+            obs(10, Fact::Name("support".into())),
+        ];
+        let b = vec![
+            obs(20, Fact::ModelInvoked("m".into())),
+            obs(10, Fact::Name("support".into())),
+        ];
         let mut x = InventoryHistory::default();
         x.merge(a.clone());
         x.merge(b.clone());

@@ -14,11 +14,28 @@ pub const DETECTION_FINDING: u32 = 2004;
 /// OCSF API Activity activity ids, chosen from the operation's verb.
 fn api_activity(operation: &str) -> (u32, &'static str) {
     const CREATE: [&str; 5] = ["Create", "Put", "Post", "Upload", "Copy"];
-    const READ: [&str; 7] = ["Get", "List", "Describe", "Head", "Lookup", "Search", "Retrieve"];
-    const UPDATE: [&str; 9] = [
-        "Update", "Modify", "Set", "Attach", "Associate", "Prepare", "Enable", "Tag", "Start",
+    const READ: [&str; 7] = [
+        "Get", "List", "Describe", "Head", "Lookup", "Search", "Retrieve",
     ];
-    const DELETE: [&str; 6] = ["Delete", "Remove", "Detach", "Disassociate", "Disable", "Untag"];
+    const UPDATE: [&str; 9] = [
+        "Update",
+        "Modify",
+        "Set",
+        "Attach",
+        "Associate",
+        "Prepare",
+        "Enable",
+        "Tag",
+        "Start",
+    ];
+    const DELETE: [&str; 6] = [
+        "Delete",
+        "Remove",
+        "Detach",
+        "Disassociate",
+        "Disable",
+        "Untag",
+    ];
     let starts = |verbs: &[&str]| verbs.iter().any(|v| operation.starts_with(v));
     if starts(&CREATE) {
         (1, "Create")
@@ -83,11 +100,26 @@ pub fn event_to_ocsf(event: &Event, product_version: &str) -> Value {
     let mut user = Map::new();
     user.insert("type".into(), json!(event.principal.kind));
     insert_some(&mut user, "uid", event.principal.id.as_deref());
-    insert_some(&mut user, "name", event.principal.session_name.as_deref().or(event.principal.arn.as_deref()));
+    insert_some(
+        &mut user,
+        "name",
+        event
+            .principal
+            .session_name
+            .as_deref()
+            .or(event.principal.arn.as_deref()),
+    );
     insert_some(&mut user, "uid_alt", event.principal.arn.as_deref());
-    insert_some(&mut user, "credential_uid", event.principal.credential_id.as_deref());
+    insert_some(
+        &mut user,
+        "credential_uid",
+        event.principal.credential_id.as_deref(),
+    );
     if let Some(account) = &event.principal.account {
-        user.insert("account".into(), json!({ "uid": account, "type": "AWS Account", "type_id": 10 }));
+        user.insert(
+            "account".into(),
+            json!({ "uid": account, "type": "AWS Account", "type_id": 10 }),
+        );
     }
     if user.len() == 1 {
         // OCSF needs one identifying attribute; the kind alone is all some records carry.
@@ -233,7 +265,11 @@ pub fn finding_to_ocsf(finding: &Finding, product_version: &str) -> Value {
     let mut profiles: Vec<&str> = Vec::new();
     if finding.agent.provider != Provider::SelfHosted {
         profiles.push("cloud");
-        out["cloud"] = cloud_json(finding.agent.provider, &finding.agent.scope, &finding.agent.location);
+        out["cloud"] = cloud_json(
+            finding.agent.provider,
+            &finding.agent.scope,
+            &finding.agent.location,
+        );
     }
     out["metadata"] = json!({
         "version": OCSF_VERSION,
@@ -246,7 +282,9 @@ pub fn finding_to_ocsf(finding: &Finding, product_version: &str) -> Value {
 
 /// The layer an OCSF record produced by [`event_to_ocsf`] belongs to.
 pub fn layer_of(record: &Value) -> Option<Layer> {
-    record["unmapped"]["agentward"]["layer"].as_str().and_then(Layer::parse)
+    record["unmapped"]["agentward"]["layer"]
+        .as_str()
+        .and_then(Layer::parse)
 }
 
 #[cfg(test)]

@@ -14,10 +14,11 @@ impl Timestamp {
     pub const MS_PER_DAY: i64 = 86_400_000;
 
     pub fn parse_rfc3339(text: &str) -> Result<Self, ModelError> {
-        let parsed = OffsetDateTime::parse(text, &Rfc3339).map_err(|e| ModelError::BadTimestamp {
-            text: text.to_string(),
-            reason: e.to_string(),
-        })?;
+        let parsed =
+            OffsetDateTime::parse(text, &Rfc3339).map_err(|e| ModelError::BadTimestamp {
+                text: text.to_string(),
+                reason: e.to_string(),
+            })?;
         Ok(Self((parsed.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 
@@ -33,7 +34,12 @@ impl Timestamp {
     /// `YYYY-MM-DD` of the UTC day this instant falls in: the event partition key.
     pub fn utc_date(self) -> String {
         match self.to_datetime() {
-            Ok(dt) => format!("{:04}-{:02}-{:02}", dt.year(), u8::from(dt.month()), dt.day()),
+            Ok(dt) => format!(
+                "{:04}-{:02}-{:02}",
+                dt.year(),
+                u8::from(dt.month()),
+                dt.day()
+            ),
             Err(_) => "invalid-date".to_string(),
         }
     }

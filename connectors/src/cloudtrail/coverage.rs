@@ -20,10 +20,16 @@ const LAMBDA_DATA_EVENTS: &str = "aws cloudtrail put-event-selectors --trail-nam
 
 /// Coverage of every layer of one Bedrock agent, given how many events of each layer the
 /// scanned CloudTrail logs held for it and how many records were lost.
-pub fn bedrock_agent(agent: &AgentRef, source: &str, seen: &BTreeMap<Layer, u64>, loss: Option<Loss>) -> Vec<Coverage> {
+pub fn bedrock_agent(
+    agent: &AgentRef,
+    source: &str,
+    seen: &BTreeMap<Layer, u64>,
+    loss: Option<Loss>,
+) -> Vec<Coverage> {
     let via = format!("CloudTrail logs ({source})");
     let count = |l: Layer| seen.get(&l).copied().unwrap_or(0);
-    let observed_or_lost = |status: CoverageStatus| match (loss, &status) {
+    let observed_or_lost = |status: CoverageStatus| {
+        match (loss, &status) {
         (Some(l), CoverageStatus::Observed { via }) => CoverageStatus::Degraded {
             via: via.clone(),
             lost: l.lost,
@@ -32,6 +38,7 @@ pub fn bedrock_agent(agent: &AgentRef, source: &str, seen: &BTreeMap<Layer, u64>
             reason: "records in these logs could not be read and are quarantined; events in that window may be missing".into(),
         },
         _ => status,
+    }
     };
     let status = |layer: Layer| -> CoverageStatus {
         match layer {

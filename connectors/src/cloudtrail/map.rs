@@ -9,7 +9,9 @@
 use super::record::{Record, UserIdentity};
 use normalizer::event::{CloudContext, Target};
 use normalizer::inventory::{Fact, Observation, Provenance, ProvenanceKind, RecordRef, Tool};
-use normalizer::{AgentRef, Correlation, Event, Layer, Outcome, Principal, Provider, RawPointer, Timestamp};
+use normalizer::{
+    AgentRef, Correlation, Event, Layer, Outcome, Principal, Provider, RawPointer, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -38,10 +40,16 @@ impl Attribution {
             self.agents.entry(k.clone()).or_insert_with(|| v.clone());
         }
         for (k, v) in &other.roles {
-            self.roles.entry(k.clone()).or_default().extend(v.iter().cloned());
+            self.roles
+                .entry(k.clone())
+                .or_default()
+                .extend(v.iter().cloned());
         }
         for (k, v) in &other.functions {
-            self.functions.entry(k.clone()).or_default().extend(v.iter().cloned());
+            self.functions
+                .entry(k.clone())
+                .or_default()
+                .extend(v.iter().cloned());
         }
     }
 
@@ -55,7 +63,7 @@ impl Attribution {
         })
     }
 
-    fn only<'a>(set: Option<&'a BTreeSet<String>>) -> Option<&'a str> {
+    fn only(set: Option<&BTreeSet<String>>) -> Option<&str> {
         match set {
             Some(s) if s.len() == 1 => s.iter().next().map(String::as_str),
             _ => None,
@@ -78,8 +86,21 @@ pub struct Mapped {
 }
 
 const BEDROCK: &str = "bedrock.amazonaws.com";
-const MODEL_CALLS: [&str; 4] = ["InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream"];
-const AGENT_CONTROL_VERBS: [&str; 7] = ["Create", "Update", "Delete", "Prepare", "Associate", "Disassociate", "Tag"];
+const MODEL_CALLS: [&str; 4] = [
+    "InvokeModel",
+    "InvokeModelWithResponseStream",
+    "Converse",
+    "ConverseStream",
+];
+const AGENT_CONTROL_VERBS: [&str; 7] = [
+    "Create",
+    "Update",
+    "Delete",
+    "Prepare",
+    "Associate",
+    "Disassociate",
+    "Tag",
+];
 
 fn text(v: &Value, path: &[&str]) -> Option<String> {
     let mut cur = v;
@@ -91,13 +112,18 @@ fn text(v: &Value, path: &[&str]) -> Option<String> {
 
 /// `arn:aws:bedrock:REGION:ACCOUNT:agent/ID` or `…:agent-alias/ID/ALIAS` → (id, alias).
 fn agent_from_arn(arn: &str) -> Option<(String, Option<String>)> {
-    let resource = arn.strip_prefix("arn:aws:bedrock:")?.splitn(3, ':').nth(2)?;
+    let resource = arn
+        .strip_prefix("arn:aws:bedrock:")?
+        .splitn(3, ':')
+        .nth(2)?;
     if let Some(rest) = resource.strip_prefix("agent-alias/") {
         let mut it = rest.split('/');
         let id = it.next()?.to_string();
         return Some((id, it.next().map(str::to_string)));
     }
-    resource.strip_prefix("agent/").map(|id| (id.to_string(), None))
+    resource
+        .strip_prefix("agent/")
+        .map(|id| (id.to_string(), None))
 }
 
 /// Function name from a Lambda ARN (`…:function:NAME[:QUALIFIER]`) or a bare name.
@@ -110,7 +136,12 @@ fn function_name(reference: &str) -> String {
 
 /// Role ARN from an assumed-role identity's session issuer, or from the session ARN itself.
 fn role_of(identity: &UserIdentity<'_>) -> Option<String> {
-    if let Some(arn) = identity.session_context.as_ref().and_then(|c| c.session_issuer.as_ref()).and_then(|i| i.arn.as_deref()) {
+    if let Some(arn) = identity
+        .session_context
+        .as_ref()
+        .and_then(|c| c.session_issuer.as_ref())
+        .and_then(|i| i.arn.as_deref())
+    {
         return Some(arn.to_string());
     }
     let arn = identity.arn.as_deref()?;
@@ -126,7 +157,8 @@ fn session_name(identity: &UserIdentity<'_>) -> Option<String> {
 }
 
 fn parse_raw(raw: Option<&serde_json::value::RawValue>) -> Value {
-    raw.and_then(|r| serde_json::from_str(r.get()).ok()).unwrap_or(Value::Null)
+    raw.and_then(|r| serde_json::from_str(r.get()).ok())
+        .unwrap_or(Value::Null)
 }
 
 /// Maps records of one source; holds what attribution has learned so far.
@@ -137,12 +169,16 @@ pub struct Mapper {
 
 impl Mapper {
     pub fn new(source: String, attribution: Attribution) -> Self {
-        Mapper { source, attribution }
+        Mapper {
+            source,
+            attribution,
+        }
     }
 
     pub fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Mapped, RecordProblem> {
         let rec: Record<'_> = serde_json::from_slice(bytes)?;
-        let time = Timestamp::parse_rfc3339(&rec.event_time).map_err(|_| RecordProblem::BadTime(rec.event_time.to_string()))?;
+        let time = Timestamp::parse_rfc3339(&rec.event_time)
+            .map_err(|_| RecordProblem::BadTime(rec.event_time.to_string()))?;
         let raw = RawPointer {
             source: self.source.clone(),
             object: object.to_string(),
@@ -151,12 +187,17 @@ impl Mapper {
         let uid = match rec.event_id.as_deref() {
             Some(id) => id.to_string(),
             // Stable without an eventID: the same bytes at the same place hash the same.
-            None => hex::encode(&Sha256::digest([object.as_bytes(), &index.to_le_bytes(), bytes].concat())[..16]),
+            None => hex::encode(
+                &Sha256::digest([object.as_bytes(), &index.to_le_bytes(), bytes].concat())[..16],
+            ),
         };
         let account = rec
             .recipient_account_id
             .as_deref()
-            .or(rec.user_identity.as_ref().and_then(|u| u.account_id.as_deref()))
+            .or(rec
+                .user_identity
+                .as_ref()
+                .and_then(|u| u.account_id.as_deref()))
             .unwrap_or("unknown")
             .to_string();
         let region = rec.aws_region.as_deref().unwrap_or("unknown").to_string();
@@ -167,7 +208,12 @@ impl Mapper {
                 id: u.principal_id.as_deref().map(str::to_string),
                 arn: u.arn.as_deref().map(str::to_string),
                 account: u.account_id.as_deref().map(str::to_string),
-                issuer: u.session_context.as_ref().and_then(|c| c.session_issuer.as_ref()).and_then(|i| i.arn.as_deref()).map(str::to_string),
+                issuer: u
+                    .session_context
+                    .as_ref()
+                    .and_then(|c| c.session_issuer.as_ref())
+                    .and_then(|i| i.arn.as_deref())
+                    .map(str::to_string),
                 session_name: session_name(u),
                 invoked_by: u.invoked_by.as_deref().map(str::to_string),
                 credential_id: u.access_key_id.as_deref().map(str::to_string),
@@ -212,7 +258,8 @@ impl Mapper {
                 model = text(&params, &["modelId"]);
             }
             // Which agent is the subject of the call?
-            let mut subject = text(&params, &["agentId"]).map(|id| (id, text(&params, &["agentAliasId"])));
+            let mut subject =
+                text(&params, &["agentId"]).map(|id| (id, text(&params, &["agentAliasId"])));
             if subject.is_none() {
                 subject = text(&response, &["agent", "agentId"]).map(|id| (id, None));
             }
@@ -229,18 +276,33 @@ impl Mapper {
                         },
                     );
                 }
-                let home = self.attribution.agents.get(&id).cloned().unwrap_or(AgentHome {
-                    account: account.clone(),
-                    region: region.clone(),
-                });
+                let home = self
+                    .attribution
+                    .agents
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or(AgentHome {
+                        account: account.clone(),
+                        region: region.clone(),
+                    });
                 if targets.is_empty() {
                     let resource = match &alias {
                         Some(a) => format!("agent-alias/{id}/{a}"),
                         None => format!("agent/{id}"),
                     };
                     targets.push(Target {
-                        uid: format!("arn:aws:bedrock:{}:{}:{resource}", home.region, home.account),
-                        kind: Some(if alias.is_some() { "AWS::Bedrock::AgentAlias" } else { "AWS::Bedrock::Agent" }.into()),
+                        uid: format!(
+                            "arn:aws:bedrock:{}:{}:{resource}",
+                            home.region, home.account
+                        ),
+                        kind: Some(
+                            if alias.is_some() {
+                                "AWS::Bedrock::AgentAlias"
+                            } else {
+                                "AWS::Bedrock::Agent"
+                            }
+                            .into(),
+                        ),
                         name: None,
                     });
                 }
@@ -287,10 +349,15 @@ impl Mapper {
 
         if service == "lambda.amazonaws.com" && operation.starts_with("Invoke") {
             let params = parse_raw(rec.request_parameters);
-            let function = text(&params, &["functionName"])
-                .or_else(|| targets.iter().find(|t| t.uid.contains(":function:")).map(|t| t.uid.clone()));
+            let function = text(&params, &["functionName"]).or_else(|| {
+                targets
+                    .iter()
+                    .find(|t| t.uid.contains(":function:"))
+                    .map(|t| t.uid.clone())
+            });
             if let Some(f) = function
-                && let Some(id) = Attribution::only(self.attribution.functions.get(&function_name(&f)))
+                && let Some(id) =
+                    Attribution::only(self.attribution.functions.get(&function_name(&f)))
             {
                 layer = Layer::ToolInvocation;
                 agent = self.attribution.agent_ref(id, None);
@@ -307,8 +374,12 @@ impl Mapper {
         if agent.is_none()
             && let Some(identity) = &rec.user_identity
         {
-            let by_function = session_name(identity).and_then(|s| Attribution::only(self.attribution.functions.get(&s)).map(str::to_string));
-            let by_role = role_of(identity).and_then(|r| Attribution::only(self.attribution.roles.get(&r)).map(str::to_string));
+            let by_function = session_name(identity).and_then(|s| {
+                Attribution::only(self.attribution.functions.get(&s)).map(str::to_string)
+            });
+            let by_role = role_of(identity).and_then(|r| {
+                Attribution::only(self.attribution.roles.get(&r)).map(str::to_string)
+            });
             if let Some(id) = by_function.or(by_role) {
                 agent = self.attribution.agent_ref(&id, None);
                 if let (Some(m), Some(a)) = (&model, &agent)
@@ -331,7 +402,11 @@ impl Mapper {
                     Some(key) => format!("arn:aws:s3:::{bucket}/{key}"),
                     None => format!("arn:aws:s3:::{bucket}"),
                 };
-                targets.push(Target { uid, kind: None, name: None });
+                targets.push(Target {
+                    uid,
+                    kind: None,
+                    name: None,
+                });
             }
         }
 
@@ -372,24 +447,46 @@ impl Mapper {
             read_only: rec.read_only,
             original_time: Some(rec.event_time.to_string()),
         };
-        Ok(Mapped { event, observations })
+        Ok(Mapped {
+            event,
+            observations,
+        })
     }
 
     /// Inventory facts proven by a successful Bedrock agent control-plane call, and what
     /// they teach attribution.
-    fn control_facts(&mut self, operation: &str, agent_id: &str, params: &Value, response: &Value) -> Vec<Fact> {
+    fn control_facts(
+        &mut self,
+        operation: &str,
+        agent_id: &str,
+        params: &Value,
+        response: &Value,
+    ) -> Vec<Fact> {
         let mut facts = Vec::new();
         match operation {
             "CreateAgent" | "UpdateAgent" => {
-                let body = if operation == "CreateAgent" && response.get("agent").is_some() { &response["agent"] } else { params };
-                if let Some(n) = text(body, &["agentName"]).or_else(|| text(params, &["agentName"])) {
+                let body = if operation == "CreateAgent" && response.get("agent").is_some() {
+                    &response["agent"]
+                } else {
+                    params
+                };
+                if let Some(n) = text(body, &["agentName"]).or_else(|| text(params, &["agentName"]))
+                {
                     facts.push(Fact::Name(n));
                 }
-                if let Some(m) = text(body, &["foundationModel"]).or_else(|| text(params, &["foundationModel"])) {
+                if let Some(m) =
+                    text(body, &["foundationModel"]).or_else(|| text(params, &["foundationModel"]))
+                {
                     facts.push(Fact::DeclaredModel(m));
                 }
-                if let Some(role) = text(body, &["agentResourceRoleArn"]).or_else(|| text(params, &["agentResourceRoleArn"])) {
-                    self.attribution.roles.entry(role.clone()).or_default().insert(agent_id.to_string());
+                if let Some(role) = text(body, &["agentResourceRoleArn"])
+                    .or_else(|| text(params, &["agentResourceRoleArn"]))
+                {
+                    self.attribution
+                        .roles
+                        .entry(role.clone())
+                        .or_default()
+                        .insert(agent_id.to_string());
                     facts.push(Fact::Role(role));
                 }
                 if let Some(g) = text(body, &["guardrailConfiguration", "guardrailIdentifier"]) {
@@ -402,9 +499,15 @@ impl Mapper {
             "CreateAgentActionGroup" | "UpdateAgentActionGroup" => {
                 if let Some(name) = text(params, &["actionGroupName"]) {
                     let lambda = text(params, &["actionGroupExecutor", "lambda"]);
-                    let executor = lambda.clone().or_else(|| text(params, &["actionGroupExecutor", "customControl"]));
+                    let executor = lambda
+                        .clone()
+                        .or_else(|| text(params, &["actionGroupExecutor", "customControl"]));
                     if let Some(l) = &lambda {
-                        self.attribution.functions.entry(function_name(l)).or_default().insert(agent_id.to_string());
+                        self.attribution
+                            .functions
+                            .entry(function_name(l))
+                            .or_default()
+                            .insert(agent_id.to_string());
                     }
                     facts.push(Fact::Tool(Tool {
                         name,
@@ -430,11 +533,18 @@ impl Mapper {
                 }
             }
             "CreateAgentAlias" | "UpdateAgentAlias" => {
-                let id = text(params, &["agentAliasId"]).or_else(|| text(response, &["agentAlias", "agentAliasId"]));
-                let routing = params
-                    .get("routingConfiguration")
-                    .or_else(|| response.get("agentAlias").and_then(|a| a.get("routingConfiguration")));
-                let routed_version = routing.and_then(|r| r.get(0)).and_then(|r| r.get("agentVersion")).and_then(Value::as_str).map(str::to_string);
+                let id = text(params, &["agentAliasId"])
+                    .or_else(|| text(response, &["agentAlias", "agentAliasId"]));
+                let routing = params.get("routingConfiguration").or_else(|| {
+                    response
+                        .get("agentAlias")
+                        .and_then(|a| a.get("routingConfiguration"))
+                });
+                let routed_version = routing
+                    .and_then(|r| r.get(0))
+                    .and_then(|r| r.get("agentVersion"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 if let Some(id) = id {
                     facts.push(Fact::Alias { id, routed_version });
                 }
@@ -455,8 +565,14 @@ mod tests {
             agent_from_arn("arn:aws:bedrock:us-east-1:111122223333:agent-alias/AG1/TSTALIAS"),
             Some(("AG1".into(), Some("TSTALIAS".into())))
         );
-        assert_eq!(agent_from_arn("arn:aws:bedrock:us-east-1:111122223333:agent/AG1"), Some(("AG1".into(), None)));
+        assert_eq!(
+            agent_from_arn("arn:aws:bedrock:us-east-1:111122223333:agent/AG1"),
+            Some(("AG1".into(), None))
+        );
         assert_eq!(agent_from_arn("arn:aws:s3:::bucket"), None);
-        assert_eq!(function_name("arn:aws:lambda:us-east-1:111122223333:function:export-tool:3"), "export-tool");
+        assert_eq!(
+            function_name("arn:aws:lambda:us-east-1:111122223333:function:export-tool:3"),
+            "export-tool"
+        );
     }
 }

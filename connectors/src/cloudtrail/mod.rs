@@ -46,7 +46,8 @@ pub struct Listing {
 /// files by time across regions and accounts.
 fn delivery_stamp(key: &str) -> Option<&str> {
     let name = key.rsplit('/').next()?;
-    name.split('_').find(|part| part.len() == 14 && part.as_bytes()[8] == b'T' && part.ends_with('Z'))
+    name.split('_')
+        .find(|part| part.len() == 14 && part.as_bytes()[8] == b'T' && part.ends_with('Z'))
 }
 
 /// Lists the log files under the source, oldest delivery first.
@@ -81,7 +82,9 @@ pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
             });
         }
     }
-    listing.files.sort_by(|a, b| (delivery_stamp(&a.key), &a.key).cmp(&(delivery_stamp(&b.key), &b.key)));
+    listing
+        .files
+        .sort_by(|a, b| (delivery_stamp(&a.key), &a.key).cmp(&(delivery_stamp(&b.key), &b.key)));
     Ok(listing)
 }
 
@@ -209,7 +212,9 @@ pub fn read_log(
                 emit(Output::Quarantined(Quarantined {
                     object: object.to_string(),
                     index: Some(index),
-                    reason: format!("record of {size} bytes exceeds the {max_record}-byte limit; not parsed"),
+                    reason: format!(
+                        "record of {size} bytes exceeds the {max_record}-byte limit; not parsed"
+                    ),
                     size,
                     excerpt: excerpt(&head),
                 }));
@@ -224,8 +229,13 @@ pub fn read_log(
 pub fn file_day(key: &str) -> Option<(Timestamp, Timestamp)> {
     let parts: Vec<&str> = key.split('/').collect();
     parts.windows(3).rev().find_map(|w| {
-        if w[0].len() == 4 && w[1].len() == 2 && w[2].len() == 2 && w.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())) {
-            let start = Timestamp::parse_rfc3339(&format!("{}-{}-{}T00:00:00Z", w[0], w[1], w[2])).ok()?;
+        if w[0].len() == 4
+            && w[1].len() == 2
+            && w[2].len() == 2
+            && w.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            let start =
+                Timestamp::parse_rfc3339(&format!("{}-{}-{}T00:00:00Z", w[0], w[1], w[2])).ok()?;
             Some((start, Timestamp(start.0 + Timestamp::MS_PER_DAY - 1)))
         } else {
             None

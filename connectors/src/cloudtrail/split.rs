@@ -9,11 +9,21 @@ use std::io::{self, Read};
 /// What the splitter yields, in file order.
 #[derive(Debug)]
 pub enum Piece<'a> {
-    Record { index: u64, bytes: &'a [u8] },
+    Record {
+        index: u64,
+        bytes: &'a [u8],
+    },
     /// A record larger than the limit: skipped with its size and first bytes kept.
-    Oversized { index: u64, size: u64, head: Vec<u8> },
+    Oversized {
+        index: u64,
+        size: u64,
+        head: Vec<u8>,
+    },
     /// An element of `Records` that is not an object.
-    NotAnObject { index: u64, bytes: &'a [u8] },
+    NotAnObject {
+        index: u64,
+        bytes: &'a [u8],
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +97,9 @@ impl<R: Read> Splitter<R> {
             self.pos -= keep_from;
         }
         if self.end == self.buf.len() {
-            let grown = (self.buf.len() * 2).min(self.max_record + 64 * 1024).max(self.buf.len() + 64 * 1024);
+            let grown = (self.buf.len() * 2)
+                .min(self.max_record + 64 * 1024)
+                .max(self.buf.len() + 64 * 1024);
             self.buf.resize(grown, 0);
         }
         loop {
@@ -227,7 +239,10 @@ impl<R: Read> Splitter<R> {
             keeping = false;
         }
         Ok(if keeping {
-            Scanned::Kept { start, end: self.pos }
+            Scanned::Kept {
+                start,
+                end: self.pos,
+            }
         } else {
             Scanned::Skipped {
                 size: self.offset() - began,
@@ -239,7 +254,9 @@ impl<R: Read> Splitter<R> {
     fn read_key(&mut self) -> Result<Vec<u8>, SplitError> {
         match self.peek_non_ws()? {
             Some(b'"') => {}
-            Some(b) => return Err(self.syntax(format!("expected an object key, found {:?}", b as char))),
+            Some(b) => {
+                return Err(self.syntax(format!("expected an object key, found {:?}", b as char)));
+            }
             None => return Err(self.syntax("expected an object key, found end of file")),
         }
         match self.scan_value(true)? {
@@ -267,7 +284,9 @@ impl<R: Read> Splitter<R> {
                             });
                         }
                     }
-                    self.state = State::TopLevel { records_seen: false };
+                    self.state = State::TopLevel {
+                        records_seen: false,
+                    };
                 }
                 State::TopLevel { records_seen } => {
                     match self.peek_non_ws()? {

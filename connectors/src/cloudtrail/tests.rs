@@ -17,7 +17,8 @@ fn file_of(records: &[String]) -> Vec<u8> {
 fn run(bytes: &[u8], max: usize) -> (FileCounts, Vec<Output>) {
     let mut mapper = Mapper::new("trail".into(), Attribution::default());
     let mut out = Vec::new();
-    let counts = read_log(bytes, "f.json", &mut mapper, max, &mut |o| out.push(o)).expect("in-memory reads cannot fail");
+    let counts = read_log(bytes, "f.json", &mut mapper, max, &mut |o| out.push(o))
+        .expect("in-memory reads cannot fail");
     (counts, out)
 }
 
@@ -34,13 +35,28 @@ fn quarantined(out: &[Output]) -> Vec<&Quarantined> {
 fn every_record_of_a_well_formed_file_becomes_an_event() {
     let recs: Vec<String> = (0..50).map(|i| record(i, "PutObject")).collect();
     let (counts, out) = run(&file_of(&recs), DEFAULT_MAX_RECORD_BYTES);
-    assert_eq!(counts, FileCounts { records: 50, events: 50, quarantined: 0 });
-    let Output::Mapped(m) = &out[7] else { panic!("expected an event") };
+    assert_eq!(
+        counts,
+        FileCounts {
+            records: 50,
+            events: 50,
+            quarantined: 0
+        }
+    );
+    let Output::Mapped(m) = &out[7] else {
+        panic!("expected an event")
+    };
     assert_eq!(m.event.uid, "ev-7");
     assert_eq!(m.event.action(), "s3:PutObject");
     assert_eq!(m.event.layer, Layer::IdentityApi);
-    assert_eq!(m.event.targets[0].uid, "arn:aws:s3:::exports/records/7.json");
-    assert_eq!(m.event.principal.issuer.as_deref(), Some("arn:aws:iam::111122223333:role/export-role"));
+    assert_eq!(
+        m.event.targets[0].uid,
+        "arn:aws:s3:::exports/records/7.json"
+    );
+    assert_eq!(
+        m.event.principal.issuer.as_deref(),
+        Some("arn:aws:iam::111122223333:role/export-role")
+    );
 }
 
 #[test]
@@ -64,14 +80,29 @@ fn malformed_non_utf8_and_huge_records_are_quarantined_and_their_neighbours_kept
     let pos = bytes.windows(4).rposition(|w| w == b"ev-4").unwrap();
     bytes[pos + 1] = 0xff;
     let (counts, out) = run(&bytes, 4096);
-    assert_eq!(counts, FileCounts { records: 6, events: 2, quarantined: 4 });
+    assert_eq!(
+        counts,
+        FileCounts {
+            records: 6,
+            events: 2,
+            quarantined: 4
+        }
+    );
     let q = quarantined(&out);
     assert!(q[0].reason.contains("eventName"), "{}", q[0].reason);
     assert_eq!(q[0].index, Some(1));
     assert!(q[1].reason.contains("not a JSON object"));
-    assert!(q[2].reason.contains("exceeds the 4096-byte limit"), "{}", q[2].reason);
+    assert!(
+        q[2].reason.contains("exceeds the 4096-byte limit"),
+        "{}",
+        q[2].reason
+    );
     assert_eq!(q[2].size, 5010);
-    assert!(q[3].reason.to_lowercase().contains("utf-8") || q[3].reason.contains("unicode"), "{}", q[3].reason);
+    assert!(
+        q[3].reason.to_lowercase().contains("utf-8") || q[3].reason.contains("unicode"),
+        "{}",
+        q[3].reason
+    );
 }
 
 #[test]
@@ -97,9 +128,18 @@ fn a_file_that_is_not_a_trail_log_is_reported_not_skipped() {
     ] {
         let (_, out) = run(bytes, DEFAULT_MAX_RECORD_BYTES);
         let q = quarantined(&out);
-        let last = q.last().unwrap_or_else(|| panic!("nothing quarantined for {}", String::from_utf8_lossy(bytes)));
-        assert!(last.reason.contains(want), "{:?} lacks {want:?}", last.reason);
-        assert_eq!(last.index, None, "damage to the file is not pinned on one record");
+        let last = q.last().unwrap_or_else(|| {
+            panic!("nothing quarantined for {}", String::from_utf8_lossy(bytes))
+        });
+        assert!(
+            last.reason.contains(want),
+            "{:?} lacks {want:?}",
+            last.reason
+        );
+        assert_eq!(
+            last.index, None,
+            "damage to the file is not pinned on one record"
+        );
     }
     let (counts, out) = run(br#"{"Records":[]}"#, DEFAULT_MAX_RECORD_BYTES);
     assert_eq!(counts, FileCounts::default());
@@ -113,10 +153,22 @@ async fn listing_skips_digests_and_other_files_by_name_and_orders_by_delivery() 
     let day = base.join("CloudTrail/us-east-1/2026/10/06");
     std::fs::create_dir_all(&day).unwrap();
     std::fs::create_dir_all(base.join("CloudTrail-Digest/us-east-1/2026/10/06")).unwrap();
-    std::fs::write(day.join("111122223333_CloudTrail_us-east-1_20261006T1410Z_b.json.gz"), b"x").unwrap();
-    std::fs::write(day.join("111122223333_CloudTrail_us-east-1_20261006T1405Z_z.json"), b"x").unwrap();
+    std::fs::write(
+        day.join("111122223333_CloudTrail_us-east-1_20261006T1410Z_b.json.gz"),
+        b"x",
+    )
+    .unwrap();
+    std::fs::write(
+        day.join("111122223333_CloudTrail_us-east-1_20261006T1405Z_z.json"),
+        b"x",
+    )
+    .unwrap();
     std::fs::write(day.join("notes.txt"), b"x").unwrap();
-    std::fs::write(base.join("CloudTrail-Digest/us-east-1/2026/10/06/d.json.gz"), b"x").unwrap();
+    std::fs::write(
+        base.join("CloudTrail-Digest/us-east-1/2026/10/06/d.json.gz"),
+        b"x",
+    )
+    .unwrap();
     let source = open(
         &LocationSpec {
             url: dir.path().display().to_string(),
@@ -127,11 +179,18 @@ async fn listing_skips_digests_and_other_files_by_name_and_orders_by_delivery() 
     )
     .unwrap();
     let listing = list(&source).await.unwrap();
-    let names: Vec<&str> = listing.files.iter().map(|f| f.key.rsplit('_').next().unwrap()).collect();
+    let names: Vec<&str> = listing
+        .files
+        .iter()
+        .map(|f| f.key.rsplit('_').next().unwrap())
+        .collect();
     assert_eq!(names, ["z.json", "b.json.gz"]);
     assert_eq!(listing.skipped.len(), 2);
     assert!(listing.skipped.iter().any(|s| s.reason.contains("digest")));
-    assert_eq!(file_day(&listing.files[0].key).unwrap().0.utc_date(), "2026-10-06");
+    assert_eq!(
+        file_day(&listing.files[0].key).unwrap().0.utc_date(),
+        "2026-10-06"
+    );
 }
 
 #[test]
@@ -149,6 +208,9 @@ fn a_failing_transport_is_an_error_not_a_quarantine() {
         }
     }
     let mut mapper = Mapper::new("trail".into(), Attribution::default());
-    let err = read_log(Failing(1), "f.json", &mut mapper, 4096, &mut |_| panic!("nothing to emit")).unwrap_err();
+    let err = read_log(Failing(1), "f.json", &mut mapper, 4096, &mut |_| {
+        panic!("nothing to emit")
+    })
+    .unwrap_err();
     assert!(err.reason.contains("connection reset"));
 }

@@ -1,0 +1,150 @@
+//! Helpers for end-to-end tests: run the real binary against stores and trail logs in
+//! temporary directories.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const ACCOUNT: &str = "111122223333";
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_agentward"));
+    c.env_remove("AGENTWARD_CONFIG")
+        .env_remove("AGENTWARD_STORE");
+    c
+}
+
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("agentward runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A config with one store and the given CloudTrail sources (name, dir).
+pub fn write_config(dir: &Path, store: &Path, sources: &[(&str, &Path)]) -> PathBuf {
+    let mut text = format!("[store]\nurl = {:?}\n", store.display().to_string());
+    for (name, path) in sources {
+        text.push_str(&format!(
+            "\n[[source]]\nname = {name:?}\nkind = \"cloudtrail\"\nurl = {:?}\n",
+            path.display().to_string()
+        ));
+    }
+    let path = dir.join(format!(
+        "agentward-{}.toml",
+        sources.iter().map(|s| s.0).collect::<Vec<_>>().join("-")
+    ));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// One S3 PutObject data event by an export Lambda's role, unique by `n`.
+pub fn put_object_record(n: u64, minute: u64) -> String {
+    format!(
+        concat!(
+            r#"{{"eventVersion":"1.09","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLE:export","#,
+            r#""arn":"arn:aws:sts::111122223333:assumed-role/tools/export","accountId":"111122223333","#,
+            r#""sessionContext":{{"sessionIssuer":{{"type":"Role","arn":"arn:aws:iam::111122223333:role/tools","userName":"tools"}}}}}},"#,
+            r#""eventTime":"2026-10-06T14:{:02}:{:02}Z","eventSource":"s3.amazonaws.com","eventName":"PutObject","#,
+            r#""awsRegion":"us-east-1","sourceIPAddress":"3.91.0.12","userAgent":"Boto3/1.35.0","#,
+            r#""requestParameters":{{"bucketName":"exports","key":"records/{}.json"}},"responseElements":null,"#,
+            r#""requestID":"REQ{}","eventID":"evt-{:012}","readOnly":false,"#,
+            r#""resources":[{{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::exports/records/{}.json"}}],"#,
+            r#""eventType":"AwsApiEvent","managementEvent":false,"recipientAccountId":"111122223333","eventCategory":"Data"}}"#
+        ),
+        minute % 60,
+        n % 60,
+        n,
+        n,
+        n,
+        n
+    )
+}
+
+/// Writes `files` gzip log files of `per_file` records each in the trail layout; returns
+/// the trail root and the number of records.
+pub fn write_trail(root: &Path, files: u64, per_file: u64, first_id: u64) -> u64 {
+    let day = root.join(format!("AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2026/10/06"));
+    std::fs::create_dir_all(&day).unwrap();
+    let mut n = first_id;
+    for f in 0..files {
+        let name = format!(
+            "{ACCOUNT}_CloudTrail_us-east-1_20261006T{:02}{:02}Z_{first_id:08}{f:04}.json.gz",
+            10 + f / 12,
+            (f % 12) * 5
+        );
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(day.join(name)).unwrap(),
+            flate2::Compression::fast(),
+        );
+        gz.write_all(b"{\"Records\":[").unwrap();
+        for i in 0..per_file {
+            if i > 0 {
+                gz.write_all(b",").unwrap();
+            }
+            gz.write_all(put_object_record(n, f).as_bytes()).unwrap();
+            n += 1;
+        }
+        gz.write_all(b"]}").unwrap();
+        gz.finish().unwrap();
+    }
+    n - first_id
+}
+
+/// Every stored event's uid, counted: a duplicate shows up as a count above one.
+pub fn stored_event_uids(store: &Path) -> BTreeMap<String, u32> {
+    let mut uids = BTreeMap::new();
+    let mut stack = vec![store.join("events")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(".ocsf.jsonl") {
+                for line in std::fs::read_to_string(&p).unwrap().lines() {
+                    let v: Value = serde_json::from_str(line).unwrap();
+                    *uids
+                        .entry(v["metadata"]["uid"].as_str().unwrap().to_string())
+                        .or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    uids
+}
+
+pub fn assert_no_duplicates(uids: &BTreeMap<String, u32>) {
+    let dups: Vec<_> = uids.iter().filter(|(_, n)| **n > 1).take(5).collect();
+    assert!(dups.is_empty(), "duplicated events: {dups:?}");
+}
+
+/// Shared schemas sit beside the repository; CI must have them.
+pub fn schemas_dir() -> Option<PathBuf> {
+    let found = repo_root()
+        .ancestors()
+        .map(|d| d.join("shared/schemas"))
+        .find(|d| d.join("README.md").is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs with ../shared/schemas present: schema validation must not be skipped there"
+        );
+        eprintln!("SKIPPED schema validation: ../shared/schemas not found beside the repository");
+    }
+    found
+}

@@ -1,0 +1,264 @@
+//! Output formats validated against the official schemas in ../shared/schemas: OCSF 1.8.0
+//! for events and findings, CycloneDX 1.6 for the inventory.
+
+mod common;
+use common::*;
+use jsonschema::{Registry, Validator};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+
+fn load(p: &Path) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
+    .unwrap()
+}
+
+fn bom_validator(schemas: &Path) -> Validator {
+    let cdx = schemas.join("cyclonedx");
+    let spdx = load(&cdx.join("spdx.schema.json"));
+    let jsf = load(&cdx.join("jsf-0.82.schema.json"));
+    let registry = Registry::new()
+        .add("http://cyclonedx.org/schema/spdx.schema.json", &spdx)
+        .unwrap()
+        .add("http://cyclonedx.org/schema/jsf-0.82.schema.json", &jsf)
+        .unwrap()
+        .prepare()
+        .unwrap();
+    jsonschema::options()
+        .with_registry(&registry)
+        .offline()
+        .should_validate_formats(true)
+        .build(&load(&cdx.join("bom-1.6.schema.json")))
+        .expect("bom-1.6 builds offline")
+}
+
+struct Ocsf {
+    dir: std::path::PathBuf,
+    validators: HashMap<String, Validator>,
+    captions: Value,
+}
+
+impl Ocsf {
+    fn new(schemas: &Path) -> Self {
+        let dir = schemas.join("ocsf-1.8.0");
+        let captions = load(&dir.join("compiled/ocsf-1.8.0.json"));
+        Ocsf {
+            dir,
+            validators: HashMap::new(),
+            captions,
+        }
+    }
+
+    fn errors(&mut self, event: &Value) -> Vec<String> {
+        let class = match event["class_uid"].as_u64() {
+            Some(6003) => "api_activity",
+            Some(2004) => "detection_finding",
+            other => return vec![format!("unexpected class_uid {other:?}")],
+        };
+        let mut profiles: Vec<&str> = event["metadata"]["profiles"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        profiles.sort_unstable();
+        let file = format!(
+            "{class}{}.schema.json",
+            profiles.iter().map(|p| format!("+{p}")).collect::<String>()
+        );
+        let dir = self.dir.clone();
+        let validator = self.validators.entry(file.clone()).or_insert_with(|| {
+            jsonschema::options()
+                .offline()
+                .build(&load(&dir.join("json-schema").join(&file)))
+                .unwrap_or_else(|e| panic!("{file}: {e}"))
+        });
+        let mut errs: Vec<String> = validator
+            .iter_errors(event)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        let (c, a, t) = (
+            event["class_uid"].as_u64().unwrap(),
+            event["activity_id"].as_u64().unwrap(),
+            event["type_uid"].as_u64().unwrap(),
+        );
+        if t != c * 100 + a {
+            errs.push(format!("type_uid {t} != {}", c * 100 + a));
+        }
+        if event["metadata"]["version"] != "1.8.0" {
+            errs.push("metadata.version is not 1.8.0".into());
+        }
+        // Captions must match their ids.
+        let class_def = self.captions["classes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|v| v["uid"].as_u64() == Some(c))
+            .unwrap();
+        if event["class_name"] != class_def["caption"] {
+            errs.push(format!(
+                "class_name {} != {}",
+                event["class_name"], class_def["caption"]
+            ));
+        }
+        let activity = &class_def["attributes"]["activity_id"]["enum"][a.to_string()]["caption"];
+        if event["activity_name"] != *activity {
+            errs.push(format!(
+                "activity_name {} != {activity}",
+                event["activity_name"]
+            ));
+        }
+        let severity = &class_def["attributes"]["severity_id"]["enum"]
+            [event["severity_id"].as_u64().unwrap().to_string()]["caption"];
+        if event["severity"] != *severity {
+            errs.push(format!("severity {} != {severity}", event["severity"]));
+        }
+        errs
+    }
+}
+
+fn scanned_quickstart() -> tempfile::TempDir {
+    let store = tempfile::tempdir().unwrap();
+    let config = repo_root().join("examples/support-agent/agentward.toml");
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--store",
+        store.path().to_str().unwrap(),
+        "scan",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    store
+}
+
+#[test]
+fn every_stored_event_and_finding_is_valid_ocsf_1_8() {
+    let Some(schemas) = schemas_dir() else { return };
+    let store = scanned_quickstart();
+    let mut ocsf = Ocsf::new(&schemas);
+    let events = run(&[
+        "--store",
+        store.path().to_str().unwrap(),
+        "events",
+        "--format",
+        "ocsf",
+    ]);
+    let mut checked = 0;
+    let mut profiles_seen = std::collections::BTreeSet::new();
+    for line in stdout(&events).lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        let errs = ocsf.errors(&event);
+        assert!(errs.is_empty(), "{errs:?}\n{line}");
+        profiles_seen.insert(event["metadata"]["profiles"].to_string());
+        checked += 1;
+    }
+    assert_eq!(checked, 4088);
+    assert!(
+        profiles_seen.contains(r#"["ai_operation","cloud"]"#),
+        "model calls carry the ai_operation profile: {profiles_seen:?}"
+    );
+
+    let findings =
+        std::fs::read_to_string(store.path().join("findings/current.ocsf.jsonl")).unwrap();
+    assert_eq!(
+        findings.lines().count(),
+        3,
+        "prompt, kernel and network gaps"
+    );
+    for line in findings.lines() {
+        let errs = ocsf.errors(&serde_json::from_str(line).unwrap());
+        assert!(errs.is_empty(), "{errs:?}\n{line}");
+    }
+}
+
+#[test]
+fn ocsf_checks_reject_the_shared_invalid_examples() {
+    let Some(schemas) = schemas_dir() else { return };
+    let mut ocsf = Ocsf::new(&schemas);
+    for sub in ["invalid", "schema-valid-but-wrong"] {
+        for e in std::fs::read_dir(schemas.join("examples/ocsf").join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            let v = load(&p);
+            if !matches!(v["class_uid"].as_u64(), Some(6003) | Some(2004)) {
+                continue;
+            }
+            let errs =
+                if v["activity_id"].is_u64() && v["type_uid"].is_u64() && v["severity_id"].is_u64()
+                {
+                    ocsf.errors(&v)
+                } else {
+                    vec!["missing ids".into()]
+                };
+            assert!(!errs.is_empty(), "{} passed but must fail", p.display());
+        }
+    }
+}
+
+#[test]
+fn the_inventory_is_a_valid_cyclonedx_1_6_bom_at_any_time() {
+    let Some(schemas) = schemas_dir() else { return };
+    let store = scanned_quickstart();
+    let validator = bom_validator(&schemas);
+    for at in ["2026-10-01", "2026-11-20T00:00:00Z"] {
+        let out = run(&[
+            "--store",
+            store.path().to_str().unwrap(),
+            "inventory",
+            "--at",
+            at,
+            "--format",
+            "cyclonedx",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let bom: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errs: Vec<String> = validator
+            .iter_errors(&bom)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errs.is_empty(), "{errs:?}");
+        let agent = &bom["services"][0];
+        assert_eq!(agent["name"], "customer-support-agent");
+        assert_eq!(
+            agent["services"].as_array().unwrap().len(),
+            3,
+            "three action groups as tools"
+        );
+        let models: Vec<&str> = bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["type"] == "machine-learning-model")
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        if at == "2026-10-01" {
+            assert_eq!(models, ["anthropic.claude-3-haiku-20240307-v1:0"]);
+        } else {
+            assert_eq!(models.len(), 2, "{models:?}");
+        }
+        assert!(
+            agent["properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "agentward:identity:provenance"
+                    && p["value"] == "provider_api")
+        );
+        // Identical input, identical bytes.
+        let again = run(&[
+            "--store",
+            store.path().to_str().unwrap(),
+            "inventory",
+            "--at",
+            at,
+            "--format",
+            "cyclonedx",
+        ]);
+        assert_eq!(out.stdout, again.stdout);
+    }
+    for e in std::fs::read_dir(schemas.join("examples/cyclonedx/invalid")).unwrap() {
+        assert!(
+            !validator.is_valid(&load(&e.unwrap().path())),
+            "the validator must reject invalid examples"
+        );
+    }
+}
