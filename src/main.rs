@@ -85,7 +85,7 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: InventoryFormat,
     },
-    /// Normalized events from the store, oldest day first.
+    /// Normalized events from the store, in time order (one day is held in memory at a time).
     Events {
         /// Only this agent (its key, as `inventory` and `coverage` print it), or `unattributed`.
         #[arg(long)]
@@ -124,6 +124,24 @@ enum AuditCommand {
         #[arg(long)]
         expect_head: Option<String>,
     },
+}
+
+fn print_events(
+    out: &mut impl Write,
+    format: EventsFormat,
+    events: &mut Vec<(i64, serde_json::Value, Vec<u8>)>,
+) -> std::io::Result<()> {
+    events.sort_by_key(|(t, _, _)| *t);
+    for (_, record, line) in events.drain(..) {
+        match format {
+            EventsFormat::Table => writeln!(out, "{}", report::event_row(&record))?,
+            EventsFormat::Ocsf => {
+                out.write_all(&line)?;
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn init_logging() {
@@ -267,8 +285,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .try_collect()
                 .await?;
             objects.sort_by(|a, b| a.location.cmp(&b.location));
+            // Partitions come in date order; within a day, events are put in time order.
+            let mut day = String::new();
+            let mut pending: Vec<(i64, serde_json::Value, Vec<u8>)> = Vec::new();
             for meta in objects {
                 let rel = store.at.relative(&meta.location);
+                if !rel.ends_with(".ocsf.jsonl") {
+                    continue;
+                }
                 let mut parts = rel.split('/');
                 let (Some(_), Some(date), Some(agent_part)) =
                     (parts.next(), parts.next(), parts.next())
@@ -276,41 +300,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     continue;
                 };
                 let date = date.trim_start_matches("date=");
-                if let Some(s) = since
-                    && date < s.utc_date().as_str()
+                if since.is_some_and(|s| date < s.utc_date().as_str())
+                    || until.is_some_and(|u| date > u.utc_date().as_str())
+                    || agent
+                        .as_ref()
+                        .is_some_and(|a| agent_part.trim_start_matches("agent=") != a)
                 {
                     continue;
                 }
-                if let Some(u) = until
-                    && date > u.utc_date().as_str()
-                {
-                    continue;
-                }
-                if let Some(a) = agent
-                    && agent_part.trim_start_matches("agent=") != a
-                {
-                    continue;
+                if date != day {
+                    print_events(&mut stdout, *format, &mut pending)?;
+                    day = date.to_string();
                 }
                 let bytes = store.get_path(&meta.location).await?.unwrap_or_default();
                 for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                     let record: serde_json::Value = serde_json::from_slice(line)
                         .with_context(|| format!("corrupt event line in {rel}"))?;
-                    let t = Timestamp(record["time"].as_i64().unwrap_or_default());
-                    if since.is_some_and(|s| t < s) || until.is_some_and(|u| t >= u) {
+                    let t = record["time"].as_i64().unwrap_or_default();
+                    if since.is_some_and(|s| t < s.millis())
+                        || until.is_some_and(|u| t >= u.millis())
+                    {
                         continue;
                     }
                     if layer.is_some() && normalizer::ocsf::layer_of(&record) != layer {
                         continue;
                     }
-                    match format {
-                        EventsFormat::Table => writeln!(stdout, "{}", report::event_row(&record))?,
-                        EventsFormat::Ocsf => {
-                            stdout.write_all(line)?;
-                            stdout.write_all(b"\n")?;
-                        }
-                    }
+                    pending.push((t, record, line.to_vec()));
                 }
             }
+            print_events(&mut stdout, *format, &mut pending)?;
         }
         Command::Coverage { format } => {
             let config = load_config(&cli, false)?;

@@ -25,6 +25,9 @@ pub struct Attribution {
     pub roles: BTreeMap<String, BTreeSet<String>>,
     /// Lambda function name → agents whose action groups it executes.
     pub functions: BTreeMap<String, BTreeSet<String>>,
+    /// Knowledge base id → agents it is associated with.
+    #[serde(default)]
+    pub knowledge_bases: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,6 +260,26 @@ impl Mapper {
             if MODEL_CALLS.contains(&operation.as_str()) {
                 model = text(&params, &["modelId"]);
             }
+            let knowledge_base = text(&params, &["knowledgeBaseId"]).or_else(|| {
+                text(
+                    &params,
+                    &[
+                        "retrieveAndGenerateConfiguration",
+                        "knowledgeBaseConfiguration",
+                        "knowledgeBaseId",
+                    ],
+                )
+            });
+            if operation.starts_with("Retrieve")
+                && let Some(kb) = &knowledge_base
+                && targets.is_empty()
+            {
+                targets.push(Target {
+                    uid: format!("arn:aws:bedrock:{region}:{account}:knowledge-base/{kb}"),
+                    kind: Some("AWS::Bedrock::KnowledgeBase".into()),
+                    name: None,
+                });
+            }
             // Which agent is the subject of the call?
             let mut subject =
                 text(&params, &["agentId"]).map(|id| (id, text(&params, &["agentAliasId"])));
@@ -265,6 +288,15 @@ impl Mapper {
             }
             if subject.is_none() {
                 subject = targets.iter().find_map(|t| agent_from_arn(&t.uid));
+            }
+            // A retrieval from a knowledge base only one agent uses is that agent's.
+            if subject.is_none()
+                && operation.starts_with("Retrieve")
+                && let Some(id) = knowledge_base
+                    .as_ref()
+                    .and_then(|kb| Attribution::only(self.attribution.knowledge_bases.get(kb)))
+            {
+                subject = Some((id.to_string(), None));
             }
             if let Some((id, alias)) = subject {
                 if succeeded && !self.attribution.agents.contains_key(&id) {
@@ -519,6 +551,11 @@ impl Mapper {
             }
             "AssociateAgentKnowledgeBase" => {
                 if let Some(kb) = text(params, &["knowledgeBaseId"]) {
+                    self.attribution
+                        .knowledge_bases
+                        .entry(kb.clone())
+                        .or_default()
+                        .insert(agent_id.to_string());
                     facts.push(Fact::KnowledgeBase(kb));
                 }
             }

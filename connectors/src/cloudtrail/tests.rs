@@ -214,3 +214,198 @@ fn a_failing_transport_is_an_error_not_a_quarantine() {
     .unwrap_err();
     assert!(err.reason.contains("connection reset"));
 }
+
+fn ct(
+    name: &str,
+    source: &str,
+    identity: &str,
+    params: &str,
+    response: &str,
+    extra: &str,
+) -> String {
+    format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{identity},"eventTime":"2026-10-06T10:00:00Z","eventSource":"{source}","eventName":"{name}","awsRegion":"us-east-1","requestParameters":{params},"responseElements":{response},"eventID":"{name}-{}","recipientAccountId":"111122223333"{extra}}}"#,
+        params.len()
+    )
+}
+
+const ADMIN: &str =
+    r#"{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/admin","accountId":"111122223333"}"#;
+
+fn role(role: &str, session: &str) -> String {
+    format!(
+        r#"{{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/{role}/{session}","accountId":"111122223333","sessionContext":{{"sessionIssuer":{{"arn":"arn:aws:iam::111122223333:role/{role}"}}}}}}"#
+    )
+}
+
+fn map_all(mapper: &mut Mapper, records: &[String]) -> Vec<Mapped> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            mapper
+                .map("f.json", i as u64, r.as_bytes())
+                .unwrap_or_else(|e| panic!("{e}: {r}"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_control_plane_teaches_which_calls_are_the_agents() {
+    let mut mapper = Mapper::new("trail".into(), Attribution::default());
+    let key = |m: &Mapped| m.event.agent.as_ref().map(|a| a.id.clone());
+    let setup = map_all(
+        &mut mapper,
+        &[
+            ct(
+                "CreateAgent",
+                "bedrock.amazonaws.com",
+                ADMIN,
+                r#"{"agentName":"support","foundationModel":"m1","agentResourceRoleArn":"arn:aws:iam::111122223333:role/agent-role"}"#,
+                r#"{"agent":{"agentId":"AG1","agentName":"support","foundationModel":"m1","agentResourceRoleArn":"arn:aws:iam::111122223333:role/agent-role"}}"#,
+                "",
+            ),
+            ct(
+                "CreateAgentActionGroup",
+                "bedrock.amazonaws.com",
+                ADMIN,
+                r#"{"agentId":"AG1","actionGroupName":"export","actionGroupExecutor":{"lambda":"arn:aws:lambda:us-east-1:111122223333:function:export-fn"}}"#,
+                "null",
+                "",
+            ),
+            ct(
+                "AssociateAgentKnowledgeBase",
+                "bedrock.amazonaws.com",
+                ADMIN,
+                r#"{"agentId":"AG1","knowledgeBaseId":"KB1"}"#,
+                "null",
+                "",
+            ),
+        ],
+    );
+    assert!(
+        setup
+            .iter()
+            .all(|m| m.event.layer == Layer::Control && key(m).as_deref() == Some("AG1"))
+    );
+    let facts: Vec<String> = setup
+        .iter()
+        .flat_map(|m| m.observations.iter().map(|o| format!("{:?}", o.fact)))
+        .collect();
+    assert!(
+        facts.iter().any(|f| f.contains("DeclaredModel(\"m1\")")),
+        "{facts:?}"
+    );
+    assert!(facts.iter().any(|f| f.contains("export-fn")), "{facts:?}");
+
+    let activity = map_all(
+        &mut mapper,
+        &[
+            ct(
+                "Invoke",
+                "lambda.amazonaws.com",
+                r#"{"type":"AWSService","invokedBy":"bedrock.amazonaws.com"}"#,
+                r#"{"functionName":"arn:aws:lambda:us-east-1:111122223333:function:export-fn"}"#,
+                "null",
+                "",
+            ),
+            ct(
+                "PutObject",
+                "s3.amazonaws.com",
+                &role("tools-role", "export-fn"),
+                r#"{"bucketName":"b","key":"k"}"#,
+                "null",
+                "",
+            ),
+            ct(
+                "InvokeModel",
+                "bedrock.amazonaws.com",
+                &role("agent-role", "s1"),
+                r#"{"modelId":"m2"}"#,
+                "null",
+                "",
+            ),
+            ct(
+                "Retrieve",
+                "bedrock.amazonaws.com",
+                &role("app", "x"),
+                r#"{"knowledgeBaseId":"KB1"}"#,
+                "null",
+                "",
+            ),
+            ct(
+                "GetObject",
+                "s3.amazonaws.com",
+                &role("someone-else", "y"),
+                r#"{"bucketName":"b","key":"k"}"#,
+                "null",
+                "",
+            ),
+            ct(
+                "DescribeWidgets",
+                "widgets.example.com",
+                &role("someone-else", "y"),
+                "null",
+                "null",
+                "",
+            ),
+        ],
+    );
+    assert_eq!(activity[0].event.layer, Layer::ToolInvocation);
+    assert_eq!(key(&activity[0]).as_deref(), Some("AG1"));
+    assert_eq!(
+        key(&activity[1]).as_deref(),
+        Some("AG1"),
+        "the tool Lambda's own calls are the agent's"
+    );
+    assert_eq!(activity[1].event.targets[0].uid, "arn:aws:s3:::b/k");
+    assert_eq!(
+        key(&activity[2]).as_deref(),
+        Some("AG1"),
+        "the agent role's model call"
+    );
+    assert_eq!(activity[2].event.model.as_deref(), Some("m2"));
+    assert!(
+        matches!(&activity[2].observations[0].fact, normalizer::inventory::Fact::ModelInvoked(m) if m == "m2")
+    );
+    assert_eq!(
+        key(&activity[3]).as_deref(),
+        Some("AG1"),
+        "retrieval from the agent's knowledge base"
+    );
+    assert_eq!(
+        activity[3].event.targets[0].kind.as_deref(),
+        Some("AWS::Bedrock::KnowledgeBase")
+    );
+    assert_eq!(key(&activity[4]), None);
+    assert_eq!(
+        activity[5].event.action(),
+        "widgets:DescribeWidgets",
+        "unknown services still become events"
+    );
+
+    // Once a second agent shares the role, the role alone no longer says which agent acted.
+    map_all(
+        &mut mapper,
+        &[ct(
+            "UpdateAgent",
+            "bedrock.amazonaws.com",
+            ADMIN,
+            r#"{"agentId":"AG2","agentName":"other","agentResourceRoleArn":"arn:aws:iam::111122223333:role/agent-role"}"#,
+            "null",
+            "",
+        )],
+    );
+    let shared = map_all(
+        &mut mapper,
+        &[ct(
+            "InvokeModel",
+            "bedrock.amazonaws.com",
+            &role("agent-role", "s2"),
+            r#"{"modelId":"m2"}"#,
+            "null",
+            "",
+        )],
+    );
+    assert_eq!(key(&shared[0]), None);
+}
