@@ -133,6 +133,52 @@ struct Chunk {
     bytes: Vec<u8>,
 }
 
+/// Output lines buffered per object on the parser thread, handed to the writer in chunks.
+struct Partitions {
+    buffers: HashMap<String, Vec<u8>>,
+    tx: tokio::sync::mpsc::Sender<Chunk>,
+}
+
+impl Partitions {
+    fn line(&mut self, path: &str, write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>) {
+        let buf = match self.buffers.get_mut(path) {
+            Some(b) => b,
+            None => self.buffers.entry(path.to_string()).or_default(),
+        };
+        let mark = buf.len();
+        if write(buf).is_err() {
+            // Serializing our own structs into memory cannot fail; if it ever does, leave
+            // no half line behind.
+            buf.truncate(mark);
+            return;
+        }
+        buf.push(b'\n');
+        if buf.len() >= CHUNK_BYTES {
+            let bytes = std::mem::take(buf);
+            // The receiver only goes away if the writer failed; that error is reported there.
+            let _ = self.tx.blocking_send(Chunk {
+                path: path.to_string(),
+                bytes,
+            });
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for (path, bytes) in self.buffers.drain() {
+            if !bytes.is_empty() {
+                let _ = self.tx.blocking_send(Chunk { path, bytes });
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct QuarantineRow<'a> {
+    source: &'a str,
+    #[serde(flatten)]
+    item: &'a cloudtrail::Quarantined,
+}
+
 struct FileStats {
     counts: FileCounts,
     agents: BTreeMap<String, AgentCounts>,
@@ -155,74 +201,77 @@ async fn scan_file(
     let key = file.key.clone();
     let source_name = source.name.clone();
     let max_record = source.max_record_bytes;
-    let parser = tokio::task::spawn_blocking(move || {
-        let mut buffers: HashMap<String, Vec<u8>> = HashMap::new();
-        let mut agents: BTreeMap<String, AgentCounts> = BTreeMap::new();
-        let mut observations = Vec::new();
-        let version = env!("CARGO_PKG_VERSION");
-        let quarantine_path = format!("quarantine/{source_name}/{unit}.jsonl");
-        let mut push = |path: String, line: &[u8], tx: &tokio::sync::mpsc::Sender<Chunk>| {
-            let buf = buffers.entry(path.clone()).or_default();
-            buf.extend_from_slice(line);
-            buf.push(b'\n');
-            if buf.len() >= CHUNK_BYTES {
-                let bytes = std::mem::take(buf);
-                // The receiver only goes away if the writer failed; that error is reported there.
-                let _ = tx.blocking_send(Chunk { path, bytes });
-            }
-        };
-        let result =
-            cloudtrail::read_log(
-                reader,
-                &key,
-                &mut mapper,
-                max_record,
-                &mut |out| match out {
+    let parser =
+        tokio::task::spawn_blocking(move || {
+            let mut out = Partitions {
+                buffers: HashMap::new(),
+                tx,
+            };
+            let mut agents: BTreeMap<String, AgentCounts> = BTreeMap::new();
+            let mut observations = Vec::new();
+            let version = env!("CARGO_PKG_VERSION");
+            let quarantine_path = format!("quarantine/{source_name}/{unit}.jsonl");
+            // Consecutive records mostly share day and agent: keep the last partition's name.
+            let mut last: Option<(i64, Option<AgentRef>, String, String)> = None;
+            let result = cloudtrail::read_log(reader, &key, &mut mapper, max_record, &mut |item| {
+                match item {
                     Output::Mapped(m) => {
                         let m = *m;
                         let event = &m.event;
-                        let agent_key = event
-                            .agent
-                            .as_ref()
-                            .map(|a| a.key())
-                            .unwrap_or_else(|| UNATTRIBUTED.to_string());
-                        let path = format!(
-                            "events/date={}/agent={agent_key}/{unit}.ocsf.jsonl",
-                            event.time.utc_date()
-                        );
-                        let line =
-                            serde_json::to_vec(&normalizer::ocsf::event_to_ocsf(event, version))
-                                .unwrap_or_default();
-                        push(path, &line, &tx);
-                        let counts = agents.entry(agent_key).or_insert_with(|| AgentCounts {
-                            agent: event.agent.as_ref().map(AgentRef::unqualified),
-                            ..AgentCounts::default()
+                        let day = event.time.millis().div_euclid(Timestamp::MS_PER_DAY);
+                        let fresh =
+                            !matches!(&last, Some((d, a, _, _)) if *d == day && a == &event.agent);
+                        if fresh {
+                            let agent_key = event
+                                .agent
+                                .as_ref()
+                                .map(AgentRef::key)
+                                .unwrap_or_else(|| UNATTRIBUTED.to_string());
+                            let path = format!(
+                                "events/date={}/agent={agent_key}/{unit}.ocsf.jsonl",
+                                event.time.utc_date()
+                            );
+                            last = Some((day, event.agent.clone(), agent_key, path));
+                        }
+                        let Some((_, _, agent_key, path)) = &last else {
+                            return;
+                        };
+                        out.line(path, |buf| {
+                            normalizer::ocsf::write_event_ocsf(event, version, buf)
                         });
+                        let counts = match agents.get_mut(agent_key) {
+                            Some(c) => c,
+                            None => {
+                                agents
+                                    .entry(agent_key.clone())
+                                    .or_insert_with(|| AgentCounts {
+                                        agent: event.agent.as_ref().map(AgentRef::unqualified),
+                                        ..AgentCounts::default()
+                                    })
+                            }
+                        };
                         *counts.layers.entry(event.layer).or_default() += 1;
                         observations.extend(m.observations);
                     }
                     Output::Quarantined(q) => {
-                        let mut row = serde_json::to_value(&q).unwrap_or_default();
-                        row["source"] = json!(source_name);
-                        let line = serde_json::to_vec(&row).unwrap_or_default();
-                        push(quarantine_path.clone(), &line, &tx);
+                        let row = QuarantineRow {
+                            source: &source_name,
+                            item: &q,
+                        };
+                        out.line(&quarantine_path, |buf| serde_json::to_writer(buf, &row));
                     }
-                },
-            );
-        for (path, bytes) in buffers {
-            if !bytes.is_empty() {
-                let _ = tx.blocking_send(Chunk { path, bytes });
-            }
-        }
-        (
-            mapper,
-            result.map(|counts| FileStats {
-                counts,
-                agents,
-                observations,
-            }),
-        )
-    });
+                }
+            });
+            out.flush_all();
+            (
+                mapper,
+                result.map(|counts| FileStats {
+                    counts,
+                    agents,
+                    observations,
+                }),
+            )
+        });
 
     let mut writers: HashMap<String, BufWriter> = HashMap::new();
     let mut write_error: Option<String> = None;
