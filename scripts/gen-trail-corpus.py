@@ -64,6 +64,25 @@ def record(i, t):
     return base
 
 
+def create_agent(i, t, agent):
+    """The control-plane records that let attribution tie the traffic above to agents."""
+    admin = {"type": "IAMUser", "principalId": "AIDAADMIN", "arn": f"arn:aws:iam::{account}:user/admin", "accountId": account}
+    common = {"eventVersion": "1.08", "userIdentity": admin, "eventTime": t, "awsRegion": "us-east-1",
+              "sourceIPAddress": "198.51.100.24", "userAgent": "aws-cli/2.17.0", "eventSource": "bedrock.amazonaws.com",
+              "readOnly": False, "eventType": "AwsApiCall", "managementEvent": True, "eventCategory": "Management",
+              "recipientAccountId": account}
+    role = f"arn:aws:iam::{account}:role/agent-role" if agent == 0 else f"arn:aws:iam::{account}:role/agent-role-{agent}"
+    yield dict(common, eventName="CreateAgent", requestID=f"C{i}", eventID=f"create-{agent}",
+               requestParameters={"agentName": f"agent-{agent}", "foundationModel": "anthropic.claude-3-5-haiku-20241022-v1:0",
+                                  "agentResourceRoleArn": role},
+               responseElements={"agent": {"agentId": f"AG{agent}", "agentName": f"agent-{agent}", "agentResourceRoleArn": role,
+                                           "foundationModel": "anthropic.claude-3-5-haiku-20241022-v1:0"}})
+    yield dict(common, eventName="CreateAgentActionGroup", requestID=f"G{i}", eventID=f"group-{agent}",
+               requestParameters={"agentId": f"AG{agent}", "actionGroupName": f"tool-{agent}",
+                                  "actionGroupExecutor": {"lambda": f"arn:aws:lambda:us-east-1:{account}:function:tool-{agent}"}},
+               responseElements=None)
+
+
 written = 0
 f = 0
 while written < total:
@@ -74,6 +93,10 @@ while written < total:
     d = os.path.join(out, f"AWSLogs/{account}/CloudTrail/us-east-1/2026/10/{day:02d}")
     os.makedirs(d, exist_ok=True)
     recs = [record(written + k, t) for k in range(n)]
+    if f == 0:
+        # Agents are created first; their records replace the first few of the count.
+        setup = [r for a in range(7) for r in create_agent(a, t, a)]
+        recs[:len(setup)] = setup
     body = json.dumps({"Records": recs}, separators=(",", ":")).encode()
     with open(os.path.join(d, f"{account}_CloudTrail_us-east-1_202610{day:02d}T{minute // 60:02d}{minute % 60:02d}Z_{f:08d}.json.gz"), "wb") as fh:
         fh.write(gzip.compress(body, compresslevel=6, mtime=0))

@@ -224,7 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Inventory { at, format } => {
             let config = load_config(&cli, false)?;
-            let store = scan::open_store(&config)?;
+            let store = scan::open_existing_store(&config)?;
             let history = store
                 .latest::<InventoryHistory>(scan::INVENTORY_DIR)
                 .await?
@@ -238,6 +238,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match format {
                 InventoryFormat::Table => {
                     write!(stdout, "{}", report::inventory_table(&snapshot))?;
+                    if history.observations.is_empty() {
+                        writeln!(
+                            stdout,
+                            "the store has no inventory yet: run `agentward scan` first"
+                        )?;
+                    }
                     let later = history.changes_between(at, Timestamp(i64::MAX));
                     if !later.is_empty() {
                         writeln!(
@@ -269,7 +275,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
         } => {
             let config = load_config(&cli, false)?;
-            let store = scan::open_store(&config)?;
+            let store = scan::open_existing_store(&config)?;
             let since = since.as_deref().map(parse_time).transpose()?;
             let until = until.as_deref().map(parse_time).transpose()?;
             let layer = match layer {
@@ -332,7 +338,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Coverage { format } => {
             let config = load_config(&cli, false)?;
-            let store = scan::open_store(&config)?;
+            let store = scan::open_existing_store(&config)?;
             let coverage: Vec<normalizer::Coverage> = store
                 .get_json(scan::COVERAGE_DOC)
                 .await?
@@ -348,7 +354,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: AuditCommand::Verify { expect_head },
         } => {
             let config = load_config(&cli, false)?;
-            let store = scan::open_store(&config)?;
+            let store = scan::open_existing_store(&config)?;
             let verdict = audit::verify(&store, expect_head.as_deref()).await?;
             if verdict.is_intact() {
                 writeln!(

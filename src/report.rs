@@ -90,7 +90,7 @@ pub fn scan_summary(s: &ScanSummary) -> String {
             s.quarantine_location
         );
     }
-    let _ = writeln!(out, "agents: {}", s.agents.len());
+    let _ = writeln!(out, "agents in the store: {}", s.agents.len());
     for a in &s.agents {
         agent_block(&mut out, a);
     }

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
 pub const UNATTRIBUTED: &str = "unattributed";
-pub const INVENTORY_DIR: &str = "state/inventory";
-pub const COVERAGE_DOC: &str = "state/coverage.json";
+pub const INVENTORY_DIR: &str = "snapshots/inventory";
+pub const COVERAGE_DOC: &str = "snapshots/coverage.json";
 pub const FINDINGS_DOC: &str = "findings/current.json";
 pub const FINDINGS_OCSF: &str = "findings/current.ocsf.jsonl";
 const CHUNK_BYTES: usize = 256 * 1024;
@@ -443,6 +443,7 @@ async fn scan_source(
                 pending.uncommitted_files += 1;
             }
             Err(reason) => {
+                mapper.forget_sightings();
                 tracing::error!(source = %source.name, file = %file.key, %reason, "file not scanned");
                 summary.failures.push(reason);
             }
@@ -649,8 +650,10 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
     Ok(summary)
 }
 
-pub fn open_store(config: &Config) -> Result<Store, ScanError> {
+/// Opens the configured store for reading: a local store that does not exist is an error
+/// (a mistyped path must not look like an empty store).
+pub fn open_existing_store(config: &Config) -> Result<Store, ScanError> {
     Ok(Store::new(
-        location::open(&config.store, &config.base_dir, true).map_err(ScanError::OpenStore)?,
+        location::open(&config.store, &config.base_dir, false).map_err(ScanError::OpenStore)?,
     ))
 }

@@ -4,8 +4,8 @@
 //! events/date=YYYY-MM-DD/agent=KEY/UNIT.ocsf.jsonl   OCSF JSON Lines, one file per log file × day × agent
 //! quarantine/SOURCE/UNIT.jsonl                       records that could not be mapped, with reasons
 //! cursors/SOURCE/vNNN.json                           what each source has scanned (+ attribution)
-//! state/inventory/vNNN.json                          the inventory history
-//! state/coverage.json                                coverage per agent × layer, as of the last scan
+//! snapshots/inventory/vNNN.json                      the inventory history
+//! snapshots/coverage.json                            coverage per agent × layer, as of the last scan
 //! findings/current.json, findings/current.ocsf.jsonl findings as of the last scan
 //! audit/segments/NNN.jsonl                           the hash-chained audit trail, append-only
 //! reports/TIME-PID.json                              one summary per scan

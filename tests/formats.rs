@@ -200,15 +200,18 @@ fn the_inventory_is_a_valid_cyclonedx_1_6_bom_at_any_time() {
     let store = scanned_quickstart();
     let validator = bom_validator(&schemas);
     for at in ["2026-10-01", "2026-11-20T00:00:00Z"] {
-        let out = run(&[
-            "--store",
-            store.path().to_str().unwrap(),
-            "inventory",
-            "--at",
-            at,
-            "--format",
-            "cyclonedx",
-        ]);
+        let bom_at = |at: &str| {
+            run(&[
+                "--store",
+                store.path().to_str().unwrap(),
+                "inventory",
+                "--at",
+                at,
+                "--format",
+                "cyclonedx",
+            ])
+        };
+        let out = bom_at(at);
         assert!(out.status.success(), "{}", stderr(&out));
         let bom: Value = serde_json::from_slice(&out.stdout).unwrap();
         let errs: Vec<String> = validator
@@ -244,15 +247,7 @@ fn the_inventory_is_a_valid_cyclonedx_1_6_bom_at_any_time() {
                     && p["value"] == "provider_api")
         );
         // Identical input, identical bytes.
-        let again = run(&[
-            "--store",
-            store.path().to_str().unwrap(),
-            "inventory",
-            "--at",
-            at,
-            "--format",
-            "cyclonedx",
-        ]);
+        let again = bom_at(at);
         assert_eq!(out.stdout, again.stdout);
     }
     for e in std::fs::read_dir(schemas.join("examples/cyclonedx/invalid")).unwrap() {

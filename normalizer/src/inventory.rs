@@ -109,7 +109,7 @@ pub enum Fact {
 
 impl Fact {
     /// Sightings only matter the first time; configuration facts matter at every change.
-    fn is_sighting(&self) -> bool {
+    pub fn is_sighting(&self) -> bool {
         matches!(
             self,
             Fact::ModelInvoked(_) | Fact::AliasInvoked(_) | Fact::Version(_)

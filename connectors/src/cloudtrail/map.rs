@@ -168,6 +168,9 @@ fn parse_raw(raw: Option<&serde_json::value::RawValue>) -> Value {
 pub struct Mapper {
     pub source: String,
     pub attribution: Attribution,
+    /// Sightings (a model called, an alias invoked) already reported by this mapper: only
+    /// the first matters to the inventory, and one per event would grow with the logs.
+    sighted: std::collections::HashSet<(AgentRef, Fact)>,
 }
 
 impl Mapper {
@@ -175,7 +178,14 @@ impl Mapper {
         Mapper {
             source,
             attribution,
+            sighted: Default::default(),
         }
+    }
+
+    /// Forgets which sightings were reported: for when the observations of a file that
+    /// failed half-way are discarded and must be reported again.
+    pub fn forget_sightings(&mut self) {
+        self.sighted.clear();
     }
 
     pub fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Mapped, RecordProblem> {
@@ -259,6 +269,21 @@ impl Mapper {
             let response = parse_raw(rec.response_elements);
             if MODEL_CALLS.contains(&operation.as_str()) {
                 model = text(&params, &["modelId"]);
+                if let Some(m) = &model
+                    && targets.is_empty()
+                {
+                    // A bare model id names a foundation model; an ARN is already a target.
+                    let uid = if m.starts_with("arn:") {
+                        m.clone()
+                    } else {
+                        format!("arn:aws:bedrock:{region}::foundation-model/{m}")
+                    };
+                    targets.push(Target {
+                        uid,
+                        kind: Some("AWS::Bedrock::FoundationModel".into()),
+                        name: None,
+                    });
+                }
             }
             let knowledge_base = text(&params, &["knowledgeBaseId"]).or_else(|| {
                 text(
@@ -479,6 +504,9 @@ impl Mapper {
             read_only: rec.read_only,
             original_time: Some(rec.event_time.to_string()),
         };
+        observations.retain(|o| {
+            !o.fact.is_sighting() || self.sighted.insert((o.agent.clone(), o.fact.clone()))
+        });
         Ok(Mapped {
             event,
             observations,
