@@ -211,31 +211,34 @@ async fn scan_file(
             let mut observations = Vec::new();
             let version = env!("CARGO_PKG_VERSION");
             let quarantine_path = format!("quarantine/{source_name}/{unit}.jsonl");
-            // Consecutive records mostly share day and agent: keep the last partition's name.
-            let mut last: Option<(i64, Option<AgentRef>, String, String)> = None;
+            // Partition names per day and agent, computed once: formatting them per event
+            // cost more than writing the event. A file holds few days and agents.
+            let mut partitions: HashMap<i64, Vec<(Option<AgentRef>, String, String)>> =
+                HashMap::new();
             let result = cloudtrail::read_log(reader, &key, &mut mapper, max_record, &mut |item| {
                 match item {
                     Output::Mapped(m) => {
                         let m = *m;
                         let event = &m.event;
                         let day = event.time.millis().div_euclid(Timestamp::MS_PER_DAY);
-                        let fresh =
-                            !matches!(&last, Some((d, a, _, _)) if *d == day && a == &event.agent);
-                        if fresh {
-                            let agent_key = event
-                                .agent
-                                .as_ref()
-                                .map(AgentRef::key)
-                                .unwrap_or_else(|| UNATTRIBUTED.to_string());
-                            let path = format!(
-                                "events/date={}/agent={agent_key}/{unit}.ocsf.jsonl",
-                                event.time.utc_date()
-                            );
-                            last = Some((day, event.agent.clone(), agent_key, path));
-                        }
-                        let Some((_, _, agent_key, path)) = &last else {
-                            return;
+                        let of_day = partitions.entry(day).or_default();
+                        let at = match of_day.iter().position(|(a, _, _)| a == &event.agent) {
+                            Some(i) => i,
+                            None => {
+                                let agent_key = event
+                                    .agent
+                                    .as_ref()
+                                    .map(AgentRef::key)
+                                    .unwrap_or_else(|| UNATTRIBUTED.to_string());
+                                let path = format!(
+                                    "events/date={}/agent={agent_key}/{unit}.ocsf.jsonl",
+                                    event.time.utc_date()
+                                );
+                                of_day.push((event.agent.clone(), agent_key, path));
+                                of_day.len() - 1
+                            }
                         };
+                        let (_, agent_key, path) = &of_day[at];
                         out.line(path, |buf| {
                             normalizer::ocsf::write_event_ocsf(event, version, buf)
                         });

@@ -170,7 +170,7 @@ pub struct Mapper {
     pub attribution: Attribution,
     /// Sightings (a model called, an alias invoked) already reported by this mapper: only
     /// the first matters to the inventory, and one per event would grow with the logs.
-    sighted: std::collections::HashSet<(AgentRef, Fact)>,
+    sighted: std::collections::HashMap<AgentRef, std::collections::HashSet<Fact>>,
 }
 
 impl Mapper {
@@ -258,10 +258,10 @@ impl Mapper {
         let mut model: Option<String> = None;
         let mut session_id: Option<String> = None;
         let succeeded = rec.error_code.is_none();
-        let record_ref = RecordRef::new(&raw, rec.event_id.as_deref());
+        // Built only for the few records that prove an inventory fact.
         let provenance = |kind| Provenance {
             kind,
-            record: record_ref.clone(),
+            record: RecordRef::new(&raw, rec.event_id.as_deref()),
         };
 
         if service == BEDROCK {
@@ -505,7 +505,17 @@ impl Mapper {
             original_time: Some(rec.event_time.to_string()),
         };
         observations.retain(|o| {
-            !o.fact.is_sighting() || self.sighted.insert((o.agent.clone(), o.fact.clone()))
+            if !o.fact.is_sighting() {
+                return true;
+            }
+            match self.sighted.get_mut(&o.agent) {
+                Some(seen) if seen.contains(&o.fact) => false,
+                Some(seen) => seen.insert(o.fact.clone()),
+                None => {
+                    self.sighted.insert(o.agent.clone(), [o.fact.clone()].into());
+                    true
+                }
+            }
         });
         Ok(Mapped {
             event,
