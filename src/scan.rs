@@ -40,11 +40,26 @@ pub enum ScanError {
     Audit(#[from] normalizer::ModelError),
 }
 
-/// Events of one agent in one file, by layer.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AgentCounts {
-    pub agent: Option<AgentRef>,
-    pub layers: BTreeMap<Layer, u64>,
+/// Events of one agent in one file, by layer, in the order of [`Layer::ALL`]: kept per
+/// file in the cursor, so it is a bare array.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LayerCounts([u64; 6]);
+
+impl LayerCounts {
+    fn add(&mut self, layer: Layer) {
+        if let Some(i) = Layer::ALL.iter().position(|l| *l == layer) {
+            self.0[i] += 1;
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Layer, u64)> + '_ {
+        Layer::ALL.into_iter().zip(self.0).filter(|(_, n)| *n > 0)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
 }
 
 /// What scanning one log file produced; kept in the cursor so that totals, coverage and
@@ -56,7 +71,7 @@ pub struct FileDone {
     pub e_tag: Option<String>,
     pub counts: FileCounts,
     /// agent key (or `unattributed`) → counts.
-    pub agents: BTreeMap<String, AgentCounts>,
+    pub agents: BTreeMap<String, LayerCounts>,
 }
 
 /// Per-source progress: every file fully written, plus what attribution has learned.
@@ -64,6 +79,9 @@ pub struct FileDone {
 pub struct SourceCursor {
     pub source: String,
     pub files: BTreeMap<String, FileDone>,
+    /// agent key → the agent, for every key the files mention.
+    #[serde(default)]
+    pub agents: BTreeMap<String, AgentRef>,
     pub attribution: Attribution,
 }
 
@@ -71,6 +89,9 @@ impl SourceCursor {
     fn merge(mine: &mut SourceCursor, theirs: SourceCursor) {
         for (k, v) in theirs.files {
             mine.files.entry(k).or_insert(v);
+        }
+        for (k, v) in theirs.agents {
+            mine.agents.entry(k).or_insert(v);
         }
         mine.attribution.merge(&theirs.attribution);
     }
@@ -181,7 +202,8 @@ struct QuarantineRow<'a> {
 
 struct FileStats {
     counts: FileCounts,
-    agents: BTreeMap<String, AgentCounts>,
+    agents: BTreeMap<String, LayerCounts>,
+    agent_refs: BTreeMap<String, AgentRef>,
     observations: Vec<Observation>,
 }
 
@@ -201,22 +223,26 @@ async fn scan_file(
     let key = file.key.clone();
     let source_name = source.name.clone();
     let max_record = source.max_record_bytes;
-    let parser =
-        tokio::task::spawn_blocking(move || {
-            let mut out = Partitions {
-                buffers: HashMap::new(),
-                tx,
-            };
-            let mut agents: BTreeMap<String, AgentCounts> = BTreeMap::new();
-            let mut observations = Vec::new();
-            let version = env!("CARGO_PKG_VERSION");
-            let quarantine_path = format!("quarantine/{source_name}/{unit}.jsonl");
-            // Partition names per day and agent, computed once: formatting them per event
-            // cost more than writing the event. A file holds few days and agents.
-            let mut partitions: HashMap<i64, Vec<(Option<AgentRef>, String, String)>> =
-                HashMap::new();
-            let result = cloudtrail::read_log(reader, &key, &mut mapper, max_record, &mut |item| {
-                match item {
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut out = Partitions {
+            buffers: HashMap::new(),
+            tx,
+        };
+        let mut agents: BTreeMap<String, LayerCounts> = BTreeMap::new();
+        let mut agent_refs: BTreeMap<String, AgentRef> = BTreeMap::new();
+        let mut observations = Vec::new();
+        let version = env!("CARGO_PKG_VERSION");
+        let quarantine_path = format!("quarantine/{source_name}/{unit}.jsonl");
+        // Partition names per day and agent, computed once: formatting them per event
+        // cost more than writing the event. A file holds few days and agents.
+        let mut partitions: HashMap<i64, Vec<(Option<AgentRef>, String, String)>> = HashMap::new();
+        let result =
+            cloudtrail::read_log(
+                reader,
+                &key,
+                &mut mapper,
+                max_record,
+                &mut |item| match item {
                     Output::Mapped(m) => {
                         let m = *m;
                         let event = &m.event;
@@ -242,18 +268,17 @@ async fn scan_file(
                         out.line(path, |buf| {
                             normalizer::ocsf::write_event_ocsf(event, version, buf)
                         });
-                        let counts = match agents.get_mut(agent_key) {
-                            Some(c) => c,
+                        match agents.get_mut(agent_key) {
+                            Some(c) => c.add(event.layer),
                             None => {
-                                agents
-                                    .entry(agent_key.clone())
-                                    .or_insert_with(|| AgentCounts {
-                                        agent: event.agent.as_ref().map(AgentRef::unqualified),
-                                        ..AgentCounts::default()
-                                    })
+                                let mut c = LayerCounts::default();
+                                c.add(event.layer);
+                                agents.insert(agent_key.clone(), c);
+                                if let Some(a) = &event.agent {
+                                    agent_refs.insert(agent_key.clone(), a.unqualified());
+                                }
                             }
-                        };
-                        *counts.layers.entry(event.layer).or_default() += 1;
+                        }
                         observations.extend(m.observations);
                     }
                     Output::Quarantined(q) => {
@@ -263,18 +288,19 @@ async fn scan_file(
                         };
                         out.line(&quarantine_path, |buf| serde_json::to_writer(buf, &row));
                     }
-                }
-            });
-            out.flush_all();
-            (
-                mapper,
-                result.map(|counts| FileStats {
-                    counts,
-                    agents,
-                    observations,
-                }),
-            )
-        });
+                },
+            );
+        out.flush_all();
+        (
+            mapper,
+            result.map(|counts| FileStats {
+                counts,
+                agents,
+                agent_refs,
+                observations,
+            }),
+        )
+    });
 
     let mut writers: HashMap<String, BufWriter> = HashMap::new();
     let mut write_error: Option<String> = None;
@@ -319,6 +345,8 @@ async fn scan_file(
 
 struct Pending {
     cursor: SourceCursor,
+    /// The stored cursor version `cursor` already includes.
+    cursor_version: Option<u64>,
     observations: Vec<Observation>,
     uncommitted_files: usize,
     last_commit: Instant,
@@ -331,14 +359,22 @@ async fn commit(store: &Store, source: &str, pending: &mut Pending) -> Result<()
         let mut mine = InventoryHistory::default();
         mine.merge(std::mem::take(&mut pending.observations));
         store
-            .commit(INVENTORY_DIR, &mine, |m, theirs| {
+            .commit(INVENTORY_DIR, mine, None, |m, theirs| {
                 m.merge(theirs.observations)
             })
             .await?;
     }
-    pending.cursor = store
-        .commit(&cursor_dir(source), &pending.cursor, SourceCursor::merge)
+    let cursor = std::mem::take(&mut pending.cursor);
+    let (version, merged) = store
+        .commit(
+            &cursor_dir(source),
+            cursor,
+            pending.cursor_version,
+            SourceCursor::merge,
+        )
         .await?;
+    pending.cursor = merged;
+    pending.cursor_version = Some(version);
     pending.uncommitted_files = 0;
     pending.last_commit = Instant::now();
     Ok(())
@@ -374,17 +410,23 @@ async fn scan_source(
     summary.files = listing.files.len();
     summary.skipped_objects = listing.skipped;
 
-    let cursor = store
+    let (cursor_version, cursor) = match store
         .latest::<SourceCursor>(&cursor_dir(&source.name))
         .await?
-        .map(|(_, c)| c)
-        .unwrap_or_else(|| SourceCursor {
-            source: source.name.clone(),
-            ..SourceCursor::default()
-        });
+    {
+        Some((v, c)) => (Some(v), c),
+        None => (
+            None,
+            SourceCursor {
+                source: source.name.clone(),
+                ..SourceCursor::default()
+            },
+        ),
+    };
     let mut mapper = Mapper::new(source.name.clone(), cursor.attribution.clone());
     let mut pending = Pending {
         cursor,
+        cursor_version,
         observations: Vec::new(),
         uncommitted_files: 0,
         last_commit: Instant::now(),
@@ -442,6 +484,7 @@ async fn scan_source(
                         agents: stats.agents,
                     },
                 );
+                pending.cursor.agents.extend(stats.agent_refs);
                 pending.cursor.attribution = mapper.attribution.clone();
                 pending.uncommitted_files += 1;
             }
@@ -487,16 +530,13 @@ pub async fn compute_state(
     }
     let mut known: BTreeSet<AgentRef> = snapshot.agents.iter().map(|a| a.agent.clone()).collect();
     for (_, cursor) in &per_source {
-        for done in cursor.files.values() {
-            for (key, counts) in &done.agents {
-                match &counts.agent {
-                    Some(a) if key != UNATTRIBUTED => {
-                        known.insert(a.clone());
-                    }
-                    _ => unattributed += counts.layers.values().sum::<u64>(),
-                }
-            }
-        }
+        known.extend(cursor.agents.values().cloned());
+        unattributed += cursor
+            .files
+            .values()
+            .filter_map(|done| done.agents.get(UNATTRIBUTED))
+            .map(LayerCounts::total)
+            .sum::<u64>();
     }
     for agent in known {
         let name = snapshot
@@ -512,8 +552,8 @@ pub async fn compute_state(
             let mut loss: Option<cloudtrail::coverage::Loss> = None;
             for (file_key, done) in &cursor.files {
                 if let Some(c) = done.agents.get(&key) {
-                    for (l, n) in &c.layers {
-                        *seen.entry(*l).or_default() += n;
+                    for (l, n) in c.iter() {
+                        *seen.entry(l).or_default() += n;
                     }
                 }
                 if done.counts.quarantined > 0

@@ -155,6 +155,16 @@ impl Store {
         }
     }
 
+    /// Number of the newest version in a versioned directory, without reading it.
+    async fn latest_version(&self, dir: &str) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self
+            .list(dir)
+            .await?
+            .into_iter()
+            .filter_map(|n| parse_version(n.rsplit('/').next()?).map(|s| (s, n)))
+            .max())
+    }
+
     /// The newest version in a versioned directory, with its number.
     pub async fn latest<T: DeserializeOwned>(
         &self,
@@ -162,12 +172,7 @@ impl Store {
     ) -> Result<Option<(u64, T)>, StoreError> {
         // A version can be pruned between listing and reading it; list again then.
         for _ in 0..MAX_COMMIT_ATTEMPTS {
-            let names = self.list(dir).await?;
-            let Some((seq, name)) = names
-                .iter()
-                .filter_map(|n| parse_version(n.rsplit('/').next()?).map(|s| (s, n.clone())))
-                .max()
-            else {
+            let Some((seq, name)) = self.latest_version(dir).await? else {
                 return Ok(None);
             };
             if let Some(v) = self.get_json::<T>(&name).await? {
@@ -180,24 +185,36 @@ impl Store {
         })
     }
 
-    /// Writes `mine` merged with whatever is newest as the next version. `merge(mine, theirs)`
+    /// Writes `mine`, merged with whatever is newest, as the next version, and returns the
+    /// version number with what was written. `known` is the version `mine` already
+    /// includes: when that is still the newest, nothing is read back. `merge(mine, theirs)`
     /// must be a union (idempotent, commutative) so retries and races converge.
-    pub async fn commit<T, F>(&self, dir: &str, mine: &T, merge: F) -> Result<T, StoreError>
+    pub async fn commit<T, F>(
+        &self,
+        dir: &str,
+        mut mine: T,
+        known: Option<u64>,
+        merge: F,
+    ) -> Result<(u64, T), StoreError>
     where
-        T: Serialize + DeserializeOwned + Clone,
+        T: Serialize + DeserializeOwned,
         F: Fn(&mut T, T),
     {
+        let mut merged_up_to = known;
         for _ in 0..MAX_COMMIT_ATTEMPTS {
-            let latest = self.latest::<T>(dir).await?;
-            let mut candidate = mine.clone();
-            let next = match latest {
-                Some((seq, theirs)) => {
-                    merge(&mut candidate, theirs);
-                    seq + 1
-                }
+            let next = match self.latest_version(dir).await? {
                 None => 1,
+                Some((seq, _)) if Some(seq) == merged_up_to => seq + 1,
+                Some(_) => match self.latest::<T>(dir).await? {
+                    Some((seq, theirs)) => {
+                        merge(&mut mine, theirs);
+                        merged_up_to = Some(seq);
+                        seq + 1
+                    }
+                    None => 1,
+                },
             };
-            let bytes = serde_json::to_vec(&candidate).map_err(|e| StoreError::Corrupt {
+            let bytes = serde_json::to_vec(&mine).map_err(|e| StoreError::Corrupt {
                 path: dir.to_string(),
                 reason: e.to_string(),
             })?;
@@ -206,7 +223,7 @@ impl Store {
                 .await?
             {
                 self.prune(dir, next).await?;
-                return Ok(candidate);
+                return Ok((next, mine));
             }
         }
         Err(StoreError::Contention {

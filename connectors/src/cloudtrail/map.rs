@@ -512,7 +512,8 @@ impl Mapper {
                 Some(seen) if seen.contains(&o.fact) => false,
                 Some(seen) => seen.insert(o.fact.clone()),
                 None => {
-                    self.sighted.insert(o.agent.clone(), [o.fact.clone()].into());
+                    self.sighted
+                        .insert(o.agent.clone(), [o.fact.clone()].into());
                     true
                 }
             }
