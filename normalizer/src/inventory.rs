@@ -160,10 +160,6 @@ impl InventoryHistory {
         self.observations = kept;
     }
 
-    pub fn agents(&self) -> BTreeSet<AgentRef> {
-        self.observations.iter().map(|o| o.agent.clone()).collect()
-    }
-
     /// The inventory in force at `at`: every agent known by then, each field at its latest
     /// value not after `at`.
     pub fn snapshot_at(&self, at: Timestamp) -> InventorySnapshot {

@@ -61,7 +61,11 @@ pub fn bedrock_agent(
                     .into(),
             },
             Layer::ToolInvocation if count(Layer::ToolInvocation) > 0 => observed_or_lost(CoverageStatus::Observed {
-                via: format!("{via}: Lambda data events of the action-group functions"),
+                via: format!(
+                    "{via}: Lambda data events show which action-group tool ran and when; its \
+                     parameters and its place in the conversation are only in the agent trace, \
+                     which Bedrock returns to the caller alone"
+                ),
             }),
             Layer::ToolInvocation => CoverageStatus::AvailableIfEnabled {
                 setting: "no Lambda Invoke data events of this agent's action-group functions in the scanned logs: \
