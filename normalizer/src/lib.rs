@@ -11,6 +11,7 @@
 
 pub mod agent;
 pub mod audit;
+pub mod baseline;
 pub mod canonical;
 pub mod coverage;
 pub mod cyclonedx;
