@@ -63,6 +63,13 @@ enum EventsFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum FindingsFormat {
+    Table,
+    Json,
+    Ocsf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum TextOrJson {
     Table,
     Json,
@@ -107,6 +114,18 @@ enum Command {
     Coverage {
         #[arg(long, value_enum, default_value = "table")]
         format: TextOrJson,
+    },
+    /// Findings as of the last scan (today: telemetry coverage gaps, each with why and how to
+    /// close it).
+    Findings {
+        #[arg(long, value_enum, default_value = "table")]
+        format: FindingsFormat,
+    },
+    /// Records that could not be read, each with its reason, where it was and its first bytes.
+    Quarantine {
+        /// Only this source (its name in the config).
+        #[arg(long)]
+        source: Option<String>,
     },
     /// The tamper-evident audit trail.
     Audit {
@@ -335,6 +354,45 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             print_events(&mut stdout, *format, &mut pending)?;
+        }
+        Command::Findings { format } => {
+            let config = load_config(&cli, false)?;
+            let store = scan::open_existing_store(&config)?;
+            match format {
+                FindingsFormat::Ocsf => {
+                    stdout.write_all(&store.get(scan::FINDINGS_OCSF).await?.unwrap_or_default())?
+                }
+                FindingsFormat::Json | FindingsFormat::Table => {
+                    let findings: Vec<normalizer::Finding> = store
+                        .get_json(scan::FINDINGS_DOC)
+                        .await?
+                        .unwrap_or_default();
+                    if matches!(format, FindingsFormat::Json) {
+                        writeln!(stdout, "{}", serde_json::to_string_pretty(&findings)?)?;
+                    } else {
+                        write!(stdout, "{}", report::findings_table(&findings))?;
+                    }
+                }
+            }
+        }
+        Command::Quarantine { source } => {
+            let config = load_config(&cli, false)?;
+            let store = scan::open_existing_store(&config)?;
+            let prefix = match source {
+                Some(s) => format!("quarantine/{s}"),
+                None => "quarantine".to_string(),
+            };
+            let mut rows = 0u64;
+            for name in store.list(&prefix).await? {
+                let bytes = store.get(&name).await?.unwrap_or_default();
+                for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    let row: serde_json::Value = serde_json::from_slice(line)
+                        .with_context(|| format!("corrupt quarantine row in {name}"))?;
+                    rows += 1;
+                    writeln!(stdout, "{}", report::quarantine_row(&row))?;
+                }
+            }
+            writeln!(stdout, "{rows} quarantined")?;
         }
         Command::Coverage { format } => {
             let config = load_config(&cli, false)?;

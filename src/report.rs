@@ -226,3 +226,47 @@ pub fn event_row(record: &serde_json::Value) -> String {
         target
     )
 }
+
+pub fn findings_table(findings: &[normalizer::Finding]) -> String {
+    let mut out = String::new();
+    for f in findings {
+        let _ = writeln!(
+            out,
+            "{:<13} {}  {}",
+            f.severity.caption(),
+            f.agent.key(),
+            f.title
+        );
+        let _ = writeln!(out, "              {}", f.detail);
+    }
+    let _ = writeln!(out, "{} findings", findings.len());
+    out
+}
+
+/// One quarantined record: where it was, why, and how it began.
+pub fn quarantine_row(row: &serde_json::Value) -> String {
+    let place = match row["index"].as_u64() {
+        Some(i) => format!("{} #{i}", row["object"].as_str().unwrap_or("?")),
+        None => format!(
+            "{} (the file itself)",
+            row["object"].as_str().unwrap_or("?")
+        ),
+    };
+    let excerpt: String = row["excerpt"]
+        .as_str()
+        .unwrap_or("")
+        .chars()
+        .take(80)
+        .collect();
+    format!(
+        "{}: {place}: {} ({} bytes){}",
+        row["source"].as_str().unwrap_or("?"),
+        row["reason"].as_str().unwrap_or("?"),
+        row["size"].as_u64().unwrap_or(0),
+        if excerpt.is_empty() {
+            String::new()
+        } else {
+            format!("\n    starts: {excerpt:?}")
+        }
+    )
+}

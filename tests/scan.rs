@@ -66,6 +66,17 @@ fn quickstart_scan_names_the_support_agent_its_layers_and_what_cannot_be_seen() 
         .count();
     assert_eq!(puts, 2400);
 
+    let findings = stdout(&run(&[
+        "--store",
+        store.path().to_str().unwrap(),
+        "findings",
+    ]));
+    assert!(findings.ends_with("3 findings\n"), "{findings}");
+    assert!(
+        findings.contains("prompt layer available if enabled"),
+        "{findings}"
+    );
+
     // The model in force before and after the week-five update.
     let before = stdout(&run(&[
         "--store",
@@ -349,6 +360,15 @@ fn damaged_records_are_quarantined_with_reasons_and_the_rest_is_scanned() {
     assert!(
         all.contains("gzip") || all.contains("invalid") || all.contains("corrupt"),
         "{all}"
+    );
+
+    // The same, as a person reads it.
+    let listed = stdout(&run(&["--store", store.to_str().unwrap(), "quarantine"]));
+    assert!(listed.ends_with("5 quarantined\n"), "{listed}");
+    assert!(listed.contains("_damaged.json #2: record of"), "{listed}");
+    assert!(
+        listed.contains("_badgz.json.gz (the file itself)"),
+        "{listed}"
     );
 }
 
