@@ -92,6 +92,18 @@ impl fmt::Display for AgentRef {
     }
 }
 
+/// An AWS agent in the account and region every unit test uses.
+#[cfg(test)]
+pub(crate) fn test_agent(id: &str, qualifier: Option<&str>) -> AgentRef {
+    AgentRef {
+        provider: Provider::Aws,
+        scope: "111122223333".into(),
+        location: "us-east-1".into(),
+        id: id.into(),
+        qualifier: qualifier.map(str::to_string),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

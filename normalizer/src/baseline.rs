@@ -242,16 +242,10 @@ impl Baseline {
 mod tests {
     use super::*;
     use crate::event::{Outcome, Principal, RawPointer, Target};
-    use crate::{Correlation, Layer, Provider};
+    use crate::{Correlation, Layer};
 
     fn agent() -> AgentRef {
-        AgentRef {
-            provider: Provider::Aws,
-            scope: "111122223333".into(),
-            location: "us-east-1".into(),
-            id: "AG1".into(),
-            qualifier: Some("prod".into()),
-        }
+        crate::agent::test_agent("AG1", Some("prod"))
     }
 
     fn event(day: i64, second: i64, operation: &str, target: &str) -> Event {

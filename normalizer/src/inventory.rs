@@ -332,16 +332,9 @@ pub struct InventorySnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Provider;
 
     fn agent() -> AgentRef {
-        AgentRef {
-            provider: Provider::Aws,
-            scope: "111122223333".into(),
-            location: "us-east-1".into(),
-            id: "AGENT1".into(),
-            qualifier: None,
-        }
+        crate::agent::test_agent("AGENT1", None)
     }
 
     fn obs(t: i64, fact: Fact) -> Observation {
