@@ -6,7 +6,7 @@
 //! per agent, and everything derived (new-behavior rate per window, state) depends only on
 //! the set of events seen, not on the order they arrived in.
 
-use crate::{AgentRef, Event, Timestamp};
+use crate::{AgentRef, Event, Layer, Outcome, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -45,12 +45,23 @@ pub enum Behavior {
     Model { model: String },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Seen {
     pub first: Timestamp,
     pub last: Timestamp,
     pub count: u64,
+    /// Events per window index. Actions and models keep every window: that series is
+    /// their volume envelope. Action × resource keeps only the first
+    /// [`TRACKED_WINDOWS`] windows from its first sighting (enough to tell whether a new
+    /// behavior persisted), so agents with many distinct resources stay bounded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub windows: BTreeMap<i64, u64>,
 }
+
+/// Windows of per-window counts kept for an action × resource behavior.
+pub const TRACKED_WINDOWS: i64 = 60;
+/// Deploy marks kept per agent (the newest ones).
+pub const MAX_DEPLOYS: usize = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -76,14 +87,63 @@ pub struct WindowRate {
     pub rate: f64,
 }
 
+/// A change made to the agent itself (new version, alias routing, model, prompt, tools):
+/// the signal that lets a departure be explained as a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DeployMark {
+    pub time: Timestamp,
+    /// The event that made the change.
+    pub uid: String,
+    pub operation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Baseline {
     pub agent: AgentRef,
     pub config: BaselineConfig,
+    #[serde(with = "behavior_list")]
     behaviors: HashMap<Behavior, Seen>,
-    /// Events per window index.
+    /// Events per window index (control-plane changes excluded: they are deploys).
     events_per_window: BTreeMap<i64, u64>,
     unrecorded: u64,
+    /// Deployments of the agent, oldest first, at most [`MAX_DEPLOYS`].
+    #[serde(default)]
+    deploys: Vec<DeployMark>,
+}
+
+/// JSON object keys must be strings, so the behavior map is stored as a sorted list.
+mod behavior_list {
+    use super::{Behavior, Seen};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::HashMap;
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry<B, S> {
+        behavior: B,
+        // Not flattened: serde's flatten buffering loses integer map keys (the windows).
+        seen: S,
+    }
+
+    pub fn serialize<S: Serializer>(
+        map: &HashMap<Behavior, Seen>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<Entry<&Behavior, &Seen>> = map
+            .iter()
+            .map(|(behavior, seen)| Entry { behavior, seen })
+            .collect();
+        entries.sort_by(|a, b| a.behavior.cmp(b.behavior));
+        entries.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<HashMap<Behavior, Seen>, D::Error> {
+        let entries: Vec<Entry<Behavior, Seen>> = Vec::deserialize(deserializer)?;
+        Ok(entries.into_iter().map(|e| (e.behavior, e.seen)).collect())
+    }
 }
 
 /// Collapses the volatile parts of a resource name (anything with a digit: dates, ids,
@@ -105,6 +165,36 @@ pub fn generalize(resource: &str) -> String {
     out
 }
 
+impl Behavior {
+    /// Whether every window's count is kept (the low-cardinality kinds).
+    pub fn keeps_all_windows(&self) -> bool {
+        !matches!(self, Behavior::ActionOn { .. })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Behavior::Action { action } => action.clone(),
+            Behavior::ActionOn { action, resource } => format!("{action} on {resource}"),
+            Behavior::Model { model } => format!("model {model}"),
+        }
+    }
+}
+
+impl Seen {
+    fn add(&mut self, behavior: &Behavior, other: &Seen, window_ms: i64) {
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+        self.count += other.count;
+        for (w, n) in &other.windows {
+            *self.windows.entry(*w).or_default() += n;
+        }
+        if !behavior.keeps_all_windows() {
+            let from = self.first.millis().div_euclid(window_ms);
+            self.windows.retain(|w, _| *w < from + TRACKED_WINDOWS);
+        }
+    }
+}
+
 impl Baseline {
     pub fn new(agent: AgentRef, config: BaselineConfig) -> Self {
         Baseline {
@@ -113,34 +203,70 @@ impl Baseline {
             behaviors: HashMap::new(),
             events_per_window: BTreeMap::new(),
             unrecorded: 0,
+            deploys: Vec::new(),
         }
     }
 
-    fn window_of(&self, t: Timestamp) -> i64 {
+    pub fn window_of(&self, t: Timestamp) -> i64 {
         t.millis().div_euclid(self.config.window_ms.max(1))
     }
 
+    pub fn window_start(&self, window: i64) -> Timestamp {
+        Timestamp(window * self.config.window_ms.max(1))
+    }
+
     fn record(&mut self, behavior: Behavior, time: Timestamp) {
+        let window = self.window_of(time);
+        let window_ms = self.config.window_ms.max(1);
         if let Some(seen) = self.behaviors.get_mut(&behavior) {
-            seen.first = seen.first.min(time);
+            if time < seen.first {
+                seen.first = time;
+                if !behavior.keeps_all_windows() {
+                    seen.windows.retain(|w, _| *w < window + TRACKED_WINDOWS);
+                }
+            }
             seen.last = seen.last.max(time);
             seen.count += 1;
+            let first = seen.first.millis().div_euclid(window_ms);
+            if behavior.keeps_all_windows() || window < first + TRACKED_WINDOWS {
+                *seen.windows.entry(window).or_default() += 1;
+            }
         } else if self.behaviors.len() < self.config.max_behaviors {
-            self.behaviors.insert(
-                behavior,
-                Seen {
-                    first: time,
-                    last: time,
-                    count: 1,
-                },
-            );
+            let seen = Seen {
+                first: time,
+                last: time,
+                count: 1,
+                windows: BTreeMap::from([(window, 1)]),
+            };
+            self.behaviors.insert(behavior, seen);
         } else {
             self.unrecorded += 1;
         }
     }
 
-    /// Adds one event of this agent.
+    fn add_deploy(&mut self, mark: DeployMark) {
+        if let Err(at) = self.deploys.binary_search(&mark) {
+            self.deploys.insert(at, mark);
+            if self.deploys.len() > MAX_DEPLOYS {
+                self.deploys.remove(0);
+            }
+        }
+    }
+
+    /// Adds one event of this agent. A successful control-plane change is a deploy mark,
+    /// not behavior: it is something done *to* the agent.
     pub fn observe(&mut self, event: &Event) {
+        if event.layer == Layer::Control {
+            if event.outcome == Outcome::Success {
+                self.add_deploy(DeployMark {
+                    time: event.time,
+                    uid: event.uid.clone(),
+                    operation: event.operation.clone(),
+                    actor: event.principal.arn.clone(),
+                });
+            }
+            return;
+        }
         let action = event.action();
         let time = event.time;
         *self
@@ -167,12 +293,62 @@ impl Baseline {
         self.record(Behavior::Action { action }, time);
     }
 
+    /// Folds in another baseline of the same agent built from other events (another log
+    /// file, another scanner). Counts add up, so each part must be folded exactly once.
+    pub fn absorb(&mut self, other: &Baseline) {
+        let window_ms = self.config.window_ms.max(1);
+        // Visit in a fixed order so that which behaviors fit under the cap does not depend
+        // on hash order.
+        let mut incoming: Vec<(&Behavior, &Seen)> = other.behaviors.iter().collect();
+        incoming.sort_by(|a, b| a.0.cmp(b.0));
+        for (behavior, seen) in incoming {
+            if let Some(mine) = self.behaviors.get_mut(behavior) {
+                mine.add(behavior, seen, window_ms);
+            } else if self.behaviors.len() < self.config.max_behaviors {
+                self.behaviors.insert(behavior.clone(), seen.clone());
+            } else {
+                self.unrecorded += seen.count;
+            }
+        }
+        for (w, n) in &other.events_per_window {
+            *self.events_per_window.entry(*w).or_default() += n;
+        }
+        self.unrecorded += other.unrecorded;
+        for mark in &other.deploys {
+            self.add_deploy(mark.clone());
+        }
+    }
+
     pub fn behaviors(&self) -> impl Iterator<Item = (&Behavior, &Seen)> {
         self.behaviors.iter()
     }
 
+    pub fn seen(&self, behavior: &Behavior) -> Option<&Seen> {
+        self.behaviors.get(behavior)
+    }
+
     pub fn distinct_behaviors(&self) -> usize {
         self.behaviors.len()
+    }
+
+    pub fn events_per_window(&self) -> &BTreeMap<i64, u64> {
+        &self.events_per_window
+    }
+
+    pub fn deploys(&self) -> &[DeployMark] {
+        &self.deploys
+    }
+
+    pub fn unrecorded(&self) -> u64 {
+        self.unrecorded
+    }
+
+    pub fn first_event(&self) -> Option<Timestamp> {
+        self.behaviors.values().map(|s| s.first).min()
+    }
+
+    pub fn last_event(&self) -> Option<Timestamp> {
+        self.behaviors.values().map(|s| s.last).max()
     }
 
     /// The convergence series: for every window from the first to the last seen, the
@@ -241,42 +417,13 @@ impl Baseline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Outcome, Principal, RawPointer, Target};
-    use crate::{Correlation, Layer};
 
     fn agent() -> AgentRef {
         crate::agent::test_agent("AG1", Some("prod"))
     }
 
     fn event(day: i64, second: i64, operation: &str, target: &str) -> Event {
-        Event {
-            uid: format!("{day}-{second}-{operation}"),
-            time: Timestamp(day * Timestamp::MS_PER_DAY + second * 1000),
-            agent: Some(agent()),
-            layer: Layer::IdentityApi,
-            service: "s3.amazonaws.com".into(),
-            operation: operation.into(),
-            targets: vec![Target {
-                uid: target.into(),
-                kind: None,
-                name: None,
-            }],
-            outcome: Outcome::Success,
-            principal: Principal::default(),
-            correlation: Correlation::default(),
-            source: RawPointer {
-                source: "t".into(),
-                object: "o".into(),
-                index: 0,
-            },
-            cloud: None,
-            src_ip: None,
-            user_agent: None,
-            model: None,
-            category: None,
-            read_only: None,
-            original_time: None,
-        }
+        crate::event::test_event(day, second, Layer::IdentityApi, operation, target)
     }
 
     #[test]
@@ -402,5 +549,98 @@ mod tests {
             }
             other => panic!("expected TooLarge, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn folding_parts_in_any_order_equals_observing_everything() {
+        let events: Vec<Event> = (0..90)
+            .flat_map(|day| {
+                (0..12).map(move |i| {
+                    event(
+                        day,
+                        i * 600,
+                        &format!("Op{}", (day / 10 + i) % 5),
+                        &format!("arn:aws:s3:::b/p{}/k", (day + i) % 7),
+                    )
+                })
+            })
+            .collect();
+        let mut whole = Baseline::new(agent(), BaselineConfig::default());
+        events.iter().for_each(|e| whole.observe(e));
+        // Parts as log files would cut them: runs of 37 events.
+        let parts: Vec<Baseline> = events
+            .chunks(37)
+            .map(|chunk| {
+                let mut p = Baseline::new(agent(), BaselineConfig::default());
+                chunk.iter().for_each(|e| p.observe(e));
+                p
+            })
+            .collect();
+        let mut forward = Baseline::new(agent(), BaselineConfig::default());
+        parts.iter().for_each(|p| forward.absorb(p));
+        let mut backward = Baseline::new(agent(), BaselineConfig::default());
+        parts.iter().rev().for_each(|p| backward.absorb(p));
+        assert_eq!(forward, whole);
+        assert_eq!(backward, whole);
+    }
+
+    #[test]
+    fn resource_behaviors_keep_a_bounded_window_series_while_actions_keep_all() {
+        let mut b = Baseline::new(agent(), BaselineConfig::default());
+        for day in 0..200 {
+            b.observe(&event(day, 0, "GetObject", "arn:aws:s3:::b/k"));
+        }
+        let on = Behavior::ActionOn {
+            action: "s3:GetObject".into(),
+            resource: "arn:aws:s3:::b/k".into(),
+        };
+        let action = Behavior::Action {
+            action: "s3:GetObject".into(),
+        };
+        assert_eq!(b.seen(&on).unwrap().windows.len(), TRACKED_WINDOWS as usize);
+        assert_eq!(b.seen(&on).unwrap().count, 200);
+        assert_eq!(b.seen(&action).unwrap().windows.len(), 200);
+    }
+
+    #[test]
+    fn control_plane_changes_are_deploys_not_behavior() {
+        let mut b = Baseline::new(agent(), BaselineConfig::default());
+        let mut deploy = crate::event::test_event(
+            3,
+            10,
+            Layer::Control,
+            "UpdateAgentAlias",
+            "arn:aws:bedrock:us-east-1:111122223333:agent-alias/AG1/prod",
+        );
+        b.observe(&deploy);
+        deploy.outcome = Outcome::Failure {
+            code: "AccessDenied".into(),
+            message: None,
+        };
+        deploy.uid.push_str("-denied");
+        b.observe(&deploy);
+        assert_eq!(b.distinct_behaviors(), 0);
+        assert!(b.events_per_window().is_empty());
+        assert_eq!(b.deploys().len(), 1, "a failed change deploys nothing");
+        assert_eq!(b.deploys()[0].operation, "UpdateAgentAlias");
+    }
+
+    #[test]
+    fn a_stored_baseline_reads_back_identical() {
+        let mut b = Baseline::new(agent(), BaselineConfig::default());
+        for day in 0..5 {
+            b.observe(&event(day, 1, "PutObject", "arn:aws:s3:::b/2026/x"));
+        }
+        b.observe(&crate::event::test_event(
+            2,
+            5,
+            Layer::Control,
+            "PrepareAgent",
+            "a",
+        ));
+        let text = serde_json::to_string(&b).unwrap();
+        let back: Baseline = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, b);
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
     }
 }

@@ -170,3 +170,43 @@ impl Event {
         format!("{prefix}:{}", self.operation)
     }
 }
+
+/// A successful event of the test agent (`AG1` behind alias `prod`), `second` seconds
+/// into `day`.
+#[cfg(test)]
+pub(crate) fn test_event(
+    day: i64,
+    second: i64,
+    layer: Layer,
+    operation: &str,
+    target: &str,
+) -> Event {
+    Event {
+        uid: format!("{day}-{second}-{operation}-{target}"),
+        time: Timestamp(day * Timestamp::MS_PER_DAY + second * 1000),
+        agent: Some(crate::agent::test_agent("AG1", Some("prod"))),
+        layer,
+        service: "s3.amazonaws.com".into(),
+        operation: operation.into(),
+        targets: vec![Target {
+            uid: target.into(),
+            kind: None,
+            name: None,
+        }],
+        outcome: Outcome::Success,
+        principal: Principal::default(),
+        correlation: Correlation::default(),
+        source: RawPointer {
+            source: "t".into(),
+            object: "o".into(),
+            index: 0,
+        },
+        cloud: None,
+        src_ip: None,
+        user_agent: None,
+        model: None,
+        category: None,
+        read_only: None,
+        original_time: None,
+    }
+}

@@ -15,6 +15,7 @@ pub mod baseline;
 pub mod canonical;
 pub mod coverage;
 pub mod cyclonedx;
+pub mod drift;
 pub mod event;
 pub mod finding;
 pub mod inventory;
