@@ -4,6 +4,7 @@
 //! and prints what a person needs: summaries, inventory, events, coverage, audit checks.
 
 mod audit;
+mod behavior;
 mod config;
 mod report;
 mod scan;
@@ -16,6 +17,7 @@ use connectors::location::LocationSpec;
 use futures::TryStreamExt;
 use normalizer::Timestamp;
 use normalizer::inventory::InventoryHistory;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,10 +129,48 @@ enum Command {
         #[arg(long)]
         source: Option<String>,
     },
+    /// Behavioral baselines: what each agent normally does (its envelope) and whether it
+    /// has stopped doing new things (convergence).
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
+    /// Departures from each agent's baseline over a period, each classified from three
+    /// signals: a deploy shortly before it, whether it persisted or burst, and whether its
+    /// volume stayed inside the envelope. `evolution` (deployed, persistent, within bounds)
+    /// is absorbed into the baseline; `risky drift` and `unclassified` are findings.
+    Drift {
+        /// Length of the period judged, in days.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+        /// End of the period (RFC 3339 or YYYY-MM-DD); default: each agent's newest event.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this agent: its key, id or name.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Also list evolutions (absorbed departures); by default they are only counted.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: TextOrJson,
+    },
     /// The tamper-evident audit trail.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// An agent's envelope (actions, resources, models with volumes per window), its
+    /// deploys and its convergence series; without AGENT, one line per agent.
+    Show {
+        /// The agent: its key, id or name.
+        agent: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: TextOrJson,
     },
 }
 
@@ -161,6 +201,115 @@ fn print_events(
         }
     }
     Ok(())
+}
+
+/// Agent key → name, from the current inventory.
+async fn agent_names(store: &store::Store) -> anyhow::Result<BTreeMap<String, String>> {
+    let history = store
+        .latest::<InventoryHistory>(scan::INVENTORY_DIR)
+        .await?
+        .map(|(_, h)| h)
+        .unwrap_or_default();
+    Ok(history
+        .snapshot_at(Timestamp(i64::MAX))
+        .agents
+        .iter()
+        .filter_map(|a| Some((a.agent.key(), a.name.as_ref()?.value.clone())))
+        .collect())
+}
+
+/// The baseline of the agent a user named by key, id or name; an ambiguous name is an error.
+fn resolve_agent<'a>(
+    rollup: &'a behavior::Rollup,
+    names: &BTreeMap<String, String>,
+    wanted: &str,
+) -> anyhow::Result<&'a normalizer::baseline::Baseline> {
+    if let Some(b) = rollup.agents.get(wanted) {
+        return Ok(b);
+    }
+    let matches: Vec<&normalizer::baseline::Baseline> = rollup
+        .agents
+        .values()
+        .filter(|b| b.agent.id == wanted || names.get(&b.agent.key()).is_some_and(|n| n == wanted))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => bail!(
+            "no baseline for agent {wanted:?}; known: {}",
+            if rollup.agents.is_empty() {
+                "none (run `agentward scan` first)".to_string()
+            } else {
+                rollup
+                    .agents
+                    .keys()
+                    .map(|k| match names.get(k) {
+                        Some(n) => format!("{k} ({n})"),
+                        None => k.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ),
+        many => bail!(
+            "{wanted:?} names {} agents: {}; use the key",
+            many.len(),
+            many.iter()
+                .map(|b| b.agent.key())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The first `n` stored events of an episode's agent and window whose action is one of
+/// its departures: the evidence a reviewer starts from.
+async fn sample_events(
+    store: &store::Store,
+    episode: &normalizer::drift::Episode,
+    n: usize,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    use normalizer::baseline::Behavior;
+    let actions: BTreeSet<&str> = episode
+        .departures
+        .iter()
+        .filter_map(|d| match d.behavior() {
+            Behavior::Action { action } | Behavior::ActionOn { action, .. } => {
+                Some(action.as_str())
+            }
+            Behavior::Model { .. } => None,
+        })
+        .collect();
+    let models: BTreeSet<&str> = episode
+        .departures
+        .iter()
+        .filter_map(|d| match d.behavior() {
+            Behavior::Model { model } => Some(model.as_str()),
+            _ => None,
+        })
+        .collect();
+    let prefix = format!(
+        "events/date={}/agent={}",
+        episode.window_start.utc_date(),
+        episode.agent.key()
+    );
+    let mut found: Vec<(i64, serde_json::Value)> = Vec::new();
+    for name in store.list(&prefix).await? {
+        let bytes = store.get(&name).await?.unwrap_or_default();
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let record: serde_json::Value = serde_json::from_slice(line)
+                .with_context(|| format!("corrupt event line in {name}"))?;
+            let ours = &record["unmapped"]["agentward"];
+            let hit = ours["action"].as_str().is_some_and(|a| actions.contains(a))
+                || record["ai_model"]["uid"]
+                    .as_str()
+                    .is_some_and(|m| models.contains(m));
+            if hit {
+                found.push((record["time"].as_i64().unwrap_or_default(), record));
+            }
+        }
+    }
+    found.sort_by_key(|(t, _)| *t);
+    Ok(found.into_iter().take(n).map(|(_, r)| r).collect())
 }
 
 fn init_logging() {
@@ -405,6 +554,99 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 TextOrJson::Table => write!(stdout, "{}", report::coverage_table(&coverage))?,
                 TextOrJson::Json => {
                     writeln!(stdout, "{}", serde_json::to_string_pretty(&coverage)?)?
+                }
+            }
+        }
+        Command::Baseline {
+            command: BaselineCommand::Show { agent, format },
+        } => {
+            let config = load_config(&cli, false)?;
+            let store = scan::open_existing_store(&config)?;
+            let refreshed = behavior::refresh(&store, false).await?;
+            let names = agent_names(&store).await?;
+            let chosen: Vec<&normalizer::baseline::Baseline> = match agent {
+                Some(a) => vec![resolve_agent(&refreshed.rollup, &names, a)?],
+                None => refreshed.rollup.agents.values().collect(),
+            };
+            match format {
+                TextOrJson::Json => {
+                    let docs: Vec<serde_json::Value> = chosen
+                        .iter()
+                        .map(|b| {
+                            serde_json::json!({
+                                "agent": b.agent,
+                                "name": names.get(&b.agent.key()),
+                                "state": b.state(),
+                                "convergence": b.convergence(),
+                                "baseline": b,
+                            })
+                        })
+                        .collect();
+                    writeln!(stdout, "{}", serde_json::to_string_pretty(&docs)?)?;
+                }
+                TextOrJson::Table if agent.is_some() => {
+                    for b in &chosen {
+                        write!(
+                            stdout,
+                            "{}",
+                            report::baseline_detail(b, names.get(&b.agent.key()))
+                        )?;
+                    }
+                }
+                TextOrJson::Table => {
+                    write!(stdout, "{}", report::baseline_list(&chosen, &names))?;
+                    if chosen.is_empty() {
+                        writeln!(stdout, "no baselines yet: run `agentward scan` first")?;
+                    }
+                }
+            }
+            if !refreshed.missing_parts.is_empty() {
+                writeln!(
+                    stdout,
+                    "incomplete: {} scanned log files have no baseline part (first: {}); rescan them",
+                    refreshed.missing_parts.len(),
+                    refreshed.missing_parts[0]
+                )?;
+            }
+        }
+        Command::Drift {
+            days,
+            until,
+            agent,
+            all,
+            format,
+        } => {
+            let config = load_config(&cli, false)?;
+            let store = scan::open_existing_store(&config)?;
+            let refreshed = behavior::refresh(&store, false).await?;
+            let names = agent_names(&store).await?;
+            let only = match agent {
+                Some(a) => Some(resolve_agent(&refreshed.rollup, &names, a)?.agent.clone()),
+                None => None,
+            };
+            let until = until.as_deref().map(parse_time).transpose()?;
+            let drift = normalizer::drift::DriftConfig {
+                period_ms: i64::from(*days) * Timestamp::MS_PER_DAY,
+                ..normalizer::drift::DriftConfig::default()
+            };
+            let episodes = behavior::episodes(&refreshed.rollup, &drift, until, only.as_ref());
+            match format {
+                TextOrJson::Json => {
+                    writeln!(stdout, "{}", serde_json::to_string_pretty(&episodes)?)?
+                }
+                TextOrJson::Table => {
+                    let mut samples = BTreeMap::new();
+                    for e in episodes
+                        .iter()
+                        .filter(|e| *all || e.class != normalizer::drift::DriftClass::Evolution)
+                    {
+                        samples.insert(e.uid.clone(), sample_events(&store, e, 3).await?);
+                    }
+                    write!(
+                        stdout,
+                        "{}",
+                        report::drift_table(&episodes, &names, &samples, *days, *all)
+                    )?;
                 }
             }
         }

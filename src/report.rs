@@ -270,3 +270,270 @@ pub fn quarantine_row(row: &serde_json::Value) -> String {
         }
     )
 }
+
+/// A terminal sparkline of the convergence series: one cell per window, `·` for a window
+/// without events.
+fn sparkline(series: &[normalizer::baseline::WindowRate]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = series.iter().map(|w| w.rate).fold(0.0_f64, f64::max);
+    series
+        .iter()
+        .map(|w| {
+            if w.events == 0 {
+                '·'
+            } else if max <= 0.0 || w.rate <= 0.0 {
+                BARS[0]
+            } else {
+                BARS[(((w.rate / max) * 7.0).round() as usize).min(7)]
+            }
+        })
+        .collect()
+}
+
+fn state_text(state: &normalizer::baseline::BaselineState) -> String {
+    use normalizer::baseline::BaselineState::*;
+    match state {
+        Learning { windows } => format!("learning ({windows} windows observed)"),
+        Converged { since } => format!("converged since {}", since.utc_date()),
+        NotConverging { windows } => {
+            format!("not converging: still doing new things after {windows} windows")
+        }
+        TooLarge { cap, unrecorded } => format!(
+            "too large: more than {cap} distinct behaviors; {} events not kept in the envelope",
+            thousands(*unrecorded)
+        ),
+    }
+}
+
+fn observed_span(b: &normalizer::baseline::Baseline) -> String {
+    match (b.first_event(), b.last_event()) {
+        (Some(first), Some(last)) => format!(
+            "{} → {} ({} days)",
+            first.utc_date(),
+            last.utc_date(),
+            (last.millis() - first.millis()) / normalizer::Timestamp::MS_PER_DAY + 1
+        ),
+        _ => "no events".into(),
+    }
+}
+
+pub fn baseline_list(
+    baselines: &[&normalizer::baseline::Baseline],
+    names: &std::collections::BTreeMap<String, String>,
+) -> String {
+    let mut out = String::new();
+    for b in baselines {
+        let key = b.agent.key();
+        let _ = writeln!(
+            out,
+            "{key}  \"{}\"\n    {}; {} distinct behaviors; observed {}",
+            names
+                .get(&key)
+                .map(String::as_str)
+                .unwrap_or("(name not seen)"),
+            state_text(&b.state()),
+            b.distinct_behaviors(),
+            observed_span(b)
+        );
+    }
+    out
+}
+
+pub fn baseline_detail(b: &normalizer::baseline::Baseline, name: Option<&String>) -> String {
+    use normalizer::baseline::Behavior;
+    let mut out = String::new();
+    let key = b.agent.key();
+    let _ = writeln!(
+        out,
+        "{key}  \"{}\"",
+        name.map(String::as_str).unwrap_or("(name not seen)")
+    );
+    let _ = writeln!(out, "  state:    {}", state_text(&b.state()));
+    let _ = writeln!(out, "  observed: {}", observed_span(b));
+    let series = b.convergence();
+    let _ = writeln!(
+        out,
+        "  convergence (share of each window's events doing something new; · = no events):"
+    );
+    let _ = writeln!(out, "    {}", sparkline(&series));
+    if let (Some(first), Some(last)) = (series.first(), series.last()) {
+        let _ = writeln!(
+            out,
+            "    {} rate {:.3} … {} rate {:.3}",
+            first.window_start.utc_date(),
+            first.rate,
+            last.window_start.utc_date(),
+            last.rate
+        );
+    }
+    let deploys = b.deploys();
+    let _ = writeln!(out, "  deploys: {}", deploys.len());
+    for d in deploys.iter().rev().take(5) {
+        let _ = writeln!(
+            out,
+            "    {}  {:<22} {}",
+            d.time,
+            d.operation,
+            d.actor.as_deref().unwrap_or("-")
+        );
+    }
+    let mut entries: Vec<_> = b.behaviors().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let _ = writeln!(
+        out,
+        "  envelope: actions and models (volume per active window: median, and the bound above which it is a departure)"
+    );
+    let _ = writeln!(
+        out,
+        "    {:<58} {:>8} {:>7} {:>7} {:>8}  {:<10} {:<10}",
+        "behavior", "events", "windows", "median", "bound", "first", "last"
+    );
+    for (behavior, seen) in entries.iter().filter(|(b, _)| b.keeps_all_windows()) {
+        let counts: Vec<u64> = seen.windows.values().copied().collect();
+        let (median, bound) =
+            normalizer::drift::envelope(&counts, normalizer::drift::DriftConfig::default().k)
+                .unwrap_or((0.0, 0.0));
+        let _ = writeln!(
+            out,
+            "    {:<58} {:>8} {:>7} {:>7.0} {:>8.1}  {:<10} {:<10}",
+            behavior.describe(),
+            thousands(seen.count),
+            counts.len(),
+            median,
+            bound,
+            seen.first.utc_date(),
+            seen.last.utc_date()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  envelope: actions on resources (volatile path segments shown as *)"
+    );
+    for (behavior, seen) in entries.iter() {
+        if let Behavior::ActionOn { action, resource } = behavior {
+            let _ = writeln!(
+                out,
+                "    {:<22} {:<60} {:>8}  {} → {}",
+                action,
+                resource,
+                thousands(seen.count),
+                seen.first.utc_date(),
+                seen.last.utc_date()
+            );
+        }
+    }
+    out
+}
+
+fn continuity_text(c: &normalizer::drift::Continuity) -> String {
+    use normalizer::drift::Continuity::*;
+    match c {
+        Continuous { windows_after } => {
+            format!("continuous (kept recurring over {windows_after} active windows since)")
+        }
+        Burst { windows_after } => {
+            format!("burst (did not persist over {windows_after} active windows since)")
+        }
+        TooRecent { windows_after } => {
+            format!("too recent to tell ({windows_after} active windows since)")
+        }
+    }
+}
+
+fn bounds_text(b: &normalizer::drift::Bounds) -> String {
+    use normalizer::drift::Bounds::*;
+    match b {
+        Within => "within the volume envelope".into(),
+        Outside {
+            behavior,
+            count,
+            bound,
+        } => format!(
+            "OUTSIDE: {} {} in one window, bound {bound:.0} ({:.1}x)",
+            behavior.describe(),
+            thousands(*count),
+            *count as f64 / bound
+        ),
+        Unknown => "unknown (not enough history to bound the volume)".into(),
+    }
+}
+
+pub fn drift_table(
+    episodes: &[normalizer::drift::Episode],
+    names: &std::collections::BTreeMap<String, String>,
+    samples: &std::collections::BTreeMap<String, Vec<serde_json::Value>>,
+    days: u32,
+    all: bool,
+) -> String {
+    use normalizer::drift::DriftClass;
+    let mut out = String::new();
+    let evolutions = episodes
+        .iter()
+        .filter(|e| e.class == DriftClass::Evolution)
+        .count();
+    let _ = writeln!(
+        out,
+        "{} drift episodes over {days} days: {} evolution (absorbed into the baseline), {} risky drift, {} unclassified",
+        episodes.len(),
+        evolutions,
+        episodes
+            .iter()
+            .filter(|e| e.class == DriftClass::RiskyDrift)
+            .count(),
+        episodes
+            .iter()
+            .filter(|e| matches!(e.class, DriftClass::Unclassified { .. }))
+            .count()
+    );
+    for e in episodes
+        .iter()
+        .filter(|e| all || e.class != DriftClass::Evolution)
+    {
+        let key = e.agent.key();
+        let _ = writeln!(
+            out,
+            "\n{}  {}  {key} \"{}\"",
+            e.class.label().to_uppercase(),
+            e.window_start.utc_date(),
+            names
+                .get(&key)
+                .map(String::as_str)
+                .unwrap_or("(name not seen)")
+        );
+        let _ = writeln!(out, "  why:        {}", e.explanation);
+        let _ = writeln!(
+            out,
+            "  deploy:     {}",
+            match &e.deploy {
+                Some(d) => format!(
+                    "{} at {} by {}",
+                    d.operation,
+                    d.time,
+                    d.actor.as_deref().unwrap_or("-")
+                ),
+                None => "none within the lookback before it".into(),
+            }
+        );
+        let _ = writeln!(out, "  continuity: {}", continuity_text(&e.continuity));
+        let _ = writeln!(out, "  bounds:     {}", bounds_text(&e.bounds));
+        let _ = writeln!(out, "  departures:");
+        for d in &e.departures {
+            let _ = writeln!(out, "    {}", d.describe());
+        }
+        if let Some(rows) = samples.get(&e.uid) {
+            let _ = writeln!(out, "  first events:");
+            for r in rows {
+                let _ = writeln!(out, "    {}", event_row(r));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  all events: agentward events --agent {key} --since {} --until {}",
+            e.first, e.window_end
+        );
+    }
+    if !all && evolutions > 0 {
+        let _ = writeln!(out, "\n(--all lists the evolutions too)");
+    }
+    out
+}

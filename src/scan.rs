@@ -1,6 +1,7 @@
 //! One scan: every configured source → normalized events and inventory facts → store;
 //! then coverage, findings and an audit row from the store's merged state.
 
+use crate::behavior::DRIFT_DOC;
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::store::{Store, StoreError};
 use bytes::Bytes;
@@ -9,6 +10,8 @@ use connectors::cloudtrail::{
 };
 use connectors::location::{self, Opened};
 use normalizer::audit::AuditEntry;
+use normalizer::baseline::{Baseline, BaselineConfig};
+use normalizer::drift::{DriftConfig, Episode};
 use normalizer::inventory::{InventoryHistory, Observation};
 use normalizer::{AgentRef, Coverage, Finding, Layer, Timestamp};
 use object_store::buffered::BufWriter;
@@ -83,10 +86,15 @@ pub struct SourceCursor {
     #[serde(default)]
     pub agents: BTreeMap<String, AgentRef>,
     pub attribution: Attribution,
+    /// Every file in `files` also left its baseline part (`baselines/parts/`). Cursors
+    /// written before parts existed lack it, and their files are scanned again.
+    #[serde(default)]
+    pub baseline_parts: bool,
 }
 
 impl SourceCursor {
     fn merge(mine: &mut SourceCursor, theirs: SourceCursor) {
+        mine.baseline_parts |= theirs.baseline_parts;
         for (k, v) in theirs.files {
             mine.files.entry(k).or_insert(v);
         }
@@ -97,11 +105,15 @@ impl SourceCursor {
     }
 }
 
+pub fn baseline_part(source: &str, unit: &str) -> String {
+    format!("baselines/parts/{source}/{unit}.json")
+}
+
 pub fn cursor_dir(source: &str) -> String {
     format!("cursors/{source}")
 }
 
-fn unit_id(source: &str, key: &str) -> String {
+pub fn unit_id(source: &str, key: &str) -> String {
     hex::encode(&Sha256::digest(format!("{source}\n{key}").as_bytes())[..12])
 }
 
@@ -138,6 +150,10 @@ pub struct ScanSummary {
     pub agents: Vec<AgentSummary>,
     pub unattributed_events: u64,
     pub coverage_gaps: usize,
+    /// Drift episodes a human must review (risky or unclassified).
+    pub drift_findings: usize,
+    /// Log files whose baseline part is missing (see `agentward baseline show`).
+    pub missing_baseline_parts: usize,
     pub quarantine_location: String,
 }
 
@@ -231,6 +247,7 @@ async fn scan_file(
         let mut agents: BTreeMap<String, LayerCounts> = BTreeMap::new();
         let mut agent_refs: BTreeMap<String, AgentRef> = BTreeMap::new();
         let mut observations = Vec::new();
+        let mut baselines: BTreeMap<String, Baseline> = BTreeMap::new();
         let version = env!("CARGO_PKG_VERSION");
         let quarantine_path = format!("quarantine/{source_name}/{unit}.jsonl");
         // Partition names per day and agent, computed once: formatting them per event
@@ -268,6 +285,17 @@ async fn scan_file(
                         out.line(path, |buf| {
                             normalizer::ocsf::write_event_ocsf(event, version, buf)
                         });
+                        if let Some(agent) = &event.agent {
+                            match baselines.get_mut(agent_key) {
+                                Some(b) => b.observe(event),
+                                None => {
+                                    let mut b =
+                                        Baseline::new(agent.clone(), BaselineConfig::default());
+                                    b.observe(event);
+                                    baselines.insert(agent_key.clone(), b);
+                                }
+                            }
+                        }
                         match agents.get_mut(agent_key) {
                             Some(c) => c.add(event.layer),
                             None => {
@@ -290,6 +318,12 @@ async fn scan_file(
                     }
                 },
             );
+        if result.is_ok() {
+            // Written for every scanned file, even one without agent events, so that a
+            // missing part always means damage, never "nothing to say".
+            let path = baseline_part(&source_name, &unit);
+            out.line(&path, |buf| serde_json::to_writer(buf, &baselines));
+        }
         out.flush_all();
         (
             mapper,
@@ -419,10 +453,19 @@ async fn scan_source(
             None,
             SourceCursor {
                 source: source.name.clone(),
+                baseline_parts: true,
                 ..SourceCursor::default()
             },
         ),
     };
+    let mut cursor = cursor;
+    if !cursor.baseline_parts {
+        if !cursor.files.is_empty() {
+            tracing::warn!(source = %source.name, files = cursor.files.len(), "the store predates behavioral baselines; scanning this source's files again to build them");
+            cursor.files.clear();
+        }
+        cursor.baseline_parts = true;
+    }
     let mut mapper = Mapper::new(source.name.clone(), cursor.attribution.clone());
     let mut pending = Pending {
         cursor,
@@ -625,8 +668,14 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
     let (agents, unattributed_events) = compute_state(&store, config).await?;
     let coverage: Vec<Coverage> = agents.iter().flat_map(|a| a.coverage.clone()).collect();
     store.put_json(COVERAGE_DOC, &coverage).await?;
+    let refreshed = crate::behavior::refresh(&store, true).await?;
+    let episodes =
+        crate::behavior::episodes(&refreshed.rollup, &DriftConfig::default(), None, None);
+    let previous_episodes: Vec<Episode> = store.get_json(DRIFT_DOC).await?.unwrap_or_default();
+    store.put_json(DRIFT_DOC, &episodes).await?;
     let finished = now();
-    let findings = Finding::coverage_gaps(&coverage, finished);
+    let mut findings = Finding::coverage_gaps(&coverage, finished);
+    findings.extend(Finding::drift(&episodes, finished));
     let previous: Vec<Finding> = store.get_json(FINDINGS_DOC).await?.unwrap_or_default();
     store.put_json(FINDINGS_DOC, &findings).await?;
     let mut ocsf = Vec::new();
@@ -648,7 +697,12 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
         finished,
         complete,
         sources,
-        coverage_gaps: findings.len(),
+        coverage_gaps: findings
+            .iter()
+            .filter(|f| f.kind.name() == "CoverageGap")
+            .count(),
+        drift_findings: findings.iter().filter(|f| f.kind.name() == "Drift").count(),
+        missing_baseline_parts: refreshed.missing_parts.len(),
         agents,
         unattributed_events,
         quarantine_location: format!("{}/quarantine/", store.at.display),
@@ -680,6 +734,31 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
                 subject: Some(f.agent.key()),
                 summary: f.title.clone(),
                 evidence: json!({ "finding": f.uid, "detail": f.detail }),
+            });
+        }
+    }
+    // Every episode enters the trail once, and again if its class changes: evolutions
+    // too, since absorbing behavior into the baseline is a decision an auditor may question.
+    for e in &episodes {
+        let known = previous_episodes
+            .iter()
+            .any(|p| p.uid == e.uid && p.class == e.class);
+        if !known {
+            entries.push(AuditEntry {
+                time: finished,
+                kind: "drift".into(),
+                subject: Some(e.agent.key()),
+                summary: format!(
+                    "{} on {}: {}",
+                    e.class.label(),
+                    e.window_start.utc_date(),
+                    e.explanation
+                ),
+                evidence: json!({
+                    "episode": e.uid,
+                    "departures": e.departures.iter().map(|d| d.describe()).collect::<Vec<_>>(),
+                    "deploy": e.deploy,
+                }),
             });
         }
     }

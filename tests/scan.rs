@@ -71,7 +71,8 @@ fn quickstart_scan_names_the_support_agent_its_layers_and_what_cannot_be_seen() 
         store.path().to_str().unwrap(),
         "findings",
     ]));
-    assert!(findings.ends_with("3 findings\n"), "{findings}");
+    assert!(findings.ends_with("4 findings\n"), "{findings}");
+    assert!(findings.contains("risky drift on 2026-11-12"), "{findings}");
     assert!(
         findings.contains("prompt layer available if enabled"),
         "{findings}"
@@ -255,6 +256,8 @@ fn concurrent_scanners_on_one_store_lose_nothing() {
         inventory.contains("customer-support-agent"),
         "inventory update lost:\n{inventory}"
     );
+    // Scanners that raced on the baselines neither lost nor double-counted a file.
+    assert_quickstart_baseline(&baseline_counts(&store));
     let verify = run(&["--store", store.to_str().unwrap(), "audit", "verify"]);
     assert!(verify.status.success(), "{}", stdout(&verify));
     assert!(stdout(&verify).contains("intact"));

@@ -42,12 +42,25 @@ pub enum FindingKind {
         layer: Layer,
         coverage: CoverageStatus,
     },
+    /// A departure from the agent's baseline that is not a deployed evolution.
+    Drift {
+        /// `risky_drift` or `unclassified`.
+        class: String,
+        /// UTC date of the window the departures happened in.
+        window: String,
+        /// One line per departure.
+        departures: Vec<String>,
+        /// The deploy the departure followed, if any (operation and time).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deploy: Option<String>,
+    },
 }
 
 impl FindingKind {
     pub fn name(&self) -> &'static str {
         match self {
             FindingKind::CoverageGap { .. } => "CoverageGap",
+            FindingKind::Drift { .. } => "Drift",
         }
     }
 }
@@ -97,6 +110,41 @@ impl Finding {
                     severity,
                     title: format!("{} layer {}", c.layer.as_str(), c.status.label()),
                     detail: c.status.explanation(),
+                    time,
+                }
+            })
+            .collect()
+    }
+
+    /// A finding for every episode a human must look at: risky drift and unclassified
+    /// departures. Evolutions are absorbed into the baseline and recorded in the audit
+    /// trail instead.
+    pub fn drift(episodes: &[crate::drift::Episode], time: Timestamp) -> Vec<Finding> {
+        use crate::drift::DriftClass;
+        episodes
+            .iter()
+            .filter(|e| e.class != DriftClass::Evolution)
+            .map(|e| {
+                let (class, severity) = match e.class {
+                    DriftClass::RiskyDrift => ("risky_drift", Severity::High),
+                    _ => ("unclassified", Severity::Medium),
+                };
+                let date = e.window_start.utc_date();
+                Finding {
+                    uid: e.uid.clone(),
+                    agent: e.agent.clone(),
+                    kind: FindingKind::Drift {
+                        class: class.to_string(),
+                        window: date.clone(),
+                        departures: e.departures.iter().map(|d| d.describe()).collect(),
+                        deploy: e
+                            .deploy
+                            .as_ref()
+                            .map(|d| format!("{} at {}", d.operation, d.time.rfc3339())),
+                    },
+                    severity,
+                    title: format!("{} on {date}", e.class.label()),
+                    detail: e.explanation.clone(),
                     time,
                 }
             })

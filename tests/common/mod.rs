@@ -148,3 +148,55 @@ pub fn schemas_dir() -> Option<PathBuf> {
     }
     found
 }
+
+pub const SUPPORT_AGENT: &str = "aws.111122223333.us-east-1.K7QX2M4TZP";
+
+/// The quickstart agent's baseline as `baseline show --format json` gives it: behavior
+/// (as the envelope prints it) → event count.
+pub fn baseline_counts(store: &Path) -> BTreeMap<String, u64> {
+    let out = run(&[
+        "--store",
+        store.to_str().unwrap(),
+        "baseline",
+        "show",
+        SUPPORT_AGENT,
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let docs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    docs[0]["baseline"]["behaviors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let b = &e["behavior"];
+            let name = [&b["action"], &b["resource"], &b["model"]]
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            (name, e["seen"]["count"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+/// What the quickstart's baseline must count, whatever way its logs were scanned.
+pub fn assert_quickstart_baseline(counts: &BTreeMap<String, u64>) {
+    for (behavior, expected) in [
+        ("s3:PutObject", 2_640),
+        (
+            "s3:PutObject arn:aws:s3:::acme-support-exports/weekly/*/*",
+            2_640,
+        ),
+        ("bedrock:InvokeModel", 714),
+        ("bedrock:InvokeAgent", 357),
+        ("anthropic.claude-3-5-haiku-20241022-v1:0", 284),
+    ] {
+        assert_eq!(
+            counts.get(behavior),
+            Some(&expected),
+            "{behavior}: {counts:#?}"
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! Baselines and drift end to end on the quickstart account: the seed's story (a model
+//! update that is evolution, a breach that is risky drift), and baselines that stay exact
+//! across rescans, old stores and damaged parts.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+
+fn scan_quickstart(store: &Path) -> std::process::Output {
+    let config = repo_root().join("examples/support-agent/agentward.toml");
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "scan",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    out
+}
+
+fn on_store(store: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--store", store.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+#[test]
+fn the_model_update_is_evolution_and_the_export_burst_is_risky_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    scan_quickstart(&store);
+
+    let out = on_store(&store, &["drift", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let episodes: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(episodes.len(), 2, "{episodes:#?}");
+
+    let update = &episodes[0];
+    assert_eq!(
+        update["uid"],
+        format!("agentward:drift:{SUPPORT_AGENT}:2026-10-27")
+    );
+    assert_eq!(update["class"]["class"], "evolution", "{update:#}");
+    assert_eq!(update["deploy"]["operation"], "UpdateAgentAlias");
+    assert_eq!(update["continuity"]["continuity"], "continuous");
+    assert_eq!(update["bounds"]["bounds"], "within");
+    assert!(
+        update["departures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["kind"] == "new_behavior"
+                && d["behavior"]["model"] == "anthropic.claude-3-5-haiku-20241022-v1:0"),
+        "{update:#}"
+    );
+
+    // The bucket, the role and the action were all allowed; the pattern was not.
+    let breach = &episodes[1];
+    assert_eq!(
+        breach["uid"],
+        format!("agentward:drift:{SUPPORT_AGENT}:2026-11-12")
+    );
+    assert_eq!(breach["class"]["class"], "risky_drift", "{breach:#}");
+    assert_eq!(breach["deploy"], Value::Null);
+    assert_eq!(breach["continuity"]["continuity"], "burst");
+    assert_eq!(breach["bounds"]["bounds"], "outside");
+    assert_eq!(breach["bounds"]["behavior"]["action"], "s3:PutObject");
+    assert_eq!(breach["bounds"]["count"], 2400);
+    assert!(breach["bounds"]["bound"].as_f64().unwrap() < 100.0);
+
+    // The table shows the evidence: the first events of the burst and how to see all.
+    let table = stdout(&on_store(
+        &store,
+        &["drift", "--agent", "customer-support-agent"],
+    ));
+    assert!(table.contains("RISKY DRIFT  2026-11-12"), "{table}");
+    assert!(
+        table.contains("acme-support-exports/weekly/2026-W46-adhoc/part-00000.json"),
+        "{table}"
+    );
+    assert!(table.contains(&format!("agentward events --agent {SUPPORT_AGENT}")));
+    assert!(
+        !table.contains("EVOLUTION  2026-10-27"),
+        "evolutions only with --all:\n{table}"
+    );
+    let all = stdout(&on_store(&store, &["drift", "--all"]));
+    assert!(all.contains("EVOLUTION  2026-10-27"), "{all}");
+    assert!(all.contains("claude-3-5-haiku"), "{all}");
+
+    // A shorter period that ends before the breach sees only the update.
+    let before = on_store(
+        &store,
+        &[
+            "drift",
+            "--until",
+            "2026-11-01",
+            "--days",
+            "10",
+            "--format",
+            "json",
+        ],
+    );
+    let before: Vec<Value> = serde_json::from_slice(&before.stdout).unwrap();
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0]["class"]["class"], "evolution");
+
+    // The risky drift is a finding (OCSF too) and both episodes are in the audit trail.
+    let findings: Vec<Value> =
+        serde_json::from_slice(&on_store(&store, &["findings", "--format", "json"]).stdout)
+            .unwrap();
+    let drift: Vec<&Value> = findings.iter().filter(|f| f["kind"] == "drift").collect();
+    assert_eq!(drift.len(), 1, "{findings:#?}");
+    assert_eq!(drift[0]["class"], "risky_drift");
+    assert_eq!(drift[0]["severity"], "high");
+    let trail = read_audit_rows(&store);
+    let drift_rows: Vec<&Value> = trail.iter().filter(|r| r["kind"] == "drift").collect();
+    assert_eq!(drift_rows.len(), 2, "{trail:#?}");
+    assert!(on_store(&store, &["audit", "verify"]).status.success());
+
+    // A second scan changes nothing and records nothing new about drift.
+    scan_quickstart(&store);
+    let again = read_audit_rows(&store);
+    assert_eq!(again.iter().filter(|r| r["kind"] == "drift").count(), 2);
+}
+
+fn read_audit_rows(store: &Path) -> Vec<Value> {
+    let mut rows = Vec::new();
+    let mut names: Vec<_> = std::fs::read_dir(store.join("audit/segments"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    for p in names {
+        for line in std::fs::read_to_string(p).unwrap().lines() {
+            rows.push(serde_json::from_str(line).unwrap());
+        }
+    }
+    rows
+}
+
+#[test]
+fn baselines_count_every_file_once_across_rescans() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    scan_quickstart(&store);
+    let first = baseline_counts(&store);
+    assert_quickstart_baseline(&first);
+    scan_quickstart(&store);
+    assert_eq!(baseline_counts(&store), first);
+
+    let text = stdout(&on_store(&store, &["baseline", "show", "K7QX2M4TZP"]));
+    assert!(text.contains("converged since 2026-10-28"), "{text}");
+    assert!(text.contains("convergence"), "{text}");
+    assert!(text.contains("deploys: 12"), "{text}");
+    let list = stdout(&on_store(&store, &["baseline", "show"]));
+    assert!(list.contains("\"customer-support-agent\""), "{list}");
+}
+
+#[test]
+fn a_store_from_before_baselines_is_rescanned_to_build_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    scan_quickstart(&store);
+    // What an older agentward left: cursors without the flag, no parts, no rollup.
+    std::fs::remove_dir_all(store.join("baselines")).unwrap();
+    std::fs::remove_dir_all(store.join("snapshots/baselines")).unwrap();
+    for entry in std::fs::read_dir(store.join("cursors/support-account-trail")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut cursor: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        cursor.as_object_mut().unwrap().remove("baseline_parts");
+        std::fs::write(&path, serde_json::to_vec(&cursor).unwrap()).unwrap();
+    }
+    let events_before = stored_event_uids(&store);
+
+    let rescan: Value = serde_json::from_slice(&scan_quickstart(&store).stdout).unwrap();
+    assert_eq!(rescan["sources"][0]["files_scanned"], 278, "{rescan:#}");
+    assert_quickstart_baseline(&baseline_counts(&store));
+    assert_eq!(
+        stored_event_uids(&store),
+        events_before,
+        "rescanning duplicated events"
+    );
+}
+
+#[test]
+fn a_missing_baseline_part_is_reported_not_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    scan_quickstart(&store);
+    std::fs::remove_dir_all(store.join("snapshots/baselines")).unwrap();
+    let parts = store.join("baselines/parts/support-account-trail");
+    let victim = std::fs::read_dir(&parts)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::remove_file(victim).unwrap();
+    let text = stdout(&on_store(&store, &["baseline", "show", SUPPORT_AGENT]));
+    assert!(
+        text.contains("incomplete: 1 scanned log files have no baseline part"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_agents_and_bad_periods_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    scan_quickstart(&store);
+    let out = on_store(&store, &["baseline", "show", "no-such-agent"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no baseline for agent \"no-such-agent\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("customer-support-agent"),
+        "known agents are listed: {err}"
+    );
+    let out = on_store(&store, &["drift", "--days", "0"]);
+    assert_eq!(out.status.code(), Some(2), "clap usage error");
+    let out = on_store(&store, &["drift", "--until", "last tuesday"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("expected RFC 3339"),
+        "{}",
+        stderr(&out)
+    );
+}
