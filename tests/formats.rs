@@ -162,8 +162,14 @@ fn every_stored_event_and_finding_is_valid_ocsf_1_8() {
         std::fs::read_to_string(store.path().join("findings/current.ocsf.jsonl")).unwrap();
     assert_eq!(
         findings.lines().count(),
-        3,
-        "prompt, kernel and network gaps"
+        4,
+        "prompt, kernel and network gaps, and the week-seven risky drift"
+    );
+    assert!(
+        findings
+            .lines()
+            .any(|l| l.contains("\"types\":[\"Drift\"]")),
+        "{findings}"
     );
     for line in findings.lines() {
         let errs = ocsf.errors(&serde_json::from_str(line).unwrap());
