@@ -6,11 +6,15 @@
 //! each refresh folds only the parts it has not, so it is incremental, and a part is
 //! never counted twice.
 
-use crate::scan::{SourceCursor, baseline_part, cursor_dir, unit_id};
+use crate::scan::{CURSOR_FORMAT, SourceCursor, baseline_part, cursor_dir, unit_id};
+use crate::scan::{IDENTITY_DIR, INVENTORY_DIR};
 use crate::store::{Store, StoreError};
 use futures::StreamExt;
 use normalizer::baseline::Baseline;
 use normalizer::drift::{DriftConfig, Episode};
+use normalizer::identity::IdentityHistory;
+use normalizer::inventory::InventoryHistory;
+use normalizer::reconcile::{ReconcileConfig, Reconciliation};
 use normalizer::{AgentRef, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +25,9 @@ const PART_READS: usize = 16;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Rollup {
+    /// The cursor format of the parts folded in; parts of another format are not mixed in.
+    #[serde(default)]
+    format: u32,
     /// source → file unit → size of the file version whose part was folded in.
     folded: BTreeMap<String, BTreeMap<String, u64>>,
     /// agent key → baseline.
@@ -89,17 +96,22 @@ pub async fn refresh(store: &Store, write: bool) -> Result<Refreshed, StoreError
             files.push((source.clone(), key, unit, done.size));
         }
     }
-    // A file that changed since it was folded invalidates the sums: start over.
-    let stale = files.iter().any(|(source, _, unit, size)| {
-        rollup
-            .folded
-            .get(source)
-            .and_then(|f| f.get(unit))
-            .is_some_and(|folded| folded != size)
-    });
+    // A file that changed since it was folded, or parts of an older format, invalidate
+    // the sums: start over.
+    let stale = rollup.format != CURSOR_FORMAT
+        || files.iter().any(|(source, _, unit, size)| {
+            rollup
+                .folded
+                .get(source)
+                .and_then(|f| f.get(unit))
+                .is_some_and(|folded| folded != size)
+        });
     if stale {
-        tracing::info!("a log file changed since the baselines were built; rebuilding them");
-        rollup = Rollup::default();
+        tracing::info!("log files changed since the baselines were built; rebuilding them");
+        rollup = Rollup {
+            format: CURSOR_FORMAT,
+            ..Rollup::default()
+        };
     }
     let todo: Vec<&(String, String, String, u64)> = files
         .iter()
@@ -167,4 +179,45 @@ pub fn episodes(
             None => Vec::new(),
         })
         .collect()
+}
+
+/// Declared-vs-observed reconciliation of every agent (or one) against the declared
+/// identity and inventory in force at each agent's newest event.
+pub async fn reconciliations(
+    store: &Store,
+    rollup: &Rollup,
+    config: &ReconcileConfig,
+    only: Option<&AgentRef>,
+) -> Result<Vec<Reconciliation>, StoreError> {
+    let identity = store
+        .latest::<IdentityHistory>(IDENTITY_DIR)
+        .await?
+        .map(|(_, h)| h)
+        .unwrap_or_default();
+    let inventory = store
+        .latest::<InventoryHistory>(INVENTORY_DIR)
+        .await?
+        .map(|(_, h)| h)
+        .unwrap_or_default();
+    let users = normalizer::reconcile::role_users(rollup.agents.values());
+    Ok(rollup
+        .agents
+        .values()
+        .filter(|b| only.is_none_or(|a| a.key() == b.agent.key()))
+        .map(|b| {
+            let at = b.last_event().unwrap_or(Timestamp(i64::MAX));
+            let snapshot = inventory.snapshot_at(at);
+            let agent_inventory = snapshot
+                .agents
+                .iter()
+                .find(|a| a.agent.key() == b.agent.key());
+            normalizer::reconcile::reconcile(
+                b,
+                agent_inventory,
+                &identity.declared_at(at),
+                &users,
+                config,
+            )
+        })
+        .collect())
 }

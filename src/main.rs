@@ -155,6 +155,20 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: TextOrJson,
     },
+    /// Declared vs observed, per agent: *unused excess* (granted by a role's policies or a
+    /// declared tool, never exercised over a long enough window) and *inherited overreach*
+    /// (behavior allowed only through wildcards, AWS-managed policies or a role shared with
+    /// another agent). Every item carries its evidence.
+    Reconcile {
+        /// Only this agent: its key, id or name.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Days an agent must have been observed before a grant can be called unused.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        min_days: u32,
+        #[arg(long, value_enum, default_value = "table")]
+        format: TextOrJson,
+    },
     /// The tamper-evident audit trail.
     Audit {
         #[command(subcommand)]
@@ -269,24 +283,16 @@ async fn sample_events(
     n: usize,
 ) -> anyhow::Result<Vec<serde_json::Value>> {
     use normalizer::baseline::Behavior;
-    let actions: BTreeSet<&str> = episode
-        .departures
-        .iter()
-        .filter_map(|d| match d.behavior() {
-            Behavior::Action { action } | Behavior::ActionOn { action, .. } => {
-                Some(action.as_str())
-            }
-            Behavior::Model { .. } => None,
-        })
-        .collect();
-    let models: BTreeSet<&str> = episode
-        .departures
-        .iter()
-        .filter_map(|d| match d.behavior() {
-            Behavior::Model { model } => Some(model.as_str()),
-            _ => None,
-        })
-        .collect();
+    let (mut actions, mut models, mut roles) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    for d in &episode.departures {
+        match d.behavior() {
+            Behavior::Action { action }
+            | Behavior::ActionOn { action, .. }
+            | Behavior::ActionAs { action, .. } => actions.insert(action.as_str()),
+            Behavior::Model { model } => models.insert(model.as_str()),
+            Behavior::Role { role } => roles.insert(role.as_str()),
+        };
+    }
     let prefix = format!(
         "events/date={}/agent={}",
         episode.window_start.utc_date(),
@@ -302,7 +308,10 @@ async fn sample_events(
             let hit = ours["action"].as_str().is_some_and(|a| actions.contains(a))
                 || record["ai_model"]["uid"]
                     .as_str()
-                    .is_some_and(|m| models.contains(m));
+                    .is_some_and(|m| models.contains(m))
+                || record["actor"]["session"]["issuer"]
+                    .as_str()
+                    .is_some_and(|i| roles.contains(normalizer::identity::role_key(i).as_str()));
             if hit {
                 found.push((record["time"].as_i64().unwrap_or_default(), record));
             }
@@ -647,6 +656,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "{}",
                         report::drift_table(&episodes, &names, &samples, *days, *all)
                     )?;
+                }
+            }
+        }
+        Command::Reconcile {
+            agent,
+            min_days,
+            format,
+        } => {
+            let config = load_config(&cli, false)?;
+            let store = scan::open_existing_store(&config)?;
+            let refreshed = behavior::refresh(&store, false).await?;
+            let names = agent_names(&store).await?;
+            let only = match agent {
+                Some(a) => Some(resolve_agent(&refreshed.rollup, &names, a)?.agent.clone()),
+                None => None,
+            };
+            let settings = normalizer::reconcile::ReconcileConfig {
+                min_observed_days: i64::from(*min_days),
+            };
+            let results =
+                behavior::reconciliations(&store, &refreshed.rollup, &settings, only.as_ref())
+                    .await?;
+            match format {
+                TextOrJson::Json => {
+                    writeln!(stdout, "{}", serde_json::to_string_pretty(&results)?)?
+                }
+                TextOrJson::Table => {
+                    write!(stdout, "{}", report::reconcile_table(&results, &names))?;
+                    if results.is_empty() {
+                        writeln!(stdout, "no baselines yet: run `agentward scan` first")?;
+                    }
                 }
             }
         }

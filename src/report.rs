@@ -100,6 +100,23 @@ pub fn scan_summary(s: &ScanSummary) -> String {
         thousands(s.unattributed_events)
     );
     let _ = writeln!(out, "coverage gaps: {}", s.coverage_gaps);
+    let _ = writeln!(
+        out,
+        "drift to review: {} (agentward drift)",
+        s.drift_findings
+    );
+    let _ = writeln!(
+        out,
+        "declared vs observed: {} items (agentward reconcile)",
+        s.reconciliation_findings
+    );
+    if s.missing_baseline_parts > 0 {
+        let _ = writeln!(
+            out,
+            "baselines incomplete: {} scanned log files left no baseline part (agentward baseline show)",
+            s.missing_baseline_parts
+        );
+    }
     out
 }
 
@@ -229,7 +246,9 @@ pub fn event_row(record: &serde_json::Value) -> String {
 
 pub fn findings_table(findings: &[normalizer::Finding]) -> String {
     let mut out = String::new();
-    for f in findings {
+    let mut sorted: Vec<&normalizer::Finding> = findings.iter().collect();
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for f in sorted {
         let _ = writeln!(
             out,
             "{:<13} {}  {}",
@@ -422,6 +441,27 @@ pub fn baseline_detail(b: &normalizer::baseline::Baseline, name: Option<&String>
             );
         }
     }
+    let _ = writeln!(
+        out,
+        "  calls per role (what reconciliation holds against the role's grants)"
+    );
+    for (behavior, seen) in entries.iter() {
+        if let Behavior::ActionAs {
+            role,
+            action,
+            resource,
+        } = behavior
+        {
+            let _ = writeln!(
+                out,
+                "    {:<22} {:<50} as {:<40} {:>8}",
+                action,
+                resource,
+                role,
+                thousands(seen.count)
+            );
+        }
+    }
     out
 }
 
@@ -534,6 +574,61 @@ pub fn drift_table(
     }
     if !all && evolutions > 0 {
         let _ = writeln!(out, "\n(--all lists the evolutions too)");
+    }
+    out
+}
+
+pub fn reconcile_table(
+    results: &[normalizer::reconcile::Reconciliation],
+    names: &std::collections::BTreeMap<String, String>,
+) -> String {
+    use normalizer::reconcile::Axis;
+    let mut out = String::new();
+    for r in results {
+        let key = r.agent.key();
+        let _ = writeln!(
+            out,
+            "{key}  \"{}\"",
+            names
+                .get(&key)
+                .map(String::as_str)
+                .unwrap_or("(name not seen)")
+        );
+        let _ = writeln!(
+            out,
+            "  observed {} days ({} → {}); roles: {}",
+            r.observed_days,
+            r.observed_from.map(|t| t.utc_date()).unwrap_or_default(),
+            r.observed_until.map(|t| t.utc_date()).unwrap_or_default(),
+            if r.roles.is_empty() {
+                "none seen".to_string()
+            } else {
+                r.roles.join(", ")
+            }
+        );
+        if let Some(why) = &r.unused_not_judged {
+            let _ = writeln!(out, "  unused excess not judged: {why}");
+        }
+        for axis in [Axis::UnusedExcess, Axis::InheritedOverreach] {
+            let items: Vec<_> = r.items.iter().filter(|i| i.axis == axis).collect();
+            let _ = writeln!(out, "  {} ({}):", axis.label().to_uppercase(), items.len());
+            for i in items {
+                let _ = writeln!(out, "    - {}", i.title);
+                let _ = writeln!(out, "      {}", i.subject);
+                for e in &i.evidence {
+                    let _ = writeln!(out, "      · {e}");
+                }
+                if let Some(p) = &i.proof {
+                    let _ = writeln!(out, "      {p}");
+                }
+            }
+        }
+        if !r.notes.is_empty() {
+            let _ = writeln!(out, "  not judged:");
+            for n in &r.notes {
+                let _ = writeln!(out, "    - {n}");
+            }
+        }
     }
     out
 }

@@ -12,6 +12,7 @@ use connectors::location::{self, Opened};
 use normalizer::audit::AuditEntry;
 use normalizer::baseline::{Baseline, BaselineConfig};
 use normalizer::drift::{DriftConfig, Episode};
+use normalizer::identity::{IdentityHistory, IdentityObservation};
 use normalizer::inventory::{InventoryHistory, Observation};
 use normalizer::{AgentRef, Coverage, Finding, Layer, Timestamp};
 use object_store::buffered::BufWriter;
@@ -24,6 +25,9 @@ use tokio::io::AsyncWriteExt;
 
 pub const UNATTRIBUTED: &str = "unattributed";
 pub const INVENTORY_DIR: &str = "snapshots/inventory";
+pub const IDENTITY_DIR: &str = "snapshots/identity";
+/// 1: files leave baseline parts and declared-identity facts.
+pub const CURSOR_FORMAT: u32 = 1;
 pub const COVERAGE_DOC: &str = "snapshots/coverage.json";
 pub const FINDINGS_DOC: &str = "findings/current.json";
 pub const FINDINGS_OCSF: &str = "findings/current.ocsf.jsonl";
@@ -86,15 +90,16 @@ pub struct SourceCursor {
     #[serde(default)]
     pub agents: BTreeMap<String, AgentRef>,
     pub attribution: Attribution,
-    /// Every file in `files` also left its baseline part (`baselines/parts/`). Cursors
-    /// written before parts existed lack it, and their files are scanned again.
+    /// What every file in `files` left behind; a cursor of an older format lists files
+    /// scanned before some output existed (baseline parts, declared identity), and they
+    /// are scanned again.
     #[serde(default)]
-    pub baseline_parts: bool,
+    pub format: u32,
 }
 
 impl SourceCursor {
     fn merge(mine: &mut SourceCursor, theirs: SourceCursor) {
-        mine.baseline_parts |= theirs.baseline_parts;
+        mine.format = mine.format.max(theirs.format);
         for (k, v) in theirs.files {
             mine.files.entry(k).or_insert(v);
         }
@@ -152,6 +157,8 @@ pub struct ScanSummary {
     pub coverage_gaps: usize,
     /// Drift episodes a human must review (risky or unclassified).
     pub drift_findings: usize,
+    /// Unused-excess and inherited-overreach findings.
+    pub reconciliation_findings: usize,
     /// Log files whose baseline part is missing (see `agentward baseline show`).
     pub missing_baseline_parts: usize,
     pub quarantine_location: String,
@@ -221,6 +228,7 @@ struct FileStats {
     agents: BTreeMap<String, LayerCounts>,
     agent_refs: BTreeMap<String, AgentRef>,
     observations: Vec<Observation>,
+    identity: Vec<IdentityObservation>,
 }
 
 /// Parses one file on a blocking thread and writes its outputs. On success every output
@@ -247,6 +255,7 @@ async fn scan_file(
         let mut agents: BTreeMap<String, LayerCounts> = BTreeMap::new();
         let mut agent_refs: BTreeMap<String, AgentRef> = BTreeMap::new();
         let mut observations = Vec::new();
+        let mut identity = Vec::new();
         let mut baselines: BTreeMap<String, Baseline> = BTreeMap::new();
         let version = env!("CARGO_PKG_VERSION");
         let quarantine_path = format!("quarantine/{source_name}/{unit}.jsonl");
@@ -308,6 +317,7 @@ async fn scan_file(
                             }
                         }
                         observations.extend(m.observations);
+                        identity.extend(m.identity);
                     }
                     Output::Quarantined(q) => {
                         let row = QuarantineRow {
@@ -332,6 +342,7 @@ async fn scan_file(
                 agents,
                 agent_refs,
                 observations,
+                identity,
             }),
         )
     });
@@ -382,6 +393,7 @@ struct Pending {
     /// The stored cursor version `cursor` already includes.
     cursor_version: Option<u64>,
     observations: Vec<Observation>,
+    identity: Vec<IdentityObservation>,
     uncommitted_files: usize,
     last_commit: Instant,
 }
@@ -394,6 +406,15 @@ async fn commit(store: &Store, source: &str, pending: &mut Pending) -> Result<()
         mine.merge(std::mem::take(&mut pending.observations));
         store
             .commit(INVENTORY_DIR, mine, None, |m, theirs| {
+                m.merge(theirs.observations)
+            })
+            .await?;
+    }
+    if !pending.identity.is_empty() {
+        let mut mine = IdentityHistory::default();
+        mine.merge(std::mem::take(&mut pending.identity));
+        store
+            .commit(IDENTITY_DIR, mine, None, |m, theirs| {
                 m.merge(theirs.observations)
             })
             .await?;
@@ -453,24 +474,25 @@ async fn scan_source(
             None,
             SourceCursor {
                 source: source.name.clone(),
-                baseline_parts: true,
+                format: CURSOR_FORMAT,
                 ..SourceCursor::default()
             },
         ),
     };
     let mut cursor = cursor;
-    if !cursor.baseline_parts {
+    if cursor.format < CURSOR_FORMAT {
         if !cursor.files.is_empty() {
-            tracing::warn!(source = %source.name, files = cursor.files.len(), "the store predates behavioral baselines; scanning this source's files again to build them");
+            tracing::warn!(source = %source.name, files = cursor.files.len(), "the store was written by an older agentward; scanning this source's files again to build baselines and declared identity");
             cursor.files.clear();
         }
-        cursor.baseline_parts = true;
+        cursor.format = CURSOR_FORMAT;
     }
     let mut mapper = Mapper::new(source.name.clone(), cursor.attribution.clone());
     let mut pending = Pending {
         cursor,
         cursor_version,
         observations: Vec::new(),
+        identity: Vec::new(),
         uncommitted_files: 0,
         last_commit: Instant::now(),
     };
@@ -518,6 +540,7 @@ async fn scan_source(
                 summary.quarantined += stats.counts.quarantined;
                 bar.set_message(format!("{} records", summary.records));
                 pending.observations.extend(stats.observations);
+                pending.identity.extend(stats.identity);
                 pending.cursor.files.insert(
                     file.key.clone(),
                     FileDone {
@@ -676,6 +699,14 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
     let finished = now();
     let mut findings = Finding::coverage_gaps(&coverage, finished);
     findings.extend(Finding::drift(&episodes, finished));
+    let reconciled = crate::behavior::reconciliations(
+        &store,
+        &refreshed.rollup,
+        &normalizer::reconcile::ReconcileConfig::default(),
+        None,
+    )
+    .await?;
+    findings.extend(Finding::reconciliation(&reconciled, finished));
     let previous: Vec<Finding> = store.get_json(FINDINGS_DOC).await?.unwrap_or_default();
     store.put_json(FINDINGS_DOC, &findings).await?;
     let mut ocsf = Vec::new();
@@ -702,6 +733,10 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
             .filter(|f| f.kind.name() == "CoverageGap")
             .count(),
         drift_findings: findings.iter().filter(|f| f.kind.name() == "Drift").count(),
+        reconciliation_findings: findings
+            .iter()
+            .filter(|f| matches!(f.kind, normalizer::FindingKind::Reconciliation { .. }))
+            .count(),
         missing_baseline_parts: refreshed.missing_parts.len(),
         agents,
         unattributed_events,

@@ -168,10 +168,11 @@ fn a_store_from_before_baselines_is_rescanned_to_build_them() {
     // What an older agentward left: cursors without the flag, no parts, no rollup.
     std::fs::remove_dir_all(store.join("baselines")).unwrap();
     std::fs::remove_dir_all(store.join("snapshots/baselines")).unwrap();
+    std::fs::remove_dir_all(store.join("snapshots/identity")).unwrap();
     for entry in std::fs::read_dir(store.join("cursors/support-account-trail")).unwrap() {
         let path = entry.unwrap().path();
         let mut cursor: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        cursor.as_object_mut().unwrap().remove("baseline_parts");
+        cursor.as_object_mut().unwrap().remove("format");
         std::fs::write(&path, serde_json::to_vec(&cursor).unwrap()).unwrap();
     }
     let events_before = stored_event_uids(&store);
@@ -232,4 +233,89 @@ fn unknown_agents_and_bad_periods_are_clear_errors() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn reconciliation_shows_unused_grants_and_overreach_through_a_managed_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    scan_quickstart(&store);
+    let out = on_store(
+        &store,
+        &["reconcile", "--agent", "K7QX2M4TZP", "--format", "json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results.len(), 1);
+    let r = &results[0];
+    assert_eq!(r["observed_days"], 47);
+    assert_eq!(
+        r["roles"],
+        serde_json::json!([
+            "arn:aws:iam::111122223333:role/AmazonBedrockExecutionRoleForAgents_support",
+            "arn:aws:iam::111122223333:role/support-agent-tools"
+        ]),
+        "callers of the agent (frontend, scheduler) are not its roles"
+    );
+    let items = r["items"].as_array().unwrap();
+    let find = |axis: &str, start: &str| {
+        items
+            .iter()
+            .find(|i| i["axis"] == axis && i["title"].as_str().unwrap().starts_with(start))
+            .unwrap_or_else(|| panic!("no {axis} item starting {start:?}: {items:#?}"))
+    };
+    let get = find(
+        "unused_excess",
+        "s3:GetObject on * granted, never exercised in 47 days",
+    );
+    assert_eq!(
+        get["subject"],
+        "arn:aws:iam::111122223333:role/support-agent-tools"
+    );
+    assert!(
+        get["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("inline policy support-tools-data")
+    );
+    let managed = find(
+        "inherited_overreach",
+        "AWS-managed policy AmazonS3FullAccess attached",
+    );
+    assert!(
+        managed["evidence"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("attached 2026-09-28")
+    );
+    let put = find("inherited_overreach", "s3:PutObject (2,640 calls)");
+    let evidence = put["evidence"].to_string();
+    assert!(
+        evidence.contains("AmazonS3FullAccess (AWS-managed"),
+        "{evidence}"
+    );
+    assert!(evidence.contains("wildcard resource *"), "{evidence}");
+
+    // With a longer required window the agent is too young to judge unused grants.
+    let young = on_store(
+        &store,
+        &["reconcile", "--min-days", "60", "--format", "json"],
+    );
+    let young: Vec<Value> = serde_json::from_slice(&young.stdout).unwrap();
+    assert!(
+        young[0]["unused_not_judged"]
+            .as_str()
+            .unwrap()
+            .contains("observed for 47 days")
+    );
+    assert!(
+        young[0]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["axis"] == "inherited_overreach")
+    );
+    let table = stdout(&on_store(&store, &["reconcile"]));
+    assert!(table.contains("UNUSED EXCESS (2):"), "{table}");
+    assert!(table.contains("INHERITED OVERREACH (3):"), "{table}");
 }

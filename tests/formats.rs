@@ -160,17 +160,17 @@ fn every_stored_event_and_finding_is_valid_ocsf_1_8() {
 
     let findings =
         std::fs::read_to_string(store.path().join("findings/current.ocsf.jsonl")).unwrap();
-    assert_eq!(
-        findings.lines().count(),
-        4,
-        "prompt, kernel and network gaps, and the week-seven risky drift"
-    );
-    assert!(
+    let of_type = |t: &str| {
         findings
             .lines()
-            .any(|l| l.contains("\"types\":[\"Drift\"]")),
-        "{findings}"
-    );
+            .filter(|l| l.contains(&format!("\"types\":[\"{t}\"]")))
+            .count()
+    };
+    assert_eq!(of_type("CoverageGap"), 3, "prompt, kernel and network gaps");
+    assert_eq!(of_type("Drift"), 1, "the week-seven risky drift");
+    assert_eq!(of_type("UnusedExcess"), 2, "{findings}");
+    assert_eq!(of_type("InheritedOverreach"), 3, "{findings}");
+    assert_eq!(findings.lines().count(), 9);
     for line in findings.lines() {
         let errs = ocsf.errors(&serde_json::from_str(line).unwrap());
         assert!(errs.is_empty(), "{errs:?}\n{line}");

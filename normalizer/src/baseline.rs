@@ -40,9 +40,27 @@ impl Default for BaselineConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Behavior {
-    Action { action: String },
-    ActionOn { action: String, resource: String },
-    Model { model: String },
+    Action {
+        action: String,
+    },
+    ActionOn {
+        action: String,
+        resource: String,
+    },
+    Model {
+        model: String,
+    },
+    /// The agent acted as this IAM role (key per [`crate::identity::role_key`]).
+    Role {
+        role: String,
+    },
+    /// An action on a resource done as a role: what reconciliation holds against the
+    /// role's declared grants.
+    ActionAs {
+        role: String,
+        action: String,
+        resource: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,10 +183,46 @@ pub fn generalize(resource: &str) -> String {
     out
 }
 
+/// The role an event's principal acted as, for assumed-role sessions.
+fn acting_role(event: &Event) -> Option<String> {
+    if event.principal.kind != "AssumedRole" {
+        return None;
+    }
+    event
+        .principal
+        .issuer
+        .as_deref()
+        .map(crate::identity::role_key)
+}
+
+/// Whether a resource ARN is the agent itself or one of its aliases.
+fn names_agent(uid: &str, agent_id: &str) -> bool {
+    [":agent/", ":agent-alias/"].iter().any(|kind| {
+        uid.split_once(kind)
+            .is_some_and(|(_, rest)| rest.split('/').next() == Some(agent_id))
+    })
+}
+
+/// The targets that are not a parent of another target (the object, not its bucket): the
+/// resource a call is authorized against.
+fn most_specific(targets: &[crate::event::Target]) -> Vec<&str> {
+    targets
+        .iter()
+        .map(|t| t.uid.as_str())
+        .filter(|uid| {
+            !targets.iter().any(|other| {
+                other.uid.len() > uid.len()
+                    && other.uid.starts_with(uid)
+                    && other.uid.as_bytes()[uid.len()] == b'/'
+            })
+        })
+        .collect()
+}
+
 impl Behavior {
     /// Whether every window's count is kept (the low-cardinality kinds).
     pub fn keeps_all_windows(&self) -> bool {
-        !matches!(self, Behavior::ActionOn { .. })
+        !matches!(self, Behavior::ActionOn { .. } | Behavior::ActionAs { .. })
     }
 
     pub fn describe(&self) -> String {
@@ -176,6 +230,12 @@ impl Behavior {
             Behavior::Action { action } => action.clone(),
             Behavior::ActionOn { action, resource } => format!("{action} on {resource}"),
             Behavior::Model { model } => format!("model {model}"),
+            Behavior::Role { role } => format!("as role {role}"),
+            Behavior::ActionAs {
+                role,
+                action,
+                resource,
+            } => format!("{action} on {resource} as {role}"),
         }
     }
 }
@@ -281,6 +341,36 @@ impl Baseline {
                 },
                 time,
             );
+        }
+        // A call *to* the agent (InvokeAgent) carries the caller's role, not the agent's.
+        let inbound = event
+            .targets
+            .iter()
+            .any(|t| names_agent(&t.uid, &self.agent.id));
+        if let Some(role) = acting_role(event).filter(|_| !inbound) {
+            self.record(Behavior::Role { role: role.clone() }, time);
+            let specific = most_specific(&event.targets);
+            if specific.is_empty() {
+                self.record(
+                    Behavior::ActionAs {
+                        role,
+                        action: action.clone(),
+                        resource: "*".into(),
+                    },
+                    time,
+                );
+            } else {
+                for uid in specific {
+                    self.record(
+                        Behavior::ActionAs {
+                            role: role.clone(),
+                            action: action.clone(),
+                            resource: generalize(uid),
+                        },
+                        time,
+                    );
+                }
+            }
         }
         if let Some(model) = &event.model {
             self.record(

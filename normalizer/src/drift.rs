@@ -206,14 +206,19 @@ pub fn classify(baseline: &Baseline, config: &DriftConfig, until: Timestamp) -> 
     let mut series: Vec<(&Behavior, &BTreeMap<i64, u64>)> = Vec::new();
     for (behavior, seen) in baseline.behaviors() {
         let w = baseline.window_of(seen.first);
-        if w >= from_w && w <= until_w {
+        // A call as a role is also an action on a resource; the role itself is judged
+        // through `Role`, so reporting both would say the same thing twice.
+        let judged = !matches!(behavior, Behavior::ActionAs { .. });
+        if judged && w >= from_w && w <= until_w {
             let count = seen.windows.get(&w).copied().unwrap_or(0);
             new_in
                 .entry(w)
                 .or_default()
                 .push((behavior, seen.first, count));
         }
-        if behavior.keeps_all_windows() {
+        // Volume is judged per action and per model; a role's volume is the sum of its
+        // actions', already judged.
+        if matches!(behavior, Behavior::Action { .. } | Behavior::Model { .. }) {
             series.push((behavior, &seen.windows));
         }
     }

@@ -54,6 +54,16 @@ pub enum FindingKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         deploy: Option<String>,
     },
+    /// Declared vs observed: a grant never used, or behavior reachable only through
+    /// inherited grants.
+    Reconciliation {
+        axis: crate::reconcile::Axis,
+        /// The role or tool it is about.
+        subject: String,
+        evidence: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proof: Option<String>,
+    },
 }
 
 impl FindingKind {
@@ -61,6 +71,10 @@ impl FindingKind {
         match self {
             FindingKind::CoverageGap { .. } => "CoverageGap",
             FindingKind::Drift { .. } => "Drift",
+            FindingKind::Reconciliation { axis, .. } => match axis {
+                crate::reconcile::Axis::UnusedExcess => "UnusedExcess",
+                crate::reconcile::Axis::InheritedOverreach => "InheritedOverreach",
+            },
         }
     }
 }
@@ -147,6 +161,37 @@ impl Finding {
                     detail: e.explanation.clone(),
                     time,
                 }
+            })
+            .collect()
+    }
+
+    /// A finding for every reconciliation item. An unused grant whose absence could be
+    /// unlogged rather than unused is informational only.
+    pub fn reconciliation(
+        results: &[crate::reconcile::Reconciliation],
+        time: Timestamp,
+    ) -> Vec<Finding> {
+        use crate::reconcile::Axis;
+        results
+            .iter()
+            .flat_map(|r| r.items.iter().map(move |i| (r, i)))
+            .map(|(r, i)| Finding {
+                uid: i.uid.clone(),
+                agent: r.agent.clone(),
+                kind: FindingKind::Reconciliation {
+                    axis: i.axis,
+                    subject: i.subject.clone(),
+                    evidence: i.evidence.clone(),
+                    proof: i.proof.clone(),
+                },
+                severity: match (i.axis, &i.proof) {
+                    (Axis::InheritedOverreach, _) => Severity::Medium,
+                    (Axis::UnusedExcess, Some(p)) if p.starts_with("proven") => Severity::Low,
+                    (Axis::UnusedExcess, _) => Severity::Informational,
+                },
+                title: format!("{}: {}", i.axis.label(), i.title),
+                detail: i.evidence.join("; "),
+                time,
             })
             .collect()
     }

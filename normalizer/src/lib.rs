@@ -18,8 +18,11 @@ pub mod cyclonedx;
 pub mod drift;
 pub mod event;
 pub mod finding;
+pub mod identity;
 pub mod inventory;
 pub mod ocsf;
+pub mod policy;
+pub mod reconcile;
 pub mod timestamp;
 
 pub use agent::{AgentRef, Provider};

@@ -8,6 +8,7 @@
 
 use super::record::{Record, UserIdentity};
 use normalizer::event::{CloudContext, Target};
+use normalizer::identity::{Document, IdentityFact, IdentityObservation, role_key};
 use normalizer::inventory::{Fact, Observation, Provenance, ProvenanceKind, RecordRef, Tool};
 use normalizer::{
     AgentRef, Correlation, Event, Layer, Outcome, Principal, Provider, RawPointer, Timestamp,
@@ -86,6 +87,8 @@ pub enum RecordProblem {
 pub struct Mapped {
     pub event: Event,
     pub observations: Vec<Observation>,
+    /// Declared identity (roles, policies) the record proves.
+    pub identity: Vec<IdentityObservation>,
 }
 
 const BEDROCK: &str = "bedrock.amazonaws.com";
@@ -162,6 +165,93 @@ fn session_name(identity: &UserIdentity<'_>) -> Option<String> {
 fn parse_raw(raw: Option<&serde_json::value::RawValue>) -> Value {
     raw.and_then(|r| serde_json::from_str(r.get()).ok())
         .unwrap_or(Value::Null)
+}
+
+/// Declared identity an IAM call proves: (subject, fact) with the subject a role key or a
+/// policy ARN. Policy documents that cannot be read are kept as unreadable, with why.
+fn identity_facts(
+    operation: &str,
+    account: &str,
+    params: &Value,
+    response: &Value,
+) -> Vec<(String, IdentityFact)> {
+    let role = || {
+        text(response, &["role", "arn"])
+            .map(|a| role_key(&a))
+            .or_else(|| {
+                text(params, &["roleName"]).map(|n| format!("arn:aws:iam::{account}:role/{n}"))
+            })
+    };
+    let document = |field: &str| Document::from_value(params.get(field).unwrap_or(&Value::Null));
+    let policy = || text(params, &["policyArn"]);
+    let fact = match operation {
+        "CreateRole" => role().map(|r| {
+            (
+                r,
+                IdentityFact::Trust {
+                    document: document("assumeRolePolicyDocument"),
+                },
+            )
+        }),
+        "UpdateAssumeRolePolicy" => role().map(|r| {
+            (
+                r,
+                IdentityFact::Trust {
+                    document: document("policyDocument"),
+                },
+            )
+        }),
+        "PutRolePolicy" => role().zip(text(params, &["policyName"])).map(|(r, name)| {
+            (
+                r,
+                IdentityFact::InlinePolicy {
+                    name,
+                    document: document("policyDocument"),
+                },
+            )
+        }),
+        "DeleteRolePolicy" => role()
+            .zip(text(params, &["policyName"]))
+            .map(|(r, name)| (r, IdentityFact::InlinePolicyRemoved { name })),
+        "AttachRolePolicy" => role()
+            .zip(policy())
+            .map(|(r, policy)| (r, IdentityFact::ManagedPolicyAttached { policy })),
+        "DetachRolePolicy" => role()
+            .zip(policy())
+            .map(|(r, policy)| (r, IdentityFact::ManagedPolicyDetached { policy })),
+        "PutRolePermissionsBoundary" => role()
+            .zip(text(params, &["permissionsBoundary"]))
+            .map(|(r, policy)| (r, IdentityFact::Boundary { policy })),
+        "DeleteRolePermissionsBoundary" => role().map(|r| (r, IdentityFact::BoundaryRemoved)),
+        "CreatePolicy" => text(response, &["policy", "arn"]).map(|arn| {
+            (
+                arn,
+                IdentityFact::PolicyVersion {
+                    version: text(response, &["policy", "defaultVersionId"])
+                        .unwrap_or_else(|| "v1".into()),
+                    document: document("policyDocument"),
+                    default: true,
+                },
+            )
+        }),
+        "CreatePolicyVersion" => policy()
+            .zip(text(response, &["policyVersion", "versionId"]))
+            .map(|(arn, version)| {
+                (
+                    arn,
+                    IdentityFact::PolicyVersion {
+                        version,
+                        document: document("policyDocument"),
+                        default: params["setAsDefault"].as_bool().unwrap_or(false),
+                    },
+                )
+            }),
+        "SetDefaultPolicyVersion" => policy()
+            .zip(text(params, &["versionId"]))
+            .map(|(arn, version)| (arn, IdentityFact::PolicyDefaultVersion { version })),
+        _ => None,
+    };
+    fact.into_iter().collect()
 }
 
 /// Maps records of one source; holds what attribution has learned so far.
@@ -475,6 +565,21 @@ impl Mapper {
             },
         };
 
+        let identity = if service == "iam.amazonaws.com" && succeeded {
+            let params = parse_raw(rec.request_parameters);
+            let response = parse_raw(rec.response_elements);
+            identity_facts(&operation, &account, &params, &response)
+                .into_iter()
+                .map(|(subject, fact)| IdentityObservation {
+                    time,
+                    subject,
+                    fact,
+                    provenance: provenance(ProvenanceKind::ProviderApi),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let event = Event {
             uid,
             time,
@@ -521,6 +626,7 @@ impl Mapper {
         Ok(Mapped {
             event,
             observations,
+            identity,
         })
     }
 

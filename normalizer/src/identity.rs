@@ -1,0 +1,353 @@
+//! The declared side of an agent's identity: IAM roles with their trust policy, inline and
+//! attached managed policies and permission boundary, and the documents of customer-managed
+//! policies, as they were at any moment. Reconciliation compares this with what the
+//! agent's roles were observed doing.
+
+use crate::Timestamp;
+use crate::inventory::Provenance;
+use crate::policy::PolicyDocument;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A policy document as recorded, or why it could not be read (never dropped silently).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Document {
+    Parsed { document: PolicyDocument },
+    Unreadable { reason: String },
+}
+
+impl Document {
+    pub fn from_value(value: &serde_json::Value) -> Document {
+        match PolicyDocument::parse(value) {
+            Ok(document) => Document::Parsed { document },
+            Err(e) => Document::Unreadable {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum IdentityFact {
+    /// Who may assume the role.
+    Trust {
+        document: Document,
+    },
+    InlinePolicy {
+        name: String,
+        document: Document,
+    },
+    InlinePolicyRemoved {
+        name: String,
+    },
+    ManagedPolicyAttached {
+        policy: String,
+    },
+    ManagedPolicyDetached {
+        policy: String,
+    },
+    Boundary {
+        policy: String,
+    },
+    BoundaryRemoved,
+    /// A version of a customer-managed policy (subject: the policy ARN).
+    PolicyVersion {
+        version: String,
+        document: Document,
+        default: bool,
+    },
+    PolicyDefaultVersion {
+        version: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IdentityObservation {
+    pub time: Timestamp,
+    /// A role ARN (normalized by [`role_key`]) or a managed policy ARN.
+    pub subject: String,
+    #[serde(flatten)]
+    pub fact: IdentityFact,
+    pub provenance: Provenance,
+}
+
+/// `arn:aws:iam::ACCOUNT:role/any/path/NAME` → `arn:aws:iam::ACCOUNT:role/NAME`: role names
+/// are unique per account whatever their path, and the path is not always recorded.
+pub fn role_key(arn: &str) -> String {
+    match arn.split_once(":role/") {
+        Some((head, rest)) => format!("{head}:role/{}", rest.rsplit('/').next().unwrap_or(rest)),
+        None => arn.to_string(),
+    }
+}
+
+/// Whether a managed policy is maintained by AWS (its document is the same in every
+/// account and is not in the account's logs).
+pub fn is_aws_managed(policy: &str) -> bool {
+    policy.starts_with("arn:aws:iam::aws:policy/")
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IdentityHistory {
+    pub observations: Vec<IdentityObservation>,
+}
+
+impl IdentityHistory {
+    /// Order-independent union, so concurrent scanners converge.
+    pub fn merge(&mut self, incoming: impl IntoIterator<Item = IdentityObservation>) {
+        let mut all: BTreeSet<IdentityObservation> =
+            std::mem::take(&mut self.observations).into_iter().collect();
+        all.extend(incoming);
+        self.observations = all.into_iter().collect();
+    }
+
+    pub fn declared_at(&self, at: Timestamp) -> DeclaredIdentity {
+        let mut out = DeclaredIdentity::default();
+        for o in self.observations.iter().filter(|o| o.time <= at) {
+            match &o.fact {
+                IdentityFact::PolicyVersion {
+                    version,
+                    document,
+                    default,
+                } => {
+                    let p = out.policies.entry(o.subject.clone()).or_default();
+                    p.versions
+                        .insert(version.clone(), recorded(o, document.clone()));
+                    if *default {
+                        p.default_version = Some(version.clone());
+                    }
+                }
+                IdentityFact::PolicyDefaultVersion { version } => {
+                    out.policies
+                        .entry(o.subject.clone())
+                        .or_default()
+                        .default_version = Some(version.clone());
+                }
+                fact => {
+                    let role = out
+                        .roles
+                        .entry(o.subject.clone())
+                        .or_insert_with(|| DeclaredRole {
+                            arn: o.subject.clone(),
+                            ..DeclaredRole::default()
+                        });
+                    match fact {
+                        IdentityFact::Trust { document } => {
+                            role.trust = Some(recorded(o, document.clone()))
+                        }
+                        IdentityFact::InlinePolicy { name, document } => {
+                            role.inline
+                                .insert(name.clone(), recorded(o, document.clone()));
+                        }
+                        IdentityFact::InlinePolicyRemoved { name } => {
+                            role.inline.remove(name);
+                        }
+                        IdentityFact::ManagedPolicyAttached { policy } => {
+                            role.managed.insert(policy.clone(), recorded(o, ()));
+                        }
+                        IdentityFact::ManagedPolicyDetached { policy } => {
+                            role.managed.remove(policy);
+                        }
+                        IdentityFact::Boundary { policy } => {
+                            role.boundary = Some(recorded(o, policy.clone()))
+                        }
+                        IdentityFact::BoundaryRemoved => role.boundary = None,
+                        IdentityFact::PolicyVersion { .. }
+                        | IdentityFact::PolicyDefaultVersion { .. } => {}
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn recorded<T>(o: &IdentityObservation, value: T) -> Recorded<T> {
+    Recorded {
+        value,
+        since: o.time,
+        provenance: o.provenance.clone(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recorded<T> {
+    pub value: T,
+    pub since: Timestamp,
+    pub provenance: Provenance,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeclaredRole {
+    pub arn: String,
+    pub trust: Option<Recorded<Document>>,
+    pub inline: BTreeMap<String, Recorded<Document>>,
+    pub managed: BTreeMap<String, Recorded<()>>,
+    pub boundary: Option<Recorded<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManagedPolicy {
+    pub versions: BTreeMap<String, Recorded<Document>>,
+    pub default_version: Option<String>,
+}
+
+impl ManagedPolicy {
+    pub fn default_document(&self) -> Option<&Recorded<Document>> {
+        self.versions.get(self.default_version.as_ref()?)
+    }
+}
+
+/// Roles and customer-managed policies as declared at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeclaredIdentity {
+    /// Role key ([`role_key`]) → role.
+    pub roles: BTreeMap<String, DeclaredRole>,
+    /// Policy ARN → versions.
+    pub policies: BTreeMap<String, ManagedPolicy>,
+}
+
+impl DeclaredIdentity {
+    /// Roles each managed policy is attached to: a policy on several roles is shared.
+    pub fn attachments(&self) -> BTreeMap<&str, Vec<&str>> {
+        let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for role in self.roles.values() {
+            for policy in role.managed.keys() {
+                out.entry(policy.as_str())
+                    .or_default()
+                    .push(role.arn.as_str());
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{ProvenanceKind, RecordRef};
+    use serde_json::json;
+
+    fn obs(time: i64, subject: &str, fact: IdentityFact) -> IdentityObservation {
+        IdentityObservation {
+            time: Timestamp(time),
+            subject: subject.into(),
+            fact,
+            provenance: Provenance {
+                kind: ProvenanceKind::ProviderApi,
+                record: RecordRef {
+                    source: "t".into(),
+                    object: "o".into(),
+                    index: time as u64,
+                    record_id: None,
+                },
+            },
+        }
+    }
+
+    #[test]
+    fn role_keys_drop_the_path() {
+        assert_eq!(
+            role_key("arn:aws:iam::1:role/service-role/Exec_support"),
+            "arn:aws:iam::1:role/Exec_support"
+        );
+        assert_eq!(
+            role_key("arn:aws:iam::1:role/tools"),
+            "arn:aws:iam::1:role/tools"
+        );
+        assert!(is_aws_managed("arn:aws:iam::aws:policy/AmazonS3FullAccess"));
+        assert!(!is_aws_managed("arn:aws:iam::1:policy/mine"));
+    }
+
+    #[test]
+    fn declared_identity_at_a_time_follows_attach_detach_and_versions() {
+        let role = "arn:aws:iam::1:role/tools";
+        let doc = |a: &str| {
+            Document::from_value(
+                &json!({"Statement": [{"Effect": "Allow", "Action": a, "Resource": "*"}]}),
+            )
+        };
+        let mut h = IdentityHistory::default();
+        let events = vec![
+            obs(
+                1,
+                role,
+                IdentityFact::InlinePolicy {
+                    name: "p".into(),
+                    document: doc("s3:GetObject"),
+                },
+            ),
+            obs(
+                2,
+                role,
+                IdentityFact::ManagedPolicyAttached {
+                    policy: "arn:aws:iam::aws:policy/X".into(),
+                },
+            ),
+            obs(
+                5,
+                role,
+                IdentityFact::ManagedPolicyDetached {
+                    policy: "arn:aws:iam::aws:policy/X".into(),
+                },
+            ),
+            obs(
+                6,
+                role,
+                IdentityFact::InlinePolicyRemoved { name: "p".into() },
+            ),
+            obs(
+                3,
+                "arn:aws:iam::1:policy/c",
+                IdentityFact::PolicyVersion {
+                    version: "v1".into(),
+                    document: doc("s3:*"),
+                    default: true,
+                },
+            ),
+            obs(
+                4,
+                "arn:aws:iam::1:policy/c",
+                IdentityFact::PolicyVersion {
+                    version: "v2".into(),
+                    document: doc("s3:GetObject"),
+                    default: false,
+                },
+            ),
+            obs(
+                7,
+                "arn:aws:iam::1:policy/c",
+                IdentityFact::PolicyDefaultVersion {
+                    version: "v2".into(),
+                },
+            ),
+        ];
+        // Arrival order does not matter.
+        h.merge(events.iter().rev().cloned());
+        let at4 = h.declared_at(Timestamp(4));
+        assert!(at4.roles[role].inline.contains_key("p"));
+        assert!(
+            at4.roles[role]
+                .managed
+                .contains_key("arn:aws:iam::aws:policy/X")
+        );
+        assert_eq!(
+            at4.policies["arn:aws:iam::1:policy/c"]
+                .default_version
+                .as_deref(),
+            Some("v1")
+        );
+        let at9 = h.declared_at(Timestamp(9));
+        assert!(at9.roles[role].inline.is_empty() && at9.roles[role].managed.is_empty());
+        assert_eq!(
+            at9.policies["arn:aws:iam::1:policy/c"]
+                .default_document()
+                .unwrap()
+                .value,
+            doc("s3:GetObject")
+        );
+        let unreadable = Document::from_value(&json!("not a policy"));
+        assert!(matches!(unreadable, Document::Unreadable { .. }));
+    }
+}
