@@ -7,8 +7,11 @@
 //! the set of events seen, not on the order they arrived in.
 
 use crate::{AgentRef, Event, Layer, Outcome, Timestamp};
+use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BaselineConfig {
@@ -37,7 +40,7 @@ impl Default for BaselineConfig {
 }
 
 /// One kind of thing an agent does.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Behavior {
     Action {
@@ -123,6 +126,8 @@ pub struct Baseline {
     pub config: BaselineConfig,
     #[serde(with = "behavior_list")]
     behaviors: HashMap<Behavior, Seen>,
+    #[serde(skip)]
+    scratch: Scratch,
     /// Events per window index (control-plane changes excluded: they are deploys).
     events_per_window: BTreeMap<i64, u64>,
     unrecorded: u64,
@@ -131,11 +136,24 @@ pub struct Baseline {
     deploys: Vec<DeployMark>,
 }
 
+/// Reused key buffers; not part of what a baseline is.
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    action: String,
+    resource: String,
+}
+
+impl PartialEq for Scratch {
+    fn eq(&self, _: &Scratch) -> bool {
+        true
+    }
+}
+
 /// JSON object keys must be strings, so the behavior map is stored as a sorted list.
 mod behavior_list {
     use super::{Behavior, Seen};
+    use hashbrown::HashMap;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::collections::HashMap;
 
     #[derive(Serialize, Deserialize)]
     struct Entry<B, S> {
@@ -169,6 +187,13 @@ mod behavior_list {
 /// are one behavior, while a different bucket or prefix is another.
 pub fn generalize(resource: &str) -> String {
     let mut out = String::with_capacity(resource.len());
+    generalize_into(resource, &mut out);
+    out
+}
+
+/// [`generalize`] into a reused buffer.
+pub fn generalize_into(resource: &str, out: &mut String) {
+    out.clear();
     for (i, segment) in resource.split('/').enumerate() {
         if i > 0 {
             out.push('/');
@@ -180,11 +205,10 @@ pub fn generalize(resource: &str) -> String {
             out.push_str(segment);
         }
     }
-    out
 }
 
 /// The role an event's principal acted as, for assumed-role sessions.
-fn acting_role(event: &Event) -> Option<String> {
+fn acting_role(event: &Event) -> Option<Cow<'_, str>> {
     if event.principal.kind != "AssumedRole" {
         return None;
     }
@@ -192,7 +216,7 @@ fn acting_role(event: &Event) -> Option<String> {
         .principal
         .issuer
         .as_deref()
-        .map(crate::identity::role_key)
+        .map(crate::identity::role_key_ref)
 }
 
 /// Whether a resource ARN is the agent itself or one of its aliases.
@@ -203,23 +227,140 @@ fn names_agent(uid: &str, agent_id: &str) -> bool {
     })
 }
 
-/// The targets that are not a parent of another target (the object, not its bucket): the
-/// resource a call is authorized against.
-fn most_specific(targets: &[crate::event::Target]) -> Vec<&str> {
-    targets
-        .iter()
-        .map(|t| t.uid.as_str())
-        .filter(|uid| {
-            !targets.iter().any(|other| {
-                other.uid.len() > uid.len()
-                    && other.uid.starts_with(uid)
-                    && other.uid.as_bytes()[uid.len()] == b'/'
-            })
-        })
-        .collect()
+/// Whether target `i` is not a parent of another target (the object, not its bucket):
+/// the resource a call is authorized against.
+fn is_most_specific(targets: &[crate::event::Target], i: usize) -> bool {
+    let uid = targets[i].uid.as_str();
+    !targets.iter().any(|other| {
+        other.uid.len() > uid.len()
+            && other.uid.starts_with(uid)
+            && other.uid.as_bytes()[uid.len()] == b'/'
+    })
+}
+
+/// A [`Behavior`] borrowed from an event, to look one up without building it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BehaviorRef<'a> {
+    Action {
+        action: &'a str,
+    },
+    ActionOn {
+        action: &'a str,
+        resource: &'a str,
+    },
+    Model {
+        model: &'a str,
+    },
+    Role {
+        role: &'a str,
+    },
+    ActionAs {
+        role: &'a str,
+        action: &'a str,
+        resource: &'a str,
+    },
+}
+
+impl BehaviorRef<'_> {
+    fn keeps_all_windows(&self) -> bool {
+        !matches!(
+            self,
+            BehaviorRef::ActionOn { .. } | BehaviorRef::ActionAs { .. }
+        )
+    }
+
+    fn to_owned(self) -> Behavior {
+        match self {
+            BehaviorRef::Action { action } => Behavior::Action {
+                action: action.into(),
+            },
+            BehaviorRef::ActionOn { action, resource } => Behavior::ActionOn {
+                action: action.into(),
+                resource: resource.into(),
+            },
+            BehaviorRef::Model { model } => Behavior::Model {
+                model: model.into(),
+            },
+            BehaviorRef::Role { role } => Behavior::Role { role: role.into() },
+            BehaviorRef::ActionAs {
+                role,
+                action,
+                resource,
+            } => Behavior::ActionAs {
+                role: role.into(),
+                action: action.into(),
+                resource: resource.into(),
+            },
+        }
+    }
+}
+
+// Behavior and its borrowed form must hash alike for borrowed lookups to find anything.
+impl Hash for BehaviorRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            BehaviorRef::Action { action } => {
+                state.write_u8(0);
+                action.hash(state);
+            }
+            BehaviorRef::ActionOn { action, resource } => {
+                state.write_u8(1);
+                action.hash(state);
+                resource.hash(state);
+            }
+            BehaviorRef::Model { model } => {
+                state.write_u8(2);
+                model.hash(state);
+            }
+            BehaviorRef::Role { role } => {
+                state.write_u8(3);
+                role.hash(state);
+            }
+            BehaviorRef::ActionAs {
+                role,
+                action,
+                resource,
+            } => {
+                state.write_u8(4);
+                role.hash(state);
+                action.hash(state);
+                resource.hash(state);
+            }
+        }
+    }
+}
+
+impl Hash for Behavior {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.borrowed().hash(state);
+    }
+}
+
+impl hashbrown::Equivalent<Behavior> for BehaviorRef<'_> {
+    fn equivalent(&self, key: &Behavior) -> bool {
+        *self == key.borrowed()
+    }
 }
 
 impl Behavior {
+    pub fn borrowed(&self) -> BehaviorRef<'_> {
+        match self {
+            Behavior::Action { action } => BehaviorRef::Action { action },
+            Behavior::ActionOn { action, resource } => BehaviorRef::ActionOn { action, resource },
+            Behavior::Model { model } => BehaviorRef::Model { model },
+            Behavior::Role { role } => BehaviorRef::Role { role },
+            Behavior::ActionAs {
+                role,
+                action,
+                resource,
+            } => BehaviorRef::ActionAs {
+                role,
+                action,
+                resource,
+            },
+        }
+    }
+
     /// Whether every window's count is kept (the low-cardinality kinds).
     pub fn keeps_all_windows(&self) -> bool {
         !matches!(self, Behavior::ActionOn { .. } | Behavior::ActionAs { .. })
@@ -261,6 +402,7 @@ impl Baseline {
             agent: agent.unqualified(),
             config,
             behaviors: HashMap::new(),
+            scratch: Scratch::default(),
             events_per_window: BTreeMap::new(),
             unrecorded: 0,
             deploys: Vec::new(),
@@ -275,20 +417,21 @@ impl Baseline {
         Timestamp(window * self.config.window_ms.max(1))
     }
 
-    fn record(&mut self, behavior: Behavior, time: Timestamp) {
+    fn record(&mut self, behavior: BehaviorRef<'_>, time: Timestamp) {
         let window = self.window_of(time);
         let window_ms = self.config.window_ms.max(1);
+        let all_windows = behavior.keeps_all_windows();
         if let Some(seen) = self.behaviors.get_mut(&behavior) {
             if time < seen.first {
                 seen.first = time;
-                if !behavior.keeps_all_windows() {
+                if !all_windows {
                     seen.windows.retain(|w, _| *w < window + TRACKED_WINDOWS);
                 }
             }
             seen.last = seen.last.max(time);
             seen.count += 1;
             let first = seen.first.millis().div_euclid(window_ms);
-            if behavior.keeps_all_windows() || window < first + TRACKED_WINDOWS {
+            if all_windows || window < first + TRACKED_WINDOWS {
                 *seen.windows.entry(window).or_default() += 1;
             }
         } else if self.behaviors.len() < self.config.max_behaviors {
@@ -298,7 +441,7 @@ impl Baseline {
                 count: 1,
                 windows: BTreeMap::from([(window, 1)]),
             };
-            self.behaviors.insert(behavior, seen);
+            self.behaviors.insert(behavior.to_owned(), seen);
         } else {
             self.unrecorded += 1;
         }
@@ -327,17 +470,26 @@ impl Baseline {
             }
             return;
         }
-        let action = event.action();
         let time = event.time;
         *self
             .events_per_window
             .entry(self.window_of(time))
             .or_default() += 1;
+        // Keys are built in reused buffers and looked up borrowed: a behavior already
+        // known costs no allocation (this loop runs for every event of every scan).
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.action.clear();
+        let prefix = event.service.split('.').next().unwrap_or(&event.service);
+        scratch.action.push_str(prefix);
+        scratch.action.push(':');
+        scratch.action.push_str(&event.operation);
+        let action = scratch.action.as_str();
         for target in &event.targets {
+            generalize_into(&target.uid, &mut scratch.resource);
             self.record(
-                Behavior::ActionOn {
-                    action: action.clone(),
-                    resource: generalize(&target.uid),
+                BehaviorRef::ActionOn {
+                    action,
+                    resource: &scratch.resource,
                 },
                 time,
             );
@@ -348,39 +500,39 @@ impl Baseline {
             .iter()
             .any(|t| names_agent(&t.uid, &self.agent.id));
         if let Some(role) = acting_role(event).filter(|_| !inbound) {
-            self.record(Behavior::Role { role: role.clone() }, time);
-            let specific = most_specific(&event.targets);
-            if specific.is_empty() {
+            self.record(BehaviorRef::Role { role: &role }, time);
+            let mut any = false;
+            for (i, target) in event.targets.iter().enumerate() {
+                if !is_most_specific(&event.targets, i) {
+                    continue;
+                }
+                any = true;
+                generalize_into(&target.uid, &mut scratch.resource);
                 self.record(
-                    Behavior::ActionAs {
-                        role,
-                        action: action.clone(),
-                        resource: "*".into(),
+                    BehaviorRef::ActionAs {
+                        role: &role,
+                        action,
+                        resource: &scratch.resource,
                     },
                     time,
                 );
-            } else {
-                for uid in specific {
-                    self.record(
-                        Behavior::ActionAs {
-                            role: role.clone(),
-                            action: action.clone(),
-                            resource: generalize(uid),
-                        },
-                        time,
-                    );
-                }
+            }
+            if !any {
+                self.record(
+                    BehaviorRef::ActionAs {
+                        role: &role,
+                        action,
+                        resource: "*",
+                    },
+                    time,
+                );
             }
         }
         if let Some(model) = &event.model {
-            self.record(
-                Behavior::Model {
-                    model: model.clone(),
-                },
-                time,
-            );
+            self.record(BehaviorRef::Model { model }, time);
         }
-        self.record(Behavior::Action { action }, time);
+        self.record(BehaviorRef::Action { action }, time);
+        self.scratch = scratch;
     }
 
     /// Folds in another baseline of the same agent built from other events (another log

@@ -76,9 +76,17 @@ pub struct IdentityObservation {
 /// `arn:aws:iam::ACCOUNT:role/any/path/NAME` → `arn:aws:iam::ACCOUNT:role/NAME`: role names
 /// are unique per account whatever their path, and the path is not always recorded.
 pub fn role_key(arn: &str) -> String {
+    role_key_ref(arn).into_owned()
+}
+
+/// [`role_key`] without allocating when the ARN has no path.
+pub fn role_key_ref(arn: &str) -> std::borrow::Cow<'_, str> {
     match arn.split_once(":role/") {
-        Some((head, rest)) => format!("{head}:role/{}", rest.rsplit('/').next().unwrap_or(rest)),
-        None => arn.to_string(),
+        Some((head, rest)) if rest.contains('/') => std::borrow::Cow::Owned(format!(
+            "{head}:role/{}",
+            rest.rsplit('/').next().unwrap_or(rest)
+        )),
+        _ => std::borrow::Cow::Borrowed(arn),
     }
 }
 
