@@ -11,6 +11,9 @@ running a Bedrock customer-support agent, reproducing the breach story of the se
   * week seven  an injected support ticket makes the agent write 2,400 customer records
                 to the same export bucket within minutes.
 
+A second, read-only agent shares the account: `research-assistant` (from 2026-10-01)
+answers analysts from a document knowledge base, only retrieving and calling its model.
+
 Deterministic: the same script writes the same bytes. Run from the repository root:
     python3 scripts/make-support-agent-example.py
 """
@@ -291,8 +294,82 @@ def write(out_dir):
     return len(records), len(by_file)
 
 
+RESEARCH_ID = "RSRCH4N7QA"
+RESEARCH_ALIAS = "RSPROD0001"
+RESEARCH_KB = "DOCSKB0001"
+RESEARCH_ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonBedrockExecutionRoleForAgents_research"
+RESEARCH_MODEL = "amazon.nova-lite-v1:0"
+ANALYST_ROLE = f"arn:aws:iam::{ACCOUNT}:role/research-portal"
+RESEARCH_START = dt.datetime(2026, 10, 1, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def research_agent():
+    """The read-only agent: set up on 2026-10-01, then weekday questions from analysts."""
+    t = RESEARCH_START
+    ident = admin_identity()
+    name = RESEARCH_ROLE.rsplit("/", 1)[1]
+    add(t, "iam.amazonaws.com", "CreateRole", ident,
+        {"roleName": name, "path": "/service-role/",
+         "assumeRolePolicyDocument": json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole",
+                                                                                        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]})},
+        {"role": {"arn": RESEARCH_ROLE, "roleName": name, "createDate": "Oct 1, 2026 10:00:00 AM"}})
+    t += dt.timedelta(seconds=20)
+    add(t, "iam.amazonaws.com", "PutRolePolicy", ident, {"roleName": name, "policyName": "research-read",
+        "policyDocument": json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["bedrock:InvokeModel"], "Resource": f"arn:aws:bedrock:{REGION}::foundation-model/{RESEARCH_MODEL}"},
+            {"Effect": "Allow", "Action": ["bedrock:Retrieve"], "Resource": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/{RESEARCH_KB}"}]})})
+    t += dt.timedelta(minutes=1)
+    add(t, "bedrock.amazonaws.com", "CreateAgent", ident,
+        {"agentName": "research-assistant", "foundationModel": RESEARCH_MODEL, "agentResourceRoleArn": RESEARCH_ROLE,
+         "instruction": "HIDDEN_DUE_TO_SECURITY_REASONS", "idleSessionTTLInSeconds": 900},
+        {"agent": {"agentId": RESEARCH_ID, "agentName": "research-assistant", "agentArn": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:agent/{RESEARCH_ID}",
+                   "agentVersion": "DRAFT", "agentStatus": "CREATING", "foundationModel": RESEARCH_MODEL,
+                   "agentResourceRoleArn": RESEARCH_ROLE, "instruction": "HIDDEN_DUE_TO_SECURITY_REASONS",
+                   "createdAt": ts(t), "updatedAt": ts(t), "idleSessionTTLInSeconds": 900}})
+    t += dt.timedelta(minutes=1)
+    add(t, "bedrock.amazonaws.com", "AssociateAgentKnowledgeBase", ident,
+        {"agentId": RESEARCH_ID, "agentVersion": "DRAFT", "knowledgeBaseId": RESEARCH_KB, "description": "research documents",
+         "knowledgeBaseState": "ENABLED"}, None)
+    t += dt.timedelta(minutes=1)
+    add(t, "bedrock.amazonaws.com", "PrepareAgent", ident, {"agentId": RESEARCH_ID},
+        {"agentId": RESEARCH_ID, "agentStatus": "PREPARING", "agentVersion": "DRAFT", "preparedAt": ts(t)})
+    t += dt.timedelta(minutes=1)
+    add(t, "bedrock.amazonaws.com", "CreateAgentVersion", ident, {"agentId": RESEARCH_ID},
+        {"agentVersion": {"agentId": RESEARCH_ID, "version": "1", "agentStatus": "CREATING"}})
+    t += dt.timedelta(minutes=1)
+    routing = [{"agentVersion": "1"}]
+    research_alias_arn = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:agent-alias/{RESEARCH_ID}/{RESEARCH_ALIAS}"
+    add(t, "bedrock.amazonaws.com", "CreateAgentAlias", ident,
+        {"agentId": RESEARCH_ID, "agentAliasName": "prod", "routingConfiguration": routing},
+        {"agentAlias": {"agentId": RESEARCH_ID, "agentAliasId": RESEARCH_ALIAS, "agentAliasName": "prod",
+                        "agentAliasArn": research_alias_arn, "routingConfiguration": routing, "agentAliasStatus": "CREATING"}})
+    times = random.Random(20261001)
+    day = RESEARCH_START.date() + dt.timedelta(days=1)
+    while dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc) < END:
+        base = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+        if day.weekday() < 5:
+            for _ in range(6):
+                q = base + dt.timedelta(hours=times.randint(8, 17), minutes=times.randint(0, 59), seconds=times.randint(0, 59))
+                session = uid()
+                add(q, "bedrock.amazonaws.com", "InvokeAgent", role_identity(ANALYST_ROLE, session),
+                    {"agentId": RESEARCH_ID, "agentAliasId": RESEARCH_ALIAS, "sessionId": session,
+                     "inputText": "HIDDEN_DUE_TO_SECURITY_REASONS", "enableTrace": False},
+                    None, [{"accountId": ACCOUNT, "type": "AWS::Bedrock::AgentAlias", "ARN": research_alias_arn}],
+                    category="Data", ip="203.0.113.77", agent="aws-sdk-js/3.650.0")
+                agent_ident = role_identity(RESEARCH_ROLE, "BedrockAgent-" + session[:8], invoked_by="bedrock.amazonaws.com")
+                add(q + dt.timedelta(seconds=1), "bedrock.amazonaws.com", "Retrieve", agent_ident,
+                    {"knowledgeBaseId": RESEARCH_KB, "retrievalQuery": "HIDDEN_DUE_TO_SECURITY_REASONS"},
+                    None, [{"accountId": ACCOUNT, "type": "AWS::Bedrock::KnowledgeBase",
+                            "ARN": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/{RESEARCH_KB}"}],
+                    category="Data", read_only=True, ip="bedrock.amazonaws.com", agent="bedrock.amazonaws.com")
+                add(q + dt.timedelta(seconds=3), "bedrock.amazonaws.com", "InvokeModel", agent_ident,
+                    {"modelId": RESEARCH_MODEL}, None, read_only=True, ip="bedrock.amazonaws.com", agent="bedrock.amazonaws.com")
+        day += dt.timedelta(days=1)
+
+
 if __name__ == "__main__":
     setup()
     traffic()
+    research_agent()
     n, files = write(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "support-agent"))
     print(f"{n} records in {files} log files")

@@ -282,16 +282,25 @@ async fn sample_events(
     episode: &normalizer::drift::Episode,
     n: usize,
 ) -> anyhow::Result<Vec<serde_json::Value>> {
-    use normalizer::baseline::Behavior;
-    let (mut actions, mut models, mut roles) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    use normalizer::baseline::{Behavior, generalize};
+    // What a matching event must show: an action (on a resource, when the departure names
+    // one), a model, or a role acted as.
+    let mut actions: Vec<(&str, Option<&str>)> = Vec::new();
+    let (mut models, mut roles) = (BTreeSet::new(), BTreeSet::new());
     for d in &episode.departures {
         match d.behavior() {
-            Behavior::Action { action }
-            | Behavior::ActionOn { action, .. }
-            | Behavior::ActionAs { action, .. } => actions.insert(action.as_str()),
-            Behavior::Model { model } => models.insert(model.as_str()),
-            Behavior::Role { role } => roles.insert(role.as_str()),
-        };
+            Behavior::Action { action } => actions.push((action, None)),
+            Behavior::ActionOn { action, resource }
+            | Behavior::ActionAs {
+                action, resource, ..
+            } => actions.push((action, Some(resource))),
+            Behavior::Model { model } => {
+                models.insert(model.as_str());
+            }
+            Behavior::Role { role } => {
+                roles.insert(role.as_str());
+            }
+        }
     }
     let prefix = format!(
         "events/date={}/agent={}",
@@ -305,7 +314,19 @@ async fn sample_events(
             let record: serde_json::Value = serde_json::from_slice(line)
                 .with_context(|| format!("corrupt event line in {name}"))?;
             let ours = &record["unmapped"]["agentward"];
-            let hit = ours["action"].as_str().is_some_and(|a| actions.contains(a))
+            let action = ours["action"].as_str().unwrap_or_default();
+            let resources: Vec<String> = record["resources"]
+                .as_array()
+                .map(|r| {
+                    r.iter()
+                        .filter_map(|x| x["uid"].as_str())
+                        .map(generalize)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let hit = actions
+                .iter()
+                .any(|(a, r)| *a == action && r.is_none_or(|r| resources.iter().any(|x| x == r)))
                 || record["ai_model"]["uid"]
                     .as_str()
                     .is_some_and(|m| models.contains(m))

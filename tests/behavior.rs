@@ -178,7 +178,10 @@ fn a_store_from_before_baselines_is_rescanned_to_build_them() {
     let events_before = stored_event_uids(&store);
 
     let rescan: Value = serde_json::from_slice(&scan_quickstart(&store).stdout).unwrap();
-    assert_eq!(rescan["sources"][0]["files_scanned"], 278, "{rescan:#}");
+    assert_eq!(
+        rescan["sources"][0]["files_scanned"], QUICKSTART_FILES,
+        "{rescan:#}"
+    );
     assert_quickstart_baseline(&baseline_counts(&store));
     assert_eq!(
         stored_event_uids(&store),

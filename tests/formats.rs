@@ -152,7 +152,7 @@ fn every_stored_event_and_finding_is_valid_ocsf_1_8() {
         profiles_seen.insert(event["metadata"]["profiles"].to_string());
         checked += 1;
     }
-    assert_eq!(checked, 4088);
+    assert_eq!(checked, QUICKSTART_RECORDS);
     assert!(
         profiles_seen.contains(r#"["ai_operation","cloud"]"#),
         "model calls carry the ai_operation profile: {profiles_seen:?}"
@@ -166,11 +166,15 @@ fn every_stored_event_and_finding_is_valid_ocsf_1_8() {
             .filter(|l| l.contains(&format!("\"types\":[\"{t}\"]")))
             .count()
     };
-    assert_eq!(of_type("CoverageGap"), 3, "prompt, kernel and network gaps");
+    assert_eq!(
+        of_type("CoverageGap"),
+        7,
+        "prompt, kernel and network of both agents; tool invocation of the research agent"
+    );
     assert_eq!(of_type("Drift"), 1, "the week-seven risky drift");
     assert_eq!(of_type("UnusedExcess"), 2, "{findings}");
     assert_eq!(of_type("InheritedOverreach"), 3, "{findings}");
-    assert_eq!(findings.lines().count(), 9);
+    assert_eq!(findings.lines().count(), 13);
     for line in findings.lines() {
         let errs = ocsf.errors(&serde_json::from_str(line).unwrap());
         assert!(errs.is_empty(), "{errs:?}\n{line}");
@@ -242,7 +246,9 @@ fn the_inventory_is_a_valid_cyclonedx_1_6_bom_at_any_time() {
         if at == "2026-10-01" {
             assert_eq!(models, ["anthropic.claude-3-haiku-20240307-v1:0"]);
         } else {
-            assert_eq!(models.len(), 2, "{models:?}");
+            // Both support models, and the research assistant's (from 2026-10-01 10:00).
+            assert_eq!(models.len(), 3, "{models:?}");
+            assert_eq!(bom["services"][1]["name"], "research-assistant");
         }
         assert!(
             agent["properties"]

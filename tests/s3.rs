@@ -101,7 +101,11 @@ fn a_trail_bucket_scans_into_an_s3_store_idempotently() {
     }
     let quickstart = repo_root().join("examples/support-agent/cloudtrail");
     let uploaded = upload_dir(moto.port, "acme-trail", &quickstart, &quickstart);
-    assert_eq!(uploaded, 279, "278 log files and one digest");
+    assert_eq!(
+        uploaded as u64,
+        QUICKSTART_FILES + 1,
+        "the log files and one digest"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let endpoint = format!("http://127.0.0.1:{}", moto.port);
@@ -132,7 +136,7 @@ fn a_trail_bucket_scans_into_an_s3_store_idempotently() {
         stderr(&first)
     );
     let summary: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
-    assert_eq!(summary["sources"][0]["events"], 4088);
+    assert_eq!(summary["sources"][0]["events"], QUICKSTART_RECORDS);
     assert_eq!(
         summary["sources"][0]["skipped_objects"]
             .as_array()
@@ -144,7 +148,10 @@ fn a_trail_bucket_scans_into_an_s3_store_idempotently() {
 
     let second = scan(&["scan", "--format", "json"]);
     let summary: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
-    assert_eq!(summary["sources"][0]["files_already_scanned"], 278);
+    assert_eq!(
+        summary["sources"][0]["files_already_scanned"],
+        QUICKSTART_FILES
+    );
     assert_eq!(summary["sources"][0]["records"], 0);
 
     let events = scan(&["events", "--format", "ocsf"]);
@@ -154,8 +161,8 @@ fn a_trail_bucket_scans_into_an_s3_store_idempotently() {
         .lines()
         .collect();
     assert_eq!(
-        lines.len(),
-        4088,
+        lines.len() as u64,
+        QUICKSTART_RECORDS,
         "each event stored exactly once in the S3 store"
     );
     let verify = scan(&["audit", "verify"]);

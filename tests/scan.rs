@@ -27,7 +27,7 @@ fn quickstart_scan_names_the_support_agent_its_layers_and_what_cannot_be_seen() 
         "{text}"
     );
     assert!(
-        text.contains("4,088 records, 4,088 events, 0 quarantined"),
+        text.contains("4,653 records, 4,653 events, 0 quarantined"),
         "{text}"
     );
     assert!(
@@ -71,7 +71,7 @@ fn quickstart_scan_names_the_support_agent_its_layers_and_what_cannot_be_seen() 
         store.path().to_str().unwrap(),
         "findings",
     ]));
-    assert!(findings.ends_with("9 findings\n"), "{findings}");
+    assert!(findings.ends_with("13 findings\n"), "{findings}");
     assert!(findings.contains("risky drift on 2026-11-12"), "{findings}");
     assert!(
         findings.contains("prompt layer available if enabled"),
@@ -233,7 +233,7 @@ fn concurrent_scanners_on_one_store_lose_nothing() {
     }
     let uids = stored_event_uids(&store);
     assert_no_duplicates(&uids);
-    assert_eq!(uids.len() as u64, 4088 + other);
+    assert_eq!(uids.len() as u64, QUICKSTART_RECORDS + other);
 
     let again = run(&[
         "--config",
@@ -244,7 +244,7 @@ fn concurrent_scanners_on_one_store_lose_nothing() {
     ]);
     let summary: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(
-        summary["sources"][0]["files_already_scanned"], 278,
+        summary["sources"][0]["files_already_scanned"], QUICKSTART_FILES,
         "a cursor update was lost"
     );
     assert_eq!(

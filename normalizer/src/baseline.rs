@@ -182,9 +182,11 @@ mod behavior_list {
     }
 }
 
-/// Collapses the volatile parts of a resource name (anything with a digit: dates, ids,
+/// Collapses the volatile parts of a resource name (path segments with a digit: dates,
 /// counters, hashes) so `exports/2026-W40/part-00012.json` and `exports/2026-W41/part-00003.json`
-/// are one behavior, while a different bucket or prefix is another.
+/// are one behavior, while a different bucket or prefix is another. Only object keys and
+/// plain paths are collapsed: in any other ARN the segments are identifiers (a model, a
+/// knowledge base, an alias) and a different one is a different behavior.
 pub fn generalize(resource: &str) -> String {
     let mut out = String::with_capacity(resource.len());
     generalize_into(resource, &mut out);
@@ -194,6 +196,10 @@ pub fn generalize(resource: &str) -> String {
 /// [`generalize`] into a reused buffer.
 pub fn generalize_into(resource: &str, out: &mut String) {
     out.clear();
+    if resource.starts_with("arn:") && !resource.starts_with("arn:aws:s3:::") {
+        out.push_str(resource);
+        return;
+    }
     for (i, segment) in resource.split('/').enumerate() {
         if i > 0 {
             out.push('/');
@@ -682,6 +688,9 @@ mod tests {
             generalize("arn:aws:s3:::exports/weekly/x"),
             generalize("arn:aws:s3:::exports/adhoc/x")
         );
+        let model = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0";
+        assert_eq!(generalize(model), model, "identifiers in ARNs are kept");
+        assert_eq!(generalize("/tmp/build-4711/out.o"), "/tmp/*/out.o");
     }
 
     #[test]

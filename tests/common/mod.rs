@@ -149,6 +149,10 @@ pub fn schemas_dir() -> Option<PathBuf> {
     found
 }
 
+/// The bundled example account (scripts/make-support-agent-example.py).
+pub const QUICKSTART_RECORDS: u64 = 4_653;
+pub const QUICKSTART_FILES: u64 = 382;
+
 pub const SUPPORT_AGENT: &str = "aws.111122223333.us-east-1.K7QX2M4TZP";
 
 /// The quickstart agent's baseline as `baseline show --format json` gives it: behavior
