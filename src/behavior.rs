@@ -6,14 +6,18 @@
 //! each refresh folds only the parts it has not, so it is incremental, and a part is
 //! never counted twice.
 
+use crate::config::{Config, Track};
 use crate::scan::{CURSOR_FORMAT, SourceCursor, baseline_part, cursor_dir, unit_id};
 use crate::scan::{IDENTITY_DIR, INVENTORY_DIR};
 use crate::store::{Store, StoreError};
 use futures::StreamExt;
-use normalizer::baseline::Baseline;
+use normalizer::baseline::{Baseline, Behavior};
+use normalizer::classes::{
+    AgentClass, ClassEnvelope, Classification, class_envelopes, classify_agent,
+};
 use normalizer::drift::{DriftConfig, Episode};
 use normalizer::identity::IdentityHistory;
-use normalizer::inventory::InventoryHistory;
+use normalizer::inventory::{AgentInventory, InventoryHistory};
 use normalizer::reconcile::{ReconcileConfig, Reconciliation};
 use normalizer::{AgentRef, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -162,62 +166,363 @@ pub async fn refresh(store: &Store, write: bool) -> Result<Refreshed, StoreError
     Ok(refreshed)
 }
 
-/// Drift episodes of every agent (or one), over the `period` ending at each agent's
-/// newest event (or at `until`).
-pub fn episodes(
-    rollup: &Rollup,
-    drift: &DriftConfig,
-    until: Option<Timestamp>,
-    only: Option<&AgentRef>,
-) -> Vec<Episode> {
-    rollup
-        .agents
-        .values()
-        .filter(|b| only.is_none_or(|a| a.key() == b.agent.key()))
-        .flat_map(|b| match until.or_else(|| b.last_event()) {
-            Some(end) => normalizer::drift::classify(b, drift, end),
-            None => Vec::new(),
-        })
-        .collect()
+#[derive(Debug, thiserror::Error)]
+pub enum BehaviorError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("pre-enforced agent {agent:?}: {reason}")]
+    Staging { agent: String, reason: String },
 }
 
-/// Declared-vs-observed reconciliation of every agent (or one) against the declared
-/// identity and inventory in force at each agent's newest event.
-pub async fn reconciliations(
+/// The agent a user named by key, id or name, or why none (or more than one) matches.
+pub fn resolve<'a>(
+    rollup: &'a Rollup,
+    names: &BTreeMap<String, String>,
+    wanted: &str,
+) -> Result<&'a Baseline, String> {
+    if let Some(b) = rollup.agents.get(wanted) {
+        return Ok(b);
+    }
+    let matches: Vec<&Baseline> = rollup
+        .agents
+        .values()
+        .filter(|b| b.agent.id == wanted || names.get(&b.agent.key()).is_some_and(|n| n == wanted))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!(
+            "no baseline for agent {wanted:?}; known: {}",
+            if rollup.agents.is_empty() {
+                "none (run `agentward scan` first)".to_string()
+            } else {
+                rollup
+                    .agents
+                    .keys()
+                    .map(|k| match names.get(k) {
+                        Some(n) => format!("{k} ({n})"),
+                        None => k.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        )),
+        many => Err(format!(
+            "{wanted:?} names {} agents: {}; use the key",
+            many.len(),
+            many.iter()
+                .map(|b| b.agent.key())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The baseline a pre-enforced agent's production behavior is judged against.
+#[derive(Debug, Clone, Serialize)]
+pub struct StagingReference {
+    /// Where the staging scan is stored.
+    pub store: String,
+    pub agent: AgentRef,
+    #[serde(skip)]
+    pub baseline: Baseline,
+}
+
+/// Which track an agent is on, and for how long it has been observed.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrackState {
+    #[serde(flatten)]
+    pub track: Track,
+    pub observed_days: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<StagingReference>,
+}
+
+/// Everything behavior analysis reads from the store, loaded once: baselines (refreshed),
+/// declared identity and inventory histories, each agent's class and track.
+pub struct Analysis {
+    pub rollup: Rollup,
+    pub missing_parts: Vec<String>,
+    identity: IdentityHistory,
+    inventory: InventoryHistory,
+    /// Agent key → name, from the current inventory.
+    pub names: BTreeMap<String, String>,
+    /// Agent key → class.
+    pub classes: BTreeMap<String, Classification>,
+    /// Agent key → track.
+    pub tracks: BTreeMap<String, TrackState>,
+}
+
+async fn agent_names(
     store: &Store,
-    rollup: &Rollup,
-    config: &ReconcileConfig,
-    only: Option<&AgentRef>,
-) -> Result<Vec<Reconciliation>, StoreError> {
-    let identity = store
-        .latest::<IdentityHistory>(IDENTITY_DIR)
-        .await?
-        .map(|(_, h)| h)
-        .unwrap_or_default();
+) -> Result<(InventoryHistory, BTreeMap<String, String>), StoreError> {
     let inventory = store
         .latest::<InventoryHistory>(INVENTORY_DIR)
         .await?
         .map(|(_, h)| h)
         .unwrap_or_default();
-    let users = normalizer::reconcile::role_users(rollup.agents.values());
-    Ok(rollup
+    let names = inventory
+        .snapshot_at(Timestamp(i64::MAX))
         .agents
-        .values()
-        .filter(|b| only.is_none_or(|a| a.key() == b.agent.key()))
-        .map(|b| {
-            let at = b.last_event().unwrap_or(Timestamp(i64::MAX));
-            let snapshot = inventory.snapshot_at(at);
-            let agent_inventory = snapshot
+        .iter()
+        .filter_map(|a| Some((a.agent.key(), a.name.as_ref()?.value.clone())))
+        .collect();
+    Ok((inventory, names))
+}
+
+fn observed_days(b: &Baseline) -> i64 {
+    match (b.first_event(), b.last_event()) {
+        (Some(f), Some(l)) => (l.millis() - f.millis()) / Timestamp::MS_PER_DAY + 1,
+        _ => 0,
+    }
+}
+
+impl Analysis {
+    /// Refreshes the baselines (storing them with `write`) and loads what judging them needs.
+    pub async fn load(
+        store: &Store,
+        write: bool,
+        config: &Config,
+    ) -> Result<Analysis, BehaviorError> {
+        let refreshed = refresh(store, write).await?;
+        let identity = store
+            .latest::<IdentityHistory>(IDENTITY_DIR)
+            .await?
+            .map(|(_, h)| h)
+            .unwrap_or_default();
+        let (inventory, names) = agent_names(store).await?;
+        let mut analysis = Analysis {
+            rollup: refreshed.rollup,
+            missing_parts: refreshed.missing_parts,
+            identity,
+            inventory,
+            names,
+            classes: BTreeMap::new(),
+            tracks: BTreeMap::new(),
+        };
+        analysis.classes = analysis
+            .rollup
+            .agents
+            .iter()
+            .map(|(key, b)| {
+                let inventory = analysis.inventory_of(b);
+                (key.clone(), classify_agent(b, inventory.as_ref()))
+            })
+            .collect();
+        for (key, b) in &analysis.rollup.agents {
+            analysis.tracks.insert(
+                key.clone(),
+                TrackState {
+                    track: Track::ObserveInProduction,
+                    observed_days: observed_days(b),
+                    reference: None,
+                },
+            );
+        }
+        for settings in &config.agents {
+            let Ok(b) = resolve(&analysis.rollup, &analysis.names, &settings.matcher) else {
+                tracing::warn!(agent = %settings.matcher, "configured agent not in the store (yet)");
+                continue;
+            };
+            let key = b.agent.key();
+            let reference = match &settings.track {
+                Track::ObserveInProduction => None,
+                Track::PreEnforced {
+                    staging_store,
+                    staging_agent,
+                } => Some(
+                    staging_reference(config, staging_store, staging_agent, &settings.matcher)
+                        .await?,
+                ),
+            };
+            analysis.tracks.insert(
+                key,
+                TrackState {
+                    track: settings.track.clone(),
+                    observed_days: observed_days(b),
+                    reference,
+                },
+            );
+        }
+        Ok(analysis)
+    }
+
+    /// The agent's declared inventory as of its newest event.
+    fn inventory_of(&self, b: &Baseline) -> Option<AgentInventory> {
+        let at = b.last_event().unwrap_or(Timestamp(i64::MAX));
+        self.inventory
+            .snapshot_at(at)
+            .agents
+            .into_iter()
+            .find(|a| a.agent.key() == b.agent.key())
+    }
+
+    fn selected<'a>(&'a self, only: Option<&'a AgentRef>) -> impl Iterator<Item = &'a Baseline> {
+        self.rollup
+            .agents
+            .values()
+            .filter(move |b| only.is_none_or(|a| a.key() == b.agent.key()))
+    }
+
+    /// The drift settings of an agent: its class's defaults, over `period_ms` if given;
+    /// a pre-enforced agent has no learning period.
+    pub fn drift_config(&self, b: &Baseline, period_ms: Option<i64>) -> DriftConfig {
+        let mut config = self
+            .classes
+            .get(&b.agent.key())
+            .map(|c| c.class.drift_defaults())
+            .unwrap_or_default();
+        if let Some(p) = period_ms {
+            config.period_ms = p;
+        }
+        if self.reference_of(b).is_some() {
+            config.learning_windows = 0;
+        }
+        config
+    }
+
+    fn reference_of(&self, b: &Baseline) -> Option<&Baseline> {
+        self.tracks
+            .get(&b.agent.key())
+            .and_then(|t| t.reference.as_ref())
+            .map(|r| &r.baseline)
+    }
+
+    /// Drift episodes of every agent (or one), over the period ending at each agent's
+    /// newest event (or at `until`).
+    pub fn episodes(
+        &self,
+        period_ms: Option<i64>,
+        until: Option<Timestamp>,
+        only: Option<&AgentRef>,
+    ) -> Vec<Episode> {
+        self.selected(only)
+            .flat_map(|b| match until.or_else(|| b.last_event()) {
+                Some(end) => normalizer::drift::classify_against(
+                    b,
+                    self.reference_of(b),
+                    &self.drift_config(b, period_ms),
+                    end,
+                ),
+                None => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Declared-vs-observed reconciliation of every agent (or one) against the declared
+    /// identity and inventory in force at each agent's newest event.
+    pub fn reconciliations(
+        &self,
+        config: &ReconcileConfig,
+        only: Option<&AgentRef>,
+    ) -> Vec<Reconciliation> {
+        let users = normalizer::reconcile::role_users(self.rollup.agents.values());
+        self.selected(only)
+            .map(|b| {
+                let at = b.last_event().unwrap_or(Timestamp(i64::MAX));
+                normalizer::reconcile::reconcile(
+                    b,
+                    self.inventory_of(b).as_ref(),
+                    &self.identity.declared_at(at),
+                    &users,
+                    config,
+                )
+            })
+            .collect()
+    }
+
+    pub fn class_envelopes(&self) -> BTreeMap<AgentClass, ClassEnvelope> {
+        class_envelopes(
+            self.rollup
                 .agents
                 .iter()
-                .find(|a| a.agent.key() == b.agent.key());
-            normalizer::reconcile::reconcile(
-                b,
-                agent_inventory,
-                &identity.declared_at(at),
-                &users,
-                config,
+                .filter_map(|(key, b)| self.classes.get(key).map(|c| (c, b))),
+        )
+    }
+}
+
+/// The staging scan's baseline of a pre-enforced agent; a staging store that cannot be
+/// read or does not know the agent is an error, never a silent fallback to learning.
+async fn staging_reference(
+    config: &Config,
+    url: &str,
+    staging_agent: &str,
+    matcher: &str,
+) -> Result<StagingReference, BehaviorError> {
+    let fail = |reason: String| BehaviorError::Staging {
+        agent: matcher.to_string(),
+        reason,
+    };
+    let spec = connectors::location::LocationSpec {
+        url: url.to_string(),
+        ..connectors::location::LocationSpec::default()
+    };
+    let opened = connectors::location::open(&spec, &config.base_dir, false)
+        .map_err(|e| fail(format!("staging store: {e}")))?;
+    let display = opened.display.clone();
+    let staging = Store::new(opened);
+    let refreshed = refresh(&staging, false)
+        .await
+        .map_err(|e| fail(format!("staging store {display}: {e}")))?;
+    let (_, names) = agent_names(&staging)
+        .await
+        .map_err(|e| fail(format!("staging store {display}: {e}")))?;
+    let baseline = resolve(&refreshed.rollup, &names, staging_agent)
+        .map_err(|e| fail(format!("staging store {display}: {e}")))?
+        .clone();
+    Ok(StagingReference {
+        store: display,
+        agent: baseline.agent.clone(),
+        baseline,
+    })
+}
+
+/// One behavior in a side-by-side comparison: what each agent did of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvelopeRow {
+    pub behavior: Behavior,
+    pub a: Option<EnvelopeSide>,
+    pub b: Option<EnvelopeSide>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvelopeSide {
+    pub count: u64,
+    pub windows: usize,
+    pub median_per_window: f64,
+}
+
+/// Actions, models and roles of two agents side by side (resources are agent-specific,
+/// so they are compared through the actions done on them).
+pub fn compare_envelopes(a: &Baseline, b: &Baseline) -> Vec<EnvelopeRow> {
+    let side = |baseline: &Baseline, behavior: &Behavior| {
+        baseline.seen(behavior).map(|seen| {
+            let counts: Vec<u64> = seen.windows.values().copied().collect();
+            EnvelopeSide {
+                count: seen.count,
+                windows: counts.len(),
+                median_per_window: normalizer::drift::envelope(&counts, 0.0)
+                    .map_or(0.0, |(median, _)| median),
+            }
+        })
+    };
+    let kinds: BTreeSet<Behavior> = a
+        .behaviors()
+        .chain(b.behaviors())
+        .map(|(behavior, _)| behavior)
+        .filter(|behavior| {
+            matches!(
+                behavior,
+                Behavior::Action { .. } | Behavior::Model { .. } | Behavior::Role { .. }
             )
         })
-        .collect())
+        .cloned()
+        .collect();
+    kinds
+        .into_iter()
+        .map(|behavior| EnvelopeRow {
+            a: side(a, &behavior),
+            b: side(b, &behavior),
+            behavior,
+        })
+        .collect()
 }

@@ -43,6 +43,22 @@ struct RawConfig {
     store: Option<LocationSpec>,
     #[serde(default)]
     source: Vec<Spanned<RawSource>>,
+    #[serde(default)]
+    agent: Vec<Spanned<RawAgent>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    /// The agent's key, id or name.
+    #[serde(rename = "match")]
+    matcher: String,
+    #[serde(default)]
+    track: Option<Spanned<String>>,
+    #[serde(default)]
+    staging_store: Option<String>,
+    #[serde(default)]
+    staging_agent: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,12 +90,37 @@ pub struct SourceConfig {
     pub max_record_bytes: usize,
 }
 
+/// How an agent's behavior is judged.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "track", rename_all = "kebab-case")]
+pub enum Track {
+    /// The default: the baseline is learned in production (after a learning period).
+    ObserveInProduction,
+    /// For agents too costly to learn on in production: the baseline comes from a staging
+    /// scan and departures are judged from the first day.
+    PreEnforced {
+        /// Directory (relative to the config file) or URL of the staging scan's store.
+        staging_store: String,
+        /// The agent in the staging store (key, id or name).
+        staging_agent: String,
+    },
+}
+
+/// Settings for the agents a `[[agent]]` entry matches.
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    /// Key, id or name.
+    pub matcher: String,
+    pub track: Track,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Directory relative paths in the file are resolved against.
     pub base_dir: PathBuf,
     pub store: LocationSpec,
     pub sources: Vec<SourceConfig>,
+    pub agents: Vec<AgentSettings>,
 }
 
 const DEFAULT_STORE: &str = ".agentward";
@@ -167,6 +208,50 @@ impl Config {
                     .unwrap_or(connectors::cloudtrail::DEFAULT_MAX_RECORD_BYTES),
             });
         }
+        let mut agents = Vec::new();
+        for a in raw.agent {
+            let span = a.span();
+            let a = a.into_inner();
+            let track = match a.track.as_ref().map(|t| t.get_ref().as_str()) {
+                None | Some("observe-in-production") => {
+                    if a.staging_store.is_some() || a.staging_agent.is_some() {
+                        return Err(invalid(
+                            format!(
+                                "agent {:?}: staging_store and staging_agent only apply to track = \"pre-enforced\"",
+                                a.matcher
+                            ),
+                            Some(span),
+                            None,
+                        ));
+                    }
+                    Track::ObserveInProduction
+                }
+                Some("pre-enforced") => {
+                    let Some(staging) = a.staging_store else {
+                        return Err(invalid(
+                            format!("agent {:?} is pre-enforced but names no staging_store", a.matcher),
+                            Some(span),
+                            Some("staging_store = the store (directory or URL) of the staging scan its baseline comes from".into()),
+                        ));
+                    };
+                    Track::PreEnforced {
+                        staging_store: staging,
+                        staging_agent: a.staging_agent.unwrap_or_else(|| a.matcher.clone()),
+                    }
+                }
+                Some(other) => {
+                    return Err(invalid(
+                        format!("unknown track {other:?}"),
+                        a.track.as_ref().map(|t| t.span()),
+                        Some("tracks: observe-in-production (default), pre-enforced".into()),
+                    ));
+                }
+            };
+            agents.push(AgentSettings {
+                matcher: a.matcher,
+                track,
+            });
+        }
         let store = raw.store.unwrap_or_else(|| LocationSpec {
             url: DEFAULT_STORE.into(),
             ..LocationSpec::default()
@@ -175,6 +260,7 @@ impl Config {
             base_dir,
             store,
             sources,
+            agents,
         })
     }
 }
@@ -206,6 +292,26 @@ mod tests {
             line_of("[store]\nurll = \"x\"\n", e.span.unwrap().offset()),
             2
         );
+    }
+
+    #[test]
+    fn agent_tracks_are_checked() {
+        let ok = parse("[[agent]]\nmatch = \"payments\"\ntrack = \"pre-enforced\"\nstaging_store = \"../staging\"\n").unwrap();
+        assert!(
+            matches!(&ok.agents[0].track, Track::PreEnforced { staging_agent, .. } if staging_agent == "payments")
+        );
+        let Err(ConfigError::Invalid(e)) =
+            parse("[[agent]]\nmatch = \"payments\"\ntrack = \"pre-enforced\"\n")
+        else {
+            panic!("accepted a pre-enforced agent without a staging store")
+        };
+        assert!(e.message.contains("no staging_store"), "{}", e.message);
+        let Err(ConfigError::Invalid(e)) = parse("[[agent]]\nmatch = \"x\"\ntrack = \"strict\"\n")
+        else {
+            panic!("accepted an unknown track")
+        };
+        assert!(e.message.contains("unknown track"));
+        assert_eq!(parse("").unwrap().agents.len(), 0);
     }
 
     #[test]

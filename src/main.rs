@@ -88,7 +88,8 @@ enum Command {
     /// The runtime-derived inventory (AI-BOM) of every known agent, with where each field
     /// came from.
     Inventory {
-        /// Show the inventory as it was at this time (RFC 3339 or YYYY-MM-DD); default: now.
+        /// Show the inventory as it was at this time (RFC 3339 or YYYY-MM-DD), and what
+        /// changed after it; default: now.
         #[arg(long)]
         at: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
@@ -169,6 +170,16 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: TextOrJson,
     },
+    /// Two agents' envelopes side by side: every action, model and role either was seen
+    /// doing, with counts and median per active window, and which of the two does it.
+    Envelopes {
+        /// First agent: key, id or name.
+        a: String,
+        /// Second agent: key, id or name.
+        b: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: TextOrJson,
+    },
     /// The tamper-evident audit trail.
     Audit {
         #[command(subcommand)]
@@ -217,62 +228,12 @@ fn print_events(
     Ok(())
 }
 
-/// Agent key → name, from the current inventory.
-async fn agent_names(store: &store::Store) -> anyhow::Result<BTreeMap<String, String>> {
-    let history = store
-        .latest::<InventoryHistory>(scan::INVENTORY_DIR)
-        .await?
-        .map(|(_, h)| h)
-        .unwrap_or_default();
-    Ok(history
-        .snapshot_at(Timestamp(i64::MAX))
-        .agents
-        .iter()
-        .filter_map(|a| Some((a.agent.key(), a.name.as_ref()?.value.clone())))
-        .collect())
-}
-
-/// The baseline of the agent a user named by key, id or name; an ambiguous name is an error.
+/// The baseline of the agent a user named by key, id or name.
 fn resolve_agent<'a>(
-    rollup: &'a behavior::Rollup,
-    names: &BTreeMap<String, String>,
+    analysis: &'a behavior::Analysis,
     wanted: &str,
 ) -> anyhow::Result<&'a normalizer::baseline::Baseline> {
-    if let Some(b) = rollup.agents.get(wanted) {
-        return Ok(b);
-    }
-    let matches: Vec<&normalizer::baseline::Baseline> = rollup
-        .agents
-        .values()
-        .filter(|b| b.agent.id == wanted || names.get(&b.agent.key()).is_some_and(|n| n == wanted))
-        .collect();
-    match matches.as_slice() {
-        [one] => Ok(one),
-        [] => bail!(
-            "no baseline for agent {wanted:?}; known: {}",
-            if rollup.agents.is_empty() {
-                "none (run `agentward scan` first)".to_string()
-            } else {
-                rollup
-                    .agents
-                    .keys()
-                    .map(|k| match names.get(k) {
-                        Some(n) => format!("{k} ({n})"),
-                        None => k.clone(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        ),
-        many => bail!(
-            "{wanted:?} names {} agents: {}; use the key",
-            many.len(),
-            many.iter()
-                .map(|b| b.agent.key())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
+    behavior::resolve(&analysis.rollup, &analysis.names, wanted).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// The first `n` stored events of an episode's agent and window whose action is one of
@@ -379,6 +340,7 @@ fn load_config(cli: &Cli, needs_sources: bool) -> anyhow::Result<Config> {
                 ..LocationSpec::default()
             },
             sources: Vec::new(),
+            agents: Vec::new(),
         });
     }
     let mut config =
@@ -428,6 +390,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?
                 .map(|(_, h)| h)
                 .unwrap_or_default();
+            let at_given = at.is_some();
             let at = match at {
                 Some(t) => parse_time(t)?,
                 None => scan::now(),
@@ -442,14 +405,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             "the store has no inventory yet: run `agentward scan` first"
                         )?;
                     }
-                    let later = history.changes_between(at, Timestamp(i64::MAX));
-                    if !later.is_empty() {
-                        writeln!(
-                            stdout,
-                            "{} changes recorded after {at}; the latest: {}",
-                            later.len(),
-                            later[later.len() - 1].time
-                        )?;
+                    if at_given {
+                        write!(stdout, "{}", report::changes_since(at, &history))?;
                     }
                 }
                 InventoryFormat::Json => {
@@ -592,21 +549,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let config = load_config(&cli, false)?;
             let store = scan::open_existing_store(&config)?;
-            let refreshed = behavior::refresh(&store, false).await?;
-            let names = agent_names(&store).await?;
+            let analysis = behavior::Analysis::load(&store, false, &config).await?;
+            let names = &analysis.names;
             let chosen: Vec<&normalizer::baseline::Baseline> = match agent {
-                Some(a) => vec![resolve_agent(&refreshed.rollup, &names, a)?],
-                None => refreshed.rollup.agents.values().collect(),
+                Some(a) => vec![resolve_agent(&analysis, a)?],
+                None => analysis.rollup.agents.values().collect(),
             };
             match format {
                 TextOrJson::Json => {
                     let docs: Vec<serde_json::Value> = chosen
                         .iter()
                         .map(|b| {
+                            let key = b.agent.key();
                             serde_json::json!({
                                 "agent": b.agent,
-                                "name": names.get(&b.agent.key()),
+                                "name": names.get(&key),
                                 "state": b.state(),
+                                "class": analysis.classes.get(&key),
+                                "track": analysis.tracks.get(&key),
                                 "convergence": b.convergence(),
                                 "baseline": b,
                             })
@@ -616,26 +576,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 TextOrJson::Table if agent.is_some() => {
                     for b in &chosen {
-                        write!(
-                            stdout,
-                            "{}",
-                            report::baseline_detail(b, names.get(&b.agent.key()))
-                        )?;
+                        write!(stdout, "{}", report::baseline_detail(b, &analysis))?;
                     }
                 }
                 TextOrJson::Table => {
-                    write!(stdout, "{}", report::baseline_list(&chosen, &names))?;
+                    write!(stdout, "{}", report::baseline_list(&chosen, &analysis))?;
                     if chosen.is_empty() {
                         writeln!(stdout, "no baselines yet: run `agentward scan` first")?;
                     }
                 }
             }
-            if !refreshed.missing_parts.is_empty() {
+            if !analysis.missing_parts.is_empty() {
                 writeln!(
                     stdout,
                     "incomplete: {} scanned log files have no baseline part (first: {}); rescan them",
-                    refreshed.missing_parts.len(),
-                    refreshed.missing_parts[0]
+                    analysis.missing_parts.len(),
+                    analysis.missing_parts[0]
                 )?;
             }
         }
@@ -648,18 +604,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let config = load_config(&cli, false)?;
             let store = scan::open_existing_store(&config)?;
-            let refreshed = behavior::refresh(&store, false).await?;
-            let names = agent_names(&store).await?;
+            let analysis = behavior::Analysis::load(&store, false, &config).await?;
+            let names = &analysis.names;
             let only = match agent {
-                Some(a) => Some(resolve_agent(&refreshed.rollup, &names, a)?.agent.clone()),
+                Some(a) => Some(resolve_agent(&analysis, a)?.agent.clone()),
                 None => None,
             };
             let until = until.as_deref().map(parse_time).transpose()?;
-            let drift = normalizer::drift::DriftConfig {
-                period_ms: i64::from(*days) * Timestamp::MS_PER_DAY,
-                ..normalizer::drift::DriftConfig::default()
-            };
-            let episodes = behavior::episodes(&refreshed.rollup, &drift, until, only.as_ref());
+            let episodes = analysis.episodes(
+                Some(i64::from(*days) * Timestamp::MS_PER_DAY),
+                until,
+                only.as_ref(),
+            );
             match format {
                 TextOrJson::Json => {
                     writeln!(stdout, "{}", serde_json::to_string_pretty(&episodes)?)?
@@ -687,18 +643,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let config = load_config(&cli, false)?;
             let store = scan::open_existing_store(&config)?;
-            let refreshed = behavior::refresh(&store, false).await?;
-            let names = agent_names(&store).await?;
+            let analysis = behavior::Analysis::load(&store, false, &config).await?;
+            let names = &analysis.names;
             let only = match agent {
-                Some(a) => Some(resolve_agent(&refreshed.rollup, &names, a)?.agent.clone()),
+                Some(a) => Some(resolve_agent(&analysis, a)?.agent.clone()),
                 None => None,
             };
             let settings = normalizer::reconcile::ReconcileConfig {
                 min_observed_days: i64::from(*min_days),
             };
-            let results =
-                behavior::reconciliations(&store, &refreshed.rollup, &settings, only.as_ref())
-                    .await?;
+            let results = analysis.reconciliations(&settings, only.as_ref());
             match format {
                 TextOrJson::Json => {
                     writeln!(stdout, "{}", serde_json::to_string_pretty(&results)?)?
@@ -709,6 +663,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         writeln!(stdout, "no baselines yet: run `agentward scan` first")?;
                     }
                 }
+            }
+        }
+        Command::Envelopes { a, b, format } => {
+            let config = load_config(&cli, false)?;
+            let store = scan::open_existing_store(&config)?;
+            let analysis = behavior::Analysis::load(&store, false, &config).await?;
+            let (left, right) = (resolve_agent(&analysis, a)?, resolve_agent(&analysis, b)?);
+            let rows = behavior::compare_envelopes(left, right);
+            match format {
+                TextOrJson::Json => writeln!(
+                    stdout,
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "a": left.agent, "b": right.agent, "behaviors": rows,
+                    }))?
+                )?,
+                TextOrJson::Table => write!(
+                    stdout,
+                    "{}",
+                    report::envelopes_table(left, right, &rows, &analysis)
+                )?,
             }
         }
         Command::Audit {

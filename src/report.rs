@@ -336,39 +336,94 @@ fn observed_span(b: &normalizer::baseline::Baseline) -> String {
     }
 }
 
+fn track_text(analysis: &crate::behavior::Analysis, key: &str) -> String {
+    use crate::config::Track;
+    match analysis.tracks.get(key) {
+        Some(t) => match (&t.track, &t.reference) {
+            (Track::PreEnforced { .. }, Some(r)) => format!(
+                "pre-enforced for {} days: judged from day one against the staging baseline of {} in {} ({} behaviors)",
+                t.observed_days,
+                r.agent.key(),
+                r.store,
+                r.baseline.distinct_behaviors()
+            ),
+            _ => format!("observe-in-production for {} days", t.observed_days),
+        },
+        None => "observe-in-production".into(),
+    }
+}
+
+fn class_text(analysis: &crate::behavior::Analysis, key: &str) -> String {
+    match analysis.classes.get(key) {
+        Some(c) => format!("{} ({})", c.class.label(), c.reasons.join("; ")),
+        None => "unknown".into(),
+    }
+}
+
 pub fn baseline_list(
     baselines: &[&normalizer::baseline::Baseline],
-    names: &std::collections::BTreeMap<String, String>,
+    analysis: &crate::behavior::Analysis,
 ) -> String {
     let mut out = String::new();
     for b in baselines {
         let key = b.agent.key();
         let _ = writeln!(
             out,
-            "{key}  \"{}\"\n    {}; {} distinct behaviors; observed {}",
-            names
+            "{key}  \"{}\"\n    {}; {} distinct behaviors; observed {}\n    class: {}\n    track: {}",
+            analysis
+                .names
                 .get(&key)
                 .map(String::as_str)
                 .unwrap_or("(name not seen)"),
             state_text(&b.state()),
             b.distinct_behaviors(),
-            observed_span(b)
+            observed_span(b),
+            analysis
+                .classes
+                .get(&key)
+                .map_or("unknown", |c| c.class.label()),
+            track_text(analysis, &key)
         );
     }
     out
 }
 
-pub fn baseline_detail(b: &normalizer::baseline::Baseline, name: Option<&String>) -> String {
+pub fn baseline_detail(
+    b: &normalizer::baseline::Baseline,
+    analysis: &crate::behavior::Analysis,
+) -> String {
     use normalizer::baseline::Behavior;
     let mut out = String::new();
     let key = b.agent.key();
     let _ = writeln!(
         out,
         "{key}  \"{}\"",
-        name.map(String::as_str).unwrap_or("(name not seen)")
+        analysis
+            .names
+            .get(&key)
+            .map(String::as_str)
+            .unwrap_or("(name not seen)")
     );
     let _ = writeln!(out, "  state:    {}", state_text(&b.state()));
     let _ = writeln!(out, "  observed: {}", observed_span(b));
+    let _ = writeln!(out, "  class:    {}", class_text(analysis, &key));
+    if let Some(c) = analysis.classes.get(&key) {
+        let envelopes = analysis.class_envelopes();
+        if let Some(env) = envelopes.get(&c.class) {
+            let unusual = env.unusual_for(b);
+            let _ = writeln!(
+                out,
+                "            {} agents in this class{}",
+                env.members.len(),
+                match (env.members.len(), unusual.is_empty()) {
+                    (1, _) => String::from(" (nothing to compare with)"),
+                    (_, true) => String::from("; nothing it does is unusual for the class"),
+                    (_, false) => format!("; only this one does: {}", unusual.join(", ")),
+                }
+            );
+        }
+    }
+    let _ = writeln!(out, "  track:    {}", track_text(analysis, &key));
     let series = b.convergence();
     let _ = writeln!(
         out,
@@ -629,6 +684,144 @@ pub fn reconcile_table(
                 let _ = writeln!(out, "    - {n}");
             }
         }
+    }
+    out
+}
+
+pub fn envelopes_table(
+    a: &normalizer::baseline::Baseline,
+    b: &normalizer::baseline::Baseline,
+    rows: &[crate::behavior::EnvelopeRow],
+    analysis: &crate::behavior::Analysis,
+) -> String {
+    let mut out = String::new();
+    let name = |x: &normalizer::baseline::Baseline| {
+        let key = x.agent.key();
+        format!(
+            "{key} \"{}\" ({}, {})",
+            analysis
+                .names
+                .get(&key)
+                .map(String::as_str)
+                .unwrap_or("(name not seen)"),
+            analysis
+                .classes
+                .get(&key)
+                .map_or("unknown class", |c| c.class.label()),
+            state_text(&x.state())
+        )
+    };
+    let _ = writeln!(out, "A: {}", name(a));
+    let _ = writeln!(out, "B: {}", name(b));
+    let _ = writeln!(
+        out,
+        "{:<70} {:>9} {:>8}   {:>9} {:>8}   {}",
+        "behavior", "A events", "A med/w", "B events", "B med/w", "who"
+    );
+    let cell = |s: &Option<crate::behavior::EnvelopeSide>| match s {
+        Some(s) => (thousands(s.count), format!("{:.0}", s.median_per_window)),
+        None => ("-".to_string(), "-".to_string()),
+    };
+    let (mut only_a, mut only_b) = (0, 0);
+    for r in rows {
+        let (ac, am) = cell(&r.a);
+        let (bc, bm) = cell(&r.b);
+        let who = match (&r.a, &r.b) {
+            (Some(_), None) => {
+                only_a += 1;
+                "only A"
+            }
+            (None, Some(_)) => {
+                only_b += 1;
+                "only B"
+            }
+            _ => "both",
+        };
+        let _ = writeln!(
+            out,
+            "{:<70} {:>9} {:>8}   {:>9} {:>8}   {who}",
+            r.behavior.describe(),
+            ac,
+            am,
+            bc,
+            bm
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} behaviors: {} both, {only_a} only A, {only_b} only B",
+        rows.len(),
+        rows.len() - only_a - only_b
+    );
+    out
+}
+
+/// What changed in the inventory after `at`: the newest changes, each with its proof. A
+/// fact restated with the value it already had (UpdateAgent repeats the whole
+/// configuration) is not a change.
+pub fn changes_since(
+    at: normalizer::Timestamp,
+    history: &normalizer::inventory::InventoryHistory,
+) -> String {
+    const SHOWN: usize = 20;
+    let mut current: std::collections::BTreeMap<(String, String, String), serde_json::Value> =
+        std::collections::BTreeMap::new();
+    let mut later = Vec::new();
+    for o in &history.observations {
+        let fact = serde_json::to_value(&o.fact).unwrap_or_default();
+        let kind = fact["fact"].as_str().unwrap_or("?").to_string();
+        // Facts that hold several values at once are keyed by what names the value.
+        let identity = match &fact["value"] {
+            serde_json::Value::Object(m) => m
+                .get("id")
+                .or_else(|| m.get("name"))
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            v if kind.starts_with("tool")
+                || kind.starts_with("knowledge_base")
+                || kind == "version"
+                || kind.ends_with("invoked") =>
+            {
+                v.to_string()
+            }
+            _ => String::new(),
+        };
+        let previous = current.insert((o.agent.key(), kind, identity), fact["value"].clone());
+        if o.time > at && previous.as_ref() != Some(&fact["value"]) {
+            later.push((o, fact));
+        }
+    }
+    let mut out = String::new();
+    if later.is_empty() {
+        let _ = writeln!(out, "no changes recorded after {at}");
+        return out;
+    }
+    let _ = writeln!(out, "changed since {at}: {} changes", later.len());
+    let skip = later.len().saturating_sub(SHOWN);
+    if skip > 0 {
+        let _ = writeln!(out, "  ({skip} older ones not shown)");
+    }
+    for (o, fact) in &later[skip..] {
+        let value = match &fact["value"] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  {}  {}  {} {}  ({} #{})",
+            o.time,
+            o.agent.key(),
+            fact["fact"].as_str().unwrap_or("?"),
+            value,
+            o.provenance
+                .record
+                .object
+                .rsplit('/')
+                .next()
+                .unwrap_or_default(),
+            o.provenance.record.index
+        );
     }
     out
 }

@@ -11,7 +11,7 @@ use connectors::cloudtrail::{
 use connectors::location::{self, Opened};
 use normalizer::audit::AuditEntry;
 use normalizer::baseline::{Baseline, BaselineConfig};
-use normalizer::drift::{DriftConfig, Episode};
+use normalizer::drift::Episode;
 use normalizer::identity::{IdentityHistory, IdentityObservation};
 use normalizer::inventory::{InventoryHistory, Observation};
 use normalizer::{AgentRef, Coverage, Finding, Layer, Timestamp};
@@ -45,6 +45,8 @@ pub enum ScanError {
     OpenStore(connectors::ConnectorError),
     #[error("audit trail: {0}")]
     Audit(#[from] normalizer::ModelError),
+    #[error(transparent)]
+    Behavior(#[from] crate::behavior::BehaviorError),
 }
 
 /// Events of one agent in one file, by layer, in the order of [`Layer::ALL`]: kept per
@@ -691,21 +693,15 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
     let (agents, unattributed_events) = compute_state(&store, config).await?;
     let coverage: Vec<Coverage> = agents.iter().flat_map(|a| a.coverage.clone()).collect();
     store.put_json(COVERAGE_DOC, &coverage).await?;
-    let refreshed = crate::behavior::refresh(&store, true).await?;
-    let episodes =
-        crate::behavior::episodes(&refreshed.rollup, &DriftConfig::default(), None, None);
+    let analysis = crate::behavior::Analysis::load(&store, true, config).await?;
+    let episodes = analysis.episodes(None, None, None);
     let previous_episodes: Vec<Episode> = store.get_json(DRIFT_DOC).await?.unwrap_or_default();
     store.put_json(DRIFT_DOC, &episodes).await?;
     let finished = now();
     let mut findings = Finding::coverage_gaps(&coverage, finished);
     findings.extend(Finding::drift(&episodes, finished));
-    let reconciled = crate::behavior::reconciliations(
-        &store,
-        &refreshed.rollup,
-        &normalizer::reconcile::ReconcileConfig::default(),
-        None,
-    )
-    .await?;
+    let reconciled =
+        analysis.reconciliations(&normalizer::reconcile::ReconcileConfig::default(), None);
     findings.extend(Finding::reconciliation(&reconciled, finished));
     let previous: Vec<Finding> = store.get_json(FINDINGS_DOC).await?.unwrap_or_default();
     store.put_json(FINDINGS_DOC, &findings).await?;
@@ -737,7 +733,7 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
             .iter()
             .filter(|f| matches!(f.kind, normalizer::FindingKind::Reconciliation { .. }))
             .count(),
-        missing_baseline_parts: refreshed.missing_parts.len(),
+        missing_baseline_parts: analysis.missing_parts.len(),
         agents,
         unattributed_events,
         quarantine_location: format!("{}/quarantine/", store.at.display),

@@ -322,3 +322,155 @@ fn reconciliation_shows_unused_grants_and_overreach_through_a_managed_policy() {
     assert!(table.contains("UNUSED EXCESS (2):"), "{table}");
     assert!(table.contains("INHERITED OVERREACH (3):"), "{table}");
 }
+
+#[test]
+fn classes_envelopes_and_inventory_changes_explain_the_two_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    scan_quickstart(&store);
+    let out = on_store(&store, &["baseline", "show", "--format", "json"]);
+    let docs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let class_of = |name: &str| {
+        docs.iter()
+            .find(|d| d["name"] == name)
+            .map(|d| d["class"].clone())
+            .unwrap()
+    };
+    let support = class_of("customer-support-agent");
+    assert_eq!(support["class"], "write_tools");
+    assert_eq!(
+        support["reasons"][0],
+        "writes as its own roles: s3:PutObject"
+    );
+    let research = class_of("research-assistant");
+    assert_eq!(research["class"], "read_only_retrieval");
+    assert!(
+        docs.iter()
+            .all(|d| d["track"]["track"] == "observe-in-production")
+    );
+
+    let out = on_store(
+        &store,
+        &[
+            "envelopes",
+            "customer-support-agent",
+            "research-assistant",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cmp: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |action: &str| {
+        cmp["behaviors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["behavior"]["action"] == action)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(row("s3:PutObject")["a"]["count"], 2640);
+    assert_eq!(row("s3:PutObject")["b"], Value::Null);
+    assert_eq!(row("bedrock:Retrieve")["a"], Value::Null);
+    assert_eq!(row("bedrock:InvokeAgent")["b"]["count"], 186);
+    let table = stdout(&on_store(
+        &store,
+        &["envelopes", "K7QX2M4TZP", "RSRCH4N7QA"],
+    ));
+    assert!(
+        table.contains("11 behaviors: 2 both, 6 only A, 3 only B"),
+        "{table}"
+    );
+
+    // The inventory as it was before the model update, and exactly what changed since.
+    let text = stdout(&on_store(&store, &["inventory", "--at", "2026-10-20"]));
+    let changes = text
+        .split("changed since")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        changes.starts_with(" 2026-10-20T00:00:00Z: 4 changes"),
+        "{changes}"
+    );
+    assert!(changes.contains("declared_model anthropic.claude-3-5-haiku-20241022-v1:0"));
+    assert!(changes.contains(r#"alias {"id":"PRDALIAS01","routed_version":"2"}"#));
+    assert!(
+        !changes.contains(" name customer-support-agent"),
+        "a restated name is no change"
+    );
+}
+
+#[test]
+fn a_pre_enforced_agent_is_judged_against_its_staging_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let staging = dir.path().join("staging");
+    scan_quickstart(&staging);
+    let trail = repo_root().join("examples/support-agent/cloudtrail");
+    let write = |extra: &str| {
+        let config = dir.path().join("agentward.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[store]\nurl = \"prod\"\n\n[[source]]\nname = \"trail\"\nkind = \"cloudtrail\"\nurl = {:?}\n{extra}",
+                trail.display().to_string()
+            ),
+        )
+        .unwrap();
+        config
+    };
+    let config = write(
+        "\n[[agent]]\nmatch = \"customer-support-agent\"\ntrack = \"pre-enforced\"\nstaging_store = \"staging\"\n",
+    );
+    let scan = run(&["--config", config.to_str().unwrap(), "scan"]);
+    assert!(scan.status.success(), "{}", stderr(&scan));
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "drift",
+        "--format",
+        "json",
+    ]);
+    let episodes: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    // The staged agent already used the new model: the update is no departure; the burst
+    // still breaks the volume envelope.
+    let support: Vec<&Value> = episodes
+        .iter()
+        .filter(|e| e["agent"]["id"] == "K7QX2M4TZP")
+        .collect();
+    assert_eq!(support.len(), 1, "{episodes:#?}");
+    assert_eq!(support[0]["class"]["class"], "risky_drift");
+    let shown = stdout(&run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "baseline",
+        "show",
+        "customer-support-agent",
+    ]));
+    assert!(
+        shown.contains("track:    pre-enforced for 47 days: judged from day one against the staging baseline of aws.111122223333.us-east-1.K7QX2M4TZP"),
+        "{shown}"
+    );
+
+    // A staging store that is not there, or does not know the agent, is an error.
+    let missing = write(
+        "\n[[agent]]\nmatch = \"customer-support-agent\"\ntrack = \"pre-enforced\"\nstaging_store = \"nowhere\"\n",
+    );
+    let out = run(&["--config", missing.to_str().unwrap(), "drift"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("pre-enforced agent \"customer-support-agent\": staging store"),
+        "{}",
+        stderr(&out)
+    );
+    let unknown = write(
+        "\n[[agent]]\nmatch = \"customer-support-agent\"\ntrack = \"pre-enforced\"\nstaging_store = \"staging\"\nstaging_agent = \"payments-agent\"\n",
+    );
+    let out = run(&["--config", unknown.to_str().unwrap(), "drift"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no baseline for agent \"payments-agent\""),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -187,6 +187,18 @@ fn median_abs_dev(counts: &[u64], center: f64) -> f64 {
 /// Episodes come oldest first; windows of episodes that are not `Evolution` are left out
 /// of the envelope later windows are judged against, so a breach does not widen it.
 pub fn classify(baseline: &Baseline, config: &DriftConfig, until: Timestamp) -> Vec<Episode> {
+    classify_against(baseline, None, config, until)
+}
+
+/// [`classify`] for an agent whose envelope starts from a `reference` baseline (a staging
+/// scan of it, for agents enforced from day one): what the reference did is not new, and
+/// the reference's windows count in the volume history.
+pub fn classify_against(
+    baseline: &Baseline,
+    reference: Option<&Baseline>,
+    config: &DriftConfig,
+    until: Timestamp,
+) -> Vec<Episode> {
     let active: Vec<i64> = baseline
         .events_per_window()
         .iter()
@@ -208,7 +220,8 @@ pub fn classify(baseline: &Baseline, config: &DriftConfig, until: Timestamp) -> 
         let w = baseline.window_of(seen.first);
         // A call as a role is also an action on a resource; the role itself is judged
         // through `Role`, so reporting both would say the same thing twice.
-        let judged = !matches!(behavior, Behavior::ActionAs { .. });
+        let judged = !matches!(behavior, Behavior::ActionAs { .. })
+            && reference.is_none_or(|r| r.seen(behavior).is_none());
         if judged && w >= from_w && w <= until_w {
             let count = seen.windows.get(&w).copied().unwrap_or(0);
             new_in
@@ -246,10 +259,15 @@ pub fn classify(baseline: &Baseline, config: &DriftConfig, until: Timestamp) -> 
             let Some(&count) = windows.get(&w) else {
                 continue;
             };
+            let staged = reference
+                .and_then(|r| r.seen(behavior))
+                .map(|seen| seen.windows.values().copied().filter(|n| *n > 0).collect())
+                .unwrap_or_default();
             let history: Vec<u64> = windows
                 .range(..w)
                 .filter(|(pw, n)| **n > 0 && !excluded.contains(&(*behavior, **pw)))
                 .map(|(_, n)| *n)
+                .chain(staged)
                 .collect();
             if history.len() < config.min_volume_history {
                 continue;
@@ -704,5 +722,42 @@ mod tests {
         let (_, with_outlier) = envelope(&[40, 40, 41, 39, 5_000], 5.0).unwrap();
         assert!(with_outlier < 100.0, "{with_outlier}");
         assert_eq!(envelope(&[], 5.0), None);
+    }
+
+    #[test]
+    fn a_pre_enforced_agent_is_judged_from_day_one_against_its_staging_baseline() {
+        let staging = story(true, None);
+        // Production starts the day the staged agent went live: no learning period.
+        let mut production = Baseline::new(
+            crate::agent::test_agent("AG1", None),
+            BaselineConfig::default(),
+        );
+        for day in 100..104 {
+            for i in 0..10 {
+                production.observe(&model_call(day, 9 * 3_600 + i * 60, MODEL_B));
+            }
+        }
+        for i in 0..2_400 {
+            production.observe(&put(101, 14 * 3_600 + i / 8, &format!("weekly/{i}.json")));
+        }
+        production.observe(&model_call(102, 10, "some-other-model"));
+        let config = DriftConfig {
+            learning_windows: 0,
+            ..DriftConfig::default()
+        };
+        let until = Timestamp(104 * Timestamp::MS_PER_DAY - 1);
+        let episodes = classify_against(&production, Some(&staging), &config, until);
+        let days: Vec<i64> = episodes.iter().map(day_of).collect();
+        // Day 100 did only what staging did; day 101 broke the staged volume envelope;
+        // day 102 called a model staging never called.
+        assert_eq!(days, vec![101, 102], "{episodes:#?}");
+        assert_eq!(episodes[0].class, DriftClass::RiskyDrift);
+        assert!(matches!(
+            episodes[0].bounds,
+            Bounds::Outside { count: 2_400, .. }
+        ));
+        assert!(episodes[1].departures.iter().any(|d| matches!(d, Departure::NewBehavior { behavior: Behavior::Model { model }, .. } if model == "some-other-model")));
+        // Without the reference, everything is learning.
+        assert!(classify(&production, &DriftConfig::default(), until).is_empty());
     }
 }

@@ -13,6 +13,7 @@ pub mod agent;
 pub mod audit;
 pub mod baseline;
 pub mod canonical;
+pub mod classes;
 pub mod coverage;
 pub mod cyclonedx;
 pub mod drift;

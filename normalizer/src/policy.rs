@@ -37,6 +37,15 @@ pub struct PolicyDocument {
 #[error("policy document: {0}")]
 pub struct PolicyError(String);
 
+/// Whether an operation only reads, by the verbs AWS names read operations with.
+pub fn is_read_operation(operation: &str) -> bool {
+    [
+        "Get", "List", "Describe", "Head", "Select", "Search", "Scan", "Query", "BatchGet",
+    ]
+    .iter()
+    .any(|verb| operation.starts_with(verb))
+}
+
 /// `*` matches any run of characters, `?` one character.
 pub fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
     let p: Vec<char> = pattern.chars().collect();

@@ -12,7 +12,7 @@
 use crate::baseline::{Baseline, Behavior, Seen};
 use crate::identity::{DeclaredIdentity, DeclaredRole, Document, is_aws_managed, role_key};
 use crate::inventory::AgentInventory;
-use crate::policy::{Effect, Statement, glob};
+use crate::policy::{Effect, Statement, glob, is_read_operation as is_read};
 use crate::{AgentRef, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -141,15 +141,6 @@ fn statements_of(
         }
     }
     out
-}
-
-/// Whether an operation only reads, by the verbs AWS names read operations with.
-fn is_read(operation: &str) -> bool {
-    [
-        "Get", "List", "Describe", "Head", "Select", "Search", "Scan", "Query", "BatchGet",
-    ]
-    .iter()
-    .any(|verb| operation.starts_with(verb))
 }
 
 fn short(n: u64) -> String {
