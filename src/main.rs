@@ -631,7 +631,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     write!(
                         stdout,
                         "{}",
-                        report::drift_table(&episodes, &names, &samples, *days, *all)
+                        report::drift_table(&episodes, names, &samples, *days, *all)
                     )?;
                 }
             }
@@ -658,7 +658,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     writeln!(stdout, "{}", serde_json::to_string_pretty(&results)?)?
                 }
                 TextOrJson::Table => {
-                    write!(stdout, "{}", report::reconcile_table(&results, &names))?;
+                    write!(stdout, "{}", report::reconcile_table(&results, names))?;
                     if results.is_empty() {
                         writeln!(stdout, "no baselines yet: run `agentward scan` first")?;
                     }

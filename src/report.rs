@@ -715,8 +715,8 @@ pub fn envelopes_table(
     let _ = writeln!(out, "B: {}", name(b));
     let _ = writeln!(
         out,
-        "{:<70} {:>9} {:>8}   {:>9} {:>8}   {}",
-        "behavior", "A events", "A med/w", "B events", "B med/w", "who"
+        "{:<70} {:>9} {:>8}   {:>9} {:>8}   who",
+        "behavior", "A events", "A med/w", "B events", "B med/w"
     );
     let cell = |s: &Option<crate::behavior::EnvelopeSide>| match s {
         Some(s) => (thousands(s.count), format!("{:.0}", s.median_per_window)),

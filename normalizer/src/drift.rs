@@ -259,7 +259,7 @@ pub fn classify_against(
             let Some(&count) = windows.get(&w) else {
                 continue;
             };
-            let staged = reference
+            let staged: Vec<u64> = reference
                 .and_then(|r| r.seen(behavior))
                 .map(|seen| seen.windows.values().copied().filter(|n| *n > 0).collect())
                 .unwrap_or_default();
