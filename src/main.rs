@@ -228,6 +228,24 @@ fn print_events(
     Ok(())
 }
 
+/// The store and its behavior analysis, for the read-only behavior commands.
+async fn open_analysis(cli: &Cli) -> anyhow::Result<(store::Store, behavior::Analysis)> {
+    let config = load_config(cli, false)?;
+    let store = scan::open_existing_store(&config)?;
+    let analysis = behavior::Analysis::load(&store, false, &config).await?;
+    Ok((store, analysis))
+}
+
+/// The agent `--agent` names, if given.
+fn only_agent(
+    analysis: &behavior::Analysis,
+    agent: Option<&str>,
+) -> anyhow::Result<Option<normalizer::AgentRef>> {
+    agent
+        .map(|a| resolve_agent(analysis, a).map(|b| b.agent.clone()))
+        .transpose()
+}
+
 /// The baseline of the agent a user named by key, id or name.
 fn resolve_agent<'a>(
     analysis: &'a behavior::Analysis,
@@ -547,9 +565,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Baseline {
             command: BaselineCommand::Show { agent, format },
         } => {
-            let config = load_config(&cli, false)?;
-            let store = scan::open_existing_store(&config)?;
-            let analysis = behavior::Analysis::load(&store, false, &config).await?;
+            let (_, analysis) = open_analysis(&cli).await?;
             let names = &analysis.names;
             let chosen: Vec<&normalizer::baseline::Baseline> = match agent {
                 Some(a) => vec![resolve_agent(&analysis, a)?],
@@ -602,14 +618,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             all,
             format,
         } => {
-            let config = load_config(&cli, false)?;
-            let store = scan::open_existing_store(&config)?;
-            let analysis = behavior::Analysis::load(&store, false, &config).await?;
+            let (store, analysis) = open_analysis(&cli).await?;
             let names = &analysis.names;
-            let only = match agent {
-                Some(a) => Some(resolve_agent(&analysis, a)?.agent.clone()),
-                None => None,
-            };
+            let only = only_agent(&analysis, agent.as_deref())?;
             let until = until.as_deref().map(parse_time).transpose()?;
             let episodes = analysis.episodes(
                 Some(i64::from(*days) * Timestamp::MS_PER_DAY),
@@ -641,14 +652,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             min_days,
             format,
         } => {
-            let config = load_config(&cli, false)?;
-            let store = scan::open_existing_store(&config)?;
-            let analysis = behavior::Analysis::load(&store, false, &config).await?;
+            let (_, analysis) = open_analysis(&cli).await?;
             let names = &analysis.names;
-            let only = match agent {
-                Some(a) => Some(resolve_agent(&analysis, a)?.agent.clone()),
-                None => None,
-            };
+            let only = only_agent(&analysis, agent.as_deref())?;
             let settings = normalizer::reconcile::ReconcileConfig {
                 min_observed_days: i64::from(*min_days),
             };
@@ -666,9 +672,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Envelopes { a, b, format } => {
-            let config = load_config(&cli, false)?;
-            let store = scan::open_existing_store(&config)?;
-            let analysis = behavior::Analysis::load(&store, false, &config).await?;
+            let (_, analysis) = open_analysis(&cli).await?;
             let (left, right) = (resolve_agent(&analysis, a)?, resolve_agent(&analysis, b)?);
             let rows = behavior::compare_envelopes(left, right);
             match format {

@@ -5,17 +5,7 @@ use normalizer::inventory::InventorySnapshot;
 use normalizer::{Coverage, Layer};
 use std::fmt::Write;
 
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use normalizer::thousands;
 
 fn coverage_lines(out: &mut String, coverage: &[Coverage], indent: &str) {
     for c in coverage {

@@ -234,7 +234,6 @@ impl DeclaredIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::{ProvenanceKind, RecordRef};
     use serde_json::json;
 
     fn obs(time: i64, subject: &str, fact: IdentityFact) -> IdentityObservation {
@@ -242,15 +241,7 @@ mod tests {
             time: Timestamp(time),
             subject: subject.into(),
             fact,
-            provenance: Provenance {
-                kind: ProvenanceKind::ProviderApi,
-                record: RecordRef {
-                    source: "t".into(),
-                    object: "o".into(),
-                    index: time as u64,
-                    record_id: None,
-                },
-            },
+            provenance: crate::inventory::test_provenance(time as u64),
         }
     }
 
@@ -277,7 +268,7 @@ mod tests {
             )
         };
         let mut h = IdentityHistory::default();
-        let events = vec![
+        let events = [
             obs(
                 1,
                 role,

@@ -47,6 +47,20 @@ pub struct RecordRef {
     pub record_id: Option<String>,
 }
 
+/// Provenance from the provider's API, pointing at record `index` of a test object.
+#[cfg(test)]
+pub(crate) fn test_provenance(index: u64) -> Provenance {
+    Provenance {
+        kind: ProvenanceKind::ProviderApi,
+        record: RecordRef {
+            source: "t".into(),
+            object: "o".into(),
+            index,
+            record_id: None,
+        },
+    }
+}
+
 impl RecordRef {
     pub fn new(raw: &RawPointer, record_id: Option<&str>) -> Self {
         RecordRef {

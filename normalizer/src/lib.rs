@@ -33,6 +33,19 @@ pub use finding::{Finding, FindingKind};
 pub use inventory::{InventoryHistory, InventorySnapshot, Provenance, ProvenanceKind};
 pub use timestamp::Timestamp;
 
+/// `4653` → `4,653`: counts as people read them in reports and findings.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Everything that can go wrong inside the model.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

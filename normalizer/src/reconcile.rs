@@ -143,18 +143,6 @@ fn statements_of(
     out
 }
 
-fn short(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn uid(agent: &AgentRef, axis: Axis, subject: &str, what: &str) -> String {
     format!(
         "agentward:reconcile:{}:{}:{subject}:{what}",
@@ -323,7 +311,7 @@ pub fn reconcile(
                 .map(|(resource, seen, _)| {
                     format!(
                         "{} calls on {resource}, {} → {}",
-                        short(seen.count),
+                        crate::thousands(seen.count),
                         seen.first.utc_date(),
                         seen.last.utc_date()
                     )
@@ -348,7 +336,7 @@ pub fn reconcile(
             if through.is_empty() {
                 notes.push(format!(
                     "{role_arn}: {action} ({} calls) is covered by no grant agentward has seen; the grant predates the logs",
-                    short(calls_total)
+                    crate::thousands(calls_total)
                 ));
                 continue;
             }
@@ -362,7 +350,7 @@ pub fn reconcile(
                 subject: role_arn.clone(),
                 title: format!(
                     "{action} ({} calls) is exercised only through inherited grants",
-                    short(calls_total)
+                    crate::thousands(calls_total)
                 ),
                 evidence,
                 proof: None,
@@ -504,7 +492,6 @@ mod tests {
     use crate::baseline::BaselineConfig;
     use crate::event::test_event;
     use crate::identity::{IdentityFact, IdentityHistory, IdentityObservation};
-    use crate::inventory::{Provenance, ProvenanceKind, RecordRef};
     use crate::{Event, Layer, Principal};
     use serde_json::json;
 
@@ -555,15 +542,7 @@ mod tests {
                     time: Timestamp(i as i64),
                     subject: subject.into(),
                     fact,
-                    provenance: Provenance {
-                        kind: ProvenanceKind::ProviderApi,
-                        record: RecordRef {
-                            source: "t".into(),
-                            object: "o".into(),
-                            index: i as u64,
-                            record_id: None,
-                        },
-                    },
+                    provenance: crate::inventory::test_provenance(i as u64),
                 }),
         );
         h.declared_at(Timestamp(i64::MAX))
@@ -574,6 +553,17 @@ mod tests {
             name: "data".into(),
             document: Document::from_value(&json!({ "Statement": statements })),
         }
+    }
+
+    /// Reconciles an agent alone in its account, with the default window.
+    fn judge(b: &Baseline, declared: &DeclaredIdentity) -> Reconciliation {
+        reconcile(
+            b,
+            None,
+            declared,
+            &role_users([b]),
+            &ReconcileConfig::default(),
+        )
     }
 
     fn titles(r: &Reconciliation, axis: Axis) -> Vec<String> {
@@ -594,13 +584,7 @@ mod tests {
             ])),
         )]);
         let b = baseline("AG1", 40);
-        let r = reconcile(
-            &b,
-            None,
-            &declared,
-            &role_users([&b]),
-            &ReconcileConfig::default(),
-        );
+        let r = judge(&b, &declared);
         assert_eq!(r.roles, vec![TOOLS.to_string()]);
         assert!(titles(&r, Axis::InheritedOverreach).is_empty(), "{r:#?}");
         let unused = titles(&r, Axis::UnusedExcess);
@@ -670,13 +654,7 @@ mod tests {
             ),
         )]);
         let b = baseline("AG1", 5);
-        let r = reconcile(
-            &b,
-            None,
-            &declared,
-            &role_users([&b]),
-            &ReconcileConfig::default(),
-        );
+        let r = judge(&b, &declared);
         assert!(
             r.unused_not_judged
                 .as_deref()
@@ -690,13 +668,7 @@ mod tests {
     #[test]
     fn what_cannot_be_judged_is_said() {
         let b = baseline("AG1", 40);
-        let unknown = reconcile(
-            &b,
-            None,
-            &DeclaredIdentity::default(),
-            &role_users([&b]),
-            &ReconcileConfig::default(),
-        );
+        let unknown = judge(&b, &DeclaredIdentity::default());
         assert!(unknown.items.is_empty());
         assert!(
             unknown.notes[0].contains("no policy of this role was seen"),
@@ -709,13 +681,7 @@ mod tests {
                 document: Document::from_value(&json!("{oops")),
             },
         )]);
-        let r = reconcile(
-            &b,
-            None,
-            &declared,
-            &role_users([&b]),
-            &ReconcileConfig::default(),
-        );
+        let r = judge(&b, &declared);
         assert!(
             r.notes
                 .iter()
@@ -739,13 +705,7 @@ mod tests {
             ),
         )]);
         let b = baseline("AG1", 40);
-        let r = reconcile(
-            &b,
-            None,
-            &declared,
-            &role_users([&b]),
-            &ReconcileConfig::default(),
-        );
+        let r = judge(&b, &declared);
         let proof = |needle: &str| {
             r.items
                 .iter()
@@ -771,13 +731,7 @@ mod tests {
             "arn:aws:iam::111122223333:role/frontend",
         );
         b.observe(&invoke);
-        let r = reconcile(
-            &b,
-            None,
-            &DeclaredIdentity::default(),
-            &role_users([&b]),
-            &ReconcileConfig::default(),
-        );
+        let r = judge(&b, &DeclaredIdentity::default());
         assert_eq!(r.roles, vec![TOOLS.to_string()]);
     }
 }
