@@ -25,6 +25,31 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub const BASELINE_DIR: &str = "snapshots/baselines";
 pub const DRIFT_DOC: &str = "drift/current.json";
+pub const ACCEPTED_DIR: &str = "drift/accepted";
+
+/// A person's decision that a drift episode is acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    pub time: Timestamp,
+    pub by: String,
+    pub reason: String,
+    /// The class the episode had when it was accepted.
+    pub class: String,
+}
+
+/// Episode uid → acceptance; a union between concurrent writers (first decision kept).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Acceptances {
+    pub episodes: BTreeMap<String, Acceptance>,
+}
+
+impl Acceptances {
+    pub fn merge(mine: &mut Acceptances, theirs: Acceptances) {
+        for (uid, a) in theirs.episodes {
+            mine.episodes.entry(uid).or_insert(a);
+        }
+    }
+}
 const PART_READS: usize = 16;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -250,6 +275,9 @@ pub struct Analysis {
     pub classes: BTreeMap<String, Classification>,
     /// Agent key → track.
     pub tracks: BTreeMap<String, TrackState>,
+    /// Drift episodes a person accepted.
+    pub acceptances: Acceptances,
+    accepted_uids: BTreeSet<String>,
 }
 
 async fn agent_names(
@@ -290,7 +318,14 @@ impl Analysis {
             .map(|(_, h)| h)
             .unwrap_or_default();
         let (inventory, names) = agent_names(store).await?;
+        let acceptances = store
+            .latest::<Acceptances>(ACCEPTED_DIR)
+            .await?
+            .map(|(_, a)| a)
+            .unwrap_or_default();
         let mut analysis = Analysis {
+            accepted_uids: acceptances.episodes.keys().cloned().collect(),
+            acceptances,
             rollup: refreshed.rollup,
             missing_parts: refreshed.missing_parts,
             identity,
@@ -400,6 +435,7 @@ impl Analysis {
                 Some(end) => normalizer::drift::classify_against(
                     b,
                     self.reference_of(b),
+                    &self.accepted_uids,
                     &self.drift_config(b, period_ms),
                     end,
                 ),

@@ -170,6 +170,20 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: TextOrJson,
     },
+    /// Accept a drift episode after review (e.g. a one-off export someone asked for): it is
+    /// no longer a finding, its windows count in the agent's envelope, and the decision,
+    /// who made it and why go into the audit trail.
+    Accept {
+        /// The episode's uid, as `agentward drift --format json` prints it
+        /// (agentward:drift:AGENT_KEY:YYYY-MM-DD).
+        episode: String,
+        /// Why it is acceptable: kept in the audit trail.
+        #[arg(long)]
+        reason: String,
+        /// Who accepts it; default: $USER.
+        #[arg(long, env = "USER", default_value = "unknown")]
+        by: String,
+    },
     /// Two agents' envelopes side by side: every action, model and role either was seen
     /// doing, with counts and median per active window, and which of the two does it.
     Envelopes {
@@ -633,10 +647,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 TextOrJson::Table => {
                     let mut samples = BTreeMap::new();
-                    for e in episodes
-                        .iter()
-                        .filter(|e| *all || e.class != normalizer::drift::DriftClass::Evolution)
-                    {
+                    for e in episodes.iter().filter(|e| {
+                        *all || (e.class != normalizer::drift::DriftClass::Evolution && !e.accepted)
+                    }) {
                         samples.insert(e.uid.clone(), sample_events(&store, e, 3).await?);
                     }
                     write!(
@@ -670,6 +683,84 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
+        }
+        Command::Accept {
+            episode,
+            reason,
+            by,
+        } => {
+            if reason.trim().is_empty() {
+                bail!(
+                    "--reason must say why the episode is acceptable: it goes into the audit trail"
+                );
+            }
+            let (store, analysis) = open_analysis(&cli).await?;
+            // Any episode on record, not just the default period's.
+            let episodes = analysis.episodes(Some(3650 * Timestamp::MS_PER_DAY), None, None);
+            let Some(found) = episodes.iter().find(|e| &e.uid == episode) else {
+                let open: Vec<&str> = episodes
+                    .iter()
+                    .filter(|e| e.class != normalizer::drift::DriftClass::Evolution)
+                    .map(|e| e.uid.as_str())
+                    .collect();
+                bail!(
+                    "no drift episode {episode:?}; episodes to review: {}",
+                    if open.is_empty() {
+                        "none".to_string()
+                    } else {
+                        open.join(", ")
+                    }
+                );
+            };
+            if found.class == normalizer::drift::DriftClass::Evolution {
+                bail!("{episode} is an evolution: it is already part of the baseline");
+            }
+            if let Some(previous) = analysis.acceptances.episodes.get(episode) {
+                writeln!(
+                    stdout,
+                    "{episode} was already accepted by {} at {}: {}",
+                    previous.by, previous.time, previous.reason
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let now = scan::now();
+            let acceptance = behavior::Acceptance {
+                time: now,
+                by: by.clone(),
+                reason: reason.clone(),
+                class: found.class.label().to_string(),
+            };
+            let mine = behavior::Acceptances {
+                episodes: BTreeMap::from([(episode.clone(), acceptance)]),
+            };
+            store
+                .commit(
+                    behavior::ACCEPTED_DIR,
+                    mine,
+                    None,
+                    behavior::Acceptances::merge,
+                )
+                .await?;
+            audit::append(
+                &store,
+                vec![normalizer::audit::AuditEntry {
+                    time: now,
+                    kind: "drift-accepted".into(),
+                    subject: Some(found.agent.key()),
+                    summary: format!("{} on {} accepted by {by}: {reason}", found.class.label(), found.window_start.utc_date()),
+                    evidence: serde_json::json!({
+                        "episode": episode,
+                        "explanation": found.explanation,
+                        "departures": found.departures.iter().map(|d| d.describe()).collect::<Vec<_>>(),
+                    }),
+                }],
+            )
+            .await?;
+            writeln!(
+                stdout,
+                "accepted {episode} ({}); the next scan drops its finding",
+                found.class.label()
+            )?;
         }
         Command::Envelopes { a, b, format } => {
             let (_, analysis) = open_analysis(&cli).await?;

@@ -39,6 +39,25 @@ fn agent_block(out: &mut String, a: &AgentSummary) {
             layers.join(", ")
         }
     );
+    if let Some(c) = &a.class {
+        let _ = writeln!(
+            out,
+            "    class: {} ({})",
+            c.class.label(),
+            c.reasons.join("; ")
+        );
+    }
+    if let Some(t) = &a.track {
+        let _ = writeln!(
+            out,
+            "    track: {}, observed {} days",
+            match &t.reference {
+                Some(r) => format!("pre-enforced against the staging baseline in {}", r.store),
+                None => "observe-in-production".to_string(),
+            },
+            t.observed_days
+        );
+    }
     let _ = writeln!(out, "    coverage:");
     coverage_lines(out, &a.coverage, "      ");
 }
@@ -556,23 +575,24 @@ pub fn drift_table(
         .iter()
         .filter(|e| e.class == DriftClass::Evolution)
         .count();
+    let accepted = episodes.iter().filter(|e| e.accepted).count();
+    let open = |class: fn(&DriftClass) -> bool| {
+        episodes
+            .iter()
+            .filter(|e| !e.accepted && class(&e.class))
+            .count()
+    };
     let _ = writeln!(
         out,
-        "{} drift episodes over {days} days: {} evolution (absorbed into the baseline), {} risky drift, {} unclassified",
+        "{} drift episodes over {days} days: {} evolution (absorbed into the baseline), {} risky drift, {} unclassified, {accepted} accepted after review",
         episodes.len(),
         evolutions,
-        episodes
-            .iter()
-            .filter(|e| e.class == DriftClass::RiskyDrift)
-            .count(),
-        episodes
-            .iter()
-            .filter(|e| matches!(e.class, DriftClass::Unclassified { .. }))
-            .count()
+        open(|c| *c == DriftClass::RiskyDrift),
+        open(|c| matches!(c, DriftClass::Unclassified { .. })),
     );
     for e in episodes
         .iter()
-        .filter(|e| all || e.class != DriftClass::Evolution)
+        .filter(|e| all || (e.class != DriftClass::Evolution && !e.accepted))
     {
         let key = e.agent.key();
         let _ = writeln!(
@@ -585,6 +605,13 @@ pub fn drift_table(
                 .map(String::as_str)
                 .unwrap_or("(name not seen)")
         );
+        let _ = writeln!(out, "  uid:        {}", e.uid);
+        if e.accepted {
+            let _ = writeln!(
+                out,
+                "  ACCEPTED after review (see `agentward audit verify` and the audit trail)"
+            );
+        }
         let _ = writeln!(out, "  why:        {}", e.explanation);
         let _ = writeln!(
             out,
@@ -617,8 +644,11 @@ pub fn drift_table(
             e.first, e.window_end
         );
     }
-    if !all && evolutions > 0 {
-        let _ = writeln!(out, "\n(--all lists the evolutions too)");
+    if !all && evolutions + accepted > 0 {
+        let _ = writeln!(
+            out,
+            "\n(--all lists the evolutions and accepted episodes too)"
+        );
     }
     out
 }

@@ -145,6 +145,12 @@ pub struct AgentSummary {
     pub name: Option<String>,
     pub events_by_layer: BTreeMap<Layer, u64>,
     pub coverage: Vec<Coverage>,
+    /// Its class and why, once baselines exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<normalizer::classes::Classification>,
+    /// Its observation track and how long it has been observed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track: Option<crate::behavior::TrackState>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -656,6 +662,8 @@ pub async fn compute_state(
                 name,
                 events_by_layer,
                 coverage,
+                class: None,
+                track: None,
             },
         );
     }
@@ -690,11 +698,16 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
         sources.push(scan_source(&store, config, source, &progress).await?);
     }
 
-    let (agents, unattributed_events) = compute_state(&store, config).await?;
+    let (mut agents, unattributed_events) = compute_state(&store, config).await?;
     let coverage: Vec<Coverage> = agents.iter().flat_map(|a| a.coverage.clone()).collect();
     store.put_json(COVERAGE_DOC, &coverage).await?;
     let analysis = crate::behavior::Analysis::load(&store, true, config).await?;
     let episodes = analysis.episodes(None, None, None);
+    for a in &mut agents {
+        let key = a.agent.key();
+        a.class = analysis.classes.get(&key).cloned();
+        a.track = analysis.tracks.get(&key).cloned();
+    }
     let previous_episodes: Vec<Episode> = store.get_json(DRIFT_DOC).await?.unwrap_or_default();
     store.put_json(DRIFT_DOC, &episodes).await?;
     let finished = now();

@@ -474,3 +474,82 @@ fn a_pre_enforced_agent_is_judged_against_its_staging_baseline() {
         stderr(&out)
     );
 }
+
+#[test]
+fn accepting_a_reviewed_episode_drops_its_finding_and_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    scan_quickstart(&store);
+    let breach = format!("agentward:drift:{SUPPORT_AGENT}:2026-11-12");
+
+    let out = on_store(&store, &["accept", &breach, "--reason", " "]);
+    assert_eq!(out.status.code(), Some(1), "an empty reason is refused");
+    let out = on_store(
+        &store,
+        &["accept", "agentward:drift:nope:2026-01-01", "--reason", "x"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&breach),
+        "the error lists what can be accepted: {}",
+        stderr(&out)
+    );
+    let evolution = format!("agentward:drift:{SUPPORT_AGENT}:2026-10-27");
+    let out = on_store(&store, &["accept", &evolution, "--reason", "x"]);
+    assert!(
+        stderr(&out).contains("already part of the baseline"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = on_store(
+        &store,
+        &[
+            "accept",
+            &breach,
+            "--reason",
+            "ticket SEC-4411: legal hold export",
+            "--by",
+            "alice",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let again = on_store(
+        &store,
+        &["accept", &breach, "--reason", "again", "--by", "bob"],
+    );
+    assert!(
+        stdout(&again).contains("already accepted by alice"),
+        "{}",
+        stdout(&again)
+    );
+
+    let table = stdout(&on_store(&store, &["drift"]));
+    assert!(
+        table.contains("0 risky drift, 0 unclassified, 1 accepted after review"),
+        "{table}"
+    );
+    assert!(!table.contains("RISKY DRIFT  2026-11-12"), "{table}");
+
+    scan_quickstart(&store);
+    let findings: Vec<Value> =
+        serde_json::from_slice(&on_store(&store, &["findings", "--format", "json"]).stdout)
+            .unwrap();
+    assert!(
+        findings.iter().all(|f| f["kind"] != "drift"),
+        "{findings:#?}"
+    );
+    let rows = read_audit_rows(&store);
+    let accepted: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["kind"] == "drift-accepted")
+        .collect();
+    assert_eq!(accepted.len(), 1);
+    assert!(
+        accepted[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("accepted by alice: ticket SEC-4411")
+    );
+    assert!(on_store(&store, &["audit", "verify"]).status.success());
+}

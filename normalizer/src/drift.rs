@@ -154,6 +154,10 @@ pub struct Episode {
     pub class: DriftClass,
     /// One sentence: why this class.
     pub explanation: String,
+    /// A person reviewed it and accepted it: its behavior is part of the envelope now, and
+    /// it is no longer a finding.
+    #[serde(default)]
+    pub accepted: bool,
 }
 
 /// Robust envelope of per-window counts: median and spread (MAD scaled to a standard
@@ -187,15 +191,18 @@ fn median_abs_dev(counts: &[u64], center: f64) -> f64 {
 /// Episodes come oldest first; windows of episodes that are not `Evolution` are left out
 /// of the envelope later windows are judged against, so a breach does not widen it.
 pub fn classify(baseline: &Baseline, config: &DriftConfig, until: Timestamp) -> Vec<Episode> {
-    classify_against(baseline, None, config, until)
+    classify_against(baseline, None, &BTreeSet::new(), config, until)
 }
 
 /// [`classify`] for an agent whose envelope starts from a `reference` baseline (a staging
 /// scan of it, for agents enforced from day one): what the reference did is not new, and
-/// the reference's windows count in the volume history.
+/// the reference's windows count in the volume history. Episodes whose uid is in
+/// `accepted` were reviewed and accepted: like evolutions, their windows shape the
+/// envelope later windows are judged against.
 pub fn classify_against(
     baseline: &Baseline,
     reference: Option<&Baseline>,
+    accepted: &BTreeSet<String>,
     config: &DriftConfig,
     until: Timestamp,
 ) -> Vec<Episode> {
@@ -323,17 +330,19 @@ pub fn classify_against(
             None => Bounds::Unknown,
         };
         let (class, explanation) = decide(deploy.as_ref(), &continuity, &bounds);
-        if class != DriftClass::Evolution {
+        let uid = format!(
+            "agentward:drift:{}:{}",
+            baseline.agent.key(),
+            window_start.utc_date()
+        );
+        let is_accepted = accepted.contains(&uid);
+        if class != DriftClass::Evolution && !is_accepted {
             for (behavior, _) in &series {
                 excluded.insert((*behavior, w));
             }
         }
         episodes.push(Episode {
-            uid: format!(
-                "agentward:drift:{}:{}",
-                baseline.agent.key(),
-                window_start.utc_date()
-            ),
+            uid,
             agent: baseline.agent.clone(),
             window_start,
             window_end,
@@ -344,6 +353,7 @@ pub fn classify_against(
             bounds,
             class,
             explanation,
+            accepted: is_accepted,
         });
     }
     episodes
@@ -715,6 +725,38 @@ mod tests {
     }
 
     #[test]
+    fn accepted_episodes_are_marked_and_do_not_make_bursts_normal() {
+        let mut b = story(true, None);
+        for day in [29, 30, 31, 32, 33] {
+            for i in 0..2_400 {
+                b.observe(&put(
+                    day,
+                    14 * 3_600 + i / 8,
+                    &format!("weekly/{day}/part-{i}.json"),
+                ));
+            }
+        }
+        let uid = |day: i64| {
+            format!(
+                "agentward:drift:aws.111122223333.us-east-1.AG1:{}",
+                Timestamp(day * Timestamp::MS_PER_DAY).utc_date()
+            )
+        };
+        let accepted: BTreeSet<String> = [29, 30].into_iter().map(uid).collect();
+        let episodes = classify_against(&b, None, &accepted, &DriftConfig::default(), until());
+        let marked: Vec<i64> = episodes.iter().filter(|e| e.accepted).map(day_of).collect();
+        assert_eq!(marked, vec![29, 30]);
+        // Two accepted bursts join the history, but a robust envelope is not moved by a
+        // minority of outliers: accepting one burst does not accept the next.
+        let open: Vec<i64> = episodes
+            .iter()
+            .filter(|e| e.class == DriftClass::RiskyDrift && !e.accepted)
+            .map(day_of)
+            .collect();
+        assert_eq!(open, vec![31, 32, 33], "{episodes:#?}");
+    }
+
+    #[test]
     fn envelope_is_robust_and_never_zero_width() {
         let (median, bound) = envelope(&[40, 40, 40, 40], 5.0).unwrap();
         assert_eq!(median, 40.0);
@@ -746,7 +788,13 @@ mod tests {
             ..DriftConfig::default()
         };
         let until = Timestamp(104 * Timestamp::MS_PER_DAY - 1);
-        let episodes = classify_against(&production, Some(&staging), &config, until);
+        let episodes = classify_against(
+            &production,
+            Some(&staging),
+            &BTreeSet::new(),
+            &config,
+            until,
+        );
         let days: Vec<i64> = episodes.iter().map(day_of).collect();
         // Day 100 did only what staging did; day 101 broke the staged volume envelope;
         // day 102 called a model staging never called.

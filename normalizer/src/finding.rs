@@ -137,7 +137,7 @@ impl Finding {
         use crate::drift::DriftClass;
         episodes
             .iter()
-            .filter(|e| e.class != DriftClass::Evolution)
+            .filter(|e| e.class != DriftClass::Evolution && !e.accepted)
             .map(|e| {
                 let (class, severity) = match e.class {
                     DriftClass::RiskyDrift => ("risky_drift", Severity::High),
