@@ -7,6 +7,11 @@ use std::fmt::Write;
 
 use normalizer::thousands;
 
+/// `1 agent`, `2 agents`.
+fn count_of(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 fn coverage_lines(out: &mut String, coverage: &[Coverage], indent: &str) {
     for c in coverage {
         let _ = writeln!(
@@ -422,8 +427,8 @@ pub fn baseline_detail(
             let unusual = env.unusual_for(b);
             let _ = writeln!(
                 out,
-                "            {} agents in this class{}",
-                env.members.len(),
+                "            {} in this class{}",
+                count_of(env.members.len(), "agent"),
                 match (env.members.len(), unusual.is_empty()) {
                     (1, _) => String::from(" (nothing to compare with)"),
                     (_, true) => String::from("; nothing it does is unusual for the class"),
@@ -533,13 +538,22 @@ fn continuity_text(c: &normalizer::drift::Continuity) -> String {
     use normalizer::drift::Continuity::*;
     match c {
         Continuous { windows_after } => {
-            format!("continuous (kept recurring over {windows_after} active windows since)")
+            format!(
+                "continuous (kept recurring over {} since)",
+                count_of(*windows_after, "active window")
+            )
         }
         Burst { windows_after } => {
-            format!("burst (did not persist over {windows_after} active windows since)")
+            format!(
+                "burst (did not persist over {} since)",
+                count_of(*windows_after, "active window")
+            )
         }
         TooRecent { windows_after } => {
-            format!("too recent to tell ({windows_after} active windows since)")
+            format!(
+                "too recent to tell ({} since)",
+                count_of(*windows_after, "active window")
+            )
         }
     }
 }
