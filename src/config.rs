@@ -75,11 +75,16 @@ struct RawSource {
     allow_http: bool,
     #[serde(default)]
     max_record_bytes: Option<usize>,
+    /// For invocation logs: what is kept of prompt text.
+    #[serde(default)]
+    prompt_text: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
     CloudTrail,
+    /// Amazon Bedrock model invocation logs delivered to S3.
+    InvocationLogs(connectors::invocation::PromptText),
 }
 
 #[derive(Debug, Clone)]
@@ -158,14 +163,35 @@ impl Config {
             let s = s.into_inner();
             let kind = match s.kind.get_ref().as_str() {
                 "cloudtrail" => SourceKind::CloudTrail,
+                "bedrock-invocation-logs" => {
+                    let policy = match &s.prompt_text {
+                        None => connectors::invocation::PromptText::default(),
+                        Some(p) => connectors::invocation::PromptText::parse(p.get_ref())
+                            .ok_or_else(|| {
+                                invalid(
+                                    format!("unknown prompt_text {:?}", p.get_ref()),
+                                    Some(p.span()),
+                                    Some("prompt_text: \"redacted\" (default: digests and a masked excerpt), \"hash\" (digests only) or \"full\"".into()),
+                                )
+                            })?,
+                    };
+                    SourceKind::InvocationLogs(policy)
+                }
                 other => {
                     return Err(invalid(
                         format!("unknown source kind {other:?}"),
                         Some(s.kind.span()),
-                        Some("supported kinds: cloudtrail".into()),
+                        Some("supported kinds: cloudtrail, bedrock-invocation-logs".into()),
                     ));
                 }
             };
+            if let (SourceKind::CloudTrail, Some(p)) = (&kind, &s.prompt_text) {
+                return Err(invalid(
+                    "prompt_text applies to bedrock-invocation-logs sources only".into(),
+                    Some(p.span()),
+                    None,
+                ));
+            }
             let name = s.name.get_ref().clone();
             if name.is_empty()
                 || !name
@@ -283,7 +309,10 @@ mod tests {
         let offset = e.span.unwrap().offset();
         let line_of = |t: &str, offset: usize| t[..offset].matches('\n').count() + 1;
         assert_eq!(line_of(text, offset), 6, "span should be on line 6");
-        assert_eq!(e.help.as_deref(), Some("supported kinds: cloudtrail"));
+        assert_eq!(
+            e.help.as_deref(),
+            Some("supported kinds: cloudtrail, bedrock-invocation-logs")
+        );
 
         let Err(ConfigError::Invalid(e)) = parse("[store]\nurll = \"x\"\n") else {
             panic!("accepted unknown key")
@@ -292,6 +321,33 @@ mod tests {
             line_of("[store]\nurll = \"x\"\n", e.span.unwrap().offset()),
             2
         );
+    }
+
+    #[test]
+    fn prompt_text_is_checked_and_only_for_invocation_logs() {
+        let inv = |extra: &str| {
+            parse(&format!(
+                "[[source]]\nname = \"inv\"\nkind = \"bedrock-invocation-logs\"\nurl = \"x\"\n{extra}"
+            ))
+        };
+        assert!(matches!(
+            inv("").unwrap().sources[0].kind,
+            SourceKind::InvocationLogs(connectors::invocation::PromptText::Redacted)
+        ));
+        assert!(matches!(
+            inv("prompt_text = \"full\"\n").unwrap().sources[0].kind,
+            SourceKind::InvocationLogs(connectors::invocation::PromptText::Full)
+        ));
+        let Err(ConfigError::Invalid(e)) = inv("prompt_text = \"everything\"\n") else {
+            panic!("accepted an unknown prompt_text")
+        };
+        assert!(e.message.contains("everything"));
+        let Err(ConfigError::Invalid(e)) = parse(
+            "[[source]]\nname = \"t\"\nkind = \"cloudtrail\"\nurl = \"x\"\nprompt_text = \"full\"\n",
+        ) else {
+            panic!("accepted prompt_text on a CloudTrail source")
+        };
+        assert!(e.message.contains("bedrock-invocation-logs sources only"));
     }
 
     #[test]

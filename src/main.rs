@@ -617,12 +617,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             if !analysis.missing_parts.is_empty() {
-                writeln!(
-                    stdout,
+                let warning = format!(
                     "incomplete: {} scanned log files have no baseline part (first: {}); rescan them",
                     analysis.missing_parts.len(),
                     analysis.missing_parts[0]
-                )?;
+                );
+                // JSON on stdout stays parseable; the warning goes beside it.
+                match format {
+                    TextOrJson::Json => eprintln!("{warning}"),
+                    TextOrJson::Table => writeln!(stdout, "{warning}")?,
+                }
             }
         }
         Command::Drift {

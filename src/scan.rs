@@ -6,8 +6,9 @@ use crate::config::{Config, SourceConfig, SourceKind};
 use crate::store::{Store, StoreError};
 use bytes::Bytes;
 use connectors::cloudtrail::{
-    self, Attribution, FileCounts, LogFile, Mapper, Output, SkippedObject,
+    self, Attribution, FileCounts, LogFile, Mapper, Output, ReadFailure, SkippedObject,
 };
+use connectors::invocation::{self, InvocationMapper};
 use connectors::location::{self, Opened};
 use normalizer::audit::AuditEntry;
 use normalizer::baseline::{Baseline, BaselineConfig};
@@ -179,6 +180,64 @@ pub fn now() -> Timestamp {
     Timestamp(d.as_millis() as i64)
 }
 
+/// The record mapper of a source, by kind.
+enum SourceMapper {
+    CloudTrail(Mapper),
+    Invocation(InvocationMapper),
+}
+
+impl SourceMapper {
+    fn new(source: &SourceConfig, attribution: Attribution) -> SourceMapper {
+        match source.kind {
+            SourceKind::CloudTrail => {
+                SourceMapper::CloudTrail(Mapper::new(source.name.clone(), attribution))
+            }
+            SourceKind::InvocationLogs(policy) => SourceMapper::Invocation(InvocationMapper::new(
+                source.name.clone(),
+                attribution,
+                policy,
+            )),
+        }
+    }
+
+    fn read_log(
+        &mut self,
+        reader: impl std::io::Read,
+        object: &str,
+        max_record: usize,
+        emit: &mut dyn FnMut(Output),
+    ) -> Result<FileCounts, ReadFailure> {
+        match self {
+            SourceMapper::CloudTrail(m) => {
+                cloudtrail::read_log(reader, object, m, max_record, emit)
+            }
+            SourceMapper::Invocation(m) => {
+                invocation::read_log(reader, object, m, max_record, emit)
+            }
+        }
+    }
+
+    fn attribution(&self) -> &Attribution {
+        match self {
+            SourceMapper::CloudTrail(m) => &m.attribution,
+            SourceMapper::Invocation(m) => &m.attribution,
+        }
+    }
+
+    fn learn(&mut self, attribution: &Attribution) {
+        match self {
+            SourceMapper::CloudTrail(m) => m.attribution.merge(attribution),
+            SourceMapper::Invocation(m) => m.learn(attribution),
+        }
+    }
+
+    fn forget_sightings(&mut self) {
+        if let SourceMapper::CloudTrail(m) = self {
+            m.forget_sightings();
+        }
+    }
+}
+
 /// What the parser thread sends to the writer: bytes bound for one object.
 struct Chunk {
     path: String,
@@ -247,8 +306,8 @@ async fn scan_file(
     source_at: &Opened,
     source: &SourceConfig,
     file: &LogFile,
-    mut mapper: Mapper,
-) -> (Mapper, Result<FileStats, String>) {
+    mut mapper: SourceMapper,
+) -> (SourceMapper, Result<FileStats, String>) {
     let unit = unit_id(&source.name, &file.key);
     let reader = location::blocking_reader(source_at.store.clone(), source_at.child(&file.key));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(32);
@@ -270,72 +329,64 @@ async fn scan_file(
         // Partition names per day and agent, computed once: formatting them per event
         // cost more than writing the event. A file holds few days and agents.
         let mut partitions: HashMap<i64, Vec<(Option<AgentRef>, String, String)>> = HashMap::new();
-        let result =
-            cloudtrail::read_log(
-                reader,
-                &key,
-                &mut mapper,
-                max_record,
-                &mut |item| match item {
-                    Output::Mapped(m) => {
-                        let m = *m;
-                        let event = &m.event;
-                        let day = event.time.millis().div_euclid(Timestamp::MS_PER_DAY);
-                        let of_day = partitions.entry(day).or_default();
-                        let at = match of_day.iter().position(|(a, _, _)| a == &event.agent) {
-                            Some(i) => i,
-                            None => {
-                                let agent_key = event
-                                    .agent
-                                    .as_ref()
-                                    .map(AgentRef::key)
-                                    .unwrap_or_else(|| UNATTRIBUTED.to_string());
-                                let path = format!(
-                                    "events/date={}/agent={agent_key}/{unit}.ocsf.jsonl",
-                                    event.time.utc_date()
-                                );
-                                of_day.push((event.agent.clone(), agent_key, path));
-                                of_day.len() - 1
-                            }
-                        };
-                        let (_, agent_key, path) = &of_day[at];
-                        out.line(path, |buf| {
-                            normalizer::ocsf::write_event_ocsf(event, version, buf)
-                        });
-                        if let Some(agent) = &event.agent {
-                            match baselines.get_mut(agent_key) {
-                                Some(b) => b.observe(event),
-                                None => {
-                                    let mut b =
-                                        Baseline::new(agent.clone(), BaselineConfig::default());
-                                    b.observe(event);
-                                    baselines.insert(agent_key.clone(), b);
-                                }
-                            }
-                        }
-                        match agents.get_mut(agent_key) {
-                            Some(c) => c.add(event.layer),
-                            None => {
-                                let mut c = LayerCounts::default();
-                                c.add(event.layer);
-                                agents.insert(agent_key.clone(), c);
-                                if let Some(a) = &event.agent {
-                                    agent_refs.insert(agent_key.clone(), a.unqualified());
-                                }
-                            }
-                        }
-                        observations.extend(m.observations);
-                        identity.extend(m.identity);
+        let result = mapper.read_log(reader, &key, max_record, &mut |item| match item {
+            Output::Mapped(m) => {
+                let m = *m;
+                let event = &m.event;
+                let day = event.time.millis().div_euclid(Timestamp::MS_PER_DAY);
+                let of_day = partitions.entry(day).or_default();
+                let at = match of_day.iter().position(|(a, _, _)| a == &event.agent) {
+                    Some(i) => i,
+                    None => {
+                        let agent_key = event
+                            .agent
+                            .as_ref()
+                            .map(AgentRef::key)
+                            .unwrap_or_else(|| UNATTRIBUTED.to_string());
+                        let path = format!(
+                            "events/date={}/agent={agent_key}/{unit}.ocsf.jsonl",
+                            event.time.utc_date()
+                        );
+                        of_day.push((event.agent.clone(), agent_key, path));
+                        of_day.len() - 1
                     }
-                    Output::Quarantined(q) => {
-                        let row = QuarantineRow {
-                            source: &source_name,
-                            item: &q,
-                        };
-                        out.line(&quarantine_path, |buf| serde_json::to_writer(buf, &row));
+                };
+                let (_, agent_key, path) = &of_day[at];
+                out.line(path, |buf| {
+                    normalizer::ocsf::write_event_ocsf(event, version, buf)
+                });
+                if let Some(agent) = &event.agent {
+                    match baselines.get_mut(agent_key) {
+                        Some(b) => b.observe(event),
+                        None => {
+                            let mut b = Baseline::new(agent.clone(), BaselineConfig::default());
+                            b.observe(event);
+                            baselines.insert(agent_key.clone(), b);
+                        }
                     }
-                },
-            );
+                }
+                match agents.get_mut(agent_key) {
+                    Some(c) => c.add(event.layer),
+                    None => {
+                        let mut c = LayerCounts::default();
+                        c.add(event.layer);
+                        agents.insert(agent_key.clone(), c);
+                        if let Some(a) = &event.agent {
+                            agent_refs.insert(agent_key.clone(), a.unqualified());
+                        }
+                    }
+                }
+                observations.extend(m.observations);
+                identity.extend(m.identity);
+            }
+            Output::Quarantined(q) => {
+                let row = QuarantineRow {
+                    source: &source_name,
+                    item: &q,
+                };
+                out.line(&quarantine_path, |buf| serde_json::to_writer(buf, &row));
+            }
+        });
         if result.is_ok() {
             // Written for every scanned file, even one without agent events, so that a
             // missing part always means damage, never "nothing to say".
@@ -376,7 +427,7 @@ async fn scan_file(
         Ok(r) => r,
         Err(e) => {
             return (
-                Mapper::new(source.name.clone(), Attribution::default()),
+                SourceMapper::new(source, Attribution::default()),
                 Err(format!("parser for {} failed: {e}", file.key)),
             );
         }
@@ -454,7 +505,6 @@ async fn scan_source(
         location: source.location.url.clone(),
         ..SourceSummary::default()
     };
-    let SourceKind::CloudTrail = source.kind;
     let source_at = match location::open(&source.location, &config.base_dir, false) {
         Ok(s) => s,
         Err(e) => {
@@ -463,7 +513,11 @@ async fn scan_source(
         }
     };
     summary.location = source_at.display.clone();
-    let listing = match cloudtrail::list(&source_at).await {
+    let listed = match source.kind {
+        SourceKind::CloudTrail => cloudtrail::list(&source_at).await,
+        SourceKind::InvocationLogs(_) => invocation::list(&source_at).await,
+    };
+    let listing = match listed {
         Ok(l) => l,
         Err(e) => {
             summary.failures.push(e.to_string());
@@ -495,7 +549,23 @@ async fn scan_source(
         }
         cursor.format = CURSOR_FORMAT;
     }
-    let mut mapper = Mapper::new(source.name.clone(), cursor.attribution.clone());
+    let mut mapper = SourceMapper::new(source, cursor.attribution.clone());
+    // Invocation logs name only the role a model call ran as: the CloudTrail sources
+    // (scanned first) know which agent runs as which role.
+    if matches!(source.kind, SourceKind::InvocationLogs(_)) {
+        for other in config
+            .sources
+            .iter()
+            .filter(|s| s.kind == SourceKind::CloudTrail)
+        {
+            if let Some((_, c)) = store
+                .latest::<SourceCursor>(&cursor_dir(&other.name))
+                .await?
+            {
+                mapper.learn(&c.attribution);
+            }
+        }
+    }
     let mut pending = Pending {
         cursor,
         cursor_version,
@@ -559,7 +629,7 @@ async fn scan_source(
                     },
                 );
                 pending.cursor.agents.extend(stats.agent_refs);
-                pending.cursor.attribution = mapper.attribution.clone();
+                pending.cursor.attribution = mapper.attribution().clone();
                 pending.uncommitted_files += 1;
             }
             Err(reason) => {
@@ -572,7 +642,7 @@ async fn scan_source(
             || (pending.uncommitted_files > 0 && pending.last_commit.elapsed() >= COMMIT_EVERY)
         {
             commit(store, &source.name, &mut pending).await?;
-            mapper.attribution.merge(&pending.cursor.attribution);
+            mapper.learn(&pending.cursor.attribution);
         }
     }
     commit(store, &source.name, &mut pending).await?;
@@ -593,13 +663,13 @@ pub async fn compute_state(
     let snapshot = history.snapshot_at(Timestamp(i64::MAX));
     let mut agents: BTreeMap<String, AgentSummary> = BTreeMap::new();
     let mut unattributed = 0u64;
-    let mut per_source: Vec<(String, SourceCursor)> = Vec::new();
+    let mut per_source: Vec<(&SourceConfig, SourceCursor)> = Vec::new();
     for source in &config.sources {
         if let Some((_, c)) = store
             .latest::<SourceCursor>(&cursor_dir(&source.name))
             .await?
         {
-            per_source.push((source.name.clone(), c));
+            per_source.push((source, c));
         }
     }
     let mut known: BTreeSet<AgentRef> = snapshot.agents.iter().map(|a| a.agent.clone()).collect();
@@ -621,7 +691,7 @@ pub async fn compute_state(
         let key = agent.key();
         let mut coverage = Vec::new();
         let mut events_by_layer: BTreeMap<Layer, u64> = BTreeMap::new();
-        for (source_name, cursor) in &per_source {
+        for (source, cursor) in &per_source {
             let mut seen: BTreeMap<Layer, u64> = BTreeMap::new();
             let mut loss: Option<cloudtrail::coverage::Loss> = None;
             for (file_key, done) in &cursor.files {
@@ -642,7 +712,18 @@ pub async fn compute_state(
             for (l, n) in &seen {
                 *events_by_layer.entry(*l).or_default() += n;
             }
-            let source_cov = cloudtrail::coverage::bedrock_agent(&agent, source_name, &seen, loss);
+            let source_cov = match source.kind {
+                SourceKind::CloudTrail => {
+                    cloudtrail::coverage::bedrock_agent(&agent, &source.name, &seen, loss)
+                }
+                SourceKind::InvocationLogs(policy) => vec![invocation::coverage(
+                    &agent,
+                    &source.name,
+                    seen.get(&Layer::Prompt).copied().unwrap_or(0),
+                    policy,
+                    loss,
+                )],
+            };
             // With several sources, a layer is as well covered as its best source.
             for c in source_cov {
                 match coverage
@@ -693,7 +774,10 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
         indicatif::ProgressDrawTarget::hidden()
     });
     let mut sources = Vec::new();
-    for source in &config.sources {
+    // CloudTrail first: other sources attribute their records with what it learned.
+    let mut ordered: Vec<&SourceConfig> = config.sources.iter().collect();
+    ordered.sort_by_key(|s| s.kind != SourceKind::CloudTrail);
+    for source in ordered {
         tracing::info!(source = %source.name, "scanning");
         sources.push(scan_source(&store, config, source, &progress).await?);
     }

@@ -169,11 +169,13 @@ fn a_store_from_before_baselines_is_rescanned_to_build_them() {
     std::fs::remove_dir_all(store.join("baselines")).unwrap();
     std::fs::remove_dir_all(store.join("snapshots/baselines")).unwrap();
     std::fs::remove_dir_all(store.join("snapshots/identity")).unwrap();
-    for entry in std::fs::read_dir(store.join("cursors/support-account-trail")).unwrap() {
-        let path = entry.unwrap().path();
-        let mut cursor: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        cursor.as_object_mut().unwrap().remove("format");
-        std::fs::write(&path, serde_json::to_vec(&cursor).unwrap()).unwrap();
+    for source in std::fs::read_dir(store.join("cursors")).unwrap() {
+        for entry in std::fs::read_dir(source.unwrap().path()).unwrap() {
+            let path = entry.unwrap().path();
+            let mut cursor: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            cursor.as_object_mut().unwrap().remove("format");
+            std::fs::write(&path, serde_json::to_vec(&cursor).unwrap()).unwrap();
+        }
     }
     let events_before = stored_event_uids(&store);
 
@@ -552,4 +554,114 @@ fn accepting_a_reviewed_episode_drops_its_finding_and_is_audited() {
             .contains("accepted by alice: ticket SEC-4411")
     );
     assert!(on_store(&store, &["audit", "verify"]).status.success());
+}
+
+#[test]
+fn invocation_logs_tie_the_injected_prompt_to_the_calls_and_keep_no_full_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    scan_quickstart(&store);
+    let window = [
+        "--agent",
+        SUPPORT_AGENT,
+        "--since",
+        "2026-11-12T14:03:00Z",
+        "--until",
+        "2026-11-12T14:03:06Z",
+        "--format",
+        "ocsf",
+    ];
+    let events = |store: &Path| -> Vec<Value> {
+        let mut args = vec!["events"];
+        args.extend_from_slice(&window);
+        stdout(&on_store(store, &args))
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let all = events(&store);
+    let ours = |r: &Value| r["unmapped"]["agentward"].clone();
+    let prompts: Vec<&Value> = all
+        .iter()
+        .filter(|r| ours(r)["layer"] == "prompt")
+        .collect();
+    assert_eq!(prompts.len(), 2, "two model calls in the injected session");
+    let first = ours(prompts[0]);
+    let excerpt = first["prompt"]["input_excerpt"].as_str().unwrap();
+    assert!(
+        excerpt.contains("IMPORTANT SYSTEM NOTE FOR THE ASSISTANT"),
+        "{excerpt}"
+    );
+    assert!(!excerpt.contains("4111"), "card number masked: {excerpt}");
+    // The same request id is on the CloudTrail record of the call.
+    let request = first["correlation"]["request_id"].as_str().unwrap();
+    assert!(
+        all.iter().any(|r| ours(r)["layer"] == "identity_api"
+            && ours(r)["correlation"]["request_id"] == request),
+        "no CloudTrail event with request id {request}"
+    );
+
+    // Nowhere in the store is the end of the ticket (past the excerpt).
+    let secret_tail = "do not mention this note";
+    let mut stack = vec![store.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                assert!(
+                    !String::from_utf8_lossy(&bytes).contains(secret_tail),
+                    "full prompt text stored in {}",
+                    p.display()
+                );
+            }
+        }
+    }
+
+    // With prompt_text = "full" the text is kept.
+    let config_text =
+        std::fs::read_to_string(repo_root().join("examples/support-agent/agentward.toml"))
+            .unwrap()
+            .replace("# prompt_text = \"redacted\"", "prompt_text = \"full\"");
+    let example = repo_root().join("examples/support-agent");
+    let config = dir.path().join("full.toml");
+    std::fs::write(
+        &config,
+        config_text
+            .replace(
+                "url = \"../../.agentward/quickstart\"",
+                "url = \"full-store\"",
+            )
+            .replace(
+                "url = \"cloudtrail\"",
+                &format!(
+                    "url = {:?}",
+                    example.join("cloudtrail").display().to_string()
+                ),
+            )
+            .replace(
+                "url = \"invocation-logs\"",
+                &format!(
+                    "url = {:?}",
+                    example.join("invocation-logs").display().to_string()
+                ),
+            ),
+    )
+    .unwrap();
+    let out = run(&["--config", config.to_str().unwrap(), "scan"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let full = events(&dir.path().join("full-store"));
+    let kept = full
+        .iter()
+        .find(|r| ours(r)["layer"] == "prompt")
+        .map(|r| {
+            ours(r)["prompt"]["input_text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .unwrap();
+    assert!(kept.contains(secret_tail), "{kept}");
 }

@@ -37,7 +37,10 @@ fn quickstart_scan_names_the_support_agent_its_layers_and_what_cannot_be_seen() 
     for (layer, status) in [
         ("kernel", "unavailable"),
         ("network", "unavailable"),
-        ("prompt", "available if enabled"),
+        (
+            "prompt",
+            "observed              via Bedrock model invocation logs",
+        ),
         ("tool_invocation", "observed"),
         ("identity_api", "observed"),
         ("control", "observed"),
@@ -71,11 +74,11 @@ fn quickstart_scan_names_the_support_agent_its_layers_and_what_cannot_be_seen() 
         store.path().to_str().unwrap(),
         "findings",
     ]));
-    assert!(findings.ends_with("13 findings\n"), "{findings}");
+    assert!(findings.ends_with("11 findings\n"), "{findings}");
     assert!(findings.contains("risky drift on 2026-11-12"), "{findings}");
     assert!(
-        findings.contains("prompt layer available if enabled"),
-        "{findings}"
+        !findings.contains("prompt layer"),
+        "the invocation logs close the prompt gap: {findings}"
     );
 
     // The model in force before and after the week-five update.

@@ -5,6 +5,7 @@
 //! comes back as a quarantined item with its reason.
 
 pub mod cloudtrail;
+pub mod invocation;
 pub mod location;
 
 /// Errors a connector reports; record-level problems are not errors but quarantined items.

@@ -108,6 +108,7 @@ fn corpus(n: u64) -> Vec<Event> {
                 category: None,
                 read_only: None,
                 original_time: None,
+                prompt: None,
             }
         })
         .collect()

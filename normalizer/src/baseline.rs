@@ -476,6 +476,11 @@ impl Baseline {
             }
             return;
         }
+        // A prompt-layer record is the same model call CloudTrail already showed, seen
+        // from its content: counting it again would double the call's volume.
+        if event.layer == Layer::Prompt {
+            return;
+        }
         let time = event.time;
         *self
             .events_per_window

@@ -161,6 +161,39 @@ pub struct Event {
     /// Time the provider delivered the record, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_time: Option<String>,
+    /// What a model call carried, for prompt-layer events: digests always, text only as
+    /// far as the source's policy allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<PromptContent>,
+}
+
+/// The content of one model call as agentward keeps it. Raw prompt text is sensitive
+/// (customer data, secrets pasted into chats): by default only its SHA-256 and a short
+/// redacted excerpt are kept, enough to tell calls apart and to spot an injection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptContent {
+    /// SHA-256 of the request body exactly as logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_sha256: Option<String>,
+    /// The start of the request's text with digit runs and e-mail addresses masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_excerpt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_excerpt: Option<String>,
+    /// Full text, only when the source is configured to keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
+    /// False when the log carried no body (text delivery off, or the body went to a
+    /// separate large-payload object).
+    pub text_delivered: bool,
 }
 
 impl Event {
@@ -208,5 +241,6 @@ pub(crate) fn test_event(
         category: None,
         read_only: None,
         original_time: None,
+        prompt: None,
     }
 }

@@ -262,6 +262,8 @@ struct Ours<'a> {
     agent_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     read_only: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt: Option<&'a crate::event::PromptContent>,
 }
 
 #[derive(Serialize)]
@@ -405,6 +407,7 @@ fn api_record<'a>(event: &'a Event, product_version: &'a str) -> ApiActivity<'a>
                 agent: event.agent.as_ref(),
                 agent_key: event.agent.as_ref().map(AgentRef::key),
                 read_only: event.read_only,
+                prompt: event.prompt.as_ref(),
             },
         },
     }

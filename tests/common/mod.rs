@@ -152,6 +152,8 @@ pub fn schemas_dir() -> Option<PathBuf> {
 /// The bundled example account (scripts/make-support-agent-example.py).
 pub const QUICKSTART_RECORDS: u64 = 4_653;
 pub const QUICKSTART_FILES: u64 = 382;
+/// Model invocation log records (one per model call of both agents).
+pub const QUICKSTART_INVOCATIONS: u64 = 900;
 
 pub const SUPPORT_AGENT: &str = "aws.111122223333.us-east-1.K7QX2M4TZP";
 

@@ -57,7 +57,7 @@ impl Attribution {
         }
     }
 
-    fn agent_ref(&self, id: &str, qualifier: Option<&str>) -> Option<AgentRef> {
+    pub fn agent_ref(&self, id: &str, qualifier: Option<&str>) -> Option<AgentRef> {
         self.agents.get(id).map(|home| AgentRef {
             provider: Provider::Aws,
             scope: home.account.clone(),
@@ -608,6 +608,7 @@ impl Mapper {
             category: rec.event_category.as_deref().map(str::to_string),
             read_only: rec.read_only,
             original_time: Some(rec.event_time.to_string()),
+            prompt: None,
         };
         observations.retain(|o| {
             if !o.fact.is_sighting() {
