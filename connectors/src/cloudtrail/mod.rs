@@ -52,6 +52,28 @@ fn delivery_stamp(key: &str) -> Option<&str> {
 
 /// Lists the log files under the source, oldest delivery first.
 pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
+    let mut listing = list_objects(source, |key| {
+        if key.split('/').any(|p| p == "CloudTrail-Digest") {
+            Some("CloudTrail digest file (integrity proof, not events)".into())
+        } else if key.ends_with(".json") || key.ends_with(".json.gz") {
+            None
+        } else {
+            Some("not a CloudTrail log file name (.json or .json.gz)".into())
+        }
+    })
+    .await?;
+    listing
+        .files
+        .sort_by(|a, b| (delivery_stamp(&a.key), &a.key).cmp(&(delivery_stamp(&b.key), &b.key)));
+    Ok(listing)
+}
+
+/// Every object under the source, as a log file or, when `skip` gives a reason, as a
+/// skipped object that is reported: nothing under a source is passed over silently.
+pub(crate) async fn list_objects(
+    source: &Opened,
+    skip: impl Fn(&str) -> Option<String>,
+) -> Result<Listing, ConnectorError> {
     let objects: Vec<object_store::ObjectMeta> = source
         .store
         .list(Some(&source.prefix))
@@ -64,32 +86,18 @@ pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
     let mut listing = Listing::default();
     for meta in objects {
         let key = source.relative(&meta.location);
-        if key.split('/').any(|p| p == "CloudTrail-Digest") {
-            listing.skipped.push(SkippedObject {
-                key,
-                reason: "CloudTrail digest file (integrity proof, not events)".into(),
-            });
-        } else if key.ends_with(".json") || key.ends_with(".json.gz") {
-            listing.files.push(LogFile {
+        match skip(&key) {
+            Some(reason) => listing.skipped.push(SkippedObject { key, reason }),
+            None => listing.files.push(LogFile {
                 key,
                 size: meta.size,
                 e_tag: meta.e_tag,
-            });
-        } else {
-            listing.skipped.push(SkippedObject {
-                key,
-                reason: "not a CloudTrail log file name (.json or .json.gz)".into(),
-            });
+            }),
         }
     }
-    listing
-        .files
-        .sort_by(|a, b| (delivery_stamp(&a.key), &a.key).cmp(&(delivery_stamp(&b.key), &b.key)));
     Ok(listing)
 }
 
-/// A record (or the rest of a file) that could not be turned into an event, kept with
-/// the reason so nothing disappears.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quarantined {
     pub object: String,

@@ -8,11 +8,9 @@
 
 use crate::ConnectorError;
 use crate::cloudtrail::{
-    Attribution, FileCounts, Listing, LogFile, Mapped, Output, Quarantined, ReadFailure,
-    SkippedObject,
+    Attribution, FileCounts, Listing, Mapped, Output, Quarantined, ReadFailure,
 };
 use crate::location::Opened;
-use futures::TryStreamExt;
 use normalizer::coverage::{Coverage, CoverageStatus};
 use normalizer::event::{CloudContext, PromptContent, Target};
 use normalizer::identity::role_key;
@@ -52,38 +50,17 @@ impl PromptText {
 
 /// Objects of an invocation-log destination, oldest first (keys carry the delivery hour).
 pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
-    let objects: Vec<object_store::ObjectMeta> = source
-        .store
-        .list(Some(&source.prefix))
-        .try_collect()
-        .await
-        .map_err(|e| ConnectorError::List {
-            url: source.display.clone(),
-            source: e,
-        })?;
-    let mut listing = Listing::default();
-    for meta in objects {
-        let key = source.relative(&meta.location);
+    let mut listing = crate::cloudtrail::list_objects(source, |key| {
         let in_logs = key.split('/').any(|p| p == "BedrockModelInvocationLogs");
         if in_logs && key.split('/').any(|p| p == "data") {
-            listing.skipped.push(SkippedObject {
-                key,
-                reason: "large request/response body that a log record points to (inputBodyS3Path); its digest is not taken".into(),
-            });
+            Some("large request/response body that a log record points to (inputBodyS3Path); its digest is not taken".into())
         } else if in_logs && (key.ends_with(".json.gz") || key.ends_with(".json")) {
-            listing.files.push(LogFile {
-                key,
-                size: meta.size,
-                e_tag: meta.e_tag,
-            });
+            None
         } else {
-            listing.skipped.push(SkippedObject {
-                key,
-                reason: "not a model invocation log (…/BedrockModelInvocationLogs/…/*.json.gz)"
-                    .into(),
-            });
+            Some("not a model invocation log (…/BedrockModelInvocationLogs/…/*.json.gz)".into())
         }
-    }
+    })
+    .await?;
     listing.files.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(listing)
 }

@@ -159,3 +159,40 @@ fn without_text_delivery_only_metadata_is_kept() {
     assert!(!p.text_delivered && p.input_sha256.is_none());
     assert_eq!(events[0].agent, None, "no identity, no agent");
 }
+
+#[tokio::test]
+async fn listing_takes_log_objects_in_time_order_and_names_what_it_skips() {
+    use crate::location::{LocationSpec, open};
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir
+        .path()
+        .join("AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2026/11/12");
+    for (hour, name) in [("14", "b.json.gz"), ("09", "a.json.gz")] {
+        std::fs::create_dir_all(logs.join(hour)).unwrap();
+        std::fs::write(logs.join(hour).join(name), b"x").unwrap();
+    }
+    std::fs::create_dir_all(logs.join("14/data")).unwrap();
+    std::fs::write(logs.join("14/data/big.json.gz"), b"x").unwrap();
+    std::fs::write(dir.path().join("README.txt"), b"x").unwrap();
+    let source = open(
+        &LocationSpec {
+            url: dir.path().display().to_string(),
+            ..LocationSpec::default()
+        },
+        dir.path(),
+        false,
+    )
+    .unwrap();
+    let listing = list(&source).await.unwrap();
+    let keys: Vec<&str> = listing
+        .files
+        .iter()
+        .map(|f| f.key.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(keys, ["a.json.gz", "b.json.gz"]);
+    let mut skipped: Vec<&str> = listing.skipped.iter().map(|s| s.reason.as_str()).collect();
+    skipped.sort();
+    assert_eq!(skipped.len(), 2);
+    assert!(skipped[0].starts_with("large request/response body"));
+    assert!(skipped[1].starts_with("not a model invocation log"));
+}
