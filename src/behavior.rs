@@ -76,6 +76,18 @@ impl Rollup {
         }
     }
 
+    /// Every role some agent was seen acting as.
+    pub fn roles_acted_as(&self) -> Vec<String> {
+        self.agents
+            .values()
+            .flat_map(|b| b.behaviors())
+            .filter_map(|(behavior, _)| match behavior {
+                Behavior::Role { role } => Some(role.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn fold(&mut self, parts: BTreeMap<String, Baseline>) {
         for (key, part) in parts {
             match self.agents.get_mut(&key) {
@@ -454,11 +466,12 @@ impl Analysis {
         let users = normalizer::reconcile::role_users(self.rollup.agents.values());
         self.selected(only)
             .map(|b| {
-                let at = b.last_event().unwrap_or(Timestamp(i64::MAX));
+                // Grants as they are now (an API read is newer than the agent's last
+                // event): what is granted today is what can be abused today.
                 normalizer::reconcile::reconcile(
                     b,
                     self.inventory_of(b).as_ref(),
-                    &self.identity.declared_at(at),
+                    &self.identity.declared_at(Timestamp(i64::MAX)),
                     &users,
                     config,
                 )

@@ -66,7 +66,8 @@ struct RawAgent {
 struct RawSource {
     name: Spanned<String>,
     kind: Spanned<String>,
-    url: String,
+    #[serde(default)]
+    url: Option<String>,
     #[serde(default)]
     endpoint: Option<String>,
     #[serde(default)]
@@ -78,6 +79,9 @@ struct RawSource {
     /// For invocation logs: what is kept of prompt text.
     #[serde(default)]
     prompt_text: Option<Spanned<String>>,
+    /// For provider APIs: attempts per call (adaptive backoff between them).
+    #[serde(default)]
+    max_attempts: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +89,10 @@ pub enum SourceKind {
     CloudTrail,
     /// Amazon Bedrock model invocation logs delivered to S3.
     InvocationLogs(connectors::invocation::PromptText),
+    /// AWS APIs read with the SDK (IAM today): the declared side as it is now.
+    AwsApi {
+        max_attempts: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -177,14 +185,40 @@ impl Config {
                     };
                     SourceKind::InvocationLogs(policy)
                 }
+                "aws-api" => SourceKind::AwsApi {
+                    max_attempts: s.max_attempts.unwrap_or(3),
+                },
                 other => {
                     return Err(invalid(
                         format!("unknown source kind {other:?}"),
                         Some(s.kind.span()),
-                        Some("supported kinds: cloudtrail, bedrock-invocation-logs".into()),
+                        Some(
+                            "supported kinds: cloudtrail, bedrock-invocation-logs, aws-api".into(),
+                        ),
                     ));
                 }
             };
+            let url = match (&kind, s.url) {
+                (SourceKind::AwsApi { .. }, url) => url.unwrap_or_else(|| "aws:".into()),
+                (_, Some(url)) => url,
+                (_, None) => {
+                    return Err(invalid(
+                        format!(
+                            "source {:?} needs a url (a directory, file:// or s3:// URL of its logs)",
+                            s.name.get_ref()
+                        ),
+                        Some(span),
+                        None,
+                    ));
+                }
+            };
+            if s.max_attempts.is_some() && !matches!(kind, SourceKind::AwsApi { .. }) {
+                return Err(invalid(
+                    "max_attempts applies to aws-api sources only".into(),
+                    Some(span.clone()),
+                    None,
+                ));
+            }
             if let (SourceKind::CloudTrail, Some(p)) = (&kind, &s.prompt_text) {
                 return Err(invalid(
                     "prompt_text applies to bedrock-invocation-logs sources only".into(),
@@ -224,7 +258,7 @@ impl Config {
                 name,
                 kind,
                 location: LocationSpec {
-                    url: s.url,
+                    url,
                     endpoint: s.endpoint,
                     region: s.region,
                     allow_http: s.allow_http,
@@ -311,7 +345,7 @@ mod tests {
         assert_eq!(line_of(text, offset), 6, "span should be on line 6");
         assert_eq!(
             e.help.as_deref(),
-            Some("supported kinds: cloudtrail, bedrock-invocation-logs")
+            Some("supported kinds: cloudtrail, bedrock-invocation-logs, aws-api")
         );
 
         let Err(ConfigError::Invalid(e)) = parse("[store]\nurll = \"x\"\n") else {

@@ -78,6 +78,22 @@ pub fn scan_summary(s: &ScanSummary) -> String {
     );
     let _ = writeln!(out, "sources:");
     for src in &s.sources {
+        if let Some(api) = &src.api {
+            let _ = writeln!(
+                out,
+                "  {} ({}): {} API calls; {} read, {} managed policy documents, {} facts",
+                src.name,
+                src.location,
+                thousands(api.calls),
+                count_of(api.roles_read, "role"),
+                api.policies_read,
+                api.facts
+            );
+            for f in &src.failures {
+                let _ = writeln!(out, "    FAILED: {f}");
+            }
+            continue;
+        }
         let _ = writeln!(
             out,
             "  {} ({}): {} log files ({} new, {} already scanned), {} records, {} events, {} quarantined",

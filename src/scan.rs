@@ -138,6 +138,17 @@ pub struct SourceSummary {
     pub skipped_objects: Vec<SkippedObject>,
     /// Why the source (or some of its files) could not be scanned; empty when complete.
     pub failures: Vec<String>,
+    /// For API sources: calls made, and what they read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiSummary>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApiSummary {
+    pub calls: u64,
+    pub roles_read: usize,
+    pub policies_read: usize,
+    pub facts: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -187,16 +198,17 @@ enum SourceMapper {
 }
 
 impl SourceMapper {
-    fn new(source: &SourceConfig, attribution: Attribution) -> SourceMapper {
+    /// The mapper of a log source; `None` for sources that are not logs.
+    fn new(source: &SourceConfig, attribution: Attribution) -> Option<SourceMapper> {
         match source.kind {
-            SourceKind::CloudTrail => {
-                SourceMapper::CloudTrail(Mapper::new(source.name.clone(), attribution))
-            }
-            SourceKind::InvocationLogs(policy) => SourceMapper::Invocation(InvocationMapper::new(
+            SourceKind::CloudTrail => Some(SourceMapper::CloudTrail(Mapper::new(
                 source.name.clone(),
                 attribution,
-                policy,
+            ))),
+            SourceKind::InvocationLogs(policy) => Some(SourceMapper::Invocation(
+                InvocationMapper::new(source.name.clone(), attribution, policy),
             )),
+            SourceKind::AwsApi { .. } => None,
         }
     }
 
@@ -307,7 +319,7 @@ async fn scan_file(
     source: &SourceConfig,
     file: &LogFile,
     mut mapper: SourceMapper,
-) -> (SourceMapper, Result<FileStats, String>) {
+) -> (Option<SourceMapper>, Result<FileStats, String>) {
     let unit = unit_id(&source.name, &file.key);
     let reader = location::blocking_reader(source_at.store.clone(), source_at.child(&file.key));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(32);
@@ -426,10 +438,8 @@ async fn scan_file(
     let (mapper, parsed) = match parser.await {
         Ok(r) => r,
         Err(e) => {
-            return (
-                SourceMapper::new(source, Attribution::default()),
-                Err(format!("parser for {} failed: {e}", file.key)),
-            );
+            // The mapper went down with the parser; the caller starts a fresh one.
+            return (None, Err(format!("parser for {} failed: {e}", file.key)));
         }
     };
     for (path, mut writer) in writers {
@@ -444,7 +454,7 @@ async fn scan_file(
         (_, Some(e)) => Err(e),
         (Ok(stats), None) => Ok(stats),
     };
-    (mapper, result)
+    (Some(mapper), result)
 }
 
 struct Pending {
@@ -505,6 +515,9 @@ async fn scan_source(
         location: source.location.url.clone(),
         ..SourceSummary::default()
     };
+    if let SourceKind::AwsApi { max_attempts } = source.kind {
+        return scan_api(store, config, source, max_attempts, summary).await;
+    }
     let source_at = match location::open(&source.location, &config.base_dir, false) {
         Ok(s) => s,
         Err(e) => {
@@ -516,6 +529,7 @@ async fn scan_source(
     let listed = match source.kind {
         SourceKind::CloudTrail => cloudtrail::list(&source_at).await,
         SourceKind::InvocationLogs(_) => invocation::list(&source_at).await,
+        SourceKind::AwsApi { .. } => return Ok(summary),
     };
     let listing = match listed {
         Ok(l) => l,
@@ -549,7 +563,9 @@ async fn scan_source(
         }
         cursor.format = CURSOR_FORMAT;
     }
-    let mut mapper = SourceMapper::new(source, cursor.attribution.clone());
+    let Some(mut mapper) = SourceMapper::new(source, cursor.attribution.clone()) else {
+        return Ok(summary);
+    };
     // Invocation logs name only the role a model call ran as: the CloudTrail sources
     // (scanned first) know which agent runs as which role.
     if matches!(source.kind, SourceKind::InvocationLogs(_)) {
@@ -608,7 +624,13 @@ async fn scan_source(
                 .await?;
         }
         let (returned, result) = scan_file(store, &source_at, source, file, mapper).await;
-        mapper = returned;
+        mapper = match returned {
+            Some(m) => m,
+            None => match SourceMapper::new(source, pending.cursor.attribution.clone()) {
+                Some(m) => m,
+                None => return Ok(summary),
+            },
+        };
         bar.inc(1);
         match result {
             Ok(stats) => {
@@ -647,6 +669,77 @@ async fn scan_source(
     }
     commit(store, &source.name, &mut pending).await?;
     bar.finish_and_clear();
+    Ok(summary)
+}
+
+/// Reads the declared identity of every role of interest through the IAM API and merges
+/// it into the identity history; a call that fails is named and the rest still read.
+async fn scan_api(
+    store: &Store,
+    config: &Config,
+    source: &SourceConfig,
+    max_attempts: u32,
+    mut summary: SourceSummary,
+) -> Result<SourceSummary, StoreError> {
+    let settings = connectors::aws::ApiSettings {
+        source: source.name.clone(),
+        region: source
+            .location
+            .region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .unwrap_or_else(|| "us-east-1".into()),
+        endpoint: source.location.endpoint.clone(),
+        max_attempts,
+    };
+    summary.location = settings
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| format!("AWS APIs ({})", settings.region));
+    let known = store
+        .latest::<IdentityHistory>(IDENTITY_DIR)
+        .await?
+        .map(|(_, h)| h)
+        .unwrap_or_default()
+        .declared_at(Timestamp(i64::MAX));
+    let mut attributed: Vec<String> = Vec::new();
+    for other in config
+        .sources
+        .iter()
+        .filter(|s| s.kind == SourceKind::CloudTrail)
+    {
+        if let Some((_, c)) = store
+            .latest::<SourceCursor>(&cursor_dir(&other.name))
+            .await?
+        {
+            attributed.extend(c.attribution.roles.keys().cloned());
+        }
+    }
+    let acted: Vec<String> = store
+        .latest::<crate::behavior::Rollup>(crate::behavior::BASELINE_DIR)
+        .await?
+        .map(|(_, r)| r.roles_acted_as())
+        .unwrap_or_default();
+    let roles = connectors::aws::roles_of_interest(&known, attributed.iter(), acted.iter());
+    let sdk = connectors::aws::sdk_config(&settings).await;
+    let read = connectors::aws::read_roles(&sdk, &settings, &roles, &known, now()).await;
+    tracing::info!(source = %source.name, calls = read.calls, roles = read.roles_read, failures = read.failures.len(), "read the declared identity");
+    summary.api = Some(ApiSummary {
+        calls: read.calls,
+        roles_read: read.roles_read,
+        policies_read: read.policies_read,
+        facts: read.observations.len(),
+    });
+    summary.failures = read.failures;
+    if !read.observations.is_empty() {
+        let mut mine = IdentityHistory::default();
+        mine.merge(read.observations);
+        store
+            .commit(IDENTITY_DIR, mine, None, |m, theirs| {
+                m.merge(theirs.observations)
+            })
+            .await?;
+    }
     Ok(summary)
 }
 
@@ -716,6 +809,8 @@ pub async fn compute_state(
                 SourceKind::CloudTrail => {
                     cloudtrail::coverage::bedrock_agent(&agent, &source.name, &seen, loss)
                 }
+                // APIs describe configuration, not what an agent did.
+                SourceKind::AwsApi { .. } => Vec::new(),
                 SourceKind::InvocationLogs(policy) => vec![invocation::coverage(
                     &agent,
                     &source.name,
@@ -776,7 +871,12 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
     let mut sources = Vec::new();
     // CloudTrail first: other sources attribute their records with what it learned.
     let mut ordered: Vec<&SourceConfig> = config.sources.iter().collect();
-    ordered.sort_by_key(|s| s.kind != SourceKind::CloudTrail);
+    ordered.sort_by_key(|s| match s.kind {
+        SourceKind::CloudTrail => 0,
+        SourceKind::InvocationLogs(_) => 1,
+        // Last: the roles worth reading are the ones the logs named.
+        SourceKind::AwsApi { .. } => 2,
+    });
     for source in ordered {
         tracing::info!(source = %source.name, "scanning");
         sources.push(scan_source(&store, config, source, &progress).await?);

@@ -4,55 +4,10 @@
 mod common;
 use common::*;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
 
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts moto_server (installed by scripts/test) on a free loopback port.
 fn moto() -> Option<Moto> {
-    let Ok(server) = std::env::var("AGENTWARD_MOTO_SERVER") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must run the S3 tests: run them through scripts/test, which installs moto"
-        );
-        eprintln!(
-            "SKIPPED: AGENTWARD_MOTO_SERVER is not set (scripts/test installs moto and sets it)"
-        );
-        return None;
-    };
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(server)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server starts");
-    let moto = Moto { child, port };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto_server did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(moto)
+    moto_server(&[])
 }
 
 fn http(port: u16, method: &str, path: &str, body: &[u8]) -> String {

@@ -4,6 +4,7 @@
 //! results are stored, and they never drop a record silently: whatever cannot be mapped
 //! comes back as a quarantined item with its reason.
 
+pub mod aws;
 pub mod cloudtrail;
 pub mod invocation;
 pub mod location;

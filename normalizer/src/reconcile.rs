@@ -113,18 +113,24 @@ fn statements_of(
         }
     }
     for policy in role.managed.keys() {
-        if is_aws_managed(policy) {
-            continue; // handled by the caller: its document is not in the account's logs
-        }
-        let shared = attachments
-            .get(policy.as_str())
-            .filter(|roles| roles.len() > 1)
-            .map(|roles| format!("customer-managed policy shared by {} roles", roles.len()));
-        match declared
+        let aws = is_aws_managed(policy);
+        let document = declared
             .policies
             .get(policy)
-            .and_then(|p| p.default_document())
-        {
+            .and_then(|p| p.default_document());
+        if aws && document.is_none() {
+            continue; // the caller reports it: AWS's document is not in the account's logs
+        }
+        // Whatever an AWS-managed policy grants, the agent got it by inheritance.
+        let shared = if aws {
+            Some("AWS-managed policy".to_string())
+        } else {
+            attachments
+                .get(policy.as_str())
+                .filter(|roles| roles.len() > 1)
+                .map(|roles| format!("customer-managed policy shared by {} roles", roles.len()))
+        };
+        match document {
             Some(doc) => match &doc.value {
                 Document::Parsed { document } => {
                     out.push((policy.clone(), document.statements.clone(), shared))
@@ -266,6 +272,29 @@ pub fn reconcile(
         }
         for policy in &aws_managed {
             let since = &role.managed[policy.as_str()];
+            let read = declared
+                .policies
+                .get(policy.as_str())
+                .and_then(|p| Some((p.default_version.clone()?, p.default_document()?)));
+            let document_line = match read {
+                Some((version, doc)) => match &doc.value {
+                    Document::Parsed { document } => format!(
+                        "its document ({version}, read {} from {}) grants: {}",
+                        doc.since,
+                        doc.provenance.record.source,
+                        document
+                            .statements
+                            .iter()
+                            .map(Statement::describe)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                    Document::Unreadable { reason } => {
+                        format!("its document ({version}) could not be read: {reason}")
+                    }
+                },
+                None => "its document is maintained by AWS and is not in the account's logs; the IAM API (GetPolicyVersion) shows it".into(),
+            };
             items.push(Item {
                 axis: Axis::InheritedOverreach,
                 subject: role_arn.clone(),
@@ -276,9 +305,12 @@ pub fn reconcile(
                 evidence: vec![
                     format!(
                         "attached {} ({} {} #{})",
-                        since.since, since.provenance.record.source, since.provenance.record.object, since.provenance.record.index
+                        since.since,
+                        since.provenance.record.source,
+                        since.provenance.record.object,
+                        since.provenance.record.index
                     ),
-                    "its document is maintained by AWS and is not in the account's logs; the IAM API (GetPolicyVersion) shows it".into(),
+                    document_line,
                 ],
                 proof: None,
                 uid: uid(&agent, Axis::InheritedOverreach, role_arn, policy),
@@ -331,6 +363,7 @@ pub fn reconcile(
             through.extend(
                 aws_managed
                     .iter()
+                    .filter(|p| !declared.policies.contains_key(p.as_str()))
                     .map(|p| format!("{p} (AWS-managed; its document is not read)")),
             );
             if through.is_empty() {

@@ -206,3 +206,61 @@ pub fn assert_quickstart_baseline(counts: &BTreeMap<String, u64>) {
         );
     }
 }
+
+/// A moto_server child process, killed when dropped.
+pub struct Moto {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// Starts moto_server (installed by scripts/test, which sets AGENTWARD_MOTO_SERVER) on a
+/// free loopback port, with extra environment; `None` outside CI when it is not installed.
+pub fn moto_server(env: &[(&str, &str)]) -> Option<Moto> {
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+    let Ok(server) = std::env::var("AGENTWARD_MOTO_SERVER") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must run the moto tests: run them through scripts/test, which installs moto"
+        );
+        eprintln!(
+            "SKIPPED: AGENTWARD_MOTO_SERVER is not set (scripts/test installs moto and sets it)"
+        );
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(server)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("moto_server starts");
+    let moto = Moto { child, port };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(moto)
+}

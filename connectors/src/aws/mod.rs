@@ -1,0 +1,330 @@
+//! Provider APIs of AWS, read with the real SDK: today IAM, for the declared side of the
+//! agents' identities (what a role may do *now*, including the documents of AWS-managed
+//! policies, which no log records).
+
+use normalizer::Timestamp;
+use normalizer::identity::{
+    DeclaredIdentity, Document, IdentityFact, IdentityObservation, role_key,
+};
+use normalizer::inventory::{Provenance, ProvenanceKind, RecordRef};
+use std::collections::BTreeSet;
+
+/// Where and how to reach the APIs.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// The configured source name (provenance of every fact read).
+    pub source: String,
+    pub region: String,
+    /// An endpoint to use instead of AWS's (a local test server, a VPC endpoint).
+    pub endpoint: Option<String>,
+    /// Attempts per call, with adaptive backoff on throttling.
+    pub max_attempts: u32,
+}
+
+/// The SDK configuration: the standard credential chain, one rustls (ring) HTTP client,
+/// adaptive retries.
+pub async fn sdk_config(settings: &ApiSettings) -> aws_config::SdkConfig {
+    use aws_smithy_http_client::{
+        Builder,
+        tls::{self, rustls_provider::CryptoMode},
+    };
+    let http = Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .region(aws_config::Region::new(settings.region.clone()))
+        .retry_config(
+            aws_config::retry::RetryConfig::adaptive()
+                .with_max_attempts(settings.max_attempts.max(1)),
+        );
+    if let Some(endpoint) = &settings.endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+/// What reading the roles produced.
+#[derive(Debug, Default)]
+pub struct IdentityRead {
+    pub observations: Vec<IdentityObservation>,
+    pub roles_read: usize,
+    pub policies_read: usize,
+    pub calls: u64,
+    /// Each call that failed, with the operation and the role: the rest is still read.
+    pub failures: Vec<String>,
+}
+
+fn provenance(source: &str, call: String) -> Provenance {
+    Provenance {
+        kind: ProvenanceKind::ProviderApi,
+        record: RecordRef {
+            source: source.to_string(),
+            object: call,
+            index: 0,
+            record_id: None,
+        },
+    }
+}
+
+/// The service's own message when it answered, else the whole error chain (connection
+/// refused, timeout, …).
+fn error_text<E, R>(e: &aws_sdk_iam::error::SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e {
+        aws_sdk_iam::error::SdkError::ServiceError(s) => s.err().to_string(),
+        other => aws_sdk_iam::error::DisplayErrorContext(other).to_string(),
+    }
+}
+
+/// Reads every role in `roles` (role keys) as IAM has it now: trust policy, inline
+/// policies, attached managed policies with their default documents, boundary. What the
+/// history (`known`) holds but IAM no longer has is recorded as removed.
+pub async fn read_roles(
+    config: &aws_config::SdkConfig,
+    settings: &ApiSettings,
+    roles: &BTreeSet<String>,
+    known: &DeclaredIdentity,
+    now: Timestamp,
+) -> IdentityRead {
+    let iam = aws_sdk_iam::Client::new(config);
+    let mut out = IdentityRead::default();
+    let mut policies: BTreeSet<String> = BTreeSet::new();
+    let source = settings.source.as_str();
+    for role in roles {
+        let Some(name) = role.rsplit('/').next().filter(|_| role.contains(":role/")) else {
+            continue;
+        };
+        let fact = |out: &mut IdentityRead, call: String, fact: IdentityFact| {
+            out.observations.push(IdentityObservation {
+                time: now,
+                subject: role.clone(),
+                fact,
+                provenance: provenance(source, call),
+            })
+        };
+        out.calls += 1;
+        let got = match iam.get_role().role_name(name).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                out.failures
+                    .push(format!("iam:GetRole {name}: {}", error_text(&e)));
+                continue;
+            }
+        };
+        out.roles_read += 1;
+        let Some(r) = got.role() else { continue };
+        if role_key(r.arn()) != *role {
+            out.failures.push(format!(
+                "iam:GetRole {name}: answered for {} (another account?); not used",
+                r.arn()
+            ));
+            continue;
+        }
+        if let Some(doc) = r.assume_role_policy_document() {
+            fact(
+                &mut out,
+                format!("iam:GetRole {name}"),
+                IdentityFact::Trust {
+                    document: Document::from_value(&serde_json::Value::String(doc.to_string())),
+                },
+            );
+        }
+        let before = known.roles.get(role);
+        match r
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+        {
+            Some(arn) => fact(
+                &mut out,
+                format!("iam:GetRole {name}"),
+                IdentityFact::Boundary {
+                    policy: arn.to_string(),
+                },
+            ),
+            None if before.is_some_and(|b| b.boundary.is_some()) => fact(
+                &mut out,
+                format!("iam:GetRole {name}"),
+                IdentityFact::BoundaryRemoved,
+            ),
+            None => {}
+        }
+
+        // Inline policies, every page.
+        let mut inline: Vec<String> = Vec::new();
+        let mut pages = iam
+            .list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send();
+        let mut listed = true;
+        while let Some(page) = pages.next().await {
+            out.calls += 1;
+            match page {
+                Ok(p) => inline.extend(p.policy_names().iter().cloned()),
+                Err(e) => {
+                    out.failures
+                        .push(format!("iam:ListRolePolicies {name}: {}", error_text(&e)));
+                    listed = false;
+                    break;
+                }
+            }
+        }
+        for policy in &inline {
+            out.calls += 1;
+            match iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+            {
+                Ok(p) => fact(
+                    &mut out,
+                    format!("iam:GetRolePolicy {name} {policy}"),
+                    IdentityFact::InlinePolicy {
+                        name: policy.clone(),
+                        document: Document::from_value(&serde_json::Value::String(
+                            p.policy_document().to_string(),
+                        )),
+                    },
+                ),
+                Err(e) => out.failures.push(format!(
+                    "iam:GetRolePolicy {name} {policy}: {}",
+                    error_text(&e)
+                )),
+            }
+        }
+        if listed && let Some(b) = before {
+            for gone in b.inline.keys().filter(|k| !inline.contains(k)) {
+                fact(
+                    &mut out,
+                    format!("iam:ListRolePolicies {name}"),
+                    IdentityFact::InlinePolicyRemoved { name: gone.clone() },
+                );
+            }
+        }
+
+        // Attached managed policies, every page.
+        let mut attached: Vec<String> = Vec::new();
+        let mut pages = iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send();
+        let mut listed = true;
+        while let Some(page) = pages.next().await {
+            out.calls += 1;
+            match page {
+                Ok(p) => attached.extend(
+                    p.attached_policies()
+                        .iter()
+                        .filter_map(|a| a.policy_arn().map(str::to_string)),
+                ),
+                Err(e) => {
+                    out.failures.push(format!(
+                        "iam:ListAttachedRolePolicies {name}: {}",
+                        error_text(&e)
+                    ));
+                    listed = false;
+                    break;
+                }
+            }
+        }
+        for policy in &attached {
+            fact(
+                &mut out,
+                format!("iam:ListAttachedRolePolicies {name}"),
+                IdentityFact::ManagedPolicyAttached {
+                    policy: policy.clone(),
+                },
+            );
+            policies.insert(policy.clone());
+        }
+        if listed && let Some(b) = before {
+            for gone in b.managed.keys().filter(|k| !attached.contains(k)) {
+                fact(
+                    &mut out,
+                    format!("iam:ListAttachedRolePolicies {name}"),
+                    IdentityFact::ManagedPolicyDetached {
+                        policy: gone.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    // The default version of every attached managed policy, AWS-managed ones included.
+    for arn in policies {
+        out.calls += 1;
+        let version = match iam.get_policy().policy_arn(&arn).send().await {
+            Ok(p) => p
+                .policy()
+                .and_then(|p| p.default_version_id())
+                .map(str::to_string),
+            Err(e) => {
+                out.failures
+                    .push(format!("iam:GetPolicy {arn}: {}", error_text(&e)));
+                continue;
+            }
+        };
+        let Some(version) = version else {
+            out.failures.push(format!(
+                "iam:GetPolicy {arn}: no default version in the answer"
+            ));
+            continue;
+        };
+        out.calls += 1;
+        match iam
+            .get_policy_version()
+            .policy_arn(&arn)
+            .version_id(&version)
+            .send()
+            .await
+        {
+            Ok(v) => {
+                let Some(doc) = v.policy_version().and_then(|v| v.document()) else {
+                    out.failures.push(format!(
+                        "iam:GetPolicyVersion {arn} {version}: no document in the answer"
+                    ));
+                    continue;
+                };
+                out.policies_read += 1;
+                out.observations.push(IdentityObservation {
+                    time: now,
+                    subject: arn.clone(),
+                    fact: IdentityFact::PolicyVersion {
+                        version: version.clone(),
+                        document: Document::from_value(&serde_json::Value::String(doc.to_string())),
+                        default: true,
+                    },
+                    provenance: provenance(source, format!("iam:GetPolicyVersion {arn} {version}")),
+                });
+            }
+            Err(e) => out.failures.push(format!(
+                "iam:GetPolicyVersion {arn} {version}: {}",
+                error_text(&e)
+            )),
+        }
+    }
+    out
+}
+
+/// The roles worth reading: those the logs declared, those agents are attributed to, and
+/// those agents were seen acting as.
+pub fn roles_of_interest<'a>(
+    declared: &DeclaredIdentity,
+    attributed: impl IntoIterator<Item = &'a String>,
+    acted_as: impl IntoIterator<Item = &'a String>,
+) -> BTreeSet<String> {
+    declared
+        .roles
+        .keys()
+        .cloned()
+        .chain(attributed.into_iter().map(|r| role_key(r)))
+        .chain(acted_as.into_iter().map(|r| role_key(r)))
+        .collect()
+}
