@@ -81,13 +81,14 @@ pub fn scan_summary(s: &ScanSummary) -> String {
         if let Some(api) = &src.api {
             let _ = writeln!(
                 out,
-                "  {} ({}): {} API calls; {} read, {} managed policy documents, {} facts",
+                "  {} ({}): {} API calls; {} read, {} managed policy documents, {} facts ({} new)",
                 src.name,
                 src.location,
                 thousands(api.calls),
                 count_of(api.roles_read, "role"),
                 api.policies_read,
-                api.facts
+                api.facts,
+                api.changes
             );
             for f in &src.failures {
                 let _ = writeln!(out, "    FAILED: {f}");

@@ -149,6 +149,8 @@ pub struct ApiSummary {
     pub roles_read: usize,
     pub policies_read: usize,
     pub facts: usize,
+    /// Facts that differ from what the store already had (only these are recorded).
+    pub changes: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -729,11 +731,20 @@ async fn scan_api(
         roles_read: read.roles_read,
         policies_read: read.policies_read,
         facts: read.observations.len(),
+        changes: 0,
     });
     summary.failures = read.failures;
-    if !read.observations.is_empty() {
+    let changes: Vec<_> = read
+        .observations
+        .into_iter()
+        .filter(|o| known.would_change(o))
+        .collect();
+    if let Some(api) = &mut summary.api {
+        api.changes = changes.len();
+    }
+    if !changes.is_empty() {
         let mut mine = IdentityHistory::default();
-        mine.merge(read.observations);
+        mine.merge(changes);
         store
             .commit(IDENTITY_DIR, mine, None, |m, theirs| {
                 m.merge(theirs.observations)

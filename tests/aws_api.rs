@@ -133,6 +133,8 @@ fn iam_read_through_the_sdk_resolves_aws_managed_policies_and_names_what_failed(
         "{failures}"
     );
     assert_eq!(iam["failures"].as_array().unwrap().len(), 1, "{failures}");
+    // The AWS-managed document and the attachment were not in the logs; the rest was.
+    assert!(iam["api"]["changes"].as_u64().unwrap() >= 1, "{iam:#}");
 
     // AmazonS3FullAccess's document, read from IAM, is now part of the judgement.
     let out = run(&[
@@ -167,6 +169,28 @@ fn iam_read_through_the_sdk_resolves_aws_managed_policies_and_names_what_failed(
     );
     assert!(!put.contains("document is not read"), "{put}");
     let partial = find("s3:* granted, only s3:PutObject used in 47 days");
+    // A second scan finds IAM as it was: nothing new is recorded.
+    let again = bin()
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "scan",
+            "--format",
+            "json",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+    let iam_again = again["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "iam")
+        .unwrap();
+    assert_eq!(iam_again["api"]["changes"], 0, "{iam_again:#}");
     assert_eq!(
         partial["subject"],
         "arn:aws:iam::111122223333:role/support-agent-tools"

@@ -217,6 +217,48 @@ pub struct DeclaredIdentity {
 }
 
 impl DeclaredIdentity {
+    /// Whether recording `o` would change what is declared: a periodic API read that
+    /// finds everything as it was adds nothing to the history.
+    pub fn would_change(&self, o: &IdentityObservation) -> bool {
+        let role = self.roles.get(&o.subject);
+        match &o.fact {
+            IdentityFact::Trust { document } => {
+                role.and_then(|r| r.trust.as_ref()).map(|t| &t.value) != Some(document)
+            }
+            IdentityFact::InlinePolicy { name, document } => {
+                role.and_then(|r| r.inline.get(name)).map(|d| &d.value) != Some(document)
+            }
+            IdentityFact::InlinePolicyRemoved { name } => {
+                role.is_some_and(|r| r.inline.contains_key(name))
+            }
+            IdentityFact::ManagedPolicyAttached { policy } => {
+                !role.is_some_and(|r| r.managed.contains_key(policy))
+            }
+            IdentityFact::ManagedPolicyDetached { policy } => {
+                role.is_some_and(|r| r.managed.contains_key(policy))
+            }
+            IdentityFact::Boundary { policy } => {
+                role.and_then(|r| r.boundary.as_ref()).map(|b| &b.value) != Some(policy)
+            }
+            IdentityFact::BoundaryRemoved => role.is_some_and(|r| r.boundary.is_some()),
+            IdentityFact::PolicyVersion {
+                version,
+                document,
+                default,
+            } => {
+                let p = self.policies.get(&o.subject);
+                p.and_then(|p| p.versions.get(version)).map(|d| &d.value) != Some(document)
+                    || (*default && p.and_then(|p| p.default_version.as_ref()) != Some(version))
+            }
+            IdentityFact::PolicyDefaultVersion { version } => {
+                self.policies
+                    .get(&o.subject)
+                    .and_then(|p| p.default_version.as_ref())
+                    != Some(version)
+            }
+        }
+    }
+
     /// Roles each managed policy is attached to: a policy on several roles is shared.
     pub fn attachments(&self) -> BTreeMap<&str, Vec<&str>> {
         let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -348,5 +390,50 @@ mod tests {
         );
         let unreadable = Document::from_value(&json!("not a policy"));
         assert!(matches!(unreadable, Document::Unreadable { .. }));
+    }
+
+    #[test]
+    fn a_reread_that_finds_nothing_new_changes_nothing() {
+        let role = "arn:aws:iam::1:role/tools";
+        let doc = Document::from_value(
+            &json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}),
+        );
+        let inline = |d: Document| {
+            obs(
+                1,
+                role,
+                IdentityFact::InlinePolicy {
+                    name: "p".into(),
+                    document: d,
+                },
+            )
+        };
+        let mut h = IdentityHistory::default();
+        h.merge([inline(doc.clone())]);
+        let now = h.declared_at(Timestamp(i64::MAX));
+        let mut again = inline(doc);
+        again.time = Timestamp(99);
+        assert!(!now.would_change(&again));
+        let changed = Document::from_value(
+            &json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+        );
+        assert!(now.would_change(&inline(changed)));
+        assert!(now.would_change(&obs(
+            2,
+            role,
+            IdentityFact::InlinePolicyRemoved { name: "p".into() }
+        )));
+        assert!(!now.would_change(&obs(
+            2,
+            role,
+            IdentityFact::InlinePolicyRemoved { name: "q".into() }
+        )));
+        assert!(now.would_change(&obs(
+            2,
+            role,
+            IdentityFact::ManagedPolicyAttached {
+                policy: "arn:aws:iam::aws:policy/X".into()
+            }
+        )));
     }
 }
