@@ -81,14 +81,15 @@ pub fn scan_summary(s: &ScanSummary) -> String {
         if let Some(api) = &src.api {
             let _ = writeln!(
                 out,
-                "  {} ({}): {} API calls; {} read, {} managed policy documents, {} facts ({} new)",
+                "  {} ({}): {} API calls; {} read, {} managed policy documents, {} facts ({} new); {} described",
                 src.name,
                 src.location,
                 thousands(api.calls),
                 count_of(api.roles_read, "role"),
                 api.policies_read,
                 api.facts,
-                api.changes
+                api.changes,
+                count_of(api.trails, "trail")
             );
             for f in &src.failures {
                 let _ = writeln!(out, "    FAILED: {f}");

@@ -151,6 +151,19 @@ pub struct ApiSummary {
     pub facts: usize,
     /// Facts that differ from what the store already had (only these are recorded).
     pub changes: usize,
+    /// CloudTrail trails described (their state is in `snapshots/telemetry/`).
+    pub trails: usize,
+}
+
+/// The trails as an API source last read them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TelemetryDoc {
+    pub read_at: Timestamp,
+    pub trails: Vec<connectors::aws::TrailState>,
+}
+
+pub fn telemetry_doc(source: &str) -> String {
+    format!("snapshots/telemetry/{source}.json")
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -725,15 +738,27 @@ async fn scan_api(
     let roles = connectors::aws::roles_of_interest(&known, attributed.iter(), acted.iter());
     let sdk = connectors::aws::sdk_config(&settings).await;
     let read = connectors::aws::read_roles(&sdk, &settings, &roles, &known, now()).await;
+    let trails = connectors::aws::read_trails(&sdk).await;
+    store
+        .put_json(
+            &telemetry_doc(&source.name),
+            &TelemetryDoc {
+                read_at: now(),
+                trails: trails.trails.clone(),
+            },
+        )
+        .await?;
     tracing::info!(source = %source.name, calls = read.calls, roles = read.roles_read, failures = read.failures.len(), "read the declared identity");
     summary.api = Some(ApiSummary {
-        calls: read.calls,
+        calls: read.calls + trails.calls,
         roles_read: read.roles_read,
         policies_read: read.policies_read,
         facts: read.observations.len(),
         changes: 0,
+        trails: trails.trails.len(),
     });
     summary.failures = read.failures;
+    summary.failures.extend(trails.failures);
     let changes: Vec<_> = read
         .observations
         .into_iter()
@@ -774,6 +799,19 @@ pub async fn compute_state(
             .await?
         {
             per_source.push((source, c));
+        }
+    }
+    let mut telemetry: Vec<(&SourceConfig, TelemetryDoc)> = Vec::new();
+    for source in config
+        .sources
+        .iter()
+        .filter(|s| matches!(s.kind, SourceKind::AwsApi { .. }))
+    {
+        if let Some(doc) = store
+            .get_json::<TelemetryDoc>(&telemetry_doc(&source.name))
+            .await?
+        {
+            telemetry.push((source, doc));
         }
     }
     let mut known: BTreeSet<AgentRef> = snapshot.agents.iter().map(|a| a.agent.clone()).collect();
@@ -839,6 +877,19 @@ pub async fn compute_state(
                     Some(existing) if rank(&existing.status) < rank(&c.status) => *existing = c,
                     Some(_) => {}
                     None => coverage.push(c),
+                }
+            }
+        }
+        // What the trails' configuration says is missing is more precise than what the
+        // absence of events suggests; it never overrides what events showed.
+        for (source, doc) in &telemetry {
+            for gap in connectors::aws::trail_gaps(&agent, &source.name, &doc.trails) {
+                match coverage.iter_mut().find(|x| x.layer == gap.layer) {
+                    Some(existing) if rank(&existing.status) <= rank(&gap.status) => {
+                        *existing = gap
+                    }
+                    Some(_) => {}
+                    None => coverage.push(gap),
                 }
             }
         }

@@ -15,30 +15,57 @@ fn trust(service: &str) -> String {
     )
 }
 
-/// The example account's support roles, as IAM holds them (the research role is left out).
-fn seed(endpoint: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// An SDK configuration for moto; built inside the runtime that uses it, since its
+/// connection pool belongs to that runtime.
+async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
+    use aws_smithy_http_client::{
+        Builder,
+        tls::{self, rustls_provider::CryptoMode},
+    };
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(
+            Builder::new()
+                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                .build_https(),
+        )
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_iam::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    runtime.block_on(async {
-        use aws_smithy_http_client::{
-            Builder,
-            tls::{self, rustls_provider::CryptoMode},
-        };
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(
-                Builder::new()
-                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-                    .build_https(),
-            )
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .endpoint_url(endpoint)
-            .load()
-            .await;
+        .unwrap()
+        .block_on(f)
+}
+
+/// The example account's support roles, as IAM holds them (the research role is left
+/// out), and its trail: logging, management events only.
+fn seed(moto: &Moto) {
+    // moto checks that a trail's bucket exists.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", moto.port)).unwrap();
+    use std::io::{Read, Write};
+    write!(s, "PUT /acme-trail HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.contains(" 200 "), "{answer}");
+    block_on(async {
+        let config = sdk(&moto.endpoint()).await;
+        let ct = aws_sdk_cloudtrail::Client::new(&config);
+        ct.create_trail()
+            .name("acme-trail")
+            .s3_bucket_name("acme-trail")
+            .is_multi_region_trail(true)
+            .send()
+            .await
+            .unwrap();
+        ct.start_logging().name("acme-trail").send().await.unwrap();
         let iam = aws_sdk_iam::Client::new(&config);
         for (name, path, service, policy, document) in [
             (
@@ -88,7 +115,7 @@ fn iam_read_through_the_sdk_resolves_aws_managed_policies_and_names_what_failed(
     ]) else {
         return;
     };
-    seed(&moto.endpoint());
+    seed(&moto);
     let dir = tempfile::tempdir().unwrap();
     let example = repo_root().join("examples/support-agent");
     let config = dir.path().join("agentward.toml");
@@ -194,5 +221,118 @@ fn iam_read_through_the_sdk_resolves_aws_managed_policies_and_names_what_failed(
     assert_eq!(
         partial["subject"],
         "arn:aws:iam::111122223333:role/support-agent-tools"
+    );
+}
+
+/// The layer status `agentward coverage --format json` gives an agent.
+fn coverage_of(config: &std::path::Path, agent: &str, layer: &str) -> Value {
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "coverage",
+        "--format",
+        "json",
+    ]);
+    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    all.into_iter()
+        .find(|c| c["agent"]["id"] == agent && c["layer"] == layer)
+        .unwrap_or_else(|| panic!("no {layer} coverage for {agent}"))
+}
+
+#[test]
+fn trail_configuration_read_through_the_api_names_the_trail_to_fix() {
+    let Some(moto) = moto_server(&[
+        ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"),
+        ("MOTO_ACCOUNT_ID", ACCOUNT),
+    ]) else {
+        return;
+    };
+    seed(&moto);
+    let dir = tempfile::tempdir().unwrap();
+    let example = repo_root().join("examples/support-agent");
+    let config = dir.path().join("agentward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nurl = \"store\"\n\n\
+             [[source]]\nname = \"trail\"\nkind = \"cloudtrail\"\nurl = {:?}\n\n\
+             [[source]]\nname = \"api\"\nkind = \"aws-api\"\nendpoint = {:?}\nmax_attempts = 1\n",
+            example.join("cloudtrail").display().to_string(),
+            moto.endpoint()
+        ),
+    )
+    .unwrap();
+    let scan = || {
+        let out = bin()
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "scan",
+                "--format",
+                "json",
+            ])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        summary["sources"][1]["api"]["trails"].clone()
+    };
+    assert_eq!(scan(), 1);
+    // The research agent's tools leave no events: the trail is why, and it is named.
+    let tools = coverage_of(&config, "RSRCH4N7QA", "tool_invocation");
+    assert_eq!(tools["status"], "available_if_enabled", "{tools:#}");
+    assert!(
+        tools["setting"]
+            .as_str()
+            .unwrap()
+            .starts_with("api: no logging trail selects Lambda data events"),
+        "{tools:#}"
+    );
+    assert!(
+        tools["how_to_enable"]
+            .as_str()
+            .unwrap()
+            .contains("--trail-name acme-trail")
+    );
+    // What events showed is not overridden by configuration.
+    let support = coverage_of(&config, "K7QX2M4TZP", "tool_invocation");
+    assert_eq!(support["status"], "observed", "{support:#}");
+
+    // Once the trail selects Lambda data events, the trail is no longer the reason.
+    block_on(async {
+        aws_sdk_cloudtrail::Client::new(&sdk(&moto.endpoint()).await)
+            .put_event_selectors()
+            .trail_name("acme-trail")
+            .advanced_event_selectors(
+                aws_sdk_cloudtrail::types::AdvancedEventSelector::builder()
+                    .name("agent tools")
+                    .field_selectors(
+                        aws_sdk_cloudtrail::types::AdvancedFieldSelector::builder()
+                            .field("eventCategory")
+                            .equals("Data")
+                            .build()
+                            .unwrap(),
+                    )
+                    .field_selectors(
+                        aws_sdk_cloudtrail::types::AdvancedFieldSelector::builder()
+                            .field("resources.type")
+                            .equals("AWS::Lambda::Function")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    scan();
+    let tools = coverage_of(&config, "RSRCH4N7QA", "tool_invocation");
+    assert!(
+        !tools["setting"].as_str().unwrap().starts_with("api:"),
+        "{tools:#}"
     );
 }

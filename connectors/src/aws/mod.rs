@@ -328,3 +328,161 @@ pub fn roles_of_interest<'a>(
         .chain(acted_as.into_iter().map(|r| role_key(r)))
         .collect()
 }
+
+/// One trail as the CloudTrail API describes it now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TrailState {
+    pub name: String,
+    pub home_region: Option<String>,
+    pub multi_region: bool,
+    /// `None` when the status could not be read.
+    pub logging: Option<bool>,
+    pub management_events: bool,
+    /// Resource types whose data events the trail selects (classic or advanced selectors).
+    pub data_event_types: BTreeSet<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct TrailRead {
+    pub trails: Vec<TrailState>,
+    pub calls: u64,
+    pub failures: Vec<String>,
+}
+
+/// Every trail visible from the region, with whether it is logging and which events its
+/// selectors take.
+pub async fn read_trails(config: &aws_config::SdkConfig) -> TrailRead {
+    let ct = aws_sdk_cloudtrail::Client::new(config);
+    let mut out = TrailRead::default();
+    let text =
+        |e: &dyn std::error::Error| aws_sdk_cloudtrail::error::DisplayErrorContext(e).to_string();
+    out.calls += 1;
+    let trails = match ct
+        .describe_trails()
+        .include_shadow_trails(true)
+        .send()
+        .await
+    {
+        Ok(t) => t.trail_list,
+        Err(e) => {
+            out.failures
+                .push(format!("cloudtrail:DescribeTrails: {}", text(&e)));
+            return out;
+        }
+    };
+    for t in trails.unwrap_or_default() {
+        let Some(name) = t.name.clone() else { continue };
+        let id = t.trail_arn.clone().unwrap_or_else(|| name.clone());
+        out.calls += 1;
+        let logging = match ct.get_trail_status().name(&id).send().await {
+            Ok(s) => s.is_logging,
+            Err(e) => {
+                out.failures
+                    .push(format!("cloudtrail:GetTrailStatus {name}: {}", text(&e)));
+                None
+            }
+        };
+        out.calls += 1;
+        let (mut management, mut types) = (false, BTreeSet::new());
+        match ct.get_event_selectors().trail_name(&id).send().await {
+            Ok(sel) => {
+                for s in sel.event_selectors() {
+                    management |= s.include_management_events.unwrap_or(true);
+                    for d in s.data_resources() {
+                        if let Some(kind) = d.r#type() {
+                            types.insert(kind.to_string());
+                        }
+                    }
+                }
+                for a in sel.advanced_event_selectors() {
+                    let equals = |field: &str| -> Vec<String> {
+                        a.field_selectors()
+                            .iter()
+                            .filter(|f| f.field() == field)
+                            .flat_map(|f| f.equals().iter().cloned())
+                            .collect()
+                    };
+                    let categories = equals("eventCategory");
+                    if categories.iter().any(|c| c == "Management") {
+                        management = true;
+                    }
+                    if categories.iter().any(|c| c == "Data") {
+                        types.extend(equals("resources.type"));
+                    }
+                }
+            }
+            Err(e) => out
+                .failures
+                .push(format!("cloudtrail:GetEventSelectors {name}: {}", text(&e))),
+        }
+        out.trails.push(TrailState {
+            name,
+            home_region: t.home_region.clone(),
+            multi_region: t.is_multi_region_trail.unwrap_or(false),
+            logging,
+            management_events: management,
+            data_event_types: types,
+        });
+    }
+    out
+}
+
+/// What the trails' configuration says about an agent's layers, where it says there is a
+/// gap; a layer whose events the trails do take is left to the log sources to call
+/// observed (a configuration is a promise, not an observation).
+pub fn trail_gaps(
+    agent: &normalizer::AgentRef,
+    source: &str,
+    trails: &[TrailState],
+) -> Vec<normalizer::Coverage> {
+    use normalizer::{Coverage, CoverageStatus, Layer};
+    let logging: Vec<&TrailState> = trails.iter().filter(|t| t.logging == Some(true)).collect();
+    let mut gaps = Vec::new();
+    let gap = |layer: Layer, setting: String, how: String| Coverage {
+        agent: agent.clone(),
+        layer,
+        status: CoverageStatus::AvailableIfEnabled {
+            setting,
+            how_to_enable: how,
+        },
+    };
+    if !logging.iter().any(|t| t.management_events) {
+        let stopped: Vec<&str> = trails.iter().map(|t| t.name.as_str()).collect();
+        let setting = if trails.is_empty() {
+            format!("{source}: the account has no CloudTrail trail")
+        } else {
+            format!(
+                "{source}: no trail logs management events now (trails: {})",
+                stopped.join(", ")
+            )
+        };
+        let how = match trails.first() {
+            Some(t) => format!("aws cloudtrail start-logging --name {}", t.name),
+            None => "aws cloudtrail create-trail --name agents --s3-bucket-name BUCKET --is-multi-region-trail && aws cloudtrail start-logging --name agents".into(),
+        };
+        for layer in [Layer::IdentityApi, Layer::Control] {
+            gaps.push(gap(layer, setting.clone(), how.clone()));
+        }
+    }
+    if !logging
+        .iter()
+        .any(|t| t.data_event_types.contains("AWS::Lambda::Function"))
+    {
+        let trail = logging
+            .first()
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| "TRAIL".into());
+        gaps.push(gap(
+            Layer::ToolInvocation,
+            format!(
+                "{source}: no logging trail selects Lambda data events, so no action-group tool run is recorded"
+            ),
+            format!(
+                "aws cloudtrail put-event-selectors --trail-name {trail} --advanced-event-selectors \
+                 '[{{\"Name\":\"agent tools\",\"FieldSelectors\":[{{\"Field\":\"eventCategory\",\"Equals\":[\"Data\"]}},\
+                 {{\"Field\":\"resources.type\",\"Equals\":[\"AWS::Lambda::Function\"]}}]}}]'"
+            ),
+        ));
+    }
+    gaps
+}
