@@ -159,7 +159,11 @@ pub struct ApiSummary {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TelemetryDoc {
     pub read_at: Timestamp,
+    #[serde(default)]
+    pub region: String,
     pub trails: Vec<connectors::aws::TrailState>,
+    #[serde(default)]
+    pub invocation_logging: connectors::aws::InvocationLogging,
 }
 
 pub fn telemetry_doc(source: &str) -> String {
@@ -739,18 +743,21 @@ async fn scan_api(
     let sdk = connectors::aws::sdk_config(&settings).await;
     let read = connectors::aws::read_roles(&sdk, &settings, &roles, &known, now()).await;
     let trails = connectors::aws::read_trails(&sdk).await;
+    let logging = connectors::aws::read_invocation_logging(&sdk).await;
     store
         .put_json(
             &telemetry_doc(&source.name),
             &TelemetryDoc {
                 read_at: now(),
+                region: settings.region.clone(),
                 trails: trails.trails.clone(),
+                invocation_logging: logging.clone().unwrap_or_default(),
             },
         )
         .await?;
     tracing::info!(source = %source.name, calls = read.calls, roles = read.roles_read, failures = read.failures.len(), "read the declared identity");
     summary.api = Some(ApiSummary {
-        calls: read.calls + trails.calls,
+        calls: read.calls + trails.calls + 1,
         roles_read: read.roles_read,
         policies_read: read.policies_read,
         facts: read.observations.len(),
@@ -759,6 +766,9 @@ async fn scan_api(
     });
     summary.failures = read.failures;
     summary.failures.extend(trails.failures);
+    if let Err(e) = logging {
+        summary.failures.push(e);
+    }
     let changes: Vec<_> = read
         .observations
         .into_iter()
@@ -814,6 +824,12 @@ pub async fn compute_state(
             telemetry.push((source, doc));
         }
     }
+    let invocation_sources: Vec<String> = config
+        .sources
+        .iter()
+        .filter(|s| matches!(s.kind, SourceKind::InvocationLogs(_)))
+        .map(|s| s.name.clone())
+        .collect();
     let mut known: BTreeSet<AgentRef> = snapshot.agents.iter().map(|a| a.agent.clone()).collect();
     for (_, cursor) in &per_source {
         known.extend(cursor.agents.values().cloned());
@@ -883,7 +899,17 @@ pub async fn compute_state(
         // What the trails' configuration says is missing is more precise than what the
         // absence of events suggests; it never overrides what events showed.
         for (source, doc) in &telemetry {
-            for gap in connectors::aws::trail_gaps(&agent, &source.name, &doc.trails) {
+            let logging = connectors::aws::logging_gap(
+                &agent,
+                &source.name,
+                &doc.region,
+                &doc.invocation_logging,
+                &invocation_sources,
+            );
+            for gap in connectors::aws::trail_gaps(&agent, &source.name, &doc.trails)
+                .into_iter()
+                .chain(logging)
+            {
                 match coverage.iter_mut().find(|x| x.layer == gap.layer) {
                     Some(existing) if rank(&existing.status) <= rank(&gap.status) => {
                         *existing = gap

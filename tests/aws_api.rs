@@ -299,6 +299,13 @@ fn trail_configuration_read_through_the_api_names_the_trail_to_fix() {
     // What events showed is not overridden by configuration.
     let support = coverage_of(&config, "K7QX2M4TZP", "tool_invocation");
     assert_eq!(support["status"], "observed", "{support:#}");
+    // Invocation logging is off in the region: that is why no prompt is seen.
+    let prompt = coverage_of(&config, "K7QX2M4TZP", "prompt");
+    assert_eq!(
+        prompt["setting"],
+        "api: model invocation logging is off in us-east-1: no prompt is recorded",
+        "{prompt:#}"
+    );
 
     // Once the trail selects Lambda data events, the trail is no longer the reason.
     block_on(async {
@@ -329,7 +336,39 @@ fn trail_configuration_read_through_the_api_names_the_trail_to_fix() {
             .await
             .unwrap();
     });
+    // Logging on, to S3, with text: the gap left is that agentward does not read them.
+    block_on(async {
+        aws_sdk_bedrock::Client::new(&sdk(&moto.endpoint()).await)
+            .put_model_invocation_logging_configuration()
+            .logging_config(
+                aws_sdk_bedrock::types::LoggingConfig::builder()
+                    .s3_config(
+                        aws_sdk_bedrock::types::S3Config::builder()
+                            .bucket_name("acme-invocations")
+                            .key_prefix("bedrock")
+                            .build()
+                            .unwrap(),
+                    )
+                    .text_data_delivery_enabled(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
     scan();
+    let prompt = coverage_of(&config, "K7QX2M4TZP", "prompt");
+    assert_eq!(
+        prompt["setting"],
+        "api: prompts are delivered to s3://acme-invocations/bedrock, but no bedrock-invocation-logs source reads them",
+        "{prompt:#}"
+    );
+    assert!(
+        prompt["how_to_enable"]
+            .as_str()
+            .unwrap()
+            .contains("kind = \"bedrock-invocation-logs\"")
+    );
     let tools = coverage_of(&config, "RSRCH4N7QA", "tool_invocation");
     assert!(
         !tools["setting"].as_str().unwrap().starts_with("api:"),

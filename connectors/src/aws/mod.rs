@@ -427,6 +427,110 @@ pub async fn read_trails(config: &aws_config::SdkConfig) -> TrailRead {
     out
 }
 
+/// Model invocation logging in the source's region, as GetModelInvocationLoggingConfiguration
+/// answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum InvocationLogging {
+    /// Not read (the call failed, or an older store).
+    #[default]
+    Unknown,
+    Off,
+    On {
+        /// `s3://bucket/prefix` when delivered to S3.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        s3: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        log_group: Option<String>,
+        text_delivery: bool,
+    },
+}
+
+pub async fn read_invocation_logging(
+    config: &aws_config::SdkConfig,
+) -> Result<InvocationLogging, String> {
+    let bedrock = aws_sdk_bedrock::Client::new(config);
+    let answer = bedrock
+        .get_model_invocation_logging_configuration()
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "bedrock:GetModelInvocationLoggingConfiguration: {}",
+                aws_sdk_bedrock::error::DisplayErrorContext(&e)
+            )
+        })?;
+    let Some(c) = answer.logging_config() else {
+        return Ok(InvocationLogging::Off);
+    };
+    let s3 = c.s3_config().map(|s| {
+        format!(
+            "s3://{}/{}",
+            s.bucket_name(),
+            s.key_prefix().unwrap_or_default()
+        )
+    });
+    let log_group = c
+        .cloud_watch_config()
+        .map(|w| w.log_group_name().to_string());
+    if s3.is_none() && log_group.is_none() {
+        return Ok(InvocationLogging::Off);
+    }
+    Ok(InvocationLogging::On {
+        s3,
+        log_group,
+        text_delivery: c.text_data_delivery_enabled().unwrap_or(false),
+    })
+}
+
+/// The prompt-layer gap that the region's invocation-logging setting explains, if any.
+/// `read_by` names the invocation-log sources agentward is configured with.
+pub fn logging_gap(
+    agent: &normalizer::AgentRef,
+    source: &str,
+    region: &str,
+    logging: &InvocationLogging,
+    read_by: &[String],
+) -> Option<normalizer::Coverage> {
+    use normalizer::{Coverage, CoverageStatus, Layer};
+    let enable = format!(
+        "aws bedrock put-model-invocation-logging-configuration --region {region} --logging-config          '{{\"s3Config\":{{\"bucketName\":\"BUCKET\"}},\"textDataDeliveryEnabled\":true}}'"
+    );
+    let (setting, how) = match logging {
+        InvocationLogging::Unknown => return None,
+        InvocationLogging::Off => (
+            format!("{source}: model invocation logging is off in {region}: no prompt is recorded"),
+            enable,
+        ),
+        InvocationLogging::On {
+            text_delivery: false,
+            ..
+        } => (
+            format!(
+                "{source}: model invocation logging is on in {region} but text delivery is off: records carry no prompt or completion"
+            ),
+            enable,
+        ),
+        InvocationLogging::On { s3: Some(s3), .. } if read_by.is_empty() => (
+            format!(
+                "{source}: prompts are delivered to {s3}, but no bedrock-invocation-logs source reads them"
+            ),
+            format!(
+                "add to the config: [[source]] name = \"invocations\" kind = \"bedrock-invocation-logs\" url = \"{s3}\""
+            ),
+        ),
+        InvocationLogging::On { .. } => return None,
+    };
+    Some(Coverage {
+        agent: agent.clone(),
+        layer: Layer::Prompt,
+        status: CoverageStatus::AvailableIfEnabled {
+            setting,
+            how_to_enable: how,
+        },
+    })
+}
+
 /// What the trails' configuration says about an agent's layers, where it says there is a
 /// gap; a layer whose events the trails do take is left to the log sources to call
 /// observed (a configuration is a promise, not an observation).
