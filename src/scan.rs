@@ -486,6 +486,21 @@ struct Pending {
     last_commit: Instant,
 }
 
+/// Merges declared-identity facts into the shared history (a union: safe to repeat).
+async fn record_identity(store: &Store, facts: Vec<IdentityObservation>) -> Result<(), StoreError> {
+    if facts.is_empty() {
+        return Ok(());
+    }
+    let mut mine = IdentityHistory::default();
+    mine.merge(facts);
+    store
+        .commit(IDENTITY_DIR, mine, None, |m, theirs| {
+            m.merge(theirs.observations)
+        })
+        .await?;
+    Ok(())
+}
+
 async fn commit(store: &Store, source: &str, pending: &mut Pending) -> Result<(), StoreError> {
     // Inventory first: if we stop between the two, the files are read again and their
     // observations merge into the history without duplicates.
@@ -498,15 +513,7 @@ async fn commit(store: &Store, source: &str, pending: &mut Pending) -> Result<()
             })
             .await?;
     }
-    if !pending.identity.is_empty() {
-        let mut mine = IdentityHistory::default();
-        mine.merge(std::mem::take(&mut pending.identity));
-        store
-            .commit(IDENTITY_DIR, mine, None, |m, theirs| {
-                m.merge(theirs.observations)
-            })
-            .await?;
-    }
+    record_identity(store, std::mem::take(&mut pending.identity)).await?;
     let cursor = std::mem::take(&mut pending.cursor);
     let (version, merged) = store
         .commit(
@@ -777,15 +784,7 @@ async fn scan_api(
     if let Some(api) = &mut summary.api {
         api.changes = changes.len();
     }
-    if !changes.is_empty() {
-        let mut mine = IdentityHistory::default();
-        mine.merge(changes);
-        store
-            .commit(IDENTITY_DIR, mine, None, |m, theirs| {
-                m.merge(theirs.observations)
-            })
-            .await?;
-    }
+    record_identity(store, changes).await?;
     Ok(summary)
 }
 
