@@ -117,32 +117,8 @@ fn iam_read_through_the_sdk_resolves_aws_managed_policies_and_names_what_failed(
     };
     seed(&moto);
     let dir = tempfile::tempdir().unwrap();
-    let example = repo_root().join("examples/support-agent");
-    let config = dir.path().join("agentward.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\nurl = \"store\"\n\n\
-             [[source]]\nname = \"trail\"\nkind = \"cloudtrail\"\nurl = {:?}\n\n\
-             [[source]]\nname = \"iam\"\nkind = \"aws-api\"\nendpoint = {:?}\nregion = \"us-east-1\"\nmax_attempts = 1\n",
-            example.join("cloudtrail").display().to_string(),
-            moto.endpoint()
-        ),
-    )
-    .unwrap();
-    let scan = bin()
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "scan",
-            "--format",
-            "json",
-        ])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap();
+    let config = example_with_api(dir.path(), &moto, "iam");
+    let scan = scan_with_credentials(&config);
     // The research agent's role does not exist in this IAM: partial, and said so.
     assert_eq!(scan.status.code(), Some(2), "{}", stderr(&scan));
     let summary: Value = serde_json::from_slice(&scan.stdout).unwrap();
@@ -197,19 +173,7 @@ fn iam_read_through_the_sdk_resolves_aws_managed_policies_and_names_what_failed(
     assert!(!put.contains("document is not read"), "{put}");
     let partial = find("s3:* granted, only s3:PutObject used in 47 days");
     // A second scan finds IAM as it was: nothing new is recorded.
-    let again = bin()
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "scan",
-            "--format",
-            "json",
-        ])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap();
+    let again = scan_with_credentials(&config);
     let again: Value = serde_json::from_slice(&again.stdout).unwrap();
     let iam_again = again["sources"]
         .as_array()
@@ -222,6 +186,42 @@ fn iam_read_through_the_sdk_resolves_aws_managed_policies_and_names_what_failed(
         partial["subject"],
         "arn:aws:iam::111122223333:role/support-agent-tools"
     );
+}
+
+/// A config scanning the example's CloudTrail logs and then the APIs of `moto`, under the
+/// API source name `api_source`.
+fn example_with_api(dir: &std::path::Path, moto: &Moto, api_source: &str) -> std::path::PathBuf {
+    let example = repo_root().join("examples/support-agent");
+    let config = dir.join("agentward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nurl = \"store\"\n\n\
+             [[source]]\nname = \"trail\"\nkind = \"cloudtrail\"\nurl = {:?}\n\n\
+             [[source]]\nname = {api_source:?}\nkind = \"aws-api\"\nendpoint = {:?}\nregion = \"us-east-1\"\nmax_attempts = 1\n",
+            example.join("cloudtrail").display().to_string(),
+            moto.endpoint()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// `agentward scan --format json` with moto's test credentials in the environment.
+fn scan_with_credentials(config: &std::path::Path) -> std::process::Output {
+    bin()
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "scan",
+            "--format",
+            "json",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap()
 }
 
 /// The layer status `agentward coverage --format json` gives an agent.
@@ -249,33 +249,9 @@ fn trail_configuration_read_through_the_api_names_the_trail_to_fix() {
     };
     seed(&moto);
     let dir = tempfile::tempdir().unwrap();
-    let example = repo_root().join("examples/support-agent");
-    let config = dir.path().join("agentward.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\nurl = \"store\"\n\n\
-             [[source]]\nname = \"trail\"\nkind = \"cloudtrail\"\nurl = {:?}\n\n\
-             [[source]]\nname = \"api\"\nkind = \"aws-api\"\nendpoint = {:?}\nmax_attempts = 1\n",
-            example.join("cloudtrail").display().to_string(),
-            moto.endpoint()
-        ),
-    )
-    .unwrap();
+    let config = example_with_api(dir.path(), &moto, "api");
     let scan = || {
-        let out = bin()
-            .args([
-                "--config",
-                config.to_str().unwrap(),
-                "scan",
-                "--format",
-                "json",
-            ])
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .output()
-            .unwrap();
+        let out = scan_with_credentials(&config);
         let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
         summary["sources"][1]["api"]["trails"].clone()
     };
