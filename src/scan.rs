@@ -486,6 +486,25 @@ struct Pending {
     last_commit: Instant,
 }
 
+/// What every CloudTrail source has learned about which agent is which role, function
+/// and knowledge base.
+async fn cloudtrail_attribution(store: &Store, config: &Config) -> Result<Attribution, StoreError> {
+    let mut all = Attribution::default();
+    for source in config
+        .sources
+        .iter()
+        .filter(|s| s.kind == SourceKind::CloudTrail)
+    {
+        if let Some((_, c)) = store
+            .latest::<SourceCursor>(&cursor_dir(&source.name))
+            .await?
+        {
+            all.merge(&c.attribution);
+        }
+    }
+    Ok(all)
+}
+
 /// Merges declared-identity facts into the shared history (a union: safe to repeat).
 async fn record_identity(store: &Store, facts: Vec<IdentityObservation>) -> Result<(), StoreError> {
     if facts.is_empty() {
@@ -595,18 +614,7 @@ async fn scan_source(
     // Invocation logs name only the role a model call ran as: the CloudTrail sources
     // (scanned first) know which agent runs as which role.
     if matches!(source.kind, SourceKind::InvocationLogs(_)) {
-        for other in config
-            .sources
-            .iter()
-            .filter(|s| s.kind == SourceKind::CloudTrail)
-        {
-            if let Some((_, c)) = store
-                .latest::<SourceCursor>(&cursor_dir(&other.name))
-                .await?
-            {
-                mapper.learn(&c.attribution);
-            }
-        }
+        mapper.learn(&cloudtrail_attribution(store, config).await?);
     }
     let mut pending = Pending {
         cursor,
@@ -728,19 +736,11 @@ async fn scan_api(
         .map(|(_, h)| h)
         .unwrap_or_default()
         .declared_at(Timestamp(i64::MAX));
-    let mut attributed: Vec<String> = Vec::new();
-    for other in config
-        .sources
-        .iter()
-        .filter(|s| s.kind == SourceKind::CloudTrail)
-    {
-        if let Some((_, c)) = store
-            .latest::<SourceCursor>(&cursor_dir(&other.name))
-            .await?
-        {
-            attributed.extend(c.attribution.roles.keys().cloned());
-        }
-    }
+    let attributed: Vec<String> = cloudtrail_attribution(store, config)
+        .await?
+        .roles
+        .into_keys()
+        .collect();
     let acted: Vec<String> = store
         .latest::<crate::behavior::Rollup>(crate::behavior::BASELINE_DIR)
         .await?

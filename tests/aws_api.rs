@@ -107,15 +107,19 @@ fn seed(moto: &Moto) {
     });
 }
 
-#[test]
-fn iam_read_through_the_sdk_resolves_aws_managed_policies_and_names_what_failed() {
-    let Some(moto) = moto_server(&[
+/// moto in the example's account, with AWS-managed policies loaded, seeded.
+fn seeded_moto() -> Option<Moto> {
+    let moto = moto_server(&[
         ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"),
         ("MOTO_ACCOUNT_ID", ACCOUNT),
-    ]) else {
-        return;
-    };
+    ])?;
     seed(&moto);
+    Some(moto)
+}
+
+#[test]
+fn iam_read_through_the_sdk_resolves_aws_managed_policies_and_names_what_failed() {
+    let Some(moto) = seeded_moto() else { return };
     let dir = tempfile::tempdir().unwrap();
     let config = example_with_api(dir.path(), &moto, "iam");
     let scan = scan_with_credentials(&config);
@@ -241,13 +245,7 @@ fn coverage_of(config: &std::path::Path, agent: &str, layer: &str) -> Value {
 
 #[test]
 fn trail_configuration_read_through_the_api_names_the_trail_to_fix() {
-    let Some(moto) = moto_server(&[
-        ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"),
-        ("MOTO_ACCOUNT_ID", ACCOUNT),
-    ]) else {
-        return;
-    };
-    seed(&moto);
+    let Some(moto) = seeded_moto() else { return };
     let dir = tempfile::tempdir().unwrap();
     let config = example_with_api(dir.path(), &moto, "api");
     let scan = || {
