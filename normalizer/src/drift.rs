@@ -574,6 +574,17 @@ mod tests {
         b
     }
 
+    /// 2,400 writes within five minutes of 14:00 on `day`, as the breach did.
+    fn burst(b: &mut Baseline, day: i64) {
+        for i in 0..2_400 {
+            b.observe(&put(
+                day,
+                14 * 3_600 + i / 8,
+                &format!("weekly/{day}/part-{i}.json"),
+            ));
+        }
+    }
+
     fn until() -> Timestamp {
         Timestamp(41 * Timestamp::MS_PER_DAY - 1)
     }
@@ -672,13 +683,7 @@ mod tests {
     fn a_deploy_does_not_excuse_a_volume_far_outside_the_envelope() {
         let mut b = story(true, None);
         b.observe(&control(BREACH_DAY, 13 * 3_600, "PrepareAgent"));
-        for i in 0..2_400 {
-            b.observe(&put(
-                BREACH_DAY,
-                14 * 3_600 + i / 8,
-                &format!("weekly/{BREACH_DAY}/part-{i}.json"),
-            ));
-        }
+        burst(&mut b, BREACH_DAY);
         let episodes = classify(&b, &DriftConfig::default(), until());
         let burst = episodes.iter().find(|e| day_of(e) == BREACH_DAY).unwrap();
         match &burst.class {
@@ -707,13 +712,7 @@ mod tests {
         // Burst after burst: each later one is judged against the envelope without them.
         let mut b = story(true, None);
         for day in [29, 30, 31, 32, 33] {
-            for i in 0..2_400 {
-                b.observe(&put(
-                    day,
-                    14 * 3_600 + i / 8,
-                    &format!("weekly/{day}/part-{i}.json"),
-                ));
-            }
+            burst(&mut b, day);
         }
         let episodes = classify(&b, &DriftConfig::default(), until());
         let risky: Vec<i64> = episodes
@@ -728,13 +727,7 @@ mod tests {
     fn accepted_episodes_are_marked_and_do_not_make_bursts_normal() {
         let mut b = story(true, None);
         for day in [29, 30, 31, 32, 33] {
-            for i in 0..2_400 {
-                b.observe(&put(
-                    day,
-                    14 * 3_600 + i / 8,
-                    &format!("weekly/{day}/part-{i}.json"),
-                ));
-            }
+            burst(&mut b, day);
         }
         let uid = |day: i64| {
             format!(
