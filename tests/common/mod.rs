@@ -227,10 +227,12 @@ impl Moto {
 }
 
 /// Starts moto_server (installed by scripts/test, which sets AGENTWARD_MOTO_SERVER) on a
-/// free loopback port, with extra environment; `None` outside CI when it is not installed.
+/// loopback port it picks itself, with extra environment; `None` outside CI when it is not
+/// installed. Picking a free port here and handing it over raced with the other tests'
+/// servers; the port moto announces is the one it really bound.
 pub fn moto_server(env: &[(&str, &str)]) -> Option<Moto> {
-    use std::net::{TcpListener, TcpStream};
-    use std::time::{Duration, Instant};
+    use std::io::BufRead;
+    use std::time::Duration;
     let Ok(server) = std::env::var("AGENTWARD_MOTO_SERVER") else {
         assert!(
             std::env::var("CI").is_err(),
@@ -241,26 +243,34 @@ pub fn moto_server(env: &[(&str, &str)]) -> Option<Moto> {
         );
         return None;
     };
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new(server)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    let mut child = std::process::Command::new(server)
+        .args(["-H", "127.0.0.1", "-p", "0"])
         .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("moto_server starts");
-    let moto = Moto { child, port };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto_server did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (announced, port) = std::sync::mpsc::channel();
+    // The server logs every request to stderr: keep draining it so it never blocks.
+    std::thread::spawn(move || {
+        let mut announced = Some(announced);
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(port) = line
+                .split("Running on http://127.0.0.1:")
+                .nth(1)
+                .and_then(|rest| rest.trim().parse::<u16>().ok())
+            {
+                if let Some(announced) = announced.take() {
+                    let _ = announced.send(port);
+                }
+            }
+        }
+    });
+    let mut moto = Moto { child, port: 0 };
+    moto.port = port
+        .recv_timeout(Duration::from_secs(60))
+        .expect("moto_server announces its port within 60 s");
     Some(moto)
 }
