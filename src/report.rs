@@ -81,10 +81,12 @@ pub fn scan_summary(s: &ScanSummary) -> String {
         if let Some(api) = &src.api {
             let _ = writeln!(
                 out,
-                "  {} ({}): {} API calls; {} read, {} managed policy documents, {} facts ({} new); {} described",
+                "  {} ({}): {} API calls; {} ({} versions read in full), {} read, {} managed policy documents, {} facts ({} new); {} described",
                 src.name,
                 src.location,
                 thousands(api.calls),
+                count_of(api.agents, "Bedrock agent"),
+                api.agent_versions_read,
                 count_of(api.roles_read, "role"),
                 api.policies_read,
                 api.facts,
@@ -93,6 +95,9 @@ pub fn scan_summary(s: &ScanSummary) -> String {
             );
             for f in &src.failures {
                 let _ = writeln!(out, "    FAILED: {f}");
+            }
+            for u in &api.unresolved {
+                let _ = writeln!(out, "    unresolved: {u}");
             }
             continue;
         }
@@ -179,40 +184,40 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
     );
     for a in &snapshot.agents {
         let _ = writeln!(out, "{}", a.agent.key());
-        let mut field = |label: &str,
-                         value: String,
-                         since: normalizer::Timestamp,
-                         prov: &normalizer::Provenance| {
-            let file = prov
-                .record
-                .object
-                .rsplit('/')
-                .next()
-                .unwrap_or(&prov.record.object);
-            let _ = writeln!(out, "  {label:<15} {value}");
-            let _ = writeln!(
-                out,
-                "  {:<15}   since {since}, {} ({file} #{})",
-                "",
-                prov.kind.as_str(),
-                prov.record.index
-            );
-        };
         if let Some(n) = &a.name {
-            field("name", n.value.clone(), n.since, &n.provenance);
+            sourced_line(&mut out, "name", n.value.clone(), n.since, &n.provenance);
         }
         if let Some(m) = &a.declared_model {
-            field("declared model", m.value.clone(), m.since, &m.provenance);
+            sourced_line(
+                &mut out,
+                "declared model",
+                m.value.clone(),
+                m.since,
+                &m.provenance,
+            );
         }
         for m in &a.models_invoked {
-            field("model invoked", m.value.clone(), m.since, &m.provenance);
+            sourced_line(
+                &mut out,
+                "model invoked",
+                m.value.clone(),
+                m.since,
+                &m.provenance,
+            );
         }
         if let Some(r) = &a.role {
-            field("identity", r.value.clone(), r.since, &r.provenance);
+            sourced_line(
+                &mut out,
+                "identity",
+                r.value.clone(),
+                r.since,
+                &r.provenance,
+            );
         }
         for t in &a.tools {
             let exec = t.value.executor.as_deref().unwrap_or("-");
-            field(
+            sourced_line(
+                &mut out,
                 "tool",
                 format!("{} ({}, {exec})", t.value.name, t.value.kind),
                 t.since,
@@ -220,10 +225,17 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
             );
         }
         for kb in &a.knowledge_bases {
-            field("knowledge base", kb.value.clone(), kb.since, &kb.provenance);
+            sourced_line(
+                &mut out,
+                "knowledge base",
+                kb.value.clone(),
+                kb.since,
+                &kb.provenance,
+            );
         }
         if let Some(g) = &a.guardrail {
-            field(
+            sourced_line(
+                &mut out,
                 "guardrail",
                 format!(
                     "{} v{}",
@@ -235,7 +247,7 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
             );
         }
         for v in &a.versions {
-            field("version", v.value.clone(), v.since, &v.provenance);
+            sourced_line(&mut out, "version", v.value.clone(), v.since, &v.provenance);
         }
         for al in &a.aliases {
             let routed = al
@@ -244,15 +256,188 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
                 .as_deref()
                 .map(|v| format!(" → version {v}"))
                 .unwrap_or_default();
-            field(
+            let name = al
+                .value
+                .name
+                .as_deref()
+                .map(|n| format!("{n} "))
+                .unwrap_or_default();
+            sourced_line(
+                &mut out,
                 "alias",
-                format!("{}{routed}", al.value.id),
+                format!("{name}({}){routed}", al.value.id),
                 al.since,
                 &al.provenance,
             );
         }
+        for c in &a.configs {
+            let routed_by: Vec<String> = a
+                .aliases
+                .iter()
+                .filter(|al| al.value.routed_version.as_deref() == Some(&c.value.version))
+                .map(|al| al.value.name.clone().unwrap_or_else(|| al.value.id.clone()))
+                .collect();
+            let label = if c.value.version == "DRAFT" {
+                "draft".to_string()
+            } else if routed_by.is_empty() {
+                format!("version {}", c.value.version)
+            } else {
+                format!("live v{}", c.value.version)
+            };
+            let mut lines = version_config_lines(&c.value);
+            if !routed_by.is_empty() {
+                lines.insert(0, format!("routed by {}", routed_by.join(", ")));
+            }
+            sourced_line(&mut out, &label, lines.remove(0), c.since, &c.provenance);
+            for line in lines {
+                let _ = writeln!(out, "  {:<15}   {line}", "");
+            }
+        }
+        // What runs is the routed version, not the draft someone is editing: say where
+        // they part.
+        if let Some(draft) = a.config("DRAFT") {
+            let mut by_version: std::collections::BTreeMap<&str, Vec<&str>> =
+                std::collections::BTreeMap::new();
+            for (alias, live) in a.live() {
+                if let (Some(_), Some(version)) = (live, alias.routed_version.as_deref())
+                    && version != "DRAFT"
+                {
+                    by_version
+                        .entry(version)
+                        .or_default()
+                        .push(alias.name.as_deref().unwrap_or(&alias.id));
+                }
+            }
+            for (version, aliases) in by_version {
+                let Some(live) = a.config(version) else {
+                    continue;
+                };
+                let diff = draft.value.differences(&live.value);
+                let names = aliases.join(", ");
+                if diff.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "  {:<15} draft = what {names} runs (v{version})",
+                        "draft vs live"
+                    );
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "  {:<15} draft differs from what {names} runs (v{version}):",
+                        "draft vs live"
+                    );
+                    for d in diff {
+                        let _ = writeln!(out, "  {:<15}   {d}", "");
+                    }
+                }
+            }
+        }
     }
     out
+}
+
+/// `label value`, then when and from which record it took effect.
+fn sourced_line(
+    out: &mut String,
+    label: &str,
+    value: String,
+    since: normalizer::Timestamp,
+    prov: &normalizer::Provenance,
+) {
+    // A log object is named by its file; an API call (`service:Operation args`) whole.
+    let file = if prov.record.object.contains(' ') {
+        &prov.record.object
+    } else {
+        prov.record
+            .object
+            .rsplit('/')
+            .next()
+            .unwrap_or(&prov.record.object)
+    };
+    let _ = writeln!(out, "  {label:<15} {value}");
+    let _ = writeln!(
+        out,
+        "  {:<15}   since {since}, {} ({file} #{})",
+        "",
+        prov.kind.as_str(),
+        prov.record.index
+    );
+}
+
+/// A version's configuration, one aspect per line; digests stand for texts never kept.
+fn version_config_lines(c: &normalizer::inventory::VersionConfig) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{} · model {} · role {}",
+        c.status.as_deref().unwrap_or("status unknown"),
+        c.model.as_deref().unwrap_or("none"),
+        c.role.as_deref().unwrap_or("none")
+    )];
+    for t in &c.tools {
+        let exec = t.executor.as_deref().unwrap_or("-");
+        let state = t
+            .state
+            .as_deref()
+            .filter(|s| *s != "ENABLED")
+            .map(|s| format!(", {s}"))
+            .unwrap_or_default();
+        let ops: Vec<String> = t
+            .operations
+            .iter()
+            .map(|o| match &o.detail {
+                Some(d) if d != &o.name => format!("{} [{d}]", o.name),
+                _ => o.name.clone(),
+            })
+            .collect();
+        let ops = if ops.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", ops.join("; "))
+        };
+        let kind = match &t.signature {
+            Some(sig) => format!("{} {sig}", t.kind),
+            None => t.kind.clone(),
+        };
+        lines.push(format!("tool {} ({kind}, {exec}{state}){ops}", t.name));
+    }
+    if !c.knowledge_bases.is_empty() {
+        lines.push(format!("knowledge bases {}", c.knowledge_bases.join(", ")));
+    }
+    if let Some(g) = &c.guardrail {
+        lines.push(format!(
+            "guardrail {} v{}",
+            g.id,
+            g.version.as_deref().unwrap_or("?")
+        ));
+    } else {
+        lines.push("no guardrail".to_string());
+    }
+    for p in &c.prompt_overrides {
+        let mut what = Vec::new();
+        if p.template_sha256.is_some() {
+            what.push("template replaced".to_string());
+        }
+        if let Some(m) = &p.model {
+            what.push(format!("model {m}"));
+        }
+        if let Some(parser) = &p.parser {
+            what.push(format!("parser {parser}"));
+        }
+        if p.state.as_deref() == Some("DISABLED") {
+            what.push("step DISABLED".to_string());
+        }
+        lines.push(format!("prompt {}: {}", p.prompt_type, what.join(", ")));
+    }
+    if let Some(m) = &c.memory {
+        lines.push(format!("memory {m}"));
+    }
+    if let Some(collab) = c.collaboration.as_deref().filter(|c| *c != "DISABLED") {
+        let names: Vec<&str> = c.collaborators.iter().map(|x| x.name.as_str()).collect();
+        lines.push(format!("{collab} of {}", names.join(", ")));
+    }
+    if let Some(h) = &c.instruction_sha256 {
+        lines.push(format!("instructions sha256:{}", &h[..12.min(h.len())]));
+    }
+    lines
 }
 
 /// One event (an OCSF record as stored) as a table row.

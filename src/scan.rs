@@ -146,6 +146,11 @@ pub struct SourceSummary {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ApiSummary {
     pub calls: u64,
+    /// Bedrock agents read, and how many of their versions (DRAFT and routed) in full.
+    pub agents: usize,
+    pub agent_versions_read: usize,
+    /// What the APIs point at but could not be resolved (e.g. a schema kept in S3).
+    pub unresolved: Vec<String>,
     pub roles_read: usize,
     pub policies_read: usize,
     pub facts: usize,
@@ -746,8 +751,26 @@ async fn scan_api(
         .await?
         .map(|(_, r)| r.roles_acted_as())
         .unwrap_or_default();
-    let roles = connectors::aws::roles_of_interest(&known, attributed.iter(), acted.iter());
     let sdk = connectors::aws::sdk_config(&settings).await;
+    let inventory = store
+        .latest::<InventoryHistory>(INVENTORY_DIR)
+        .await?
+        .map(|(_, h)| h)
+        .unwrap_or_default();
+    let agents = connectors::aws::agents::read_agents(
+        &sdk,
+        &settings,
+        &inventory.snapshot_at(Timestamp(i64::MAX)),
+        now(),
+    )
+    .await;
+    tracing::info!(source = %source.name, agents = agents.agents, configs = agents.configs, failures = agents.failures.len(), "read the Bedrock agents");
+    let agent_roles: Vec<String> = agents.roles.values().flatten().cloned().collect();
+    let roles = connectors::aws::roles_of_interest(
+        &known,
+        attributed.iter().chain(&agent_roles),
+        acted.iter(),
+    );
     let read = connectors::aws::read_roles(&sdk, &settings, &roles, &known, now()).await;
     let trails = connectors::aws::read_trails(&sdk).await;
     let logging = connectors::aws::read_invocation_logging(&sdk).await;
@@ -763,15 +786,30 @@ async fn scan_api(
         )
         .await?;
     tracing::info!(source = %source.name, calls = read.calls, roles = read.roles_read, failures = read.failures.len(), "read the declared identity");
+    let inventory_facts = agents.observations.len();
+    let inventory_changes = inventory.changes(agents.observations);
     summary.api = Some(ApiSummary {
-        calls: read.calls + trails.calls + 1,
+        calls: read.calls + trails.calls + 1 + agents.calls,
+        agents: agents.agents,
+        agent_versions_read: agents.configs,
+        unresolved: agents.unresolved,
         roles_read: read.roles_read,
         policies_read: read.policies_read,
-        facts: read.observations.len(),
-        changes: 0,
+        facts: read.observations.len() + inventory_facts,
+        changes: inventory_changes.len(),
         trails: trails.trails.len(),
     });
-    summary.failures = read.failures;
+    if !inventory_changes.is_empty() {
+        let mut mine = InventoryHistory::default();
+        mine.merge(inventory_changes);
+        store
+            .commit(INVENTORY_DIR, mine, None, |m, theirs| {
+                m.merge(theirs.observations)
+            })
+            .await?;
+    }
+    summary.failures = agents.failures;
+    summary.failures.extend(read.failures);
     summary.failures.extend(trails.failures);
     if let Err(e) = logging {
         summary.failures.push(e);
@@ -782,7 +820,7 @@ async fn scan_api(
         .filter(|o| known.would_change(o))
         .collect();
     if let Some(api) = &mut summary.api {
-        api.changes = changes.len();
+        api.changes += changes.len();
     }
     record_identity(store, changes).await?;
     Ok(summary)

@@ -15,36 +15,6 @@ fn trust(service: &str) -> String {
     )
 }
 
-/// An SDK configuration for moto; built inside the runtime that uses it, since its
-/// connection pool belongs to that runtime.
-async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
-    use aws_smithy_http_client::{
-        Builder,
-        tls::{self, rustls_provider::CryptoMode},
-    };
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(
-            Builder::new()
-                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-                .build_https(),
-        )
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_iam::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .endpoint_url(endpoint)
-        .load()
-        .await
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
 /// The example account's support roles, as IAM holds them (the research role is left
 /// out), and its trail: logging, management events only.
 fn seed(moto: &Moto) {
@@ -209,23 +179,6 @@ fn example_with_api(dir: &std::path::Path, moto: &Moto, api_source: &str) -> std
     )
     .unwrap();
     config
-}
-
-/// `agentward scan --format json` with moto's test credentials in the environment.
-fn scan_with_credentials(config: &std::path::Path) -> std::process::Output {
-    bin()
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "scan",
-            "--format",
-            "json",
-        ])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap()
 }
 
 /// The layer status `agentward coverage --format json` gives an agent.

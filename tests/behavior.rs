@@ -396,7 +396,10 @@ fn classes_envelopes_and_inventory_changes_explain_the_two_agents() {
         "{changes}"
     );
     assert!(changes.contains("declared_model anthropic.claude-3-5-haiku-20241022-v1:0"));
-    assert!(changes.contains(r#"alias {"id":"PRDALIAS01","routed_version":"2"}"#));
+    assert!(
+        changes.contains(r#"alias {"id":"PRDALIAS01","name":"prod","routed_version":"2"}"#),
+        "{changes}"
+    );
     assert!(
         !changes.contains(" name customer-support-agent"),
         "a restated name is no change"

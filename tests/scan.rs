@@ -110,7 +110,10 @@ fn quickstart_scan_names_the_support_agent_its_layers_and_what_cannot_be_seen() 
         declared(&after).contains("anthropic.claude-3-5-haiku-20241022-v1:0"),
         "{after}"
     );
-    assert!(after.contains("PRDALIAS01 → version 2") && before.contains("PRDALIAS01 → version 1"));
+    assert!(
+        after.contains("prod (PRDALIAS01) → version 2")
+            && before.contains("prod (PRDALIAS01) → version 1")
+    );
 }
 
 #[test]

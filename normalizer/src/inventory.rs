@@ -93,6 +93,201 @@ pub struct Tool {
     pub executor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
+    /// What the model can call through it: one entry per OpenAPI operation or function.
+    /// Empty when only the tool itself is known (a log names the action group, not its
+    /// schema).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<ToolOperation>,
+    /// `ENABLED` / `DISABLED` when the provider says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// SHA-256 of the schema the operations come from; the schema itself is not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_sha256: Option<String>,
+}
+
+/// One callable operation of a tool.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ToolOperation {
+    /// The operationId or function name the model sees.
+    pub name: String,
+    /// `POST /refunds` for HTTP operations, the parameters for functions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A prompt step whose template or parser was replaced.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PromptOverride {
+    /// `PRE_PROCESSING`, `ORCHESTRATION`, `KNOWLEDGE_BASE_RESPONSE_GENERATION`, …
+    pub prompt_type: String,
+    /// `ENABLED` / `DISABLED`: a disabled pre-processing step skips its checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// SHA-256 of the replaced template; the text is never kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_sha256: Option<String>,
+    /// A model other than the agent's that runs this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The Lambda that parses this step's output, when the parser is overridden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parser: Option<String>,
+}
+
+/// Another agent this one can delegate to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Collaborator {
+    pub name: String,
+    /// The collaborator's alias ARN: the version it runs is that alias's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_arn: Option<String>,
+    /// Whether the conversation history is handed over (`TO_COLLABORATOR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<String>,
+}
+
+/// One version of an agent's configuration as the provider holds it: `DRAFT` (what the
+/// console edits) or a numbered, immutable version an alias can route to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct VersionConfig {
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// SHA-256 of the instructions; the text is never kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instruction_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<Tool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub knowledge_bases: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardrail: Option<Guardrail>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompt_overrides: Vec<PromptOverride>,
+    /// The memory kept between sessions (`SESSION_SUMMARY for 30 days`); `None` is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// `SUPERVISOR`, `SUPERVISOR_ROUTER` or `DISABLED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collaboration: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collaborators: Vec<Collaborator>,
+}
+
+impl VersionConfig {
+    /// How `self` differs from `other`, one line per field, for "the draft is not what
+    /// runs" statements. Hashes say only that text changed, never what it says.
+    pub fn differences(&self, other: &VersionConfig) -> Vec<String> {
+        fn opt(v: &Option<String>) -> &str {
+            v.as_deref().unwrap_or("none")
+        }
+        fn names<'a, T>(list: &'a [T], name: impl Fn(&'a T) -> String) -> BTreeSet<String> {
+            list.iter().map(name).collect()
+        }
+        fn set_change(
+            field: &str,
+            mine: BTreeSet<String>,
+            theirs: BTreeSet<String>,
+        ) -> Option<String> {
+            let added: Vec<&String> = mine.difference(&theirs).collect();
+            let removed: Vec<&String> = theirs.difference(&mine).collect();
+            if added.is_empty() && removed.is_empty() {
+                return None;
+            }
+            let mut parts: Vec<String> = added.iter().map(|a| format!("+{a}")).collect();
+            parts.extend(removed.iter().map(|r| format!("-{r}")));
+            Some(format!("{field}: {}", parts.join(", ")))
+        }
+        let mut out = Vec::new();
+        for (field, mine, theirs) in [
+            ("model", &self.model, &other.model),
+            ("role", &self.role, &other.role),
+            ("memory", &self.memory, &other.memory),
+            ("collaboration", &self.collaboration, &other.collaboration),
+        ] {
+            if mine != theirs {
+                out.push(format!("{field}: {} (was {})", opt(mine), opt(theirs)));
+            }
+        }
+        if self.instruction_sha256 != other.instruction_sha256 {
+            out.push("instructions: changed".to_string());
+        }
+        if self.guardrail != other.guardrail {
+            let show = |g: &Option<Guardrail>| {
+                g.as_ref()
+                    .map(|g| format!("{} v{}", g.id, g.version.as_deref().unwrap_or("?")))
+                    .unwrap_or_else(|| "none".into())
+            };
+            out.push(format!(
+                "guardrail: {} (was {})",
+                show(&self.guardrail),
+                show(&other.guardrail)
+            ));
+        }
+        // A tool and each of its operations (`tool.operation`); an operation is only
+        // listed when its tool is on both sides.
+        let entries = |c: &VersionConfig| {
+            let mut set = names(&c.tools, |t: &Tool| t.name.clone());
+            for t in &c.tools {
+                set.extend(
+                    t.operations
+                        .iter()
+                        .map(|o| format!("{}.{}", t.name, o.name)),
+                );
+            }
+            set
+        };
+        let (mine, theirs) = (entries(self), entries(other));
+        let on_both: BTreeSet<String> = names(&self.tools, |t: &Tool| t.name.clone())
+            .intersection(&names(&other.tools, |t: &Tool| t.name.clone()))
+            .cloned()
+            .collect();
+        let keep = |e: &&String| {
+            e.split_once('.')
+                .is_none_or(|(tool, _)| on_both.contains(tool))
+        };
+        out.extend(set_change(
+            "tools",
+            mine.iter().filter(keep).cloned().collect(),
+            theirs.iter().filter(keep).cloned().collect(),
+        ));
+        let changed_tools: Vec<&str> = self
+            .tools
+            .iter()
+            .filter(|t| {
+                other
+                    .tools
+                    .iter()
+                    .any(|o| o.name == t.name && o.operations == t.operations && o != *t)
+            })
+            .map(|t| t.name.as_str())
+            .collect();
+        if !changed_tools.is_empty() {
+            out.push(format!(
+                "tools reconfigured (executor, schema or state): {}",
+                changed_tools.join(", ")
+            ));
+        }
+        out.extend(set_change(
+            "knowledge bases",
+            names(&self.knowledge_bases, Clone::clone),
+            names(&other.knowledge_bases, Clone::clone),
+        ));
+        if self.prompt_overrides != other.prompt_overrides {
+            out.push("prompt overrides: changed".to_string());
+        }
+        out.extend(set_change(
+            "collaborators",
+            names(&self.collaborators, |c: &Collaborator| c.name.clone()),
+            names(&other.collaborators, |c: &Collaborator| c.name.clone()),
+        ));
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -117,8 +312,16 @@ pub enum Fact {
     Alias {
         id: String,
         routed_version: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
     AliasInvoked(String),
+    /// The whole configuration of one version, read from the provider's API.
+    VersionConfig(VersionConfig),
+    /// A version the provider no longer has.
+    VersionDeleted(String),
+    /// An alias the provider no longer has.
+    AliasDeleted(String),
 }
 
 impl Fact {
@@ -190,6 +393,34 @@ impl InventoryHistory {
         }
     }
 
+    /// The observations in `incoming` that would change the current inventory (a re-read
+    /// of an unchanged configuration adds nothing to the history).
+    pub fn changes(&self, incoming: Vec<Observation>) -> Vec<Observation> {
+        let mut current: BTreeMap<AgentRef, AgentInventory> = self
+            .snapshot_at(Timestamp(i64::MAX))
+            .agents
+            .into_iter()
+            .map(|a| (a.agent.clone(), a))
+            .collect();
+        incoming
+            .into_iter()
+            .filter(|obs| {
+                let Some(before) = current.get_mut(&obs.agent) else {
+                    let mut fresh = AgentInventory::new(obs.agent.clone(), obs.time);
+                    fresh.apply(obs);
+                    current.insert(obs.agent.clone(), fresh);
+                    return true;
+                };
+                let mut after = before.clone();
+                after.apply(obs);
+                after.last_changed = before.last_changed;
+                let changed = after != *before;
+                *before = after;
+                changed
+            })
+            .collect()
+    }
+
     /// Observations after `since` and not after `until`, in time order: "what changed".
     pub fn changes_between(&self, since: Timestamp, until: Timestamp) -> Vec<&Observation> {
         self.observations
@@ -212,9 +443,11 @@ pub struct Alias {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routed_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Guardrail {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,11 +468,21 @@ pub struct AgentInventory {
     pub guardrail: Option<Sourced<Guardrail>>,
     pub versions: Vec<Sourced<String>>,
     pub aliases: Vec<Sourced<Alias>>,
+    /// Each version's configuration as read from the API (`DRAFT` included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<Sourced<VersionConfig>>,
 }
 
-fn upsert<T, K: PartialEq>(list: &mut Vec<Sourced<T>>, item: Sourced<T>, key: impl Fn(&T) -> K) {
+/// Replaces the entry with the same key; restating an identical value keeps the time and
+/// record that first established it.
+fn upsert<T: PartialEq, K: PartialEq>(
+    list: &mut Vec<Sourced<T>>,
+    item: Sourced<T>,
+    key: impl Fn(&T) -> K,
+) {
     let k = key(&item.value);
     match list.iter_mut().find(|s| key(&s.value) == k) {
+        Some(existing) if existing.value == item.value => {}
         Some(existing) => *existing = item,
         None => list.push(item),
     }
@@ -260,7 +503,28 @@ impl AgentInventory {
             guardrail: None,
             versions: Vec::new(),
             aliases: Vec::new(),
+            configs: Vec::new(),
         }
+    }
+
+    /// The configuration an alias routes to, when that version was read.
+    pub fn config(&self, version: &str) -> Option<&Sourced<VersionConfig>> {
+        self.configs.iter().find(|c| c.value.version == version)
+    }
+
+    /// Each alias with the configuration it routes to: what actually runs.
+    pub fn live(&self) -> Vec<(&Alias, Option<&Sourced<VersionConfig>>)> {
+        self.aliases
+            .iter()
+            .map(|a| {
+                let config = a
+                    .value
+                    .routed_version
+                    .as_deref()
+                    .and_then(|v| self.config(v));
+                (&a.value, config)
+            })
+            .collect()
     }
 
     fn apply(&mut self, obs: &Observation) {
@@ -309,24 +573,63 @@ impl AgentInventory {
                 })
             }
             Fact::Version(v) => upsert(&mut self.versions, sourced(v.clone()), Clone::clone),
-            Fact::Alias { id, routed_version } => upsert(
-                &mut self.aliases,
-                Sourced {
-                    value: Alias {
-                        id: id.clone(),
-                        routed_version: routed_version.clone(),
-                    },
-                    since: obs.time,
-                    provenance: obs.provenance.clone(),
-                },
-                |a: &Alias| a.id.clone(),
-            ),
+            Fact::Alias {
+                id,
+                routed_version,
+                name,
+            } => {
+                let unchanged = self.aliases.iter().any(|a| {
+                    &a.value.id == id
+                        && &a.value.routed_version == routed_version
+                        && (name.is_none() || &a.value.name == name)
+                });
+                if !unchanged {
+                    let name = name.clone().or_else(|| {
+                        self.aliases
+                            .iter()
+                            .find(|a| &a.value.id == id)
+                            .and_then(|a| a.value.name.clone())
+                    });
+                    upsert(
+                        &mut self.aliases,
+                        Sourced {
+                            value: Alias {
+                                id: id.clone(),
+                                routed_version: routed_version.clone(),
+                                name,
+                            },
+                            since: obs.time,
+                            provenance: obs.provenance.clone(),
+                        },
+                        |a: &Alias| a.id.clone(),
+                    )
+                }
+            }
+            Fact::AliasDeleted(id) => self.aliases.retain(|a| &a.value.id != id),
+            Fact::VersionDeleted(v) => {
+                self.versions.retain(|x| &x.value != v);
+                self.configs.retain(|c| &c.value.version != v);
+            }
+            Fact::VersionConfig(config) => {
+                if self.config(&config.version).map(|c| &c.value) != Some(config) {
+                    upsert(
+                        &mut self.configs,
+                        Sourced {
+                            value: config.clone(),
+                            since: obs.time,
+                            provenance: obs.provenance.clone(),
+                        },
+                        |c: &VersionConfig| c.version.clone(),
+                    )
+                }
+            }
             Fact::AliasInvoked(id) => {
                 if !self.aliases.iter().any(|a| &a.value.id == id) {
                     self.aliases.push(Sourced {
                         value: Alias {
                             id: id.clone(),
                             routed_version: None,
+                            name: None,
                         },
                         since: obs.time,
                         provenance: obs.provenance.clone(),

@@ -8,6 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod front;
+
 pub const ACCOUNT: &str = "111122223333";
 
 pub fn bin() -> Command {
@@ -273,4 +275,51 @@ pub fn moto_server(env: &[(&str, &str)]) -> Option<Moto> {
         .recv_timeout(Duration::from_secs(60))
         .expect("moto_server announces its port within 60 s");
     Some(moto)
+}
+
+/// An SDK configuration for moto; built inside the runtime that uses it, since its
+/// connection pool belongs to that runtime.
+pub async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
+    use aws_smithy_http_client::{
+        Builder,
+        tls::{self, rustls_provider::CryptoMode},
+    };
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(
+            Builder::new()
+                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                .build_https(),
+        )
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_iam::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// `agentward scan --format json` with moto's test credentials in the environment.
+pub fn scan_with_credentials(config: &std::path::Path) -> std::process::Output {
+    bin()
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "scan",
+            "--format",
+            "json",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap()
 }

@@ -1,6 +1,9 @@
-//! Provider APIs of AWS, read with the real SDK: today IAM, for the declared side of the
+//! Provider APIs of AWS, read with the real SDK: IAM, for the declared side of the
 //! agents' identities (what a role may do *now*, including the documents of AWS-managed
-//! policies, which no log records).
+//! policies, which no log records); Bedrock Agents (`agents`), for the inventory as
+//! deployed; CloudTrail and Bedrock logging configuration, for coverage.
+
+pub mod agents;
 
 use normalizer::Timestamp;
 use normalizer::identity::{
@@ -68,14 +71,22 @@ fn provenance(source: &str, call: String) -> Provenance {
 }
 
 /// The service's own message when it answered, else the whole error chain (connection
-/// refused, timeout, …).
+/// refused, timeout, an answer that cannot be parsed …).
 fn error_text<E, R>(e: &aws_sdk_iam::error::SdkError<E, R>) -> String
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     match e {
-        aws_sdk_iam::error::SdkError::ServiceError(s) => s.err().to_string(),
+        aws_sdk_iam::error::SdkError::ServiceError(s) => {
+            // An answer the SDK could not read is an "unhandled" service error whose
+            // cause is in the source chain.
+            if s.err().source().is_some() {
+                aws_sdk_iam::error::DisplayErrorContext(s.err()).to_string()
+            } else {
+                s.err().to_string()
+            }
+        }
         other => aws_sdk_iam::error::DisplayErrorContext(other).to_string(),
     }
 }

@@ -692,6 +692,9 @@ impl Mapper {
                         kind: "action_group".into(),
                         executor,
                         signature: text(params, &["parentActionGroupSignature"]),
+                        operations: Vec::new(),
+                        state: text(params, &["actionGroupState"]),
+                        schema_sha256: None,
                     }));
                 }
             }
@@ -729,7 +732,11 @@ impl Mapper {
                     .and_then(Value::as_str)
                     .map(str::to_string);
                 if let Some(id) = id {
-                    facts.push(Fact::Alias { id, routed_version });
+                    facts.push(Fact::Alias {
+                        id,
+                        routed_version,
+                        name: text(params, &["agentAliasName"]),
+                    });
                 }
             }
             _ => {}

@@ -1,0 +1,787 @@
+//! Bedrock Agents as the bedrock-agent API holds them now: the DRAFT and every version an
+//! alias routes to, each with its tools (one entry per OpenAPI operation or function),
+//! knowledge bases, guardrail, prompt overrides, memory and collaborators. Instructions,
+//! templates and schemas are reduced to SHA-256 digests here and never leave this module
+//! as text.
+
+use super::{ApiSettings, error_text, provenance};
+use aws_sdk_bedrockagent as bedrock_agent;
+use bedrock_agent::types::{AgentActionGroup, AgentCollaboratorSummary};
+use futures::StreamExt;
+use normalizer::inventory::{
+    Collaborator, Fact, InventorySnapshot, Observation, PromptOverride, Tool, ToolOperation,
+    VersionConfig,
+};
+use normalizer::{AgentRef, Provider, Timestamp};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Agents read at once; each reads its own versions and tools one call after another.
+const CONCURRENT_AGENTS: usize = 8;
+
+/// What reading the agents produced.
+#[derive(Debug, Default)]
+pub struct AgentsRead {
+    pub observations: Vec<Observation>,
+    pub agents: usize,
+    /// Versions whose configuration was read (DRAFT and every routed version).
+    pub configs: usize,
+    pub calls: u64,
+    /// Each call that failed, with the operation and the agent: the rest is still read.
+    pub failures: Vec<String>,
+    /// What the API points at but this read could not resolve (a schema kept in S3).
+    pub unresolved: Vec<String>,
+    /// Agent id → its resource role and its action groups' Lambda functions: the
+    /// identities behind the agent.
+    pub roles: BTreeMap<String, BTreeSet<String>>,
+    pub functions: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+fn millis(t: &bedrock_agent::primitives::DateTime) -> Timestamp {
+    Timestamp(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
+}
+
+/// `arn:aws:bedrock:REGION:ACCOUNT:agent/ID` → (account, region).
+fn account_and_region(arn: &str) -> Option<(String, String)> {
+    let mut parts = arn.split(':');
+    let (_, _, _, region, account) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    (!account.is_empty() && !region.is_empty()).then(|| (account.to_string(), region.to_string()))
+}
+
+/// The operations an OpenAPI document (JSON or YAML) exposes: the operationId the model
+/// sees, with the method and path that runs.
+pub fn openapi_operations(payload: &str) -> Result<Vec<ToolOperation>, String> {
+    let doc: serde_json::Value = match serde_json::from_str(payload) {
+        Ok(v) => v,
+        Err(_) => serde_norway::from_str(payload)
+            .map_err(|e| format!("the OpenAPI schema is neither JSON nor YAML: {e}"))?,
+    };
+    let paths = doc
+        .get("paths")
+        .and_then(|p| p.as_object())
+        .ok_or("the OpenAPI schema has no `paths`")?;
+    let mut out = Vec::new();
+    for (path, item) in paths {
+        let Some(item) = item.as_object() else {
+            continue;
+        };
+        for method in [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ] {
+            let Some(op) = item.get(method) else { continue };
+            let route = format!("{} {path}", method.to_uppercase());
+            out.push(ToolOperation {
+                name: op
+                    .get("operationId")
+                    .and_then(|o| o.as_str())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| route.clone()),
+                detail: Some(route),
+            });
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn action_group_tool(group: &AgentActionGroup, unresolved: &mut Vec<String>, agent: &str) -> Tool {
+    use bedrock_agent::types::{ActionGroupExecutor, ApiSchema, FunctionSchema};
+    let executor = match group.action_group_executor() {
+        Some(ActionGroupExecutor::Lambda(arn)) => Some(arn.clone()),
+        Some(ActionGroupExecutor::CustomControl(c)) => Some(c.as_str().to_string()),
+        _ => None,
+    };
+    let mut operations = Vec::new();
+    let mut schema_sha256 = None;
+    match group.api_schema() {
+        Some(ApiSchema::Payload(payload)) => {
+            schema_sha256 = Some(sha256(payload));
+            match openapi_operations(payload) {
+                Ok(ops) => operations = ops,
+                Err(reason) => unresolved.push(format!(
+                    "agent {agent} action group {}: {reason}",
+                    group.action_group_name()
+                )),
+            }
+        }
+        Some(ApiSchema::S3(s3)) => unresolved.push(format!(
+            "agent {agent} action group {}: its OpenAPI schema is in s3://{}/{} and was not read, so its operations are not listed",
+            group.action_group_name(),
+            s3.s3_bucket_name().unwrap_or("?"),
+            s3.s3_object_key().unwrap_or("?")
+        )),
+        _ => {}
+    }
+    if let Some(FunctionSchema::Functions(functions)) = group.function_schema() {
+        for f in functions {
+            let params: BTreeSet<&str> = f
+                .parameters()
+                .map(|p| p.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            operations.push(ToolOperation {
+                name: f.name().to_string(),
+                detail: Some(format!(
+                    "function({})",
+                    params.into_iter().collect::<Vec<_>>().join(", ")
+                )),
+            });
+        }
+        operations.sort();
+    }
+    let signature = group
+        .parent_action_signature()
+        .map(|s| s.as_str().to_string());
+    Tool {
+        name: group.action_group_name().to_string(),
+        kind: if signature.is_some() {
+            "builtin".into()
+        } else {
+            "action_group".into()
+        },
+        executor,
+        signature,
+        operations,
+        state: Some(group.action_group_state().as_str().to_string()),
+        schema_sha256,
+    }
+}
+
+fn collaborator(c: &AgentCollaboratorSummary) -> Collaborator {
+    Collaborator {
+        name: c.collaborator_name().to_string(),
+        alias_arn: c
+            .agent_descriptor()
+            .and_then(|d| d.alias_arn())
+            .map(str::to_string),
+        relay: Some(c.relay_conversation_history().as_str().to_string()),
+    }
+}
+
+fn prompt_overrides(
+    config: Option<&bedrock_agent::types::PromptOverrideConfiguration>,
+) -> Vec<PromptOverride> {
+    use bedrock_agent::types::CreationMode;
+    let Some(config) = config else {
+        return Vec::new();
+    };
+    let mut out: Vec<PromptOverride> = config
+        .prompt_configurations()
+        .iter()
+        .filter(|p| {
+            p.prompt_creation_mode() == Some(&CreationMode::Overridden)
+                || p.parser_mode() == Some(&CreationMode::Overridden)
+                || p.foundation_model().is_some()
+                || p.prompt_state() == Some(&bedrock_agent::types::PromptState::Disabled)
+        })
+        .map(|p| PromptOverride {
+            prompt_type: p
+                .prompt_type()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_else(|| "UNKNOWN".into()),
+            state: p.prompt_state().map(|s| s.as_str().to_string()),
+            template_sha256: (p.prompt_creation_mode() == Some(&CreationMode::Overridden))
+                .then(|| p.base_prompt_template().map(sha256))
+                .flatten(),
+            model: p.foundation_model().map(str::to_string),
+            parser: (p.parser_mode() == Some(&CreationMode::Overridden))
+                .then(|| config.override_lambda().map(str::to_string))
+                .flatten(),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn memory(config: Option<&bedrock_agent::types::MemoryConfiguration>) -> Option<String> {
+    let config = config?;
+    if config.enabled_memory_types().is_empty() {
+        return None;
+    }
+    let kinds: Vec<&str> = config
+        .enabled_memory_types()
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
+    Some(format!(
+        "{} for {} days",
+        kinds.join(", "),
+        config.storage_days()
+    ))
+}
+
+/// The parts of a version both GetAgent and GetAgentVersion return.
+struct VersionHeader<'a> {
+    version: &'a str,
+    status: &'a str,
+    model: Option<&'a str>,
+    role: &'a str,
+    instruction: Option<&'a str>,
+    guardrail: Option<&'a bedrock_agent::types::GuardrailConfiguration>,
+    prompts: Option<&'a bedrock_agent::types::PromptOverrideConfiguration>,
+    memory: Option<&'a bedrock_agent::types::MemoryConfiguration>,
+    collaboration: Option<&'a bedrock_agent::types::AgentCollaboration>,
+}
+
+impl VersionHeader<'_> {
+    fn config(&self) -> VersionConfig {
+        VersionConfig {
+            version: self.version.to_string(),
+            status: Some(self.status.to_string()),
+            model: self.model.map(str::to_string),
+            role: (!self.role.is_empty()).then(|| self.role.to_string()),
+            instruction_sha256: self.instruction.map(sha256),
+            guardrail: self.guardrail.and_then(|g| {
+                g.guardrail_identifier()
+                    .map(|id| normalizer::inventory::Guardrail {
+                        id: id.to_string(),
+                        version: g.guardrail_version().map(str::to_string),
+                    })
+            }),
+            prompt_overrides: prompt_overrides(self.prompts),
+            memory: memory(self.memory),
+            collaboration: self.collaboration.map(|c| c.as_str().to_string()),
+            ..VersionConfig::default()
+        }
+    }
+}
+
+/// One agent read in full; failures are collected, never abort the agent's other parts.
+#[derive(Default)]
+struct OneAgent {
+    observations: Vec<Observation>,
+    configs: usize,
+    calls: u64,
+    failures: Vec<String>,
+    unresolved: Vec<String>,
+    role: Option<String>,
+    functions: BTreeSet<String>,
+}
+
+/// Reads the action groups, knowledge bases and collaborators of one version into its
+/// configuration.
+async fn complete_version(
+    client: &bedrock_agent::Client,
+    id: &str,
+    config: &mut VersionConfig,
+    out: &mut OneAgent,
+) -> Option<Timestamp> {
+    let version = config.version.clone();
+    let mut latest_tool_change: Option<Timestamp> = None;
+    out.calls += 1;
+    let groups: Result<Vec<_>, _> = client
+        .list_agent_action_groups()
+        .agent_id(id)
+        .agent_version(&version)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect();
+    match groups {
+        Ok(groups) => {
+            for summary in groups {
+                out.calls += 1;
+                match client
+                    .get_agent_action_group()
+                    .agent_id(id)
+                    .agent_version(&version)
+                    .action_group_id(summary.action_group_id())
+                    .send()
+                    .await
+                {
+                    Ok(got) => {
+                        let Some(group) = got.agent_action_group() else {
+                            continue;
+                        };
+                        let tool = action_group_tool(group, &mut out.unresolved, id);
+                        if let Some(Ok(lambda)) =
+                            group.action_group_executor().map(|e| e.as_lambda())
+                        {
+                            out.functions.insert(lambda.clone());
+                        }
+                        let changed = millis(group.updated_at());
+                        latest_tool_change = latest_tool_change.max(Some(changed));
+                        config.tools.push(tool);
+                    }
+                    Err(e) => out.failures.push(format!(
+                        "bedrock-agent:GetAgentActionGroup {id}/{version}/{}: {}",
+                        summary.action_group_id(),
+                        error_text(&e)
+                    )),
+                }
+            }
+            config.tools.sort();
+        }
+        Err(e) => out.failures.push(format!(
+            "bedrock-agent:ListAgentActionGroups {id}/{version}: {}",
+            error_text(&e)
+        )),
+    }
+    out.calls += 1;
+    let kbs: Result<Vec<_>, _> = client
+        .list_agent_knowledge_bases()
+        .agent_id(id)
+        .agent_version(&version)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect();
+    match kbs {
+        Ok(kbs) => {
+            config.knowledge_bases = kbs
+                .iter()
+                .filter(|k| k.knowledge_base_state().as_str() != "DISABLED")
+                .map(|k| k.knowledge_base_id().to_string())
+                .collect();
+            config.knowledge_bases.sort();
+        }
+        Err(e) => out.failures.push(format!(
+            "bedrock-agent:ListAgentKnowledgeBases {id}/{version}: {}",
+            error_text(&e)
+        )),
+    }
+    if config
+        .collaboration
+        .as_deref()
+        .is_some_and(|c| c != "DISABLED")
+    {
+        out.calls += 1;
+        let collaborators: Result<Vec<_>, _> = client
+            .list_agent_collaborators()
+            .agent_id(id)
+            .agent_version(&version)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect();
+        match collaborators {
+            Ok(list) => {
+                config.collaborators = list.iter().map(collaborator).collect();
+                config.collaborators.sort();
+            }
+            Err(e) => out.failures.push(format!(
+                "bedrock-agent:ListAgentCollaborators {id}/{version}: {}",
+                error_text(&e)
+            )),
+        }
+    }
+    latest_tool_change
+}
+
+async fn read_agent(
+    client: &bedrock_agent::Client,
+    settings: &ApiSettings,
+    id: String,
+    known: &InventorySnapshot,
+    now: Timestamp,
+) -> OneAgent {
+    let mut out = OneAgent::default();
+    let source = settings.source.as_str();
+    out.calls += 1;
+    let got = match client.get_agent().agent_id(&id).send().await {
+        Ok(got) => got,
+        Err(e) => {
+            out.failures
+                .push(format!("bedrock-agent:GetAgent {id}: {}", error_text(&e)));
+            return out;
+        }
+    };
+    let Some(draft) = got.agent() else {
+        out.failures.push(format!(
+            "bedrock-agent:GetAgent {id}: the answer holds no agent"
+        ));
+        return out;
+    };
+    let (account, region) = account_and_region(draft.agent_arn())
+        .unwrap_or_else(|| ("unknown".into(), settings.region.clone()));
+    let agent = AgentRef {
+        provider: Provider::Aws,
+        scope: account,
+        location: region,
+        id: id.clone(),
+        qualifier: None,
+    };
+    let observe = |time: Timestamp, call: String, fact: Fact, out: &mut OneAgent| {
+        out.observations.push(Observation {
+            time,
+            agent: agent.clone(),
+            fact,
+            provenance: provenance(source, call),
+        })
+    };
+    let draft_time = millis(draft.updated_at());
+    let header = VersionHeader {
+        version: "DRAFT",
+        status: draft.agent_status().as_str(),
+        model: draft.foundation_model(),
+        role: draft.agent_resource_role_arn(),
+        instruction: draft.instruction(),
+        guardrail: draft.guardrail_configuration(),
+        prompts: draft.prompt_override_configuration(),
+        memory: draft.memory_configuration(),
+        collaboration: draft.agent_collaboration(),
+    };
+    let mut draft_config = header.config();
+    let get_agent = format!("bedrock-agent:GetAgent {id}");
+    observe(
+        draft_time,
+        get_agent.clone(),
+        Fact::Name(draft.agent_name().to_string()),
+        &mut out,
+    );
+    if let Some(model) = &draft_config.model {
+        observe(
+            draft_time,
+            get_agent.clone(),
+            Fact::DeclaredModel(model.clone()),
+            &mut out,
+        );
+    }
+    if let Some(role) = &draft_config.role {
+        out.role = Some(role.clone());
+        observe(
+            draft_time,
+            get_agent.clone(),
+            Fact::Role(role.clone()),
+            &mut out,
+        );
+    }
+    if let Some(g) = &draft_config.guardrail {
+        observe(
+            draft_time,
+            get_agent.clone(),
+            Fact::Guardrail {
+                id: g.id.clone(),
+                version: g.version.clone(),
+            },
+            &mut out,
+        );
+    }
+    let tools_changed = complete_version(client, &id, &mut draft_config, &mut out).await;
+    let draft_read_time = draft_time.max(tools_changed.unwrap_or(draft_time));
+    let previous = known.agents.iter().find(|a| a.agent == agent);
+    // The draft's tools and knowledge bases are the agent's current ones; what the history
+    // holds beyond them was removed.
+    let draft_tools: BTreeSet<&str> = draft_config.tools.iter().map(|t| t.name.as_str()).collect();
+    for tool in &draft_config.tools {
+        observe(
+            draft_read_time,
+            format!("bedrock-agent:GetAgentActionGroup {id}/DRAFT/{}", tool.name),
+            Fact::Tool(tool.clone()),
+            &mut out,
+        );
+    }
+    for kb in &draft_config.knowledge_bases {
+        observe(
+            draft_read_time,
+            format!("bedrock-agent:ListAgentKnowledgeBases {id}/DRAFT"),
+            Fact::KnowledgeBase(kb.clone()),
+            &mut out,
+        );
+    }
+    let listing_failed = |out: &OneAgent, what: &str| {
+        out.failures
+            .iter()
+            .any(|f| f.contains(what) && f.contains(&format!("{id}/DRAFT")))
+    };
+    if let Some(previous) = previous {
+        if !listing_failed(&out, "ActionGroup") {
+            for gone in previous
+                .tools
+                .iter()
+                .filter(|t| !draft_tools.contains(t.value.name.as_str()))
+            {
+                observe(
+                    now,
+                    format!("bedrock-agent:ListAgentActionGroups {id}/DRAFT"),
+                    Fact::ToolRemoved(gone.value.name.clone()),
+                    &mut out,
+                );
+            }
+        }
+        if !listing_failed(&out, "ListAgentKnowledgeBases") {
+            for gone in previous
+                .knowledge_bases
+                .iter()
+                .filter(|k| !draft_config.knowledge_bases.contains(&k.value))
+            {
+                observe(
+                    now,
+                    format!("bedrock-agent:ListAgentKnowledgeBases {id}/DRAFT"),
+                    Fact::KnowledgeBaseRemoved(gone.value.clone()),
+                    &mut out,
+                );
+            }
+        }
+    }
+    observe(
+        draft_read_time,
+        get_agent,
+        Fact::VersionConfig(draft_config),
+        &mut out,
+    );
+    out.configs += 1;
+
+    out.calls += 1;
+    let aliases: Result<Vec<_>, _> = client
+        .list_agent_aliases()
+        .agent_id(&id)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect();
+    let mut routed: BTreeSet<String> = BTreeSet::new();
+    match &aliases {
+        Ok(aliases) => {
+            for alias in aliases {
+                let version = alias
+                    .routing_configuration()
+                    .first()
+                    .and_then(|r| r.agent_version())
+                    .map(str::to_string);
+                routed.extend(version.clone());
+                observe(
+                    millis(alias.updated_at()),
+                    format!("bedrock-agent:ListAgentAliases {id}"),
+                    Fact::Alias {
+                        id: alias.agent_alias_id().to_string(),
+                        routed_version: version,
+                        name: Some(alias.agent_alias_name().to_string()),
+                    },
+                    &mut out,
+                );
+            }
+            if let Some(previous) = previous {
+                for gone in previous
+                    .aliases
+                    .iter()
+                    .filter(|a| !aliases.iter().any(|x| x.agent_alias_id() == a.value.id))
+                {
+                    observe(
+                        now,
+                        format!("bedrock-agent:ListAgentAliases {id}"),
+                        Fact::AliasDeleted(gone.value.id.clone()),
+                        &mut out,
+                    );
+                }
+            }
+        }
+        Err(e) => out.failures.push(format!(
+            "bedrock-agent:ListAgentAliases {id}: {}",
+            error_text(e)
+        )),
+    }
+
+    out.calls += 1;
+    let versions: Result<Vec<_>, _> = client
+        .list_agent_versions()
+        .agent_id(&id)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect();
+    match versions {
+        Ok(versions) => {
+            let numbered: Vec<_> = versions
+                .iter()
+                .filter(|v| v.agent_version() != "DRAFT")
+                .collect();
+            for v in &numbered {
+                observe(
+                    millis(v.created_at()),
+                    format!("bedrock-agent:ListAgentVersions {id}"),
+                    Fact::Version(v.agent_version().to_string()),
+                    &mut out,
+                );
+            }
+            if let Some(previous) = previous {
+                for gone in previous
+                    .configs
+                    .iter()
+                    .map(|c| &c.value.version)
+                    .chain(previous.versions.iter().map(|v| &v.value))
+                    .filter(|v| *v != "DRAFT")
+                    .filter(|v| !numbered.iter().any(|x| x.agent_version() == v.as_str()))
+                    .collect::<BTreeSet<_>>()
+                {
+                    observe(
+                        now,
+                        format!("bedrock-agent:ListAgentVersions {id}"),
+                        Fact::VersionDeleted(gone.clone()),
+                        &mut out,
+                    );
+                }
+            }
+        }
+        Err(e) => out.failures.push(format!(
+            "bedrock-agent:ListAgentVersions {id}: {}",
+            error_text(&e)
+        )),
+    }
+
+    // Only versions an alias routes to run; each is immutable, so its creation time is
+    // when its configuration took effect.
+    for version in routed.iter().filter(|v| v.as_str() != "DRAFT") {
+        out.calls += 1;
+        let got = match client
+            .get_agent_version()
+            .agent_id(&id)
+            .agent_version(version)
+            .send()
+            .await
+        {
+            Ok(got) => got,
+            Err(e) => {
+                out.failures.push(format!(
+                    "bedrock-agent:GetAgentVersion {id}/{version}: {}",
+                    error_text(&e)
+                ));
+                continue;
+            }
+        };
+        let Some(v) = got.agent_version() else {
+            continue;
+        };
+        let header = VersionHeader {
+            version: v.version(),
+            status: v.agent_status().as_str(),
+            model: v.foundation_model(),
+            role: v.agent_resource_role_arn(),
+            instruction: v.instruction(),
+            guardrail: v.guardrail_configuration(),
+            prompts: v.prompt_override_configuration(),
+            memory: v.memory_configuration(),
+            collaboration: v.agent_collaboration(),
+        };
+        let mut config = header.config();
+        complete_version(client, &id, &mut config, &mut out).await;
+        observe(
+            millis(v.created_at()),
+            format!("bedrock-agent:GetAgentVersion {id}/{version}"),
+            Fact::VersionConfig(config),
+            &mut out,
+        );
+        out.configs += 1;
+    }
+    out
+}
+
+/// Reads every agent of the region: ListAgents, then each agent's DRAFT, aliases, versions
+/// and the configuration of every routed version, `CONCURRENT_AGENTS` at a time. `known`
+/// is the inventory so far: what it holds and the API no longer has is recorded as
+/// removed.
+pub async fn read_agents(
+    config: &aws_config::SdkConfig,
+    settings: &ApiSettings,
+    known: &InventorySnapshot,
+    now: Timestamp,
+) -> AgentsRead {
+    let client = bedrock_agent::Client::new(config);
+    let mut read = AgentsRead {
+        calls: 1,
+        ..AgentsRead::default()
+    };
+    let listed: Result<Vec<_>, _> = client
+        .list_agents()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect();
+    let ids: Vec<String> = match listed {
+        Ok(list) => list.iter().map(|a| a.agent_id().to_string()).collect(),
+        Err(e) => {
+            read.failures
+                .push(format!("bedrock-agent:ListAgents: {}", error_text(&e)));
+            return read;
+        }
+    };
+    let client = &client;
+    let mut agents = futures::stream::iter(ids.into_iter().map(|id| async move {
+        let one = read_agent(client, settings, id.clone(), known, now).await;
+        (id, one)
+    }))
+    .buffer_unordered(CONCURRENT_AGENTS)
+    .collect::<Vec<_>>()
+    .await;
+    agents.sort_by(|a, b| a.0.cmp(&b.0));
+    for (id, one) in agents {
+        read.agents += 1;
+        read.configs += one.configs;
+        read.calls += one.calls;
+        read.observations.extend(one.observations);
+        read.failures.extend(one.failures);
+        read.unresolved.extend(one.unresolved);
+        if let Some(role) = one.role {
+            read.roles.entry(id.clone()).or_default().insert(role);
+        }
+        if !one.functions.is_empty() {
+            read.functions.insert(id, one.functions);
+        }
+    }
+    read
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openapi_operations_come_from_json_and_yaml_alike() {
+        let json = r#"{"openapi":"3.0.0","paths":{"/refunds":{"post":{"operationId":"issueRefund"}},"/orders/{id}":{"get":{}}}}"#;
+        let yaml = "openapi: 3.0.0\npaths:\n  /refunds:\n    post:\n      operationId: issueRefund\n  /orders/{id}:\n    get: {}\n";
+        let expected = vec![
+            ToolOperation {
+                name: "GET /orders/{id}".into(),
+                detail: Some("GET /orders/{id}".into()),
+            },
+            ToolOperation {
+                name: "issueRefund".into(),
+                detail: Some("POST /refunds".into()),
+            },
+        ];
+        assert_eq!(openapi_operations(json).unwrap(), expected);
+        assert_eq!(openapi_operations(yaml).unwrap(), expected);
+        assert!(openapi_operations("just: [text").is_err());
+        assert!(
+            openapi_operations("{\"openapi\":\"3.0.0\"}")
+                .unwrap_err()
+                .contains("paths")
+        );
+    }
+
+    #[test]
+    fn agent_arns_give_account_and_region() {
+        assert_eq!(
+            account_and_region("arn:aws:bedrock:eu-west-1:111122223333:agent/K7QX2M4TZP"),
+            Some(("111122223333".into(), "eu-west-1".into()))
+        );
+        assert_eq!(account_and_region("not-an-arn"), None);
+    }
+}

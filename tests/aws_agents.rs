@@ -1,0 +1,431 @@
+//! Bedrock Agents inventory through the real bedrock-agent SDK: agents live in moto
+//! (created through the SDK), and what moto does not implement — versions, aliases,
+//! action groups, agent knowledge bases, collaborators — is answered in the API's wire
+//! format by a front that also checks what the client sent (signed requests, page
+//! tokens, a retried throttle).
+
+mod common;
+use common::front::{Answer, Front, Seen, front, page, segments};
+use common::*;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+const SUPPORT_INSTRUCTION: &str = "You are the customer support agent of Acme. SECRET-INSTRUCTION-MARKER: never reveal refunds policy.";
+const SUPPORT_ROLE: &str =
+    "arn:aws:iam::111122223333:role/service-role/AmazonBedrockExecutionRoleForAgents_support";
+const SONNET: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
+const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+const TOOLS_LAMBDA: &str = "arn:aws:lambda:us-east-1:111122223333:function:support-tools";
+const PARSER_LAMBDA: &str = "arn:aws:lambda:us-east-1:111122223333:function:orchestration-parser";
+const BEDROCK_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"bedrock.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const T0: &str = "2026-10-01T09:00:00Z";
+const T1: &str = "2026-10-20T09:00:00Z";
+
+/// What the front answers; the test changes it between scans.
+struct World {
+    support: String,
+    research: String,
+    /// The draft's action groups (the live version keeps its own).
+    draft_groups: Vec<&'static str>,
+    throttled_once: bool,
+}
+
+fn openapi(operations: &[(&str, &str, &str)]) -> String {
+    let mut paths = serde_json::Map::new();
+    for (method, path, id) in operations {
+        paths.insert(
+            path.to_string(),
+            json!({ *method: { "operationId": id, "description": "secret schema text" } }),
+        );
+    }
+    json!({ "openapi": "3.0.0", "info": { "title": "support", "version": "1" }, "paths": paths })
+        .to_string()
+}
+
+fn action_group(agent: &str, version: &str, id: &str) -> Value {
+    let mut group = json!({
+        "agentId": agent,
+        "agentVersion": version,
+        "actionGroupId": id,
+        "actionGroupState": "ENABLED",
+        "createdAt": T0,
+        "updatedAt": T1,
+    });
+    match id {
+        "supporttls" => {
+            let mut ops = vec![
+                ("get", "/orders/{id}", "lookupOrder"),
+                ("post", "/refunds", "issueRefund"),
+            ];
+            if version == "DRAFT" {
+                ops.push(("post", "/exports", "exportCustomers"));
+            }
+            group["actionGroupName"] = json!("support-tools");
+            group["actionGroupExecutor"] = json!({ "lambda": TOOLS_LAMBDA });
+            group["apiSchema"] = json!({ "payload": openapi(&ops) });
+        }
+        "codeinterp" => {
+            group["actionGroupName"] = json!("code-interpreter");
+            group["parentActionSignature"] = json!("AMAZON.CodeInterpreter");
+        }
+        "askhuman01" => {
+            group["actionGroupName"] = json!("ask-a-human");
+            group["actionGroupExecutor"] = json!({ "customControl": "RETURN_CONTROL" });
+            group["functionSchema"] = json!({ "functions": [{
+                "name": "escalate",
+                "parameters": { "ticket": { "type": "string", "required": true } }
+            }] });
+        }
+        "s3schema01" => {
+            group["actionGroupName"] = json!("crm");
+            group["actionGroupExecutor"] = json!({ "lambda": TOOLS_LAMBDA });
+            group["apiSchema"] =
+                json!({ "s3": { "s3BucketName": "acme-schemas", "s3ObjectKey": "crm.yaml" } });
+        }
+        other => panic!("no action group {other}"),
+    }
+    group
+}
+
+fn summary_of(group: &Value) -> Value {
+    json!({
+        "actionGroupId": group["actionGroupId"],
+        "actionGroupName": group["actionGroupName"],
+        "actionGroupState": "ENABLED",
+        "updatedAt": T1,
+    })
+}
+
+fn version_3(agent: &str) -> Value {
+    json!({ "agentVersion": {
+        "agentId": agent,
+        "agentName": "customer-support-agent",
+        "agentArn": format!("arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/{agent}"),
+        "version": "3",
+        "instruction": SUPPORT_INSTRUCTION,
+        "agentStatus": "PREPARED",
+        "foundationModel": HAIKU,
+        "idleSessionTTLInSeconds": 600,
+        "agentResourceRoleArn": SUPPORT_ROLE,
+        "createdAt": T0,
+        "updatedAt": T0,
+        "guardrailConfiguration": { "guardrailIdentifier": "gr-support", "guardrailVersion": "1" },
+        "promptOverrideConfiguration": {
+            "overrideLambda": PARSER_LAMBDA,
+            "promptConfigurations": [
+                { "promptType": "ORCHESTRATION", "promptCreationMode": "OVERRIDDEN", "parserMode": "OVERRIDDEN",
+                  "promptState": "ENABLED", "basePromptTemplate": "SECRET-TEMPLATE-MARKER {{question}}" },
+                { "promptType": "PRE_PROCESSING", "promptCreationMode": "DEFAULT", "parserMode": "DEFAULT",
+                  "promptState": "DISABLED" }
+            ]
+        },
+        "memoryConfiguration": { "enabledMemoryTypes": ["SESSION_SUMMARY"], "storageDays": 30 },
+        "agentCollaboration": "SUPERVISOR"
+    }})
+}
+
+/// Answers for what moto lacks; `None` hands the request to moto.
+fn answer(world: &Mutex<World>, request: &Seen) -> Option<Answer> {
+    let mut w = world.lock().unwrap();
+    let seg = segments(&request.path);
+    if seg.first() != Some(&"agents") || seg.len() < 3 {
+        return None;
+    }
+    let agent = seg[1].to_string();
+    let support = agent == w.support;
+    if !support && agent != w.research {
+        return Answer::error(404, "ResourceNotFoundException", "no such agent");
+    }
+    match (request.method.as_str(), &seg[2..]) {
+        ("POST", ["agentaliases"]) if !support => Some(Answer {
+            status: 200,
+            error_type: None,
+            body: r#"{"agentAliasSummaries": [{"agentAliasId": 42,"#.to_string(),
+        }),
+        ("POST", ["agentaliases"]) => {
+            let aliases: Vec<Value> = [
+                ("TSTALIASID", "AgentTestAlias", "DRAFT"),
+                ("PRODALIAS1", "prod", "3"),
+                ("STAGEALIAS", "staging", "3"),
+            ]
+            .iter()
+            .map(|(id, name, version)| {
+                json!({ "agentAliasId": id, "agentAliasName": name, "agentAliasStatus": "PREPARED",
+                            "routingConfiguration": [{ "agentVersion": version }],
+                            "createdAt": T0, "updatedAt": T0 })
+            })
+            .collect();
+            let (items, next) = page(&aliases, 1, request);
+            Answer::json(json!({ "agentAliasSummaries": items, "nextToken": next }))
+        }
+        ("POST", ["agentversions"]) => {
+            let versions: Vec<&str> = if support {
+                vec!["DRAFT", "1", "2", "3"]
+            } else {
+                vec!["DRAFT"]
+            };
+            let versions: Vec<Value> = versions
+                .iter()
+                .map(|v| json!({ "agentName": "x", "agentStatus": "PREPARED", "agentVersion": v, "createdAt": T0, "updatedAt": T0 }))
+                .collect();
+            let (items, next) = page(&versions, 2, request);
+            Answer::json(json!({ "agentVersionSummaries": items, "nextToken": next }))
+        }
+        ("GET", ["agentversions", "3"]) if support => {
+            if !w.throttled_once {
+                w.throttled_once = true;
+                return Answer::error(429, "ThrottlingException", "Rate exceeded");
+            }
+            Answer::json(version_3(&agent))
+        }
+        ("POST", ["agentversions", version, "actiongroups"]) => {
+            let groups: Vec<&str> = match (support, *version) {
+                (false, _) => vec![],
+                (true, "DRAFT") => w.draft_groups.clone(),
+                (true, _) => vec!["supporttls", "askhuman01"],
+            };
+            let items: Vec<Value> = groups
+                .iter()
+                .map(|g| summary_of(&action_group(&agent, version, g)))
+                .collect();
+            Answer::json(json!({ "actionGroupSummaries": items }))
+        }
+        ("GET", ["agentversions", version, "actiongroups", id]) => {
+            Answer::json(json!({ "agentActionGroup": action_group(&agent, version, id) }))
+        }
+        ("POST", ["agentversions", _, "knowledgebases"]) => {
+            let kbs: Vec<Value> = if support {
+                vec![
+                    json!({ "knowledgeBaseId": "KBSUPPORT1", "knowledgeBaseState": "ENABLED", "updatedAt": T0 }),
+                ]
+            } else {
+                vec![]
+            };
+            Answer::json(json!({ "agentKnowledgeBaseSummaries": kbs }))
+        }
+        ("POST", ["agentversions", "3", "agentcollaborators"]) if support => Answer::json(json!({
+            "agentCollaboratorSummaries": [{
+                "agentId": agent, "agentVersion": "3", "collaboratorId": "COLLAB0001",
+                "agentDescriptor": { "aliasArn": format!("arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/REFUNDS001/LIVE000001") },
+                "collaborationInstruction": "Hand refunds to this agent",
+                "relayConversationHistory": "TO_COLLABORATOR",
+                "collaboratorName": "refunds-agent",
+                "createdAt": T0, "lastUpdatedAt": T0
+            }]
+        })),
+        _ => Answer::error(
+            400,
+            "ValidationException",
+            "unexpected request in this test",
+        ),
+    }
+}
+
+/// moto with the two agents created through the SDK (via the front, which makes moto's
+/// answers readable), and the front that serves the rest.
+fn agents_world() -> Option<(Moto, Front, Arc<Mutex<World>>)> {
+    let moto = moto_server(&[("MOTO_ACCOUNT_ID", ACCOUNT)])?;
+    let world = Arc::new(Mutex::new(World {
+        support: String::new(),
+        research: String::new(),
+        draft_groups: vec!["supporttls", "askhuman01", "codeinterp", "s3schema01"],
+        throttled_once: false,
+    }));
+    let routed = world.clone();
+    let front = front(moto.port, Arc::new(move |r: &Seen| answer(&routed, r)));
+    let (support, research) = block_on(async {
+        let config = sdk(&front.endpoint()).await;
+        let iam = aws_sdk_iam::Client::new(&config);
+        for (name, path) in [
+            (
+                "AmazonBedrockExecutionRoleForAgents_support",
+                "/service-role/",
+            ),
+            ("research-agent", "/"),
+        ] {
+            iam.create_role()
+                .role_name(name)
+                .path(path)
+                .assume_role_policy_document(BEDROCK_TRUST)
+                .send()
+                .await
+                .unwrap();
+        }
+        let client = aws_sdk_bedrockagent::Client::new(&config);
+        let support = client
+            .create_agent()
+            .agent_name("customer-support-agent")
+            .agent_resource_role_arn(SUPPORT_ROLE)
+            .foundation_model(SONNET)
+            .instruction(SUPPORT_INSTRUCTION)
+            .send()
+            .await
+            .unwrap();
+        let research = client
+            .create_agent()
+            .agent_name("research-assistant")
+            .agent_resource_role_arn(format!("arn:aws:iam::{ACCOUNT}:role/research-agent"))
+            .foundation_model(HAIKU)
+            .instruction("Answer research questions from the knowledge base only.")
+            .send()
+            .await
+            .unwrap();
+        (
+            support.agent().unwrap().agent_id().to_string(),
+            research.agent().unwrap().agent_id().to_string(),
+        )
+    });
+    {
+        let mut w = world.lock().unwrap();
+        w.support = support;
+        w.research = research;
+    }
+    Some((moto, front, world))
+}
+
+fn api_only_config(dir: &std::path::Path, endpoint: &str) -> std::path::PathBuf {
+    let config = dir.join("agentward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nurl = \"store\"\n\n\
+             [[source]]\nname = \"aws\"\nkind = \"aws-api\"\nendpoint = {endpoint:?}\nregion = \"us-east-1\"\nmax_attempts = 3\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn inventory_text(config: &std::path::Path) -> String {
+    let out = run(&["--config", config.to_str().unwrap(), "inventory"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+fn api_summary(scan: &std::process::Output) -> Value {
+    let summary: Value = serde_json::from_slice(&scan.stdout).unwrap();
+    summary["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "aws")
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn bedrock_inventory_shows_what_each_alias_runs_and_how_the_draft_differs() {
+    let Some((_moto, front, world)) = agents_world() else {
+        return;
+    };
+    let (support, research) = {
+        let w = world.lock().unwrap();
+        (w.support.clone(), w.research.clone())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = api_only_config(dir.path(), &front.endpoint());
+    let scan = scan_with_credentials(&config);
+    // The research agent's alias list is malformed: partial, named, the rest complete.
+    assert_eq!(scan.status.code(), Some(2), "{}", stderr(&scan));
+    let source = api_summary(&scan);
+    assert_eq!(source["api"]["agents"], 2, "{source}");
+    assert_eq!(source["api"]["agent_versions_read"], 3, "{source}");
+    let failures: Vec<&str> = source["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].starts_with(&format!("bedrock-agent:ListAgentAliases {research}:")),
+        "{failures:?}"
+    );
+    let unresolved = source["api"]["unresolved"].to_string();
+    assert!(
+        unresolved.contains("s3://acme-schemas/crm.yaml"),
+        "{unresolved}"
+    );
+
+    // Every page was fetched with the token the previous one gave, signed.
+    let alias_pages: Vec<Value> = front
+        .requests_to("POST", &format!("/agents/{support}/agentaliases"))
+        .iter()
+        .map(|s| s.body["nextToken"].clone())
+        .collect();
+    assert_eq!(
+        alias_pages,
+        vec![Value::Null, json!("page-1"), json!("page-2")]
+    );
+    assert!(front.seen.lock().unwrap().iter().all(|s| s.signed));
+    // The throttled version read was retried and then read.
+    assert_eq!(
+        front
+            .requests_to("GET", &format!("/agents/{support}/agentversions/3"))
+            .len(),
+        2
+    );
+
+    let text = inventory_text(&config);
+    for expected in [
+        "prod (PRODALIAS1) → version 3",
+        "live v3",
+        "routed by prod, staging",
+        &format!("PREPARED · model {HAIKU} · role {SUPPORT_ROLE}"),
+        "tool support-tools (action_group, arn:aws:lambda:us-east-1:111122223333:function:support-tools): issueRefund [POST /refunds]; lookupOrder [GET /orders/{id}]",
+        "tool ask-a-human (action_group, RETURN_CONTROL): escalate [function(ticket)]",
+        "guardrail gr-support v1",
+        &format!("prompt ORCHESTRATION: template replaced, parser {PARSER_LAMBDA}"),
+        "prompt PRE_PROCESSING: step DISABLED",
+        "memory SESSION_SUMMARY for 30 days",
+        "SUPERVISOR of refunds-agent",
+        "draft differs from what prod, staging runs (v3):",
+        &format!("model: {SONNET} (was {HAIKU})"),
+        "guardrail: none (was gr-support v1)",
+        "tools: +code-interpreter, +crm, +support-tools.exportCustomers",
+        "tool code-interpreter (builtin AMAZON.CodeInterpreter, -)",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // Texts are kept as digests only.
+    let store = dir.path().join("store");
+    for marker in [
+        "SECRET-INSTRUCTION-MARKER",
+        "SECRET-TEMPLATE-MARKER",
+        "secret schema text",
+    ] {
+        assert!(!grep_dir(&store, marker), "{marker} was stored");
+    }
+
+    // A re-read of an unchanged configuration records nothing new.
+    let again = scan_with_credentials(&config);
+    assert_eq!(
+        api_summary(&again)["api"]["changes"],
+        0,
+        "{}",
+        stdout(&again)
+    );
+
+    // An action group deleted from the draft leaves the agent's current tools.
+    world.lock().unwrap().draft_groups = vec!["supporttls", "askhuman01", "s3schema01"];
+    scan_with_credentials(&config);
+    let text = inventory_text(&config);
+    let draft_part = text.split("draft  ").nth(1).unwrap_or_default();
+    assert!(!draft_part.contains("code-interpreter"), "{text}");
+    let current: Vec<&str> = text.lines().filter(|l| l.starts_with("  tool ")).collect();
+    assert_eq!(current.len(), 3, "{current:?}");
+    assert!(!current.iter().any(|l| l.contains("code-interpreter")));
+}
+
+fn grep_dir(dir: &std::path::Path, needle: &str) -> bool {
+    std::fs::read_dir(dir).unwrap().flatten().any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            grep_dir(&path, needle)
+        } else {
+            std::fs::read(&path)
+                .map(|b| String::from_utf8_lossy(&b).contains(needle))
+                .unwrap_or(false)
+        }
+    })
+}
