@@ -82,6 +82,9 @@ struct RawSource {
     /// For provider APIs: attempts per call (adaptive backoff between them).
     #[serde(default)]
     max_attempts: Option<u32>,
+    /// For provider APIs: answer every call from this recording instead of AWS.
+    #[serde(default)]
+    replay: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +104,19 @@ pub struct SourceConfig {
     pub kind: SourceKind,
     pub location: LocationSpec,
     pub max_record_bytes: usize,
+    /// API sources: where the API answers come from or go.
+    pub wire: ApiWire,
+}
+
+/// Where an API source's answers come from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ApiWire {
+    #[default]
+    Live,
+    /// Live, with every answer also written to this recording directory.
+    Record(PathBuf),
+    /// From this recording directory, through the same SDK parsing.
+    Replay(PathBuf),
 }
 
 /// How an agent's behavior is judged.
@@ -212,6 +228,17 @@ impl Config {
                     ));
                 }
             };
+            let wire = match (&kind, s.replay) {
+                (_, None) => ApiWire::Live,
+                (SourceKind::AwsApi { .. }, Some(dir)) => ApiWire::Replay(base_dir.join(dir)),
+                (_, Some(_)) => {
+                    return Err(invalid(
+                        "replay applies to aws-api sources only".into(),
+                        Some(span.clone()),
+                        None,
+                    ));
+                }
+            };
             if s.max_attempts.is_some() && !matches!(kind, SourceKind::AwsApi { .. }) {
                 return Err(invalid(
                     "max_attempts applies to aws-api sources only".into(),
@@ -266,6 +293,7 @@ impl Config {
                 max_record_bytes: s
                     .max_record_bytes
                     .unwrap_or(connectors::cloudtrail::DEFAULT_MAX_RECORD_BYTES),
+                wire,
             });
         }
         let mut agents = Vec::new();

@@ -12,7 +12,7 @@ mod store;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use config::Config;
+use config::{ApiWire, Config};
 use connectors::location::LocationSpec;
 use futures::TryStreamExt;
 use normalizer::Timestamp;
@@ -82,6 +82,20 @@ enum Command {
     /// Scan every configured source into the store, then print what was found. Rescanning
     /// is idempotent: files already scanned are not read again; an interrupted scan resumes.
     Scan {
+        #[arg(long, value_enum, default_value = "table")]
+        format: TextOrJson,
+        /// Answer every aws-api source's calls from a recording made by `agentward record`
+        /// (DIR/<source name>/) instead of AWS: offline, through the same SDK parsing.
+        #[arg(long, value_name = "DIR")]
+        replay: Option<PathBuf>,
+    },
+    /// A live scan that also writes every AWS API answer of the aws-api sources to
+    /// DIR/<source name>/exchanges.jsonl (credentials and secrets replaced, instructions
+    /// and prompt templates kept as digests), for `scan --replay DIR` offline or by an
+    /// auditor.
+    Record {
+        /// The recording directory (created; a recording already there is replaced).
+        dir: PathBuf,
         #[arg(long, value_enum, default_value = "table")]
         format: TextOrJson,
     },
@@ -393,8 +407,34 @@ fn load_config(cli: &Cli, needs_sources: bool) -> anyhow::Result<Config> {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     match &cli.command {
-        Command::Scan { format } => {
-            let config = load_config(&cli, true)?;
+        Command::Scan { .. } | Command::Record { .. } => {
+            let mut config = load_config(&cli, true)?;
+            let (format, wire) = match &cli.command {
+                Command::Scan { format, replay } => (*format, replay.clone().map(ApiWire::Replay)),
+                Command::Record { format, dir } => (*format, Some(ApiWire::Record(dir.clone()))),
+                _ => unreachable!("matched above"),
+            };
+            if let Some(wire) = wire {
+                let api_sources: Vec<&mut config::SourceConfig> = config
+                    .sources
+                    .iter_mut()
+                    .filter(|s| matches!(s.kind, config::SourceKind::AwsApi { .. }))
+                    .collect();
+                if api_sources.is_empty() {
+                    bail!(
+                        "{} configures no aws-api source: there is nothing to record or replay",
+                        cli.config.display()
+                    );
+                }
+                // Each source records to / replays from its own subdirectory.
+                for source in api_sources {
+                    source.wire = match &wire {
+                        ApiWire::Record(dir) => ApiWire::Record(dir.join(&source.name)),
+                        ApiWire::Replay(dir) => ApiWire::Replay(dir.join(&source.name)),
+                        ApiWire::Live => ApiWire::Live,
+                    };
+                }
+            }
             if config.sources.is_empty() {
                 bail!(
                     "{} configures no [[source]]: nothing to scan",

@@ -2,7 +2,7 @@
 //! then coverage, findings and an audit row from the store's merged state.
 
 use crate::behavior::DRIFT_DOC;
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{ApiWire, Config, SourceConfig, SourceKind};
 use crate::store::{Store, StoreError};
 use bytes::Bytes;
 use connectors::cloudtrail::{
@@ -720,7 +720,7 @@ async fn scan_api(
     max_attempts: u32,
     mut summary: SourceSummary,
 ) -> Result<SourceSummary, StoreError> {
-    let settings = connectors::aws::ApiSettings {
+    let mut settings = connectors::aws::ApiSettings {
         source: source.name.clone(),
         region: source
             .location
@@ -730,11 +730,34 @@ async fn scan_api(
             .unwrap_or_else(|| "us-east-1".into()),
         endpoint: source.location.endpoint.clone(),
         max_attempts,
+        wire: connectors::aws::Wire::Live,
     };
-    summary.location = settings
-        .endpoint
-        .clone()
-        .unwrap_or_else(|| format!("AWS APIs ({})", settings.region));
+    settings.wire = match &source.wire {
+        ApiWire::Live => connectors::aws::Wire::Live,
+        ApiWire::Record(dir) => match connectors::aws::wire::Recorder::create(dir) {
+            Ok(r) => connectors::aws::Wire::Record(r),
+            Err(e) => {
+                summary
+                    .failures
+                    .push(format!("cannot record into {}: {e}", dir.display()));
+                return Ok(summary);
+            }
+        },
+        ApiWire::Replay(dir) => match connectors::aws::wire::Replay::open(dir) {
+            Ok(r) => connectors::aws::Wire::Replay(r),
+            Err(e) => {
+                summary.failures.push(e.to_string());
+                return Ok(summary);
+            }
+        },
+    };
+    summary.location = match &source.wire {
+        ApiWire::Replay(dir) => format!("recording {}", dir.display()),
+        _ => settings
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| format!("AWS APIs ({})", settings.region)),
+    };
     let known = store
         .latest::<IdentityHistory>(IDENTITY_DIR)
         .await?

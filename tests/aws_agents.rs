@@ -429,3 +429,81 @@ fn grep_dir(dir: &std::path::Path, needle: &str) -> bool {
         }
     })
 }
+
+#[test]
+fn a_recorded_scan_replays_offline_to_the_same_inventory_and_names_what_is_missing() {
+    let Some((moto, front, world)) = agents_world() else {
+        return;
+    };
+    let support = world.lock().unwrap().support.clone();
+    let live_dir = tempfile::tempdir().unwrap();
+    let config = api_only_config(live_dir.path(), &front.endpoint());
+    let recording = live_dir.path().join("recording");
+    let recorded = bin()
+        .args(["--config", config.to_str().unwrap(), "record"])
+        .arg(&recording)
+        .args(["--format", "json"])
+        .env("AWS_ACCESS_KEY_ID", "AKIDLIVESECRET")
+        .env("AWS_SECRET_ACCESS_KEY", "live-secret-key")
+        .output()
+        .unwrap();
+    assert_eq!(recorded.status.code(), Some(2), "{}", stderr(&recorded));
+    let live_failures = api_summary(&recorded)["failures"].clone();
+    let live_inventory = inventory_text(&config);
+    let exchanges = recording.join("aws").join("exchanges.jsonl");
+    let kept = std::fs::read_to_string(&exchanges).unwrap();
+    for secret in [
+        "SECRET-INSTRUCTION-MARKER",
+        "SECRET-TEMPLATE-MARKER",
+        "AKIDLIVESECRET",
+        "live-secret-key",
+    ] {
+        assert!(!kept.contains(secret), "{secret} is in the recording");
+    }
+    // AWS is gone: the replay reads nothing but the recording.
+    drop(moto);
+    let replay = |store_dir: &std::path::Path| {
+        let offline = api_only_config(store_dir, "http://127.0.0.1:9");
+        let out = bin()
+            .args(["--config", offline.to_str().unwrap(), "scan", "--replay"])
+            .arg(&recording)
+            .args(["--format", "json"])
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        (offline, out)
+    };
+    let offline_dir = tempfile::tempdir().unwrap();
+    let (offline, replayed) = replay(offline_dir.path());
+    assert_eq!(replayed.status.code(), Some(2), "{}", stderr(&replayed));
+    assert_eq!(api_summary(&replayed)["failures"], live_failures);
+    let body = |text: &str| text.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&inventory_text(&offline)), body(&live_inventory));
+
+    // A call the recording lacks is named, and the rest is still read.
+    let version_read = format!("\"path\":\"/agents/{support}/agentversions/3\"");
+    let without: Vec<&str> = kept
+        .lines()
+        .filter(|l| !(l.contains(&version_read) && l.contains("\"method\":\"GET\"")))
+        .collect();
+    assert!(without.len() < kept.lines().count());
+    std::fs::write(&exchanges, without.join("\n")).unwrap();
+    let partial_dir = tempfile::tempdir().unwrap();
+    let (partial, replayed) = replay(partial_dir.path());
+    let failures = api_summary(&replayed)["failures"].to_string();
+    assert!(
+        failures.contains(&format!(
+            "bedrock-agent:GetAgentVersion {support}/3: dispatch failure"
+        )) && failures.contains(&format!(
+            "the recording has no answer for bedrock us-east-1 GET /agents/{support}/agentversions/3"
+        )),
+        "{failures}"
+    );
+    let text = inventory_text(&partial);
+    assert!(
+        text.contains("prod (PRODALIAS1) → version 3") && !text.contains("live v3"),
+        "{text}"
+    );
+}

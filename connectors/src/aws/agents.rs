@@ -4,6 +4,7 @@
 //! templates and schemas are reduced to SHA-256 digests here and never leave this module
 //! as text.
 
+use super::wire::digest_of;
 use super::{ApiSettings, error_text, provenance};
 use aws_sdk_bedrockagent as bedrock_agent;
 use bedrock_agent::types::{AgentActionGroup, AgentCollaboratorSummary};
@@ -190,7 +191,7 @@ fn prompt_overrides(
                 .unwrap_or_else(|| "UNKNOWN".into()),
             state: p.prompt_state().map(|s| s.as_str().to_string()),
             template_sha256: (p.prompt_creation_mode() == Some(&CreationMode::Overridden))
-                .then(|| p.base_prompt_template().map(sha256))
+                .then(|| p.base_prompt_template().map(digest_of))
                 .flatten(),
             model: p.foundation_model().map(str::to_string),
             parser: (p.parser_mode() == Some(&CreationMode::Overridden))
@@ -239,7 +240,7 @@ impl VersionHeader<'_> {
             status: Some(self.status.to_string()),
             model: self.model.map(str::to_string),
             role: (!self.role.is_empty()).then(|| self.role.to_string()),
-            instruction_sha256: self.instruction.map(sha256),
+            instruction_sha256: self.instruction.map(digest_of),
             guardrail: self.guardrail.and_then(|g| {
                 g.guardrail_identifier()
                     .map(|id| normalizer::inventory::Guardrail {

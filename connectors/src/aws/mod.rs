@@ -4,6 +4,7 @@
 //! deployed; CloudTrail and Bedrock logging configuration, for coverage.
 
 pub mod agents;
+pub mod wire;
 
 use normalizer::Timestamp;
 use normalizer::identity::{
@@ -22,6 +23,18 @@ pub struct ApiSettings {
     pub endpoint: Option<String>,
     /// Attempts per call, with adaptive backoff on throttling.
     pub max_attempts: u32,
+    pub wire: Wire,
+}
+
+/// Where the answers come from.
+#[derive(Debug, Clone, Default)]
+pub enum Wire {
+    #[default]
+    Live,
+    /// Live, every answer also written down.
+    Record(wire::Recorder),
+    /// From a recording, parsed by the same SDK.
+    Replay(wire::Replay),
 }
 
 /// The SDK configuration: the standard credential chain, one rustls (ring) HTTP client,
@@ -31,9 +44,14 @@ pub async fn sdk_config(settings: &ApiSettings) -> aws_config::SdkConfig {
         Builder,
         tls::{self, rustls_provider::CryptoMode},
     };
-    let http = Builder::new()
+    let live = Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https();
+    let http = match &settings.wire {
+        Wire::Live => live,
+        Wire::Record(recorder) => recorder.around(live),
+        Wire::Replay(replay) => replay.client(),
+    };
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http)
         .region(aws_config::Region::new(settings.region.clone()))
@@ -43,6 +61,17 @@ pub async fn sdk_config(settings: &ApiSettings) -> aws_config::SdkConfig {
         );
     if let Some(endpoint) = &settings.endpoint {
         loader = loader.endpoint_url(endpoint);
+    }
+    if let Wire::Replay(_) = settings.wire {
+        // Answers come from the recording; requests are still signed, with a key that
+        // opens nothing.
+        loader = loader.credentials_provider(aws_sdk_iam::config::Credentials::new(
+            "AKIDREPLAY",
+            "replay",
+            None,
+            None,
+            "agentward-replay",
+        ));
     }
     loader.load().await
 }
