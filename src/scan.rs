@@ -956,6 +956,12 @@ pub async fn compute_state(
                 }
             }
         }
+        let functions = snapshot
+            .agents
+            .iter()
+            .find(|a| a.agent == agent)
+            .map(normalizer::inventory::AgentInventory::lambda_functions)
+            .unwrap_or_default();
         // What the trails' configuration says is missing is more precise than what the
         // absence of events suggests; it never overrides what events showed.
         for (source, doc) in &telemetry {
@@ -966,7 +972,7 @@ pub async fn compute_state(
                 &doc.invocation_logging,
                 &invocation_sources,
             );
-            for gap in connectors::aws::trail_gaps(&agent, &source.name, &doc.trails)
+            for gap in connectors::aws::trail_gaps(&agent, &source.name, &doc.trails, &functions)
                 .into_iter()
                 .chain(logging)
             {

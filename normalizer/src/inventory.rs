@@ -507,6 +507,21 @@ impl AgentInventory {
         }
     }
 
+    /// Every Lambda function that runs one of the agent's tools, in the current tools or
+    /// in any version read.
+    pub fn lambda_functions(&self) -> Vec<String> {
+        let current = self.tools.iter().map(|t| &t.value);
+        let versions = self.configs.iter().flat_map(|c| c.value.tools.iter());
+        current
+            .chain(versions)
+            .filter_map(|t| t.executor.as_deref())
+            .filter(|e| e.starts_with("arn:") && e.contains(":lambda:"))
+            .map(str::to_string)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
     /// The configuration an alias routes to, when that version was read.
     pub fn config(&self, version: &str) -> Option<&Sourced<VersionConfig>> {
         self.configs.iter().find(|c| c.value.version == version)

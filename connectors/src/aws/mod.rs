@@ -380,6 +380,172 @@ pub struct TrailState {
     pub management_events: bool,
     /// Resource types whose data events the trail selects (classic or advanced selectors).
     pub data_event_types: BTreeSet<String>,
+    /// The data selectors themselves, classic ones translated to advanced form, so that a
+    /// selector scoped to some ARNs is not taken to cover all of them.
+    #[serde(default)]
+    pub data_selectors: Vec<DataSelector>,
+}
+
+/// One advanced event selector for data events: every condition must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DataSelector {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub fields: Vec<FieldCondition>,
+}
+
+/// A field selector: `equals` / `starts_with` / `ends_with` admit (any one suffices when
+/// given), the `not_*` lists exclude.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldCondition {
+    pub field: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub equals: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub starts_with: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ends_with: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_equals: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_starts_with: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_ends_with: Vec<String>,
+}
+
+impl FieldCondition {
+    fn admits(&self, value: &str) -> bool {
+        let positive = self.equals.len() + self.starts_with.len() + self.ends_with.len();
+        let admitted = positive == 0
+            || self.equals.iter().any(|v| v == value)
+            || self
+                .starts_with
+                .iter()
+                .any(|v| value.starts_with(v.as_str()))
+            || self.ends_with.iter().any(|v| value.ends_with(v.as_str()));
+        admitted
+            && !self.not_equals.iter().any(|v| v == value)
+            && !self
+                .not_starts_with
+                .iter()
+                .any(|v| value.starts_with(v.as_str()))
+            && !self
+                .not_ends_with
+                .iter()
+                .any(|v| value.ends_with(v.as_str()))
+    }
+}
+
+/// A data event a selector may or may not take.
+pub struct DataEvent<'a> {
+    pub resource_type: &'a str,
+    pub arn: &'a str,
+    pub event_source: &'a str,
+    pub event_name: &'a str,
+    pub read_only: bool,
+}
+
+impl DataSelector {
+    /// Whether the selector takes the event. A condition on a field this check cannot
+    /// evaluate (who called, from where) may drop the event, so it does not count.
+    pub fn selects(&self, event: &DataEvent<'_>) -> bool {
+        self.fields.iter().all(|f| {
+            let value = match f.field.as_str() {
+                "eventCategory" => "Data",
+                "resources.type" => event.resource_type,
+                "resources.ARN" => event.arn,
+                "eventSource" => event.event_source,
+                "eventName" => event.event_name,
+                "readOnly" => {
+                    if event.read_only {
+                        "true"
+                    } else {
+                        "false"
+                    }
+                }
+                _ => return false,
+            };
+            f.admits(value)
+        })
+    }
+
+    /// A classic data resource (`Type`, `Values`, the selector's read/write type) in
+    /// advanced form: `arn:aws:lambda` and `arn:aws:s3` (or a bare `arn:aws:s3:::`) select
+    /// every resource of the type; Lambda values are function ARNs, S3 values prefixes.
+    pub fn from_classic(kind: &str, values: &[String], read_write: Option<&str>) -> DataSelector {
+        let mut fields = vec![
+            FieldCondition {
+                field: "eventCategory".into(),
+                equals: vec!["Data".into()],
+                ..FieldCondition::default()
+            },
+            FieldCondition {
+                field: "resources.type".into(),
+                equals: vec![kind.into()],
+                ..FieldCondition::default()
+            },
+        ];
+        let everything = values.iter().any(|v| {
+            matches!(
+                v.as_str(),
+                "arn:aws:lambda" | "arn:aws:s3" | "arn:aws:s3:::"
+            )
+        });
+        if !everything {
+            let lambda = kind == "AWS::Lambda::Function";
+            fields.push(FieldCondition {
+                field: "resources.ARN".into(),
+                equals: if lambda { values.to_vec() } else { Vec::new() },
+                starts_with: if lambda { Vec::new() } else { values.to_vec() },
+                ..FieldCondition::default()
+            });
+        }
+        match read_write {
+            Some("ReadOnly") => fields.push(FieldCondition {
+                field: "readOnly".into(),
+                equals: vec!["true".into()],
+                ..FieldCondition::default()
+            }),
+            Some("WriteOnly") => fields.push(FieldCondition {
+                field: "readOnly".into(),
+                equals: vec!["false".into()],
+                ..FieldCondition::default()
+            }),
+            _ => {}
+        }
+        DataSelector { name: None, fields }
+    }
+}
+
+/// A function ARN without its version or alias qualifier.
+fn unqualified_function(arn: &str) -> &str {
+    let parts: Vec<&str> = arn.splitn(8, ':').collect();
+    if parts.len() == 8 && parts[5] == "function" {
+        let end = arn.len() - parts[7].len() - 1;
+        &arn[..end]
+    } else {
+        arn
+    }
+}
+
+impl TrailState {
+    /// Whether the trail logs a Lambda `Invoke` of `function` (a write data event).
+    pub fn logs_invocations_of(&self, function: &str) -> bool {
+        if self.data_selectors.is_empty() {
+            // Read before selectors were kept: only the resource types are known.
+            return self.data_event_types.contains("AWS::Lambda::Function");
+        }
+        let function = unqualified_function(function);
+        self.data_selectors.iter().any(|s| {
+            s.selects(&DataEvent {
+                resource_type: "AWS::Lambda::Function",
+                arn: function,
+                event_source: "lambda.amazonaws.com",
+                event_name: "Invoke",
+                read_only: false,
+            })
+        })
+    }
 }
 
 #[derive(Debug, Default)]
@@ -423,7 +589,7 @@ pub async fn read_trails(config: &aws_config::SdkConfig) -> TrailRead {
             }
         };
         out.calls += 1;
-        let (mut management, mut types) = (false, BTreeSet::new());
+        let (mut management, mut types, mut selectors) = (false, BTreeSet::new(), Vec::new());
         match ct.get_event_selectors().trail_name(&id).send().await {
             Ok(sel) => {
                 for s in sel.event_selectors() {
@@ -431,6 +597,11 @@ pub async fn read_trails(config: &aws_config::SdkConfig) -> TrailRead {
                     for d in s.data_resources() {
                         if let Some(kind) = d.r#type() {
                             types.insert(kind.to_string());
+                            selectors.push(DataSelector::from_classic(
+                                kind,
+                                d.values(),
+                                s.read_write_type().map(|r| r.as_str()),
+                            ));
                         }
                     }
                 }
@@ -448,6 +619,22 @@ pub async fn read_trails(config: &aws_config::SdkConfig) -> TrailRead {
                     }
                     if categories.iter().any(|c| c == "Data") {
                         types.extend(equals("resources.type"));
+                        selectors.push(DataSelector {
+                            name: a.name().map(str::to_string),
+                            fields: a
+                                .field_selectors()
+                                .iter()
+                                .map(|f| FieldCondition {
+                                    field: f.field().to_string(),
+                                    equals: f.equals().to_vec(),
+                                    starts_with: f.starts_with().to_vec(),
+                                    ends_with: f.ends_with().to_vec(),
+                                    not_equals: f.not_equals().to_vec(),
+                                    not_starts_with: f.not_starts_with().to_vec(),
+                                    not_ends_with: f.not_ends_with().to_vec(),
+                                })
+                                .collect(),
+                        });
                     }
                 }
             }
@@ -462,6 +649,7 @@ pub async fn read_trails(config: &aws_config::SdkConfig) -> TrailRead {
             logging,
             management_events: management,
             data_event_types: types,
+            data_selectors: selectors,
         });
     }
     out
@@ -573,11 +761,14 @@ pub fn logging_gap(
 
 /// What the trails' configuration says about an agent's layers, where it says there is a
 /// gap; a layer whose events the trails do take is left to the log sources to call
-/// observed (a configuration is a promise, not an observation).
+/// observed (a configuration is a promise, not an observation). `functions` are the
+/// agent's action-group Lambda functions: each must be taken by some logging trail's
+/// selectors, not merely some Lambda function.
 pub fn trail_gaps(
     agent: &normalizer::AgentRef,
     source: &str,
     trails: &[TrailState],
+    functions: &[String],
 ) -> Vec<normalizer::Coverage> {
     use normalizer::{Coverage, CoverageStatus, Layer};
     let logging: Vec<&TrailState> = trails.iter().filter(|t| t.logging == Some(true)).collect();
@@ -608,25 +799,191 @@ pub fn trail_gaps(
             gaps.push(gap(layer, setting.clone(), how.clone()));
         }
     }
-    if !logging
-        .iter()
-        .any(|t| t.data_event_types.contains("AWS::Lambda::Function"))
-    {
-        let trail = logging
-            .first()
-            .map(|t| t.name.clone())
-            .unwrap_or_else(|| "TRAIL".into());
-        gaps.push(gap(
-            Layer::ToolInvocation,
+    let trail = logging
+        .first()
+        .map(|t| t.name.clone())
+        .unwrap_or_else(|| "TRAIL".into());
+    let enable = |arns: &[&str]| {
+        let scope = if arns.is_empty() {
+            String::new()
+        } else {
             format!(
-                "{source}: no logging trail selects Lambda data events, so no action-group tool run is recorded"
-            ),
-            format!(
-                "aws cloudtrail put-event-selectors --trail-name {trail} --advanced-event-selectors \
-                 '[{{\"Name\":\"agent tools\",\"FieldSelectors\":[{{\"Field\":\"eventCategory\",\"Equals\":[\"Data\"]}},\
-                 {{\"Field\":\"resources.type\",\"Equals\":[\"AWS::Lambda::Function\"]}}]}}]'"
-            ),
-        ));
+                ",{{\"Field\":\"resources.ARN\",\"StartsWith\":[{}]}}",
+                arns.iter()
+                    .map(|a| format!("\"{a}\""))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        };
+        format!(
+            "aws cloudtrail put-event-selectors --trail-name {trail} --advanced-event-selectors \
+             '[{{\"Name\":\"agent tools\",\"FieldSelectors\":[{{\"Field\":\"eventCategory\",\"Equals\":[\"Data\"]}},\
+             {{\"Field\":\"resources.type\",\"Equals\":[\"AWS::Lambda::Function\"]}}{scope}]}}]' \
+             (this replaces the trail's selectors: list its current ones with get-event-selectors and keep them)"
+        )
+    };
+    if functions.is_empty() {
+        if !logging
+            .iter()
+            .any(|t| t.data_event_types.contains("AWS::Lambda::Function"))
+        {
+            gaps.push(gap(
+                Layer::ToolInvocation,
+                format!(
+                    "{source}: no logging trail selects Lambda data events, so no action-group tool run is recorded"
+                ),
+                enable(&[]),
+            ));
+        }
+    } else {
+        let unlogged: Vec<&str> = functions
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !logging.iter().any(|t| t.logs_invocations_of(f)))
+            .collect();
+        if !unlogged.is_empty() {
+            let scoped = logging
+                .iter()
+                .any(|t| t.data_event_types.contains("AWS::Lambda::Function"));
+            let why = if scoped {
+                "the trails' Lambda data selectors do not take"
+            } else {
+                "no logging trail selects Lambda data events, so nothing records runs of"
+            };
+            gaps.push(gap(
+                Layer::ToolInvocation,
+                format!(
+                    "{source}: {why} this agent's action-group functions {}",
+                    unlogged.join(", ")
+                ),
+                enable(&unlogged),
+            ));
+        }
     }
     gaps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOOLS: &str = "arn:aws:lambda:us-east-1:111122223333:function:support-tools";
+    const EXPORT: &str = "arn:aws:lambda:us-east-1:111122223333:function:export-tool";
+
+    fn trail(selectors: Vec<DataSelector>) -> TrailState {
+        TrailState {
+            name: "acme-trail".into(),
+            home_region: Some("us-east-1".into()),
+            multi_region: true,
+            logging: Some(true),
+            management_events: true,
+            data_event_types: ["AWS::Lambda::Function".to_string()].into(),
+            data_selectors: selectors,
+        }
+    }
+
+    fn condition(field: &str, build: impl FnOnce(&mut FieldCondition)) -> FieldCondition {
+        let mut c = FieldCondition {
+            field: field.into(),
+            ..FieldCondition::default()
+        };
+        build(&mut c);
+        c
+    }
+
+    fn lambda_data(extra: Vec<FieldCondition>) -> DataSelector {
+        let mut fields = vec![
+            condition("eventCategory", |c| c.equals = vec!["Data".into()]),
+            condition("resources.type", |c| {
+                c.equals = vec!["AWS::Lambda::Function".into()]
+            }),
+        ];
+        fields.extend(extra);
+        DataSelector { name: None, fields }
+    }
+
+    #[test]
+    fn a_selector_scoped_to_other_functions_does_not_cover_the_agents_tools() {
+        let scoped = trail(vec![lambda_data(vec![condition("resources.ARN", |c| {
+            c.starts_with = vec![EXPORT.into()]
+        })])]);
+        assert!(scoped.logs_invocations_of(EXPORT));
+        assert!(
+            scoped.logs_invocations_of(&format!("{EXPORT}:3")),
+            "a version is its function"
+        );
+        assert!(!scoped.logs_invocations_of(TOOLS));
+        let everything = trail(vec![lambda_data(vec![])]);
+        assert!(everything.logs_invocations_of(TOOLS));
+        let excluded = trail(vec![lambda_data(vec![condition("resources.ARN", |c| {
+            c.not_equals = vec![TOOLS.into()]
+        })])]);
+        assert!(!excluded.logs_invocations_of(TOOLS) && excluded.logs_invocations_of(EXPORT));
+        let reads_only = trail(vec![lambda_data(vec![condition("readOnly", |c| {
+            c.equals = vec!["true".into()]
+        })])]);
+        assert!(!reads_only.logs_invocations_of(TOOLS), "Invoke is a write");
+        let unknowable = trail(vec![lambda_data(vec![condition(
+            "userIdentity.arn",
+            |c| c.starts_with = vec!["arn:aws:sts::111122223333:assumed-role/ops".into()],
+        )])]);
+        assert!(!unknowable.logs_invocations_of(TOOLS));
+    }
+
+    #[test]
+    fn classic_selectors_translate_to_the_same_checks() {
+        let all = DataSelector::from_classic(
+            "AWS::Lambda::Function",
+            &["arn:aws:lambda".into()],
+            Some("All"),
+        );
+        let one =
+            DataSelector::from_classic("AWS::Lambda::Function", &[EXPORT.into()], Some("All"));
+        let reads = DataSelector::from_classic(
+            "AWS::Lambda::Function",
+            &["arn:aws:lambda".into()],
+            Some("ReadOnly"),
+        );
+        assert!(trail(vec![all]).logs_invocations_of(TOOLS));
+        assert!(!trail(vec![one.clone()]).logs_invocations_of(TOOLS));
+        assert!(trail(vec![one]).logs_invocations_of(EXPORT));
+        assert!(!trail(vec![reads]).logs_invocations_of(TOOLS));
+    }
+
+    #[test]
+    fn the_gap_names_the_unlogged_functions_and_the_scoped_command() {
+        let agent = normalizer::AgentRef {
+            provider: normalizer::Provider::Aws,
+            scope: "111122223333".into(),
+            location: "us-east-1".into(),
+            id: "K7QX2M4TZP".into(),
+            qualifier: None,
+        };
+        let scoped = trail(vec![lambda_data(vec![condition("resources.ARN", |c| {
+            c.starts_with = vec![EXPORT.into()]
+        })])]);
+        let gaps = trail_gaps(
+            &agent,
+            "aws",
+            std::slice::from_ref(&scoped),
+            &[TOOLS.into(), EXPORT.into()],
+        );
+        assert_eq!(gaps.len(), 1);
+        let normalizer::CoverageStatus::AvailableIfEnabled {
+            setting,
+            how_to_enable,
+        } = &gaps[0].status
+        else {
+            panic!("{gaps:?}")
+        };
+        assert!(
+            setting.contains("do not take") && setting.ends_with(TOOLS),
+            "{setting}"
+        );
+        assert!(
+            how_to_enable.contains(&format!("\"StartsWith\":[\"{TOOLS}\"]")),
+            "{how_to_enable}"
+        );
+        assert!(trail_gaps(&agent, "aws", &[scoped], &[EXPORT.into()]).is_empty());
+    }
 }
