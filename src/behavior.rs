@@ -464,19 +464,36 @@ impl Analysis {
         only: Option<&AgentRef>,
     ) -> Vec<Reconciliation> {
         let users = normalizer::reconcile::role_users(self.rollup.agents.values());
-        self.selected(only)
+        // Grants as they are now (an API read is newer than the agent's last event): what
+        // is granted today is what can be abused today.
+        let declared = self.identity.declared_at(Timestamp(i64::MAX));
+        let mut out: Vec<Reconciliation> = self
+            .selected(only)
             .map(|b| {
-                // Grants as they are now (an API read is newer than the agent's last
-                // event): what is granted today is what can be abused today.
                 normalizer::reconcile::reconcile(
                     b,
                     self.inventory_of(b).as_ref(),
-                    &self.identity.declared_at(Timestamp(i64::MAX)),
+                    &declared,
                     &users,
                     config,
                 )
             })
-            .collect()
+            .collect();
+        // Agents the APIs describe but no log shows acting.
+        let unobserved: Vec<AgentInventory> = self
+            .inventory
+            .snapshot_at(Timestamp(i64::MAX))
+            .agents
+            .into_iter()
+            .filter(|a| !self.rollup.agents.contains_key(&a.agent.key()))
+            .filter(|a| only.is_none_or(|o| o.key() == a.agent.key()))
+            .collect();
+        out.extend(
+            unobserved
+                .iter()
+                .map(|a| normalizer::reconcile::declared_only(a, &declared)),
+        );
+        out
     }
 
     pub fn class_envelopes(&self) -> BTreeMap<AgentClass, ClassEnvelope> {

@@ -169,6 +169,9 @@ pub struct TelemetryDoc {
     pub trails: Vec<connectors::aws::TrailState>,
     #[serde(default)]
     pub invocation_logging: connectors::aws::InvocationLogging,
+    /// Action-group functions and the VPC each runs in.
+    #[serde(default)]
+    pub functions: Vec<connectors::aws::functions::FunctionNetwork>,
 }
 
 pub fn telemetry_doc(source: &str) -> String {
@@ -780,21 +783,41 @@ async fn scan_api(
         .await?
         .map(|(_, h)| h)
         .unwrap_or_default();
-    let agents = connectors::aws::agents::read_agents(
-        &sdk,
-        &settings,
-        &inventory.snapshot_at(Timestamp(i64::MAX)),
-        now(),
-    )
-    .await;
+    let snapshot = inventory.snapshot_at(Timestamp(i64::MAX));
+    let agents = connectors::aws::agents::read_agents(&sdk, &settings, &snapshot, now()).await;
     tracing::info!(source = %source.name, agents = agents.agents, configs = agents.configs, failures = agents.failures.len(), "read the Bedrock agents");
-    let agent_roles: Vec<String> = agents.roles.values().flatten().cloned().collect();
+    // The action-group functions the logs named and the ones the API listed.
+    let functions: BTreeSet<String> = snapshot
+        .agents
+        .iter()
+        .flat_map(|a| a.lambda_functions())
+        .chain(
+            agents
+                .functions
+                .values()
+                .flatten()
+                .map(|f| normalizer::inventory::unqualified_function(f).to_string()),
+        )
+        .collect();
+    let lambdas =
+        connectors::aws::functions::read_functions(&sdk, &settings, &functions, &known, now())
+            .await;
+    let agent_roles: Vec<String> = agents
+        .roles
+        .values()
+        .flatten()
+        .chain(&lambdas.roles)
+        .cloned()
+        .collect();
     let roles = connectors::aws::roles_of_interest(
         &known,
         attributed.iter().chain(&agent_roles),
         acted.iter(),
     );
-    let read = connectors::aws::read_roles(&sdk, &settings, &roles, &known, now()).await;
+    let mut read = connectors::aws::read_roles(&sdk, &settings, &roles, &known, now()).await;
+    read.observations.extend(lambdas.observations);
+    read.calls += lambdas.calls;
+    read.failures.extend(lambdas.failures);
     let trails = connectors::aws::read_trails(&sdk).await;
     let logging = connectors::aws::read_invocation_logging(&sdk).await;
     store
@@ -805,6 +828,7 @@ async fn scan_api(
                 region: settings.region.clone(),
                 trails: trails.trails.clone(),
                 invocation_logging: logging.clone().unwrap_or_default(),
+                functions: lambdas.networks,
             },
         )
         .await?;
@@ -972,9 +996,16 @@ pub async fn compute_state(
                 &doc.invocation_logging,
                 &invocation_sources,
             );
+            let network = connectors::aws::functions::network_coverage(
+                &agent,
+                &source.name,
+                &functions,
+                &doc.functions,
+            );
             for gap in connectors::aws::trail_gaps(&agent, &source.name, &doc.trails, &functions)
                 .into_iter()
                 .chain(logging)
+                .chain(network)
             {
                 match coverage.iter_mut().find(|x| x.layer == gap.layer) {
                     Some(existing) if rank(&existing.status) <= rank(&gap.status) => {

@@ -18,6 +18,7 @@ const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 const TOOLS_LAMBDA: &str = "arn:aws:lambda:us-east-1:111122223333:function:support-tools";
 const PARSER_LAMBDA: &str = "arn:aws:lambda:us-east-1:111122223333:function:orchestration-parser";
 const BEDROCK_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"bedrock.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const T0: &str = "2026-10-01T09:00:00Z";
 const T1: &str = "2026-10-20T09:00:00Z";
 
@@ -251,6 +252,24 @@ fn agents_world() -> Option<(Moto, Front, Arc<Mutex<World>>)> {
                 .await
                 .unwrap();
         }
+        iam.create_role()
+            .role_name("support-agent-tools")
+            .assume_role_policy_document(LAMBDA_TRUST)
+            .send()
+            .await
+            .unwrap();
+        let lambda = aws_sdk_lambda::Client::new(&config);
+        create_function(&lambda, "support-tools", "support-agent-tools").await;
+        // As the console adds it: any Bedrock agent may invoke the tools.
+        lambda
+            .add_permission()
+            .function_name("support-tools")
+            .statement_id("bedrock-agents")
+            .action("lambda:InvokeFunction")
+            .principal("bedrock.amazonaws.com")
+            .send()
+            .await
+            .unwrap();
         let client = aws_sdk_bedrockagent::Client::new(&config);
         let support = client
             .create_agent()
@@ -505,5 +524,107 @@ fn a_recorded_scan_replays_offline_to_the_same_inventory_and_names_what_is_missi
     assert!(
         text.contains("prod (PRODALIAS1) → version 3") && !text.contains("live v3"),
         "{text}"
+    );
+}
+
+fn reconcile_json(config: &std::path::Path) -> Value {
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "reconcile",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn item_titles(reconciled: &Value, agent: &str) -> Vec<String> {
+    reconciled
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["agent"]["id"] == agent)
+        .flat_map(|r| r["items"].as_array().unwrap().clone())
+        .map(|i| i["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn unpinned_trust_and_invoke_grants_are_overreach_until_pinned_to_the_agent() {
+    let Some((_moto, front, world)) = agents_world() else {
+        return;
+    };
+    let support = world.lock().unwrap().support.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let config = api_only_config(dir.path(), &front.endpoint());
+    let scan = scan_with_credentials(&config);
+    assert_eq!(scan.status.code(), Some(2), "{}", stderr(&scan));
+    let titles = item_titles(&reconcile_json(&config), &support);
+    assert!(
+        titles.contains(&"action-group function support-tools can be invoked through Bedrock by any Bedrock agent in any account (no aws:SourceArn or aws:SourceAccount condition)".to_string()),
+        "{titles:#?}"
+    );
+    assert!(
+        titles.contains(&"the agent's role can be assumed by Bedrock on behalf of any Bedrock agent in any account (no aws:SourceArn or aws:SourceAccount condition)".to_string()),
+        "{titles:#?}"
+    );
+    // The function runs outside any VPC: its egress cannot be seen anywhere.
+    let coverage = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "coverage",
+        "--format",
+        "json",
+    ]);
+    let all: Vec<Value> = serde_json::from_slice(&coverage.stdout).unwrap();
+    let network = all
+        .iter()
+        .find(|c| c["agent"]["id"] == support.as_str() && c["layer"] == "network")
+        .unwrap_or_else(|| panic!("{all:#?}"));
+    assert_eq!(network["status"], "unavailable", "{network}");
+    assert!(
+        network["reason"]
+            .as_str()
+            .unwrap()
+            .contains("outside any VPC, whose egress no log records: support-tools"),
+        "{network}"
+    );
+
+    // Pinned to this agent, the invoke grant is no longer overreach.
+    block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&sdk(&front.endpoint()).await);
+        lambda
+            .remove_permission()
+            .function_name("support-tools")
+            .statement_id("bedrock-agents")
+            .send()
+            .await
+            .unwrap();
+        lambda
+            .add_permission()
+            .function_name("support-tools")
+            .statement_id("bedrock-support-agent")
+            .action("lambda:InvokeFunction")
+            .principal("bedrock.amazonaws.com")
+            .source_arn(format!(
+                "arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/{support}"
+            ))
+            .send()
+            .await
+            .unwrap();
+    });
+    scan_with_credentials(&config);
+    let titles = item_titles(&reconcile_json(&config), &support);
+    assert!(
+        !titles
+            .iter()
+            .any(|t| t.contains("support-tools can be invoked")),
+        "{titles:#?}"
+    );
+    assert!(
+        titles
+            .iter()
+            .any(|t| t.starts_with("the agent's role can be assumed"))
     );
 }

@@ -15,8 +15,9 @@ fn trust(service: &str) -> String {
     )
 }
 
-/// The example account's support roles, as IAM holds them (the research role is left
-/// out), and its trail: logging, management events only.
+/// The example account's support roles and action-group functions, as IAM and Lambda
+/// hold them (the research role is left out), and its trail: logging, management events
+/// only.
 fn seed(moto: &Moto) {
     // moto checks that a trail's bucket exists.
     let mut s = std::net::TcpStream::connect(("127.0.0.1", moto.port)).unwrap();
@@ -74,6 +75,15 @@ fn seed(moto: &Moto) {
             .send()
             .await
             .unwrap();
+        // The support agent's action-group functions, as the logs name them.
+        let lambda = aws_sdk_lambda::Client::new(&config);
+        for function in [
+            "support-export-records",
+            "support-order-status",
+            "support-ticket-lookup",
+        ] {
+            create_function(&lambda, function, "support-agent-tools").await;
+        }
     });
 }
 

@@ -322,7 +322,14 @@ fn reconciliation_shows_unused_grants_and_overreach_through_a_managed_policy() {
     );
     let table = stdout(&on_store(&store, &["reconcile"]));
     assert!(table.contains("UNUSED EXCESS (2):"), "{table}");
-    assert!(table.contains("INHERITED OVERREACH (3):"), "{table}");
+    assert!(table.contains("INHERITED OVERREACH (4):"), "{table}");
+    // The support role trusts Bedrock for any agent anywhere; the research role pins the
+    // account only.
+    assert!(
+        table.contains("the agent's role can be assumed by Bedrock on behalf of any Bedrock agent in any account")
+            && table.contains("on behalf of any Bedrock agent of account 111122223333 (pinned by aws:SourceAccount only)"),
+        "{table}"
+    );
 }
 
 #[test]

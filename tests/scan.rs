@@ -74,7 +74,7 @@ fn quickstart_scan_names_the_support_agent_its_layers_and_what_cannot_be_seen() 
         store.path().to_str().unwrap(),
         "findings",
     ]));
-    assert!(findings.ends_with("11 findings\n"), "{findings}");
+    assert!(findings.ends_with("13 findings\n"), "{findings}");
     assert!(findings.contains("risky drift on 2026-11-12"), "{findings}");
     assert!(
         !findings.contains("prompt layer"),

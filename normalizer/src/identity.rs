@@ -61,6 +61,15 @@ pub enum IdentityFact {
     PolicyDefaultVersion {
         version: String,
     },
+    /// The execution role of a Lambda function (subject: the function ARN).
+    FunctionRole {
+        role: String,
+    },
+    /// Who may invoke a Lambda function (subject: the function ARN).
+    FunctionPolicy {
+        document: Document,
+    },
+    FunctionPolicyRemoved,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -132,6 +141,17 @@ impl IdentityHistory {
                         .or_default()
                         .default_version = Some(version.clone());
                 }
+                IdentityFact::FunctionRole { role } => {
+                    out.functions.entry(o.subject.clone()).or_default().role =
+                        Some(recorded(o, role.clone()))
+                }
+                IdentityFact::FunctionPolicy { document } => {
+                    out.functions.entry(o.subject.clone()).or_default().policy =
+                        Some(recorded(o, document.clone()))
+                }
+                IdentityFact::FunctionPolicyRemoved => {
+                    out.functions.entry(o.subject.clone()).or_default().policy = None
+                }
                 fact => {
                     let role = out
                         .roles
@@ -162,7 +182,10 @@ impl IdentityHistory {
                         }
                         IdentityFact::BoundaryRemoved => role.boundary = None,
                         IdentityFact::PolicyVersion { .. }
-                        | IdentityFact::PolicyDefaultVersion { .. } => {}
+                        | IdentityFact::PolicyDefaultVersion { .. }
+                        | IdentityFact::FunctionRole { .. }
+                        | IdentityFact::FunctionPolicy { .. }
+                        | IdentityFact::FunctionPolicyRemoved => {}
                     }
                 }
             }
@@ -214,6 +237,16 @@ pub struct DeclaredIdentity {
     pub roles: BTreeMap<String, DeclaredRole>,
     /// Policy ARN → versions.
     pub policies: BTreeMap<String, ManagedPolicy>,
+    /// Lambda function ARN (unqualified) → its execution role and resource policy.
+    #[serde(default)]
+    pub functions: BTreeMap<String, DeclaredFunction>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeclaredFunction {
+    pub role: Option<Recorded<String>>,
+    /// `None`: no resource policy (only the account's own principals may invoke it).
+    pub policy: Option<Recorded<Document>>,
 }
 
 impl DeclaredIdentity {
@@ -256,6 +289,18 @@ impl DeclaredIdentity {
                     .and_then(|p| p.default_version.as_ref())
                     != Some(version)
             }
+            IdentityFact::FunctionRole { role } => {
+                let function = self.functions.get(&o.subject);
+                function.and_then(|f| f.role.as_ref()).map(|r| &r.value) != Some(role)
+            }
+            IdentityFact::FunctionPolicy { document } => {
+                let function = self.functions.get(&o.subject);
+                function.and_then(|f| f.policy.as_ref()).map(|p| &p.value) != Some(document)
+            }
+            IdentityFact::FunctionPolicyRemoved => self
+                .functions
+                .get(&o.subject)
+                .is_some_and(|f| f.policy.is_some()),
         }
     }
 

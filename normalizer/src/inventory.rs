@@ -106,6 +106,17 @@ pub struct Tool {
     pub schema_sha256: Option<String>,
 }
 
+/// A Lambda function ARN without its version or alias qualifier: the function a version
+/// belongs to.
+pub fn unqualified_function(arn: &str) -> &str {
+    let parts: Vec<&str> = arn.splitn(8, ':').collect();
+    if parts.len() == 8 && parts[5] == "function" {
+        &arn[..arn.len() - parts[7].len() - 1]
+    } else {
+        arn
+    }
+}
+
 /// One callable operation of a tool.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ToolOperation {
@@ -507,8 +518,8 @@ impl AgentInventory {
         }
     }
 
-    /// Every Lambda function that runs one of the agent's tools, in the current tools or
-    /// in any version read.
+    /// Every Lambda function (unqualified) that runs one of the agent's tools, in the
+    /// current tools or in any version read.
     pub fn lambda_functions(&self) -> Vec<String> {
         let current = self.tools.iter().map(|t| &t.value);
         let versions = self.configs.iter().flat_map(|c| c.value.tools.iter());
@@ -516,7 +527,7 @@ impl AgentInventory {
             .chain(versions)
             .filter_map(|t| t.executor.as_deref())
             .filter(|e| e.starts_with("arn:") && e.contains(":lambda:"))
-            .map(str::to_string)
+            .map(|e| unqualified_function(e).to_string())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect()

@@ -26,6 +26,56 @@ pub struct Statement {
     /// The statement has a Condition: it may apply to fewer calls than it names.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub conditional: bool,
+    /// Trust and resource policies: whom the statement grants to — `*`,
+    /// `service:bedrock.amazonaws.com`, `aws:ARN-or-account`, `federated:…`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub principals: Vec<String>,
+    /// Conditions that pin a service principal to one caller (confused-deputy guards), as
+    /// `aws:sourcearn=VALUE` / `aws:sourceaccount=VALUE`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_pins: Vec<String>,
+}
+
+/// Whom a `Principal` names, each as `kind:value` (`*` for anyone).
+fn principals(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) if s == "*" => vec!["*".into()],
+        Value::Object(map) => {
+            let mut out = Vec::new();
+            for (kind, who) in map {
+                for w in strings(who) {
+                    out.push(if w == "*" {
+                        "*".to_string()
+                    } else {
+                        format!("{}:{w}", kind.to_ascii_lowercase())
+                    });
+                }
+            }
+            out.sort();
+            out.dedup();
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `aws:SourceArn` / `aws:SourceAccount` condition values, whatever the operator.
+fn source_pins(condition: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Value::Object(operators) = condition {
+        for keys in operators.values() {
+            if let Value::Object(keys) = keys {
+                for (key, values) in keys {
+                    let key = key.to_ascii_lowercase();
+                    if key == "aws:sourcearn" || key == "aws:sourceaccount" {
+                        out.extend(strings(values).into_iter().map(|v| format!("{key}={v}")));
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -167,6 +217,8 @@ impl PolicyDocument {
                 resources,
                 not_resource,
                 conditional: s.get("Condition").is_some_and(|c| !c.is_null()),
+                principals: principals(&s["Principal"]),
+                source_pins: source_pins(&s["Condition"]),
             });
         }
         Ok(PolicyDocument { statements: out })

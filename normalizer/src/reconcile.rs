@@ -491,6 +491,10 @@ pub fn reconcile(
         }
     }
 
+    if let Some(inv) = inventory {
+        items.extend(deputy_items(&agent, inv, declared));
+    }
+
     items.sort_by(|a, b| (a.axis, &a.uid).cmp(&(b.axis, &b.uid)));
     Reconciliation {
         agent,
@@ -502,6 +506,157 @@ pub fn reconcile(
         items,
         notes,
     }
+}
+
+/// An agent known from its configuration but never seen acting: only what its declared
+/// identities expose can be judged.
+pub fn declared_only(inventory: &AgentInventory, declared: &DeclaredIdentity) -> Reconciliation {
+    let agent = inventory.agent.clone();
+    let mut items = deputy_items(&agent, inventory, declared);
+    items.sort_by(|a, b| (a.axis, &a.uid).cmp(&(b.axis, &b.uid)));
+    Reconciliation {
+        observed_from: None,
+        observed_until: None,
+        observed_days: 0,
+        unused_not_judged: Some(
+            "no event of this agent was ever recorded: unused grants cannot be judged".into(),
+        ),
+        roles: inventory.role.iter().map(|r| role_key(&r.value)).collect(),
+        items,
+        notes: Vec::new(),
+        agent,
+    }
+}
+
+/// How far a grant to the Bedrock service reaches beyond this agent, or `None` when it is
+/// pinned to the agent (its ARN or its aliases') by `aws:SourceArn`.
+fn unpinned_reach(statement: &Statement, agent: &AgentRef) -> Option<String> {
+    let agent_arn = format!(
+        "arn:aws:bedrock:{}:{}:agent/{}",
+        agent.location, agent.scope, agent.id
+    );
+    let alias_prefix = format!(
+        "arn:aws:bedrock:{}:{}:agent-alias/{}/",
+        agent.location, agent.scope, agent.id
+    );
+    let anyone = statement.principals.iter().any(|p| p == "*");
+    let arns: Vec<&str> = statement
+        .source_pins
+        .iter()
+        .filter_map(|p| p.strip_prefix("aws:sourcearn="))
+        .collect();
+    let accounts: Vec<&str> = statement
+        .source_pins
+        .iter()
+        .filter_map(|p| p.strip_prefix("aws:sourceaccount="))
+        .collect();
+    if !arns.is_empty() {
+        // Pinned to this agent when no pin reaches another agent's ARN.
+        let reaches_others = arns.iter().any(|pin| {
+            let exact = *pin == agent_arn || pin.starts_with(&alias_prefix);
+            !exact && (glob(pin, &agent_arn, false) || pin.contains('*') || pin.contains('?'))
+        });
+        return reaches_others.then(|| {
+            format!(
+                "any agent whose ARN matches {} (aws:SourceArn is a pattern)",
+                arns.join(" or ")
+            )
+        });
+    }
+    if !accounts.is_empty() {
+        return Some(format!(
+            "any Bedrock agent of account {} (pinned by aws:SourceAccount only)",
+            accounts.join(", ")
+        ));
+    }
+    Some(if anyone {
+        "anyone (Principal \"*\" with no aws:SourceArn condition)".to_string()
+    } else {
+        "any Bedrock agent in any account (no aws:SourceArn or aws:SourceAccount condition)"
+            .to_string()
+    })
+}
+
+/// Confused-deputy exposure of the identities behind an agent: the agent role's trust
+/// policy and each action-group function's resource policy, when they let the Bedrock
+/// service act for callers other than this agent.
+fn deputy_items(agent: &AgentRef, inv: &AgentInventory, declared: &DeclaredIdentity) -> Vec<Item> {
+    let mut items = Vec::new();
+    let fix = format!(
+        "add Condition {{\"ArnLike\": {{\"aws:SourceArn\": \"arn:aws:bedrock:{}:{}:agent/{}\"}}}}",
+        agent.location, agent.scope, agent.id
+    );
+    let bedrock_grants = |doc: &crate::identity::Document, action: &str| -> Vec<(String, String)> {
+        let crate::identity::Document::Parsed { document } = doc else {
+            return Vec::new();
+        };
+        document
+            .statements
+            .iter()
+            .filter(|st| st.effect == Effect::Allow && st.covers_action(action))
+            .filter(|st| {
+                st.principals
+                    .iter()
+                    .any(|p| p == "*" || p == "service:bedrock.amazonaws.com")
+            })
+            .filter_map(|st| {
+                unpinned_reach(st, agent)
+                    .map(|reach| (st.sid.clone().unwrap_or_else(|| "(no Sid)".into()), reach))
+            })
+            .collect()
+    };
+    if let Some(role) = &inv.role {
+        let key = role_key(&role.value);
+        if let Some(trust) = declared.roles.get(&key).and_then(|r| r.trust.as_ref()) {
+            for (sid, reach) in bedrock_grants(&trust.value, "sts:AssumeRole") {
+                items.push(Item {
+                    axis: Axis::InheritedOverreach,
+                    subject: key.clone(),
+                    title: format!(
+                        "the agent's role can be assumed by Bedrock on behalf of {reach}"
+                    ),
+                    evidence: vec![
+                        format!("trust policy statement {sid} of {key} allows sts:AssumeRole to bedrock.amazonaws.com"),
+                        format!("fix: {fix}"),
+                    ],
+                    proof: None,
+                    uid: uid(agent, Axis::InheritedOverreach, &key, &format!("trust:{sid}")),
+                });
+            }
+        }
+    }
+    for function in inv.lambda_functions() {
+        let Some(declared_function) = declared.functions.get(&function) else {
+            continue;
+        };
+        let Some(policy) = &declared_function.policy else {
+            continue;
+        };
+        for (sid, reach) in bedrock_grants(&policy.value, "lambda:InvokeFunction") {
+            items.push(Item {
+                axis: Axis::InheritedOverreach,
+                subject: function.clone(),
+                title: format!(
+                    "action-group function {} can be invoked through Bedrock by {reach}",
+                    function.rsplit(':').next().unwrap_or(&function)
+                ),
+                evidence: vec![
+                    format!(
+                        "resource policy statement {sid} of {function} allows lambda:InvokeFunction"
+                    ),
+                    format!("fix: {fix}"),
+                ],
+                proof: None,
+                uid: uid(
+                    agent,
+                    Axis::InheritedOverreach,
+                    &function,
+                    &format!("invoke:{sid}"),
+                ),
+            });
+        }
+    }
+    items
 }
 
 /// For every role, the agents seen acting as it (from their baselines).

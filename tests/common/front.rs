@@ -173,7 +173,12 @@ fn forward(request: &Request, moto_port: u16) -> Answer {
         head.next().unwrap_or_default(),
     );
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let slash = if path.ends_with('/') { "" } else { "/" };
+    let bedrock_agent = path.starts_with("/agents") || path.starts_with("/knowledgebases");
+    let slash = if path.ends_with('/') || !bedrock_agent {
+        ""
+    } else {
+        "/"
+    };
     let query = if query.is_empty() {
         String::new()
     } else {

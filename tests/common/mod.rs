@@ -323,3 +323,26 @@ pub fn scan_with_credentials(config: &std::path::Path) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// An empty zip archive: moto keeps a function's code, never runs it.
+const EMPTY_ZIP: [u8; 22] = [
+    0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+/// A Lambda function running as `role` (a role name in the test account).
+pub async fn create_function(lambda: &aws_sdk_lambda::Client, name: &str, role: &str) {
+    lambda
+        .create_function()
+        .function_name(name)
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .handler("tools.handler")
+        .role(format!("arn:aws:iam::{ACCOUNT}:role/{role}"))
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(EMPTY_ZIP.to_vec()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}

@@ -4,6 +4,7 @@
 //! deployed; CloudTrail and Bedrock logging configuration, for coverage.
 
 pub mod agents;
+pub mod functions;
 pub mod wire;
 
 use normalizer::Timestamp;
@@ -103,17 +104,17 @@ fn provenance(source: &str, call: String) -> Provenance {
 /// refused, timeout, an answer that cannot be parsed …).
 fn error_text<E, R>(e: &aws_sdk_iam::error::SdkError<E, R>) -> String
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + aws_sdk_iam::error::ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
     match e {
         aws_sdk_iam::error::SdkError::ServiceError(s) => {
-            // An answer the SDK could not read is an "unhandled" service error whose
-            // cause is in the source chain.
-            if s.err().source().is_some() {
-                aws_sdk_iam::error::DisplayErrorContext(s.err()).to_string()
-            } else {
+            // An answer the SDK could not read carries no error code; its cause is in the
+            // source chain.
+            if s.err().code().is_some() {
                 s.err().to_string()
+            } else {
+                aws_sdk_iam::error::DisplayErrorContext(s.err()).to_string()
             }
         }
         other => aws_sdk_iam::error::DisplayErrorContext(other).to_string(),
@@ -517,17 +518,6 @@ impl DataSelector {
     }
 }
 
-/// A function ARN without its version or alias qualifier.
-fn unqualified_function(arn: &str) -> &str {
-    let parts: Vec<&str> = arn.splitn(8, ':').collect();
-    if parts.len() == 8 && parts[5] == "function" {
-        let end = arn.len() - parts[7].len() - 1;
-        &arn[..end]
-    } else {
-        arn
-    }
-}
-
 impl TrailState {
     /// Whether the trail logs a Lambda `Invoke` of `function` (a write data event).
     pub fn logs_invocations_of(&self, function: &str) -> bool {
@@ -535,7 +525,7 @@ impl TrailState {
             // Read before selectors were kept: only the resource types are known.
             return self.data_event_types.contains("AWS::Lambda::Function");
         }
-        let function = unqualified_function(function);
+        let function = normalizer::inventory::unqualified_function(function);
         self.data_selectors.iter().any(|s| {
             s.selects(&DataEvent {
                 resource_type: "AWS::Lambda::Function",
