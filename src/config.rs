@@ -82,6 +82,9 @@ struct RawSource {
     /// For provider APIs: attempts per call (adaptive backoff between them).
     #[serde(default)]
     max_attempts: Option<u32>,
+    /// For provider APIs: agents read at once.
+    #[serde(default)]
+    concurrency: Option<usize>,
     /// For provider APIs: answer every call from this recording instead of AWS.
     #[serde(default)]
     replay: Option<String>,
@@ -95,6 +98,8 @@ pub enum SourceKind {
     /// AWS APIs read with the SDK (IAM today): the declared side as it is now.
     AwsApi {
         max_attempts: u32,
+        /// Agents read at once.
+        concurrency: usize,
     },
 }
 
@@ -203,6 +208,7 @@ impl Config {
                 }
                 "aws-api" => SourceKind::AwsApi {
                     max_attempts: s.max_attempts.unwrap_or(3),
+                    concurrency: s.concurrency.unwrap_or(8),
                 },
                 other => {
                     return Err(invalid(
@@ -239,9 +245,18 @@ impl Config {
                     ));
                 }
             };
-            if s.max_attempts.is_some() && !matches!(kind, SourceKind::AwsApi { .. }) {
+            if s.concurrency == Some(0) {
                 return Err(invalid(
-                    "max_attempts applies to aws-api sources only".into(),
+                    "concurrency must be at least 1".into(),
+                    Some(span.clone()),
+                    None,
+                ));
+            }
+            if (s.max_attempts.is_some() || s.concurrency.is_some())
+                && !matches!(kind, SourceKind::AwsApi { .. })
+            {
+                return Err(invalid(
+                    "max_attempts and concurrency apply to aws-api sources only".into(),
                     Some(span.clone()),
                     None,
                 ));

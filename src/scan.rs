@@ -568,8 +568,12 @@ async fn scan_source(
         location: source.location.url.clone(),
         ..SourceSummary::default()
     };
-    if let SourceKind::AwsApi { max_attempts } = source.kind {
-        return scan_api(store, config, source, max_attempts, summary).await;
+    if let SourceKind::AwsApi {
+        max_attempts,
+        concurrency,
+    } = source.kind
+    {
+        return scan_api(store, config, source, (max_attempts, concurrency), summary).await;
     }
     let source_at = match location::open(&source.location, &config.base_dir, false) {
         Ok(s) => s,
@@ -720,7 +724,7 @@ async fn scan_api(
     store: &Store,
     config: &Config,
     source: &SourceConfig,
-    max_attempts: u32,
+    (max_attempts, concurrency): (u32, usize),
     mut summary: SourceSummary,
 ) -> Result<SourceSummary, StoreError> {
     let mut settings = connectors::aws::ApiSettings {
@@ -734,6 +738,7 @@ async fn scan_api(
         endpoint: source.location.endpoint.clone(),
         max_attempts,
         wire: connectors::aws::Wire::Live,
+        concurrency,
     };
     settings.wire = match &source.wire {
         ApiWire::Live => connectors::aws::Wire::Live,

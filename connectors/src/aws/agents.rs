@@ -17,9 +17,6 @@ use normalizer::{AgentRef, Provider, Timestamp};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Agents read at once; each reads its own versions and tools one call after another.
-const CONCURRENT_AGENTS: usize = 8;
-
 /// What reading the agents produced.
 #[derive(Debug, Default)]
 pub struct AgentsRead {
@@ -692,7 +689,7 @@ async fn read_agent(
 }
 
 /// Reads every agent of the region: ListAgents, then each agent's DRAFT, aliases, versions
-/// and the configuration of every routed version, `CONCURRENT_AGENTS` at a time. `known`
+/// and the configuration of every routed version, `settings.concurrency` at a time. `known`
 /// is the inventory so far: what it holds and the API no longer has is recorded as
 /// removed.
 pub async fn read_agents(
@@ -728,7 +725,7 @@ pub async fn read_agents(
         let one = read_agent(client, settings, id.clone(), known, now).await;
         (id, one)
     }))
-    .buffer_unordered(CONCURRENT_AGENTS)
+    .buffer_unordered(settings.concurrency.max(1))
     .collect::<Vec<_>>()
     .await;
     agents.sort_by(|a, b| a.0.cmp(&b.0));

@@ -25,6 +25,8 @@ pub struct ApiSettings {
     /// Attempts per call, with adaptive backoff on throttling.
     pub max_attempts: u32,
     pub wire: Wire,
+    /// Agents read at once (each reads its own versions and tools one call after another).
+    pub concurrency: usize,
 }
 
 /// Where the answers come from.
