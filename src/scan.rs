@@ -513,6 +513,21 @@ async fn cloudtrail_attribution(store: &Store, config: &Config) -> Result<Attrib
     Ok(all)
 }
 
+/// Merges inventory facts into the shared history (order-independent: safe to repeat).
+async fn record_inventory(store: &Store, facts: Vec<Observation>) -> Result<(), StoreError> {
+    if facts.is_empty() {
+        return Ok(());
+    }
+    let mut mine = InventoryHistory::default();
+    mine.merge(facts);
+    store
+        .commit(INVENTORY_DIR, mine, None, |m, theirs| {
+            m.merge(theirs.observations)
+        })
+        .await?;
+    Ok(())
+}
+
 /// Merges declared-identity facts into the shared history (a union: safe to repeat).
 async fn record_identity(store: &Store, facts: Vec<IdentityObservation>) -> Result<(), StoreError> {
     if facts.is_empty() {
@@ -531,15 +546,7 @@ async fn record_identity(store: &Store, facts: Vec<IdentityObservation>) -> Resu
 async fn commit(store: &Store, source: &str, pending: &mut Pending) -> Result<(), StoreError> {
     // Inventory first: if we stop between the two, the files are read again and their
     // observations merge into the history without duplicates.
-    if !pending.observations.is_empty() {
-        let mut mine = InventoryHistory::default();
-        mine.merge(std::mem::take(&mut pending.observations));
-        store
-            .commit(INVENTORY_DIR, mine, None, |m, theirs| {
-                m.merge(theirs.observations)
-            })
-            .await?;
-    }
+    record_inventory(store, std::mem::take(&mut pending.observations)).await?;
     record_identity(store, std::mem::take(&mut pending.identity)).await?;
     let cursor = std::mem::take(&mut pending.cursor);
     let (version, merged) = store
@@ -851,15 +858,7 @@ async fn scan_api(
         changes: inventory_changes.len(),
         trails: trails.trails.len(),
     });
-    if !inventory_changes.is_empty() {
-        let mut mine = InventoryHistory::default();
-        mine.merge(inventory_changes);
-        store
-            .commit(INVENTORY_DIR, mine, None, |m, theirs| {
-                m.merge(theirs.observations)
-            })
-            .await?;
-    }
+    record_inventory(store, inventory_changes).await?;
     summary.failures = agents.failures;
     summary.failures.extend(read.failures);
     summary.failures.extend(trails.failures);

@@ -319,6 +319,7 @@ pub enum Fact {
         id: String,
         version: Option<String>,
     },
+    GuardrailRemoved,
     Version(String),
     Alias {
         id: String,
@@ -598,6 +599,7 @@ impl AgentInventory {
                     provenance: obs.provenance.clone(),
                 })
             }
+            Fact::GuardrailRemoved => self.guardrail = None,
             Fact::Version(v) => upsert(&mut self.versions, sourced(v.clone()), Clone::clone),
             Fact::Alias {
                 id,

@@ -276,17 +276,15 @@ async fn complete_version(
     let version = config.version.clone();
     let mut latest_tool_change: Option<Timestamp> = None;
     out.calls += 1;
-    let groups: Result<Vec<_>, _> = client
+    let groups = client
         .list_agent_action_groups()
         .agent_id(id)
         .agent_version(&version)
         .into_paginator()
         .items()
         .send()
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect();
+        .try_collect()
+        .await;
     match groups {
         Ok(groups) => {
             for summary in groups {
@@ -328,17 +326,15 @@ async fn complete_version(
         )),
     }
     out.calls += 1;
-    let kbs: Result<Vec<_>, _> = client
+    let kbs = client
         .list_agent_knowledge_bases()
         .agent_id(id)
         .agent_version(&version)
         .into_paginator()
         .items()
         .send()
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect();
+        .try_collect()
+        .await;
     match kbs {
         Ok(kbs) => {
             config.knowledge_bases = kbs
@@ -359,17 +355,15 @@ async fn complete_version(
         .is_some_and(|c| c != "DISABLED")
     {
         out.calls += 1;
-        let collaborators: Result<Vec<_>, _> = client
+        let collaborators = client
             .list_agent_collaborators()
             .agent_id(id)
             .agent_version(&version)
             .into_paginator()
             .items()
             .send()
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect();
+            .try_collect()
+            .await;
         match collaborators {
             Ok(list) => {
                 config.collaborators = list.iter().map(collaborator).collect();
@@ -408,8 +402,13 @@ async fn read_agent(
         ));
         return out;
     };
-    let (account, region) = account_and_region(draft.agent_arn())
-        .unwrap_or_else(|| ("unknown".into(), settings.region.clone()));
+    let Some((account, region)) = account_and_region(draft.agent_arn()) else {
+        out.failures.push(format!(
+            "bedrock-agent:GetAgent {id}: agentArn {:?} names no account and region",
+            draft.agent_arn()
+        ));
+        return out;
+    };
     let agent = AgentRef {
         provider: Provider::Aws,
         scope: account,
@@ -473,9 +472,12 @@ async fn read_agent(
             &mut out,
         );
     }
+    let previous = known.agents.iter().find(|a| a.agent == agent);
+    if draft_config.guardrail.is_none() && previous.is_some_and(|p| p.guardrail.is_some()) {
+        observe(now, get_agent.clone(), Fact::GuardrailRemoved, &mut out);
+    }
     let tools_changed = complete_version(client, &id, &mut draft_config, &mut out).await;
     let draft_read_time = draft_time.max(tools_changed.unwrap_or(draft_time));
-    let previous = known.agents.iter().find(|a| a.agent == agent);
     // The draft's tools and knowledge bases are the agent's current ones; what the history
     // holds beyond them was removed.
     let draft_tools: BTreeSet<&str> = draft_config.tools.iter().map(|t| t.name.as_str()).collect();
@@ -539,16 +541,14 @@ async fn read_agent(
     out.configs += 1;
 
     out.calls += 1;
-    let aliases: Result<Vec<_>, _> = client
+    let aliases = client
         .list_agent_aliases()
         .agent_id(&id)
         .into_paginator()
         .items()
         .send()
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect();
+        .try_collect()
+        .await;
     let mut routed: BTreeSet<String> = BTreeSet::new();
     match &aliases {
         Ok(aliases) => {
@@ -592,16 +592,14 @@ async fn read_agent(
     }
 
     out.calls += 1;
-    let versions: Result<Vec<_>, _> = client
+    let versions = client
         .list_agent_versions()
         .agent_id(&id)
         .into_paginator()
         .items()
         .send()
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect();
+        .try_collect()
+        .await;
     match versions {
         Ok(versions) => {
             let numbered: Vec<_> = versions
@@ -703,15 +701,13 @@ pub async fn read_agents(
         calls: 1,
         ..AgentsRead::default()
     };
-    let listed: Result<Vec<_>, _> = client
+    let listed = client
         .list_agents()
         .into_paginator()
         .items()
         .send()
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect();
+        .try_collect()
+        .await;
     let ids: Vec<String> = match listed {
         Ok(list) => list.iter().map(|a| a.agent_id().to_string()).collect(),
         Err(e) => {
