@@ -85,6 +85,9 @@ struct RawSource {
     /// For provider APIs: agents read at once.
     #[serde(default)]
     concurrency: Option<usize>,
+    /// For provider APIs: every region to read (instead of `region`).
+    #[serde(default)]
+    regions: Option<Vec<String>>,
     /// For provider APIs: answer every call from this recording instead of AWS.
     #[serde(default)]
     replay: Option<String>,
@@ -111,6 +114,8 @@ pub struct SourceConfig {
     pub max_record_bytes: usize,
     /// API sources: where the API answers come from or go.
     pub wire: ApiWire,
+    /// API sources: the regions to read; empty means the one region of `location`.
+    pub regions: Vec<String>,
 }
 
 /// Where an API source's answers come from.
@@ -245,6 +250,35 @@ impl Config {
                     ));
                 }
             };
+            let regions = match (&kind, s.regions) {
+                (_, None) => Vec::new(),
+                (SourceKind::AwsApi { .. }, Some(list)) => {
+                    if s.region.is_some() {
+                        return Err(invalid(
+                            "give either region or regions, not both".into(),
+                            Some(span.clone()),
+                            None,
+                        ));
+                    }
+                    if list.is_empty() || list.iter().any(|r| r.trim().is_empty()) {
+                        return Err(invalid(
+                            "regions must list at least one region, none of them empty".into(),
+                            Some(span.clone()),
+                            Some("e.g. regions = [\"us-east-1\", \"eu-west-1\"]".into()),
+                        ));
+                    }
+                    let mut list = list;
+                    list.dedup();
+                    list
+                }
+                (_, Some(_)) => {
+                    return Err(invalid(
+                        "regions applies to aws-api sources only".into(),
+                        Some(span.clone()),
+                        None,
+                    ));
+                }
+            };
             if s.concurrency == Some(0) {
                 return Err(invalid(
                     "concurrency must be at least 1".into(),
@@ -309,6 +343,7 @@ impl Config {
                     .max_record_bytes
                     .unwrap_or(connectors::cloudtrail::DEFAULT_MAX_RECORD_BYTES),
                 wire,
+                regions,
             });
         }
         let mut agents = Vec::new();
@@ -425,6 +460,49 @@ mod tests {
             panic!("accepted prompt_text on a CloudTrail source")
         };
         assert!(e.message.contains("bedrock-invocation-logs sources only"));
+    }
+
+    #[test]
+    fn api_settings_are_checked_and_only_for_api_sources() {
+        let api = |extra: &str| {
+            parse(&format!(
+                "[[source]]\nname = \"aws\"\nkind = \"aws-api\"\n{extra}"
+            ))
+        };
+        let ok =
+            api("regions = [\"us-east-1\", \"eu-west-1\"]\nreplay = \"rec\"\nconcurrency = 4\n")
+                .unwrap();
+        assert_eq!(ok.sources[0].regions, ["us-east-1", "eu-west-1"]);
+        assert!(matches!(
+            ok.sources[0].kind,
+            SourceKind::AwsApi { concurrency: 4, .. }
+        ));
+        assert!(matches!(&ok.sources[0].wire, ApiWire::Replay(dir) if dir.ends_with("rec")));
+        for (extra, says) in [
+            (
+                "region = \"us-east-1\"\nregions = [\"eu-west-1\"]\n",
+                "either region or regions",
+            ),
+            ("regions = []\n", "at least one region"),
+            ("concurrency = 0\n", "at least 1"),
+        ] {
+            let Err(ConfigError::Invalid(e)) = api(extra) else {
+                panic!("accepted {extra:?}")
+            };
+            assert!(e.message.contains(says), "{extra:?}: {}", e.message);
+        }
+        for extra in [
+            "regions = [\"us-east-1\"]\n",
+            "replay = \"rec\"\n",
+            "concurrency = 2\n",
+        ] {
+            let Err(ConfigError::Invalid(e)) = parse(&format!(
+                "[[source]]\nname = \"t\"\nkind = \"cloudtrail\"\nurl = \"x\"\n{extra}"
+            )) else {
+                panic!("accepted {extra:?} on a CloudTrail source")
+            };
+            assert!(e.message.contains("aws-api sources only"), "{}", e.message);
+        }
     }
 
     #[test]

@@ -169,6 +169,9 @@ pub struct TelemetryDoc {
     pub trails: Vec<connectors::aws::TrailState>,
     #[serde(default)]
     pub invocation_logging: connectors::aws::InvocationLogging,
+    /// Model invocation logging of every region read (`invocation_logging` is the first's).
+    #[serde(default)]
+    pub invocation_logging_by_region: BTreeMap<String, connectors::aws::InvocationLogging>,
     /// Action-group functions and the VPC each runs in.
     #[serde(default)]
     pub functions: Vec<connectors::aws::functions::FunctionNetwork>,
@@ -789,17 +792,45 @@ async fn scan_api(
         .await?
         .map(|(_, r)| r.roles_acted_as())
         .unwrap_or_default();
-    let sdk = connectors::aws::sdk_config(&settings).await;
+    let regions: Vec<String> = if source.regions.is_empty() {
+        vec![settings.region.clone()]
+    } else {
+        source.regions.clone()
+    };
+    settings.region = regions[0].clone();
+    let several = regions.len() > 1;
+    let regional = |region: &str| connectors::aws::ApiSettings {
+        region: region.to_string(),
+        ..settings.clone()
+    };
     let inventory = store
         .latest::<InventoryHistory>(INVENTORY_DIR)
         .await?
         .map(|(_, h)| h)
         .unwrap_or_default();
     let snapshot = inventory.snapshot_at(Timestamp(i64::MAX));
-    let agents = connectors::aws::agents::read_agents(&sdk, &settings, &snapshot, now()).await;
-    tracing::info!(source = %source.name, agents = agents.agents, configs = agents.configs, failures = agents.failures.len(), "read the Bedrock agents");
-    // The action-group functions the logs named and the ones the API listed.
-    let functions: BTreeSet<String> = snapshot
+    // Agents and model invocation logging are regional; IAM and the trails are read once.
+    let mut agents = connectors::aws::agents::AgentsRead::default();
+    let mut logging_by_region = BTreeMap::new();
+    let mut logging_failures = Vec::new();
+    for region in &regions {
+        let in_region = regional(region);
+        let sdk = connectors::aws::sdk_config(&in_region).await;
+        let read = connectors::aws::agents::read_agents(&sdk, &in_region, &snapshot, now()).await;
+        tracing::info!(source = %source.name, region = %region, agents = read.agents, configs = read.configs, failures = read.failures.len(), "read the Bedrock agents");
+        agents.absorb(read, several.then_some(region.as_str()));
+        match connectors::aws::read_invocation_logging(&sdk).await {
+            Ok(logging) => {
+                logging_by_region.insert(region.clone(), logging);
+            }
+            Err(e) if several => logging_failures.push(format!("{region}: {e}")),
+            Err(e) => logging_failures.push(e),
+        }
+    }
+    // The action-group functions the logs named and the ones the API listed, each read
+    // in its own region.
+    let mut functions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for function in snapshot
         .agents
         .iter()
         .flat_map(|a| a.lambda_functions())
@@ -810,10 +841,21 @@ async fn scan_api(
                 .flatten()
                 .map(|f| normalizer::inventory::unqualified_function(f).to_string()),
         )
-        .collect();
-    let lambdas =
-        connectors::aws::functions::read_functions(&sdk, &settings, &functions, &known, now())
-            .await;
+    {
+        let region = connectors::aws::functions::function_region(&function)
+            .unwrap_or(&settings.region)
+            .to_string();
+        functions.entry(region).or_default().insert(function);
+    }
+    let mut lambdas = connectors::aws::functions::FunctionsRead::default();
+    for (region, in_region) in &functions {
+        let sdk = connectors::aws::sdk_config(&regional(region)).await;
+        lambdas.absorb(
+            connectors::aws::functions::read_functions(&sdk, &settings, in_region, &known, now())
+                .await,
+        );
+    }
+    let sdk = connectors::aws::sdk_config(&settings).await;
     let agent_roles: Vec<String> = agents
         .roles
         .values()
@@ -831,7 +873,6 @@ async fn scan_api(
     read.calls += lambdas.calls;
     read.failures.extend(lambdas.failures);
     let trails = connectors::aws::read_trails(&sdk).await;
-    let logging = connectors::aws::read_invocation_logging(&sdk).await;
     store
         .put_json(
             &telemetry_doc(&source.name),
@@ -839,7 +880,11 @@ async fn scan_api(
                 read_at: now(),
                 region: settings.region.clone(),
                 trails: trails.trails.clone(),
-                invocation_logging: logging.clone().unwrap_or_default(),
+                invocation_logging: logging_by_region
+                    .get(&settings.region)
+                    .cloned()
+                    .unwrap_or_default(),
+                invocation_logging_by_region: logging_by_region,
                 functions: lambdas.networks,
             },
         )
@@ -848,7 +893,7 @@ async fn scan_api(
     let inventory_facts = agents.observations.len();
     let inventory_changes = inventory.changes(agents.observations);
     summary.api = Some(ApiSummary {
-        calls: read.calls + trails.calls + 1 + agents.calls,
+        calls: read.calls + trails.calls + regions.len() as u64 + agents.calls,
         agents: agents.agents,
         agent_versions_read: agents.configs,
         unresolved: agents.unresolved,
@@ -862,9 +907,7 @@ async fn scan_api(
     summary.failures = agents.failures;
     summary.failures.extend(read.failures);
     summary.failures.extend(trails.failures);
-    if let Err(e) = logging {
-        summary.failures.push(e);
-    }
+    summary.failures.extend(logging_failures);
     let changes: Vec<_> = read
         .observations
         .into_iter()
@@ -993,13 +1036,22 @@ pub async fn compute_state(
         // What the trails' configuration says is missing is more precise than what the
         // absence of events suggests; it never overrides what events showed.
         for (source, doc) in &telemetry {
-            let logging = connectors::aws::logging_gap(
-                &agent,
-                &source.name,
-                &doc.region,
-                &doc.invocation_logging,
-                &invocation_sources,
-            );
+            // Logging is judged in the agent's own region, and only where it was read.
+            let logging =
+                doc.invocation_logging_by_region
+                    .get(&agent.location)
+                    .or((doc.invocation_logging_by_region.is_empty()
+                        && doc.region == agent.location)
+                        .then_some(&doc.invocation_logging))
+                    .and_then(|logging| {
+                        connectors::aws::logging_gap(
+                            &agent,
+                            &source.name,
+                            &agent.location,
+                            logging,
+                            &invocation_sources,
+                        )
+                    });
             let network = connectors::aws::functions::network_coverage(
                 &agent,
                 &source.name,

@@ -26,6 +26,8 @@ const T1: &str = "2026-10-20T09:00:00Z";
 struct World {
     support: String,
     research: String,
+    /// Agents with nothing but a draft (no alias, no tool).
+    bare: Vec<String>,
     /// The draft's action groups (the live version keeps its own).
     draft_groups: Vec<&'static str>,
     throttled_once: bool,
@@ -134,10 +136,12 @@ fn answer(world: &Mutex<World>, request: &Seen) -> Option<Answer> {
     }
     let agent = seg[1].to_string();
     let support = agent == w.support;
-    if !support && agent != w.research {
+    let bare = w.bare.contains(&agent);
+    if !support && !bare && agent != w.research {
         return Answer::error(404, "ResourceNotFoundException", "no such agent");
     }
     match (request.method.as_str(), &seg[2..]) {
+        ("POST", ["agentaliases"]) if bare => Answer::json(json!({ "agentAliasSummaries": [] })),
         ("POST", ["agentaliases"]) if !support => Some(Answer {
             status: 200,
             error_type: None,
@@ -229,6 +233,7 @@ fn agents_world() -> Option<(Moto, Front, Arc<Mutex<World>>)> {
     let world = Arc::new(Mutex::new(World {
         support: String::new(),
         research: String::new(),
+        bare: Vec::new(),
         draft_groups: vec!["supporttls", "askhuman01", "codeinterp", "s3schema01"],
         throttled_once: false,
     }));
@@ -626,5 +631,97 @@ fn unpinned_trust_and_invoke_grants_are_overreach_until_pinned_to_the_agent() {
         titles
             .iter()
             .any(|t| t.starts_with("the agent's role can be assumed"))
+    );
+}
+
+#[test]
+fn every_configured_region_is_read_and_judged_by_its_own_logging() {
+    let Some((_moto, front, world)) = agents_world() else {
+        return;
+    };
+    let support = world.lock().unwrap().support.clone();
+    // An agent in Ireland, and model invocation logging on (with text) in Virginia only.
+    let ireland = block_on(async {
+        let eu = sdk_in(&front.endpoint(), "eu-west-1").await;
+        let created = aws_sdk_bedrockagent::Client::new(&eu)
+            .create_agent()
+            .agent_name("eu-helpdesk")
+            .agent_resource_role_arn(format!("arn:aws:iam::{ACCOUNT}:role/research-agent"))
+            .foundation_model(HAIKU)
+            .instruction("Answer helpdesk questions for European customers only.")
+            .send()
+            .await
+            .unwrap();
+        let us = sdk(&front.endpoint()).await;
+        aws_sdk_bedrock::Client::new(&us)
+            .put_model_invocation_logging_configuration()
+            .logging_config(
+                aws_sdk_bedrock::types::LoggingConfig::builder()
+                    .s3_config(
+                        aws_sdk_bedrock::types::S3Config::builder()
+                            .bucket_name("acme-invocations")
+                            .build()
+                            .unwrap(),
+                    )
+                    .text_data_delivery_enabled(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        created.agent().unwrap().agent_id().to_string()
+    });
+    world.lock().unwrap().bare.push(ireland.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("agentward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nurl = \"store\"\n\n[[source]]\nname = \"aws\"\nkind = \"aws-api\"\nendpoint = {:?}\nregions = [\"us-east-1\", \"eu-west-1\"]\nmax_attempts = 3\n",
+            front.endpoint()
+        ),
+    )
+    .unwrap();
+    let scan = scan_with_credentials(&config);
+    let source = api_summary(&scan);
+    assert_eq!(source["api"]["agents"], 3, "{source}");
+    // The research agent's malformed alias list is named with its region.
+    assert!(
+        source["failures"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("us-east-1: bedrock-agent:ListAgentAliases "),
+        "{source}"
+    );
+    let coverage = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "coverage",
+        "--format",
+        "json",
+    ]);
+    let all: Vec<Value> = serde_json::from_slice(&coverage.stdout).unwrap();
+    let prompt = |id: &str| {
+        all.iter()
+            .find(|c| c["agent"]["id"] == id && c["layer"] == "prompt")
+            .cloned()
+            .unwrap_or_else(|| panic!("no prompt coverage for {id}: {all:#?}"))
+    };
+    let eu = prompt(&ireland);
+    assert_eq!(eu["agent"]["location"], "eu-west-1");
+    assert!(
+        eu["setting"]
+            .as_str()
+            .unwrap()
+            .contains("model invocation logging is off in eu-west-1"),
+        "{eu}"
+    );
+    let us = prompt(&support);
+    assert!(
+        us["setting"]
+            .as_str()
+            .unwrap()
+            .contains("prompts are delivered to s3://acme-invocations"),
+        "{us}"
     );
 }

@@ -280,6 +280,11 @@ pub fn moto_server(env: &[(&str, &str)]) -> Option<Moto> {
 /// An SDK configuration for moto; built inside the runtime that uses it, since its
 /// connection pool belongs to that runtime.
 pub async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
+    sdk_in(endpoint, "us-east-1").await
+}
+
+/// [`sdk`] in another region.
+pub async fn sdk_in(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     use aws_smithy_http_client::{
         Builder,
         tls::{self, rustls_provider::CryptoMode},
@@ -290,7 +295,7 @@ pub async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
                 .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
                 .build_https(),
         )
-        .region(aws_config::Region::new("us-east-1"))
+        .region(aws_config::Region::new(region.to_string()))
         .credentials_provider(aws_sdk_iam::config::Credentials::new(
             "testing", "testing", None, None, "test",
         ))

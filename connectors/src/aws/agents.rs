@@ -35,6 +35,29 @@ pub struct AgentsRead {
     pub functions: BTreeMap<String, BTreeSet<String>>,
 }
 
+impl AgentsRead {
+    /// Adds another region's read; with several regions, failures name theirs.
+    pub fn absorb(&mut self, other: AgentsRead, region: Option<&str>) {
+        let named = |f: String| match region {
+            Some(r) => format!("{r}: {f}"),
+            None => f,
+        };
+        self.observations.extend(other.observations);
+        self.agents += other.agents;
+        self.configs += other.configs;
+        self.calls += other.calls;
+        self.failures.extend(other.failures.into_iter().map(named));
+        self.unresolved
+            .extend(other.unresolved.into_iter().map(named));
+        for (id, roles) in other.roles {
+            self.roles.entry(id).or_default().extend(roles);
+        }
+        for (id, functions) in other.functions {
+            self.functions.entry(id).or_default().extend(functions);
+        }
+    }
+}
+
 fn sha256(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }

@@ -25,6 +25,21 @@ pub struct FunctionsRead {
     pub failures: Vec<String>,
 }
 
+impl FunctionsRead {
+    pub fn absorb(&mut self, other: FunctionsRead) {
+        self.observations.extend(other.observations);
+        self.networks.extend(other.networks);
+        self.roles.extend(other.roles);
+        self.calls += other.calls;
+        self.failures.extend(other.failures);
+    }
+}
+
+/// The region of a function ARN (`arn:aws:lambda:REGION:…`).
+pub fn function_region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3).filter(|r| !r.is_empty())
+}
+
 /// Reads each function (unqualified ARNs). A function without a resource policy is
 /// recorded as such when the history thought it had one.
 pub async fn read_functions(
