@@ -575,18 +575,7 @@ fn unpinned_trust_and_invoke_grants_are_overreach_until_pinned_to_the_agent() {
         "{titles:#?}"
     );
     // The function runs outside any VPC: its egress cannot be seen anywhere.
-    let coverage = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "coverage",
-        "--format",
-        "json",
-    ]);
-    let all: Vec<Value> = serde_json::from_slice(&coverage.stdout).unwrap();
-    let network = all
-        .iter()
-        .find(|c| c["agent"]["id"] == support.as_str() && c["layer"] == "network")
-        .unwrap_or_else(|| panic!("{all:#?}"));
+    let network = coverage_of(&config, &support, "network");
     assert_eq!(network["status"], "unavailable", "{network}");
     assert!(
         network["reason"]
@@ -653,22 +642,7 @@ fn every_configured_region_is_read_and_judged_by_its_own_logging() {
             .await
             .unwrap();
         let us = sdk(&front.endpoint()).await;
-        aws_sdk_bedrock::Client::new(&us)
-            .put_model_invocation_logging_configuration()
-            .logging_config(
-                aws_sdk_bedrock::types::LoggingConfig::builder()
-                    .s3_config(
-                        aws_sdk_bedrock::types::S3Config::builder()
-                            .bucket_name("acme-invocations")
-                            .build()
-                            .unwrap(),
-                    )
-                    .text_data_delivery_enabled(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        invocation_logging_to_s3(&us, "acme-invocations", None).await;
         created.agent().unwrap().agent_id().to_string()
     });
     world.lock().unwrap().bare.push(ireland.clone());
@@ -693,20 +667,7 @@ fn every_configured_region_is_read_and_judged_by_its_own_logging() {
             .starts_with("us-east-1: bedrock-agent:ListAgentAliases "),
         "{source}"
     );
-    let coverage = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "coverage",
-        "--format",
-        "json",
-    ]);
-    let all: Vec<Value> = serde_json::from_slice(&coverage.stdout).unwrap();
-    let prompt = |id: &str| {
-        all.iter()
-            .find(|c| c["agent"]["id"] == id && c["layer"] == "prompt")
-            .cloned()
-            .unwrap_or_else(|| panic!("no prompt coverage for {id}: {all:#?}"))
-    };
+    let prompt = |id: &str| coverage_of(&config, id, "prompt");
     let eu = prompt(&ireland);
     assert_eq!(eu["agent"]["location"], "eu-west-1");
     assert!(

@@ -191,21 +191,6 @@ fn example_with_api(dir: &std::path::Path, moto: &Moto, api_source: &str) -> std
     config
 }
 
-/// The layer status `agentward coverage --format json` gives an agent.
-fn coverage_of(config: &std::path::Path, agent: &str, layer: &str) -> Value {
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "coverage",
-        "--format",
-        "json",
-    ]);
-    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    all.into_iter()
-        .find(|c| c["agent"]["id"] == agent && c["layer"] == layer)
-        .unwrap_or_else(|| panic!("no {layer} coverage for {agent}"))
-}
-
 #[test]
 fn trail_configuration_read_through_the_api_names_the_trail_to_fix() {
     let Some(moto) = seeded_moto() else { return };
@@ -275,23 +260,8 @@ fn trail_configuration_read_through_the_api_names_the_trail_to_fix() {
     });
     // Logging on, to S3, with text: the gap left is that agentward does not read them.
     block_on(async {
-        aws_sdk_bedrock::Client::new(&sdk(&moto.endpoint()).await)
-            .put_model_invocation_logging_configuration()
-            .logging_config(
-                aws_sdk_bedrock::types::LoggingConfig::builder()
-                    .s3_config(
-                        aws_sdk_bedrock::types::S3Config::builder()
-                            .bucket_name("acme-invocations")
-                            .key_prefix("bedrock")
-                            .build()
-                            .unwrap(),
-                    )
-                    .text_data_delivery_enabled(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        let us = sdk(&moto.endpoint()).await;
+        invocation_logging_to_s3(&us, "acme-invocations", Some("bedrock")).await;
     });
     scan();
     let prompt = coverage_of(&config, "K7QX2M4TZP", "prompt");

@@ -351,3 +351,43 @@ pub async fn create_function(lambda: &aws_sdk_lambda::Client, name: &str, role: 
         .await
         .unwrap();
 }
+
+/// The layer status `agentward coverage --format json` gives an agent.
+pub fn coverage_of(config: &std::path::Path, agent: &str, layer: &str) -> Value {
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "coverage",
+        "--format",
+        "json",
+    ]);
+    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    all.into_iter()
+        .find(|c| c["agent"]["id"] == agent && c["layer"] == layer)
+        .unwrap_or_else(|| panic!("no {layer} coverage for {agent}"))
+}
+
+/// Model invocation logging on in the SDK config's region, with text, to an S3 bucket.
+pub async fn invocation_logging_to_s3(
+    config: &aws_config::SdkConfig,
+    bucket: &str,
+    prefix: Option<&str>,
+) {
+    aws_sdk_bedrock::Client::new(config)
+        .put_model_invocation_logging_configuration()
+        .logging_config(
+            aws_sdk_bedrock::types::LoggingConfig::builder()
+                .s3_config(
+                    aws_sdk_bedrock::types::S3Config::builder()
+                        .bucket_name(bucket)
+                        .set_key_prefix(prefix.map(str::to_string))
+                        .build()
+                        .unwrap(),
+                )
+                .text_data_delivery_enabled(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
