@@ -5,7 +5,6 @@
 //! Every request is kept, so tests can check what the client sent (page tokens, retries).
 
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -259,12 +258,4 @@ pub fn page(items: &[Value], per_page: usize, request: &Seen) -> (Vec<Value>, Op
     let chunk: Vec<Value> = items.iter().skip(start).take(per_page).cloned().collect();
     let next = (start + per_page < items.len()).then(|| format!("page-{}", index + 1));
     (chunk, next)
-}
-
-/// Extra fields for a JSON object.
-pub fn with(mut base: Value, extra: BTreeMap<&str, Value>) -> Value {
-    for (k, v) in extra {
-        base[k] = v;
-    }
-    base
 }
