@@ -58,6 +58,21 @@ impl AgentsRead {
     }
 }
 
+/// Every item of a list operation, each page counted as a call; a page that fails fails
+/// the list (what the pages before it held is not a complete answer).
+async fn every_page<Page, Item, E>(
+    mut pages: aws_smithy_async::future::pagination_stream::PaginationStream<Result<Page, E>>,
+    calls: &mut u64,
+    items: impl Fn(Page) -> Vec<Item>,
+) -> Result<Vec<Item>, E> {
+    let mut all = Vec::new();
+    while let Some(page) = pages.next().await {
+        *calls += 1;
+        all.extend(items(page?));
+    }
+    Ok(all)
+}
+
 fn sha256(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
@@ -298,16 +313,17 @@ async fn complete_version(
 ) -> Option<Timestamp> {
     let version = config.version.clone();
     let mut latest_tool_change: Option<Timestamp> = None;
-    out.calls += 1;
-    let groups = client
-        .list_agent_action_groups()
-        .agent_id(id)
-        .agent_version(&version)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await;
+    let groups = every_page(
+        client
+            .list_agent_action_groups()
+            .agent_id(id)
+            .agent_version(&version)
+            .into_paginator()
+            .send(),
+        &mut out.calls,
+        |page| page.action_group_summaries().to_vec(),
+    )
+    .await;
     match groups {
         Ok(groups) => {
             for summary in groups {
@@ -348,16 +364,17 @@ async fn complete_version(
             error_text(&e)
         )),
     }
-    out.calls += 1;
-    let kbs = client
-        .list_agent_knowledge_bases()
-        .agent_id(id)
-        .agent_version(&version)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await;
+    let kbs = every_page(
+        client
+            .list_agent_knowledge_bases()
+            .agent_id(id)
+            .agent_version(&version)
+            .into_paginator()
+            .send(),
+        &mut out.calls,
+        |page| page.agent_knowledge_base_summaries().to_vec(),
+    )
+    .await;
     match kbs {
         Ok(kbs) => {
             config.knowledge_bases = kbs
@@ -377,16 +394,17 @@ async fn complete_version(
         .as_deref()
         .is_some_and(|c| c != "DISABLED")
     {
-        out.calls += 1;
-        let collaborators = client
-            .list_agent_collaborators()
-            .agent_id(id)
-            .agent_version(&version)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await;
+        let collaborators = every_page(
+            client
+                .list_agent_collaborators()
+                .agent_id(id)
+                .agent_version(&version)
+                .into_paginator()
+                .send(),
+            &mut out.calls,
+            |page| page.agent_collaborator_summaries().to_vec(),
+        )
+        .await;
         match collaborators {
             Ok(list) => {
                 config.collaborators = list.iter().map(collaborator).collect();
@@ -563,15 +581,16 @@ async fn read_agent(
     );
     out.configs += 1;
 
-    out.calls += 1;
-    let aliases = client
-        .list_agent_aliases()
-        .agent_id(&id)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await;
+    let aliases = every_page(
+        client
+            .list_agent_aliases()
+            .agent_id(&id)
+            .into_paginator()
+            .send(),
+        &mut out.calls,
+        |page| page.agent_alias_summaries().to_vec(),
+    )
+    .await;
     let mut routed: BTreeSet<String> = BTreeSet::new();
     match &aliases {
         Ok(aliases) => {
@@ -614,15 +633,16 @@ async fn read_agent(
         )),
     }
 
-    out.calls += 1;
-    let versions = client
-        .list_agent_versions()
-        .agent_id(&id)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await;
+    let versions = every_page(
+        client
+            .list_agent_versions()
+            .agent_id(&id)
+            .into_paginator()
+            .send(),
+        &mut out.calls,
+        |page| page.agent_version_summaries().to_vec(),
+    )
+    .await;
     match versions {
         Ok(versions) => {
             let numbered: Vec<_> = versions
@@ -720,17 +740,13 @@ pub async fn read_agents(
     now: Timestamp,
 ) -> AgentsRead {
     let client = bedrock_agent::Client::new(config);
-    let mut read = AgentsRead {
-        calls: 1,
-        ..AgentsRead::default()
-    };
-    let listed = client
-        .list_agents()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await;
+    let mut read = AgentsRead::default();
+    let listed = every_page(
+        client.list_agents().into_paginator().send(),
+        &mut read.calls,
+        |page| page.agent_summaries().to_vec(),
+    )
+    .await;
     let ids: Vec<String> = match listed {
         Ok(list) => list.iter().map(|a| a.agent_id().to_string()).collect(),
         Err(e) => {
