@@ -184,6 +184,9 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
     );
     for a in &snapshot.agents {
         let _ = writeln!(out, "{}", a.agent.key());
+        if let Some(d) = &a.deleted {
+            sourced_line(&mut out, "DELETED", d.value.clone(), d.since, &d.provenance);
+        }
         if let Some(n) = &a.name {
             sourced_line(&mut out, "name", n.value.clone(), n.since, &n.provenance);
         }

@@ -812,19 +812,39 @@ async fn scan_api(
     // Agents and model invocation logging are regional; IAM and the trails are read once.
     let mut agents = connectors::aws::agents::AgentsRead::default();
     let mut logging_by_region = BTreeMap::new();
-    let mut logging_failures = Vec::new();
+    let mut read_failures = Vec::new();
+    let account = match connectors::aws::caller_account(
+        &connectors::aws::sdk_config(&settings).await,
+    )
+    .await
+    {
+        Ok(account) => Some(account),
+        Err(e) => {
+            read_failures.push(format!(
+                "{e} (without the account, agents deleted from AWS are not recorded as removed)"
+            ));
+            None
+        }
+    };
     for region in &regions {
         let in_region = regional(region);
         let sdk = connectors::aws::sdk_config(&in_region).await;
-        let read = connectors::aws::agents::read_agents(&sdk, &in_region, &snapshot, now()).await;
+        let read = connectors::aws::agents::read_agents(
+            &sdk,
+            &in_region,
+            account.as_deref(),
+            &snapshot,
+            now(),
+        )
+        .await;
         tracing::info!(source = %source.name, region = %region, agents = read.agents, configs = read.configs, failures = read.failures.len(), "read the Bedrock agents");
         agents.absorb(read, several.then_some(region.as_str()));
         match connectors::aws::read_invocation_logging(&sdk).await {
             Ok(logging) => {
                 logging_by_region.insert(region.clone(), logging);
             }
-            Err(e) if several => logging_failures.push(format!("{region}: {e}")),
-            Err(e) => logging_failures.push(e),
+            Err(e) if several => read_failures.push(format!("{region}: {e}")),
+            Err(e) => read_failures.push(e),
         }
     }
     // The action-group functions the logs named and the ones the API listed, each read
@@ -893,7 +913,8 @@ async fn scan_api(
     let inventory_facts = agents.observations.len();
     let inventory_changes = inventory.changes(agents.observations);
     summary.api = Some(ApiSummary {
-        calls: read.calls + trails.calls + regions.len() as u64 + agents.calls,
+        // One GetModelInvocationLoggingConfiguration per region, one GetCallerIdentity.
+        calls: read.calls + trails.calls + regions.len() as u64 + 1 + agents.calls,
         agents: agents.agents,
         agent_versions_read: agents.configs,
         unresolved: agents.unresolved,
@@ -907,7 +928,7 @@ async fn scan_api(
     summary.failures = agents.failures;
     summary.failures.extend(read.failures);
     summary.failures.extend(trails.failures);
-    summary.failures.extend(logging_failures);
+    summary.failures.extend(read_failures);
     let changes: Vec<_> = read
         .observations
         .into_iter()
@@ -1027,15 +1048,20 @@ pub async fn compute_state(
                 }
             }
         }
-        let functions = snapshot
-            .agents
-            .iter()
-            .find(|a| a.agent == agent)
+        let inventory = snapshot.agents.iter().find(|a| a.agent == agent);
+        let functions = inventory
             .map(normalizer::inventory::AgentInventory::lambda_functions)
             .unwrap_or_default();
+        // A deleted agent needs no telemetry turned on: its gaps would be noise.
+        let telemetry: &[(&SourceConfig, TelemetryDoc)] =
+            if inventory.is_some_and(|a| a.deleted.is_some()) {
+                &[]
+            } else {
+                &telemetry
+            };
         // What the trails' configuration says is missing is more precise than what the
         // absence of events suggests; it never overrides what events showed.
-        for (source, doc) in &telemetry {
+        for (source, doc) in telemetry {
             // Logging is judged in the agent's own region, and only where it was read.
             let logging =
                 doc.invocation_logging_by_region

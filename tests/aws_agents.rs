@@ -439,6 +439,47 @@ fn bedrock_inventory_shows_what_each_alias_runs_and_how_the_draft_differs() {
     let current: Vec<&str> = text.lines().filter(|l| l.starts_with("  tool ")).collect();
     assert_eq!(current.len(), 3, "{current:?}");
     assert!(!current.iter().any(|l| l.contains("code-interpreter")));
+
+    // An agent deleted in AWS stays in the history, marked deleted, and leaves the BOM.
+    block_on(async {
+        aws_sdk_bedrockagent::Client::new(&sdk(&front.endpoint()).await)
+            .delete_agent()
+            .agent_id(&research)
+            .send()
+            .await
+            .unwrap();
+    });
+    let scan = scan_with_credentials(&config);
+    assert!(scan.status.success(), "{}", stderr(&scan));
+    let text = inventory_text(&config);
+    let research_part = text
+        .split(&format!("aws.{ACCOUNT}.us-east-1.{research}\n"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        research_part.starts_with("  DELETED         bedrock-agent:ListAgents no longer lists it"),
+        "{text}"
+    );
+    let support_part = text
+        .split(&format!("aws.{ACCOUNT}.us-east-1.{support}\n"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(!support_part.starts_with("  DELETED"), "{text}");
+    let bom = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "inventory",
+        "--format",
+        "cyclonedx",
+    ]);
+    let bom = stdout(&bom);
+    assert!(bom.contains("customer-support-agent"), "{bom}");
+    assert!(!bom.contains("research-assistant"), "{bom}");
+    assert_eq!(
+        api_summary(&scan_with_credentials(&config))["api"]["changes"],
+        0,
+        "the deletion is recorded once"
+    );
 }
 
 fn grep_dir(dir: &std::path::Path, needle: &str) -> bool {

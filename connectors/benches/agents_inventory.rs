@@ -195,7 +195,7 @@ fn main() {
         let started = Instant::now();
         let read = runtime.block_on(async {
             let config = sdk_config(&settings).await;
-            read_agents(&config, &settings, &known, Timestamp(0)).await
+            read_agents(&config, &settings, None, &known, Timestamp(0)).await
         });
         let elapsed = started.elapsed().as_secs_f64();
         assert!(read.failures.is_empty(), "{:?}", read.failures);

@@ -157,7 +157,9 @@ pub fn snapshot_to_cyclonedx(snapshot: &InventorySnapshot, tool_version: &str) -
     let mut data: BTreeMap<String, Value> = BTreeMap::new();
     let mut services = Vec::new();
     let mut dependencies = Vec::new();
-    for a in &snapshot.agents {
+    // The BOM is what is deployed at that time: a deleted agent's history stays in the
+    // inventory, not in the bill of materials.
+    for a in snapshot.agents.iter().filter(|a| a.deleted.is_none()) {
         let (service, dependency) = agent_service(a, &mut models, &mut data);
         services.push(service);
         dependencies.push(dependency);

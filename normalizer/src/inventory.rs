@@ -334,6 +334,9 @@ pub enum Fact {
     VersionDeleted(String),
     /// An alias the provider no longer has.
     AliasDeleted(String),
+    /// The agent itself is gone; the text says how that is known (`DeleteAgent` in the
+    /// logs, or the API no longer listing it).
+    AgentDeleted(String),
 }
 
 impl Fact {
@@ -483,6 +486,9 @@ pub struct AgentInventory {
     /// Each version's configuration as read from the API (`DRAFT` included).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub configs: Vec<Sourced<VersionConfig>>,
+    /// Set when the agent was deleted: its history stays, it runs no more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Sourced<String>>,
 }
 
 /// Replaces the entry with the same key; restating an identical value keeps the time and
@@ -516,6 +522,7 @@ impl AgentInventory {
             versions: Vec::new(),
             aliases: Vec::new(),
             configs: Vec::new(),
+            deleted: None,
         }
     }
 
@@ -561,6 +568,15 @@ impl AgentInventory {
             provenance: obs.provenance.clone(),
         };
         self.last_changed = obs.time;
+        // A fact observed after the deletion means the agent exists after all (a listing
+        // that missed it); facts from before it are its history.
+        if self
+            .deleted
+            .as_ref()
+            .is_some_and(|d| obs.time > d.since && !matches!(obs.fact, Fact::AgentDeleted(_)))
+        {
+            self.deleted = None;
+        }
         // Re-stating an unchanged value (UpdateAgent repeats the name) is not a change:
         // keep the time and record that first established it.
         let set = |slot: &mut Option<Sourced<String>>, v: &String| {
@@ -649,6 +665,11 @@ impl AgentInventory {
                         },
                         |c: &VersionConfig| c.version.clone(),
                     )
+                }
+            }
+            Fact::AgentDeleted(how) => {
+                if self.deleted.is_none() {
+                    self.deleted = Some(sourced(how.clone()));
                 }
             }
             Fact::AliasInvoked(id) => {
@@ -745,5 +766,34 @@ mod tests {
         assert_eq!(x.observations.len(), 2);
         let snap = x.snapshot_at(Timestamp(100));
         assert_eq!(snap.agents[0].models_invoked[0].since, Timestamp(20));
+    }
+
+    #[test]
+    fn a_deleted_agent_keeps_its_history_and_a_later_sighting_revives_it() {
+        let mut h = InventoryHistory::default();
+        h.merge([
+            obs(10, Fact::Name("support".into())),
+            obs(20, Fact::AgentDeleted("DeleteAgent".into())),
+            obs(
+                25,
+                Fact::AgentDeleted("ListAgents no longer lists it".into()),
+            ),
+        ]);
+        let before = h.snapshot_at(Timestamp(15));
+        assert!(before.agents[0].deleted.is_none());
+        let after = h.snapshot_at(Timestamp(30));
+        let deleted = after.agents[0].deleted.as_ref().expect("deleted at 20");
+        assert_eq!(
+            (deleted.since, deleted.value.as_str()),
+            (Timestamp(20), "DeleteAgent")
+        );
+        assert_eq!(after.agents[0].name.as_ref().unwrap().value, "support");
+        // A re-read deletion adds nothing to the history.
+        assert!(
+            h.changes(vec![obs(40, Fact::AgentDeleted("again".into()))])
+                .is_empty()
+        );
+        h.merge([obs(50, Fact::Name("support-2".into()))]);
+        assert!(h.snapshot_at(Timestamp(60)).agents[0].deleted.is_none());
     }
 }

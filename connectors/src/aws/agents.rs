@@ -732,10 +732,12 @@ async fn read_agent(
 /// Reads every agent of the region: ListAgents, then each agent's DRAFT, aliases, versions
 /// and the configuration of every routed version, `settings.concurrency` at a time. `known`
 /// is the inventory so far: what it holds and the API no longer has is recorded as
-/// removed.
+/// removed; with `account` (the credentials' own), that includes agents of that account
+/// and region read before that ListAgents no longer lists.
 pub async fn read_agents(
     config: &aws_config::SdkConfig,
     settings: &ApiSettings,
+    account: Option<&str>,
     known: &InventorySnapshot,
     now: Timestamp,
 ) -> AgentsRead {
@@ -755,6 +757,28 @@ pub async fn read_agents(
             return read;
         }
     };
+    // Only agents this source read before: their absence is a change the API itself shows.
+    // An agent only the logs name is declared deleted by the logs (DeleteAgent), not by
+    // this listing's silence.
+    if let Some(account) = account {
+        for gone in known.agents.iter().filter(|a| {
+            a.agent.provider == Provider::Aws
+                && a.agent.scope == account
+                && a.agent.location == settings.region
+                && a.deleted.is_none()
+                && a.configs
+                    .iter()
+                    .any(|c| c.provenance.record.source == settings.source)
+                && !ids.contains(&a.agent.id)
+        }) {
+            read.observations.push(Observation {
+                time: now,
+                agent: gone.agent.clone(),
+                fact: Fact::AgentDeleted("bedrock-agent:ListAgents no longer lists it".into()),
+                provenance: provenance(&settings.source, "bedrock-agent:ListAgents".into()),
+            });
+        }
+    }
     let client = &client;
     let mut agents = futures::stream::iter(ids.into_iter().map(|id| async move {
         let one = read_agent(client, settings, id.clone(), known, now).await;

@@ -666,6 +666,20 @@ pub enum InvocationLogging {
     },
 }
 
+/// The account the credentials belong to: only that account's agents can be missing
+/// from its listings.
+pub async fn caller_account(config: &aws_config::SdkConfig) -> Result<String, String> {
+    let answer = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| format!("sts:GetCallerIdentity: {}", error_text(&e)))?;
+    answer
+        .account()
+        .map(str::to_string)
+        .ok_or_else(|| "sts:GetCallerIdentity: the answer names no account".to_string())
+}
+
 pub async fn read_invocation_logging(
     config: &aws_config::SdkConfig,
 ) -> Result<InvocationLogging, String> {

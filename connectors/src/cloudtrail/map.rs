@@ -708,6 +708,7 @@ impl Mapper {
                     facts.push(Fact::KnowledgeBase(kb));
                 }
             }
+            "DeleteAgent" => facts.push(Fact::AgentDeleted("DeleteAgent".into())),
             "DisassociateAgentKnowledgeBase" => {
                 if let Some(kb) = text(params, &["knowledgeBaseId"]) {
                     facts.push(Fact::KnowledgeBaseRemoved(kb));

@@ -297,6 +297,28 @@ fn the_control_plane_teaches_which_calls_are_the_agents() {
         "{facts:?}"
     );
     assert!(facts.iter().any(|f| f.contains("export-fn")), "{facts:?}");
+    let deleted = map_all(
+        &mut mapper,
+        &[ct(
+            "DeleteAgent",
+            "bedrock.amazonaws.com",
+            ADMIN,
+            r#"{"agentId":"AG1","skipResourceInUseCheck":false}"#,
+            r#"{"agentId":"AG1","agentStatus":"DELETING"}"#,
+            "",
+        )],
+    );
+    assert_eq!(
+        deleted[0]
+            .observations
+            .iter()
+            .map(|o| (&o.agent.id, &o.fact))
+            .collect::<Vec<_>>(),
+        [(
+            &"AG1".to_string(),
+            &normalizer::inventory::Fact::AgentDeleted("DeleteAgent".into())
+        )]
+    );
 
     let activity = map_all(
         &mut mapper,
