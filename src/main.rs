@@ -132,8 +132,9 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: TextOrJson,
     },
-    /// Findings as of the last scan (today: telemetry coverage gaps, each with why and how to
-    /// close it).
+    /// Findings as of the last scan: telemetry coverage gaps (each with how to close it),
+    /// drift to review, declared-vs-observed items, and live versions open to prompt
+    /// injection (no guardrail, or one without a prompt-attack filter).
     Findings {
         #[arg(long, value_enum, default_value = "table")]
         format: FindingsFormat,

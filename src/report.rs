@@ -147,6 +147,13 @@ pub fn scan_summary(s: &ScanSummary) -> String {
         "declared vs observed: {} items (agentward reconcile)",
         s.reconciliation_findings
     );
+    if s.configuration_findings > 0 {
+        let _ = writeln!(
+            out,
+            "what runs left open to prompt injection: {} (agentward findings)",
+            s.configuration_findings
+        );
+    }
     if s.missing_baseline_parts > 0 {
         let _ = writeln!(
             out,
@@ -287,7 +294,7 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
             } else {
                 format!("live v{}", c.value.version)
             };
-            let mut lines = version_config_lines(&c.value);
+            let mut lines = version_config_lines(a, &c.value);
             if !routed_by.is_empty() {
                 lines.insert(0, format!("routed by {}", routed_by.join(", ")));
             }
@@ -368,7 +375,10 @@ fn sourced_line(
 }
 
 /// A version's configuration, one aspect per line; digests stand for texts never kept.
-fn version_config_lines(c: &normalizer::inventory::VersionConfig) -> Vec<String> {
+fn version_config_lines(
+    agent: &normalizer::inventory::AgentInventory,
+    c: &normalizer::inventory::VersionConfig,
+) -> Vec<String> {
     let mut lines = vec![format!(
         "{} · model {} · role {}",
         c.status.as_deref().unwrap_or("status unknown"),
@@ -402,15 +412,54 @@ fn version_config_lines(c: &normalizer::inventory::VersionConfig) -> Vec<String>
         };
         lines.push(format!("tool {} ({kind}, {exec}{state}){ops}", t.name));
     }
-    if !c.knowledge_bases.is_empty() {
-        lines.push(format!("knowledge bases {}", c.knowledge_bases.join(", ")));
+    for id in &c.knowledge_bases {
+        let Some(kb) = agent
+            .knowledge_base_configs
+            .iter()
+            .map(|k| &k.value)
+            .find(|k| &k.id == id)
+        else {
+            lines.push(format!("knowledge base {id}"));
+            continue;
+        };
+        let mut parts = vec![
+            format!("knowledge base {id} {}", kb.name.as_deref().unwrap_or(""))
+                .trim_end()
+                .to_string(),
+        ];
+        parts.extend(kb.kind.clone());
+        parts.extend(kb.storage.clone());
+        if let Some(role) = &kb.role {
+            parts.push(format!("role {role}"));
+        }
+        lines.push(parts.join(" · "));
+        for d in &kb.data_sources {
+            lines.push(format!(
+                "  source {} ({}): {}",
+                d.name,
+                d.kind.as_deref().unwrap_or("?"),
+                if d.locations.is_empty() {
+                    "location not given".to_string()
+                } else {
+                    d.locations.join(", ")
+                }
+            ));
+        }
     }
     if let Some(g) = &c.guardrail {
+        let config = agent.guardrail_config(g);
         lines.push(format!(
-            "guardrail {} v{}",
+            "guardrail {} v{}{}",
             g.id,
-            g.version.as_deref().unwrap_or("?")
+            g.version.as_deref().unwrap_or("?"),
+            config
+                .and_then(|g| g.name.as_deref())
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
         ));
+        for line in config.map(|g| g.summary()).unwrap_or_default() {
+            lines.push(format!("  {line}"));
+        }
     } else {
         lines.push("no guardrail".to_string());
     }

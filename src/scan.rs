@@ -209,6 +209,8 @@ pub struct ScanSummary {
     pub drift_findings: usize,
     /// Unused-excess and inherited-overreach findings.
     pub reconciliation_findings: usize,
+    /// What runs left open to a known attack (no guardrail, no prompt-attack filter).
+    pub configuration_findings: usize,
     /// Log files whose baseline part is missing (see `agentward baseline show`).
     pub missing_baseline_parts: usize,
     pub quarantine_location: String,
@@ -1167,6 +1169,15 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
     let reconciled =
         analysis.reconciliations(&normalizer::reconcile::ReconcileConfig::default(), None);
     findings.extend(Finding::reconciliation(&reconciled, finished));
+    let inventory = store
+        .latest::<InventoryHistory>(INVENTORY_DIR)
+        .await?
+        .map(|(_, h)| h)
+        .unwrap_or_default();
+    findings.extend(Finding::configuration(
+        &inventory.snapshot_at(Timestamp(i64::MAX)),
+        finished,
+    ));
     let previous: Vec<Finding> = store.get_json(FINDINGS_DOC).await?.unwrap_or_default();
     store.put_json(FINDINGS_DOC, &findings).await?;
     let mut ocsf = Vec::new();
@@ -1196,6 +1207,10 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
         reconciliation_findings: findings
             .iter()
             .filter(|f| matches!(f.kind, normalizer::FindingKind::Reconciliation { .. }))
+            .count(),
+        configuration_findings: findings
+            .iter()
+            .filter(|f| matches!(f.kind, normalizer::FindingKind::Configuration { .. }))
             .count(),
         missing_baseline_parts: analysis.missing_parts.len(),
         agents,

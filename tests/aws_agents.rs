@@ -19,6 +19,8 @@ const TOOLS_LAMBDA: &str = "arn:aws:lambda:us-east-1:111122223333:function:suppo
 const PARSER_LAMBDA: &str = "arn:aws:lambda:us-east-1:111122223333:function:orchestration-parser";
 const BEDROCK_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"bedrock.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const EMBEDDINGS: &str = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0";
+const COLLECTION: &str = "arn:aws:aoss:us-east-1:111122223333:collection/supportkb01";
 const T0: &str = "2026-10-01T09:00:00Z";
 const T1: &str = "2026-10-20T09:00:00Z";
 
@@ -30,6 +32,8 @@ struct World {
     bare: Vec<String>,
     /// The draft's action groups (the live version keeps its own).
     draft_groups: Vec<&'static str>,
+    /// The support agent's knowledge base, created in moto.
+    knowledge_base: String,
     throttled_once: bool,
 }
 
@@ -128,9 +132,66 @@ fn version_3(agent: &str) -> Value {
 }
 
 /// Answers for what moto lacks; `None` hands the request to moto.
+/// GetGuardrail's answer for `gr-support` version 1: no prompt-attack filter.
+fn guardrail_v1() -> Value {
+    json!({
+        "name": "support-guardrail", "guardrailId": "gr-support",
+        "guardrailArn": format!("arn:aws:bedrock:us-east-1:{ACCOUNT}:guardrail/gr-support"),
+        "version": "1", "status": "READY",
+        "contentPolicy": { "filters": [
+            { "type": "HATE", "inputStrength": "HIGH", "outputStrength": "HIGH" },
+            { "type": "PROMPT_ATTACK", "inputStrength": "NONE", "outputStrength": "NONE" }
+        ] },
+        "topicPolicy": { "topics": [
+            { "name": "legal-advice", "definition": "Advice on lawsuits", "type": "DENY" }
+        ] },
+        "sensitiveInformationPolicy": {
+            "piiEntities": [{ "type": "CREDIT_DEBIT_CARD_NUMBER", "action": "BLOCK" }],
+            "regexes": [{ "name": "account-number", "pattern": "ACME-[0-9]{8}", "action": "ANONYMIZE" }]
+        },
+        "contextualGroundingPolicy": { "filters": [{ "type": "GROUNDING", "threshold": 0.75 }] },
+        "createdAt": T0, "updatedAt": T0,
+        "blockedInputMessaging": "Sorry.", "blockedOutputsMessaging": "Sorry."
+    })
+}
+
+/// The knowledge base's data sources (moto has none): a bucket prefix and a web crawl.
+fn data_source(kb: &str, id: &str) -> Value {
+    let configuration = match id {
+        "DSTICKETS1" => json!({ "type": "S3", "s3Configuration": {
+            "bucketArn": "arn:aws:s3:::acme-support-kb", "inclusionPrefixes": ["tickets/"] } }),
+        _ => json!({ "type": "WEB", "webConfiguration": { "sourceConfiguration": {
+            "urlConfiguration": { "seedUrls": [{ "url": "https://help.acme.example/" }] } } } }),
+    };
+    json!({ "knowledgeBaseId": kb, "dataSourceId": id, "name": id.to_lowercase(),
+            "status": "AVAILABLE", "dataSourceConfiguration": configuration,
+            "createdAt": T0, "updatedAt": T0 })
+}
+
 fn answer(world: &Mutex<World>, request: &Seen) -> Option<Answer> {
     let mut w = world.lock().unwrap();
     let seg = segments(&request.path);
+    match (request.method.as_str(), seg.as_slice()) {
+        ("GET", ["guardrails", "gr-support"]) if request.query == "guardrailVersion=1" => {
+            return Answer::json(guardrail_v1());
+        }
+        ("POST", ["knowledgebases", kb, "datasources"]) => {
+            let items: Vec<Value> = ["DSTICKETS1", "DSHELPWEB1"]
+                .iter()
+                .map(|id| {
+                    let d = data_source(kb, id);
+                    json!({ "knowledgeBaseId": kb, "dataSourceId": id, "name": d["name"],
+                            "status": "AVAILABLE", "updatedAt": T0 })
+                })
+                .collect();
+            let (items, next) = page(&items, 1, request);
+            return Answer::json(json!({ "dataSourceSummaries": items, "nextToken": next }));
+        }
+        ("GET", ["knowledgebases", kb, "datasources", id]) => {
+            return Answer::json(json!({ "dataSource": data_source(kb, id) }));
+        }
+        _ => {}
+    }
     if seg.first() != Some(&"agents") || seg.len() < 3 {
         return None;
     }
@@ -201,7 +262,7 @@ fn answer(world: &Mutex<World>, request: &Seen) -> Option<Answer> {
         ("POST", ["agentversions", _, "knowledgebases"]) => {
             let kbs: Vec<Value> = if support {
                 vec![
-                    json!({ "knowledgeBaseId": "KBSUPPORT1", "knowledgeBaseState": "ENABLED", "updatedAt": T0 }),
+                    json!({ "knowledgeBaseId": w.knowledge_base, "knowledgeBaseState": "ENABLED", "updatedAt": T0 }),
                 ]
             } else {
                 vec![]
@@ -235,11 +296,12 @@ fn agents_world() -> Option<(Moto, Front, Arc<Mutex<World>>)> {
         research: String::new(),
         bare: Vec::new(),
         draft_groups: vec!["supporttls", "askhuman01", "codeinterp", "s3schema01"],
+        knowledge_base: String::new(),
         throttled_once: false,
     }));
     let routed = world.clone();
     let front = front(moto.port, Arc::new(move |r: &Seen| answer(&routed, r)));
-    let (support, research) = block_on(async {
+    let (support, research, kb) = block_on(async {
         let config = sdk(&front.endpoint()).await;
         let iam = aws_sdk_iam::Client::new(&config);
         for (name, path) in [
@@ -248,6 +310,7 @@ fn agents_world() -> Option<(Moto, Front, Arc<Mutex<World>>)> {
                 "/service-role/",
             ),
             ("research-agent", "/"),
+            ("support-kb", "/"),
         ] {
             iam.create_role()
                 .role_name(name)
@@ -294,15 +357,57 @@ fn agents_world() -> Option<(Moto, Front, Arc<Mutex<World>>)> {
             .send()
             .await
             .unwrap();
+        let kb = client
+            .create_knowledge_base()
+            .name("support-articles")
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/support-kb"))
+            .knowledge_base_configuration(
+                aws_sdk_bedrockagent::types::KnowledgeBaseConfiguration::builder()
+                    .r#type(aws_sdk_bedrockagent::types::KnowledgeBaseType::Vector)
+                    .vector_knowledge_base_configuration(
+                        aws_sdk_bedrockagent::types::VectorKnowledgeBaseConfiguration::builder()
+                            .embedding_model_arn(EMBEDDINGS)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .storage_configuration(
+                aws_sdk_bedrockagent::types::StorageConfiguration::builder()
+                    .r#type(aws_sdk_bedrockagent::types::KnowledgeBaseStorageType::OpensearchServerless)
+                    .opensearch_serverless_configuration(
+                        aws_sdk_bedrockagent::types::OpenSearchServerlessConfiguration::builder()
+                            .collection_arn(COLLECTION)
+                            .vector_index_name("support")
+                            .field_mapping(
+                                aws_sdk_bedrockagent::types::OpenSearchServerlessFieldMapping::builder()
+                                    .vector_field("v")
+                                    .text_field("t")
+                                    .metadata_field("m")
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
         (
             support.agent().unwrap().agent_id().to_string(),
             research.agent().unwrap().agent_id().to_string(),
+            kb.knowledge_base().unwrap().knowledge_base_id().to_string(),
         )
     });
     {
         let mut w = world.lock().unwrap();
         w.support = support;
         w.research = research;
+        w.knowledge_base = kb;
     }
     Some((moto, front, world))
 }
@@ -398,7 +503,17 @@ fn bedrock_inventory_shows_what_each_alias_runs_and_how_the_draft_differs() {
         &format!("PREPARED · model {HAIKU} · role {SUPPORT_ROLE}"),
         "tool support-tools (action_group, arn:aws:lambda:us-east-1:111122223333:function:support-tools): issueRefund [POST /refunds]; lookupOrder [GET /orders/{id}]",
         "tool ask-a-human (action_group, RETURN_CONTROL): escalate [function(ticket)]",
-        "guardrail gr-support v1",
+        "guardrail gr-support v1 (support-guardrail)",
+        "content filters (input/output): HATE HIGH/HIGH, PROMPT_ATTACK NONE/NONE",
+        "no prompt-attack filter on input",
+        "denied topics: legal-advice",
+        "sensitive information: CREDIT_DEBIT_CARD_NUMBER BLOCK, regex account-number ANONYMIZE",
+        "contextual grounding: GROUNDING >= 0.75",
+        &format!(
+            "support-articles · VECTOR (embeddings by {EMBEDDINGS}) · OPENSEARCH_SERVERLESS {COLLECTION} · role arn:aws:iam::{ACCOUNT}:role/support-kb"
+        ),
+        "source dstickets1 (S3): arn:aws:s3:::acme-support-kb/tickets/",
+        "source dshelpweb1 (WEB): https://help.acme.example/",
         &format!("prompt ORCHESTRATION: template replaced, parser {PARSER_LAMBDA}"),
         "prompt PRE_PROCESSING: step DISABLED",
         "memory SESSION_SUMMARY for 30 days",
@@ -411,6 +526,37 @@ fn bedrock_inventory_shows_what_each_alias_runs_and_how_the_draft_differs() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
+    // What runs reads tickets and the web through a guardrail that screens no prompt
+    // attacks: a finding on the live version, not on the draft.
+    let findings = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "findings",
+        "--format",
+        "json",
+    ]);
+    let findings: Value = serde_json::from_slice(&findings.stdout).unwrap();
+    let configuration: Vec<&Value> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "configuration")
+        .collect();
+    assert_eq!(configuration.len(), 1, "{findings:#}");
+    assert_eq!(configuration[0]["check"], "no-prompt-attack-filter");
+    assert_eq!(configuration[0]["subject"], "v3 (routed by prod, staging)");
+    assert!(
+        configuration[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("knowledge base")
+            && configuration[0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("arn:aws:s3:::acme-support-kb/tickets/"),
+        "{:#}",
+        configuration[0]
+    );
     // Texts are kept as digests only.
     let store = dir.path().join("store");
     for marker in [

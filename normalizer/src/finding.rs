@@ -1,5 +1,7 @@
+use crate::inventory::InventorySnapshot;
 use crate::{AgentRef, CoverageStatus, Layer, Timestamp};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -64,12 +66,21 @@ pub enum FindingKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         proof: Option<String>,
     },
+    /// What runs is configured so that a known attack goes unchecked.
+    Configuration {
+        /// `no-guardrail` or `no-prompt-attack-filter`.
+        check: String,
+        /// The version that runs, and the aliases that route to it.
+        subject: String,
+        evidence: Vec<String>,
+    },
 }
 
 impl FindingKind {
     pub fn name(&self) -> &'static str {
         match self {
             FindingKind::CoverageGap { .. } => "CoverageGap",
+            FindingKind::Configuration { .. } => "Configuration",
             FindingKind::Drift { .. } => "Drift",
             FindingKind::Reconciliation { axis, .. } => match axis {
                 crate::reconcile::Axis::UnusedExcess => "UnusedExcess",
@@ -194,5 +205,195 @@ impl Finding {
                 time,
             })
             .collect()
+    }
+
+    /// Findings on what each agent runs (the versions its aliases route to, not the
+    /// draft): a live version that reads text others write — knowledge bases, tool
+    /// results — with no guardrail, or with a guardrail that does not filter prompt
+    /// attacks. A guardrail whose contents were not read is not judged.
+    pub fn configuration(snapshot: &InventorySnapshot, time: Timestamp) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for agent in snapshot.agents.iter().filter(|a| a.deleted.is_none()) {
+            let mut routed: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for (alias, config) in agent.live() {
+                if let (Some(config), Some(version)) = (config, alias.routed_version.as_deref())
+                    && version != "DRAFT"
+                {
+                    routed
+                        .entry(&config.value.version)
+                        .or_default()
+                        .push(alias.name.as_deref().unwrap_or(&alias.id));
+                }
+            }
+            for (version, aliases) in routed {
+                let Some(config) = agent.config(version).map(|c| &c.value) else {
+                    continue;
+                };
+                let subject = format!("v{version} (routed by {})", aliases.join(", "));
+                let mut inputs: Vec<String> = config
+                    .knowledge_bases
+                    .iter()
+                    .map(|kb| {
+                        let sources: Vec<String> = agent
+                            .knowledge_base_configs
+                            .iter()
+                            .filter(|k| &k.value.id == kb)
+                            .flat_map(|k| k.value.data_sources.iter())
+                            .flat_map(|d| d.locations.iter().cloned())
+                            .collect();
+                        if sources.is_empty() {
+                            format!("knowledge base {kb}")
+                        } else {
+                            format!("knowledge base {kb} (from {})", sources.join(", "))
+                        }
+                    })
+                    .collect();
+                inputs.extend(
+                    config
+                        .tools
+                        .iter()
+                        .filter(|t| t.state.as_deref() != Some("DISABLED"))
+                        .map(|t| format!("tool {}", t.name)),
+                );
+                if inputs.is_empty() {
+                    continue;
+                }
+                let (check, title, mut evidence) = match &config.guardrail {
+                    None => (
+                        "no-guardrail",
+                        format!("{subject} runs with no guardrail"),
+                        vec!["no guardrail is configured on this version".to_string()],
+                    ),
+                    Some(g) => match agent.guardrail_config(g) {
+                        Some(gc) if !gc.filters_prompt_attacks() => (
+                            "no-prompt-attack-filter",
+                            format!(
+                                "{subject}: guardrail {} v{} does not filter prompt attacks",
+                                gc.id, gc.version
+                            ),
+                            vec![format!(
+                                "guardrail {} v{} does not screen input for prompt attacks (its PROMPT_ATTACK filter is absent or NONE)",
+                                gc.id, gc.version
+                            )],
+                        ),
+                        _ => continue,
+                    },
+                };
+                evidence.push(format!(
+                    "text others can write reaches the model through: {}",
+                    inputs.join("; ")
+                ));
+                out.push(Finding {
+                    uid: format!(
+                        "agentward:configuration:{}:{check}:{version}",
+                        agent.agent.key()
+                    ),
+                    agent: agent.agent.clone(),
+                    kind: FindingKind::Configuration {
+                        check: check.to_string(),
+                        subject: subject.clone(),
+                        evidence: evidence.clone(),
+                    },
+                    severity: Severity::Medium,
+                    title,
+                    detail: format!(
+                        "{}; injected instructions in that text are not screened before the model acts on them",
+                        evidence.join("; ")
+                    ),
+                    time,
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{
+        ContentFilter, Fact, Guardrail, GuardrailConfig, InventoryHistory, Observation,
+        VersionConfig, test_provenance,
+    };
+
+    fn obs(fact: Fact) -> Observation {
+        Observation {
+            time: Timestamp(10),
+            agent: crate::agent::test_agent("AG1", None),
+            fact,
+            provenance: test_provenance(0),
+        }
+    }
+
+    fn live(guardrail: Option<Guardrail>, knowledge_bases: Vec<String>) -> Vec<Observation> {
+        vec![
+            obs(Fact::Alias {
+                id: "PROD".into(),
+                routed_version: Some("2".into()),
+                name: Some("prod".into()),
+            }),
+            obs(Fact::VersionConfig(VersionConfig {
+                version: "2".into(),
+                knowledge_bases,
+                guardrail,
+                ..VersionConfig::default()
+            })),
+        ]
+    }
+
+    fn checks(observations: Vec<Observation>) -> Vec<(String, String)> {
+        let mut h = InventoryHistory::default();
+        h.merge(observations);
+        Finding::configuration(&h.snapshot_at(Timestamp(100)), Timestamp(100))
+            .into_iter()
+            .map(|f| match f.kind {
+                FindingKind::Configuration { check, subject, .. } => (check, subject),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn what_runs_is_judged_on_its_guardrail_not_the_draft() {
+        let kb = vec!["KB1".to_string()];
+        assert_eq!(
+            checks(live(None, kb.clone())),
+            [(
+                "no-guardrail".to_string(),
+                "v2 (routed by prod)".to_string()
+            )]
+        );
+        // Nothing others write reaches it: nothing to screen.
+        assert!(checks(live(None, vec![])).is_empty());
+        let guardrail = Guardrail {
+            id: "gr".into(),
+            version: Some("1".into()),
+        };
+        // A guardrail whose contents were not read is not judged.
+        assert!(checks(live(Some(guardrail.clone()), kb.clone())).is_empty());
+        let read = |input: &str| {
+            let mut o = live(Some(guardrail.clone()), kb.clone());
+            o.push(obs(Fact::GuardrailConfig(GuardrailConfig {
+                id: "gr".into(),
+                version: "1".into(),
+                content_filters: vec![ContentFilter {
+                    kind: "PROMPT_ATTACK".into(),
+                    input: Some(input.into()),
+                    output: None,
+                }],
+                ..GuardrailConfig::default()
+            })));
+            checks(o)
+        };
+        assert_eq!(read("NONE")[0].0, "no-prompt-attack-filter");
+        assert!(read("HIGH").is_empty());
+        // A draft that is not routed is not what runs.
+        let mut draft_only = live(None, kb);
+        draft_only[0] = obs(Fact::Alias {
+            id: "TST".into(),
+            routed_version: Some("DRAFT".into()),
+            name: None,
+        });
+        assert!(checks(draft_only).is_empty());
     }
 }

@@ -301,6 +301,124 @@ impl VersionConfig {
     }
 }
 
+/// A knowledge base an agent retrieves from, as the provider describes it: whoever can
+/// write into its sources can put text in front of the model.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct KnowledgeBaseConfig {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The identity the provider assumes to read the sources and the index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// `VECTOR (embeddings by MODEL)`, `KENDRA`, `SQL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Where the index lives: `OPENSEARCH_SERVERLESS arn:…`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_sources: Vec<DataSource>,
+}
+
+/// Where a knowledge base's content comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DataSource {
+    pub name: String,
+    /// `S3`, `WEB`, `CONFLUENCE`, `SHAREPOINT`, `SALESFORCE`, `CUSTOM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The bucket and prefixes, the seed URLs, the host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// One content filter of a guardrail; `None` on a side means that side is not filtered.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ContentFilter {
+    /// `PROMPT_ATTACK`, `HATE`, `INSULTS`, `MISCONDUCT`, `SEXUAL`, `VIOLENCE`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+/// What one version of a guardrail checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GuardrailConfig {
+    pub id: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content_filters: Vec<ContentFilter>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_topics: Vec<String>,
+    /// `EMAIL ANONYMIZE`, `regex account-number BLOCK`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_information: Vec<String>,
+    /// `3 custom words`, `PROFANITY`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub word_filters: Vec<String>,
+    /// `GROUNDING >= 0.75`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grounding: Vec<String>,
+}
+
+impl GuardrailConfig {
+    /// Whether what reaches the model is checked for prompt attacks (jailbreaks,
+    /// injected instructions) at all.
+    pub fn filters_prompt_attacks(&self) -> bool {
+        self.content_filters
+            .iter()
+            .any(|f| f.kind == "PROMPT_ATTACK" && f.input.as_deref().is_some_and(|s| s != "NONE"))
+    }
+
+    /// The guardrail in one line per policy, for reports.
+    pub fn summary(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.content_filters.is_empty() {
+            let filters: Vec<String> = self
+                .content_filters
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {}/{}",
+                        f.kind,
+                        f.input.as_deref().unwrap_or("off"),
+                        f.output.as_deref().unwrap_or("off")
+                    )
+                })
+                .collect();
+            out.push(format!(
+                "content filters (input/output): {}",
+                filters.join(", ")
+            ));
+        }
+        if !self.filters_prompt_attacks() {
+            out.push("no prompt-attack filter on input".to_string());
+        }
+        for (label, list) in [
+            ("denied topics", &self.denied_topics),
+            ("sensitive information", &self.sensitive_information),
+            ("word filters", &self.word_filters),
+            ("contextual grounding", &self.grounding),
+        ] {
+            if !list.is_empty() {
+                out.push(format!("{label}: {}", list.join(", ")));
+            }
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "fact", content = "value", rename_all = "snake_case")]
 pub enum Fact {
@@ -337,6 +455,10 @@ pub enum Fact {
     /// The agent itself is gone; the text says how that is known (`DeleteAgent` in the
     /// logs, or the API no longer listing it).
     AgentDeleted(String),
+    /// A knowledge base the agent uses, described by the provider.
+    KnowledgeBaseConfig(KnowledgeBaseConfig),
+    /// What a guardrail version the agent uses checks.
+    GuardrailConfig(GuardrailConfig),
 }
 
 impl Fact {
@@ -486,6 +608,12 @@ pub struct AgentInventory {
     /// Each version's configuration as read from the API (`DRAFT` included).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub configs: Vec<Sourced<VersionConfig>>,
+    /// The knowledge bases of any version read, as the provider describes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub knowledge_base_configs: Vec<Sourced<KnowledgeBaseConfig>>,
+    /// The guardrail versions of any version read, with what they check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardrail_configs: Vec<Sourced<GuardrailConfig>>,
     /// Set when the agent was deleted: its history stays, it runs no more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<Sourced<String>>,
@@ -522,6 +650,8 @@ impl AgentInventory {
             versions: Vec::new(),
             aliases: Vec::new(),
             configs: Vec::new(),
+            knowledge_base_configs: Vec::new(),
+            guardrail_configs: Vec::new(),
             deleted: None,
         }
     }
@@ -544,6 +674,13 @@ impl AgentInventory {
     /// The configuration an alias routes to, when that version was read.
     pub fn config(&self, version: &str) -> Option<&Sourced<VersionConfig>> {
         self.configs.iter().find(|c| c.value.version == version)
+    }
+
+    /// What a guardrail version checks, when it was read.
+    pub fn guardrail_config(&self, guardrail: &Guardrail) -> Option<&GuardrailConfig> {
+        self.guardrail_configs.iter().map(|g| &g.value).find(|g| {
+            g.id == guardrail.id && g.version == guardrail.version.as_deref().unwrap_or("DRAFT")
+        })
     }
 
     /// Each alias with the configuration it routes to: what actually runs.
@@ -667,6 +804,24 @@ impl AgentInventory {
                     )
                 }
             }
+            Fact::KnowledgeBaseConfig(kb) => upsert(
+                &mut self.knowledge_base_configs,
+                Sourced {
+                    value: kb.clone(),
+                    since: obs.time,
+                    provenance: obs.provenance.clone(),
+                },
+                |k: &KnowledgeBaseConfig| k.id.clone(),
+            ),
+            Fact::GuardrailConfig(g) => upsert(
+                &mut self.guardrail_configs,
+                Sourced {
+                    value: g.clone(),
+                    since: obs.time,
+                    provenance: obs.provenance.clone(),
+                },
+                |g: &GuardrailConfig| (g.id.clone(), g.version.clone()),
+            ),
             Fact::AgentDeleted(how) => {
                 if self.deleted.is_none() {
                     self.deleted = Some(sourced(how.clone()));

@@ -172,8 +172,10 @@ fn forward(request: &Request, moto_port: u16) -> Answer {
         head.next().unwrap_or_default(),
     );
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let bedrock_agent = path.starts_with("/agents") || path.starts_with("/knowledgebases");
-    let slash = if path.ends_with('/') || !bedrock_agent {
+    // The model's knowledge-base URIs end in `/` only for the collection
+    // (`/knowledgebases/`), not for one knowledge base.
+    let slashed = path.starts_with("/agents") || path == "/knowledgebases";
+    let slash = if path.ends_with('/') || !slashed {
         ""
     } else {
         "/"

@@ -60,7 +60,7 @@ impl AgentsRead {
 
 /// Every item of a list operation, each page counted as a call; a page that fails fails
 /// the list (what the pages before it held is not a complete answer).
-async fn every_page<Page, Item, E>(
+pub(super) async fn every_page<Page, Item, E>(
     mut pages: aws_smithy_async::future::pagination_stream::PaginationStream<Result<Page, E>>,
     calls: &mut u64,
     items: impl Fn(Page) -> Vec<Item>,
@@ -802,7 +802,95 @@ pub async fn read_agents(
             read.functions.insert(id, one.functions);
         }
     }
+    read_attachments(config, settings, &mut read).await;
     read
+}
+
+/// Reads each knowledge base and guardrail version the versions read name, once, and
+/// states it for every agent that uses it; a knowledge base's role joins the agent's
+/// identities.
+async fn read_attachments(
+    config: &aws_config::SdkConfig,
+    settings: &ApiSettings,
+    read: &mut AgentsRead,
+) {
+    let mut kb_users: BTreeMap<String, BTreeSet<AgentRef>> = BTreeMap::new();
+    let mut guardrail_users: BTreeMap<(String, Option<String>), BTreeSet<AgentRef>> =
+        BTreeMap::new();
+    for obs in &read.observations {
+        if let Fact::VersionConfig(c) = &obs.fact {
+            for kb in &c.knowledge_bases {
+                kb_users
+                    .entry(kb.clone())
+                    .or_default()
+                    .insert(obs.agent.clone());
+            }
+            if let Some(g) = &c.guardrail {
+                guardrail_users
+                    .entry((g.id.clone(), g.version.clone()))
+                    .or_default()
+                    .insert(obs.agent.clone());
+            }
+        }
+    }
+    let agent_client = bedrock_agent::Client::new(config);
+    let kbs: Vec<_> = futures::stream::iter(
+        kb_users
+            .keys()
+            .map(|id| super::attachments::read_knowledge_base(&agent_client, id)),
+    )
+    .buffered(settings.concurrency.max(1))
+    .collect()
+    .await;
+    for (kb, (id, users)) in kbs.into_iter().zip(&kb_users) {
+        read.calls += kb.calls;
+        read.failures.extend(kb.failures);
+        let Some((time, found)) = kb.found else {
+            continue;
+        };
+        for agent in users {
+            if let Some(role) = &found.role {
+                read.roles
+                    .entry(agent.id.clone())
+                    .or_default()
+                    .insert(role.clone());
+            }
+            read.observations.push(Observation {
+                time,
+                agent: agent.clone(),
+                fact: Fact::KnowledgeBaseConfig(found.clone()),
+                provenance: provenance(
+                    &settings.source,
+                    format!("bedrock-agent:GetKnowledgeBase {id}"),
+                ),
+            });
+        }
+    }
+    let guardrail_client = aws_sdk_bedrock::Client::new(config);
+    let guardrails: Vec<_> = futures::stream::iter(guardrail_users.keys().map(|(id, version)| {
+        super::attachments::read_guardrail(&guardrail_client, id, version.as_deref())
+    }))
+    .buffered(settings.concurrency.max(1))
+    .collect()
+    .await;
+    for (guardrail, ((id, _), users)) in guardrails.into_iter().zip(&guardrail_users) {
+        read.calls += guardrail.calls;
+        read.failures.extend(guardrail.failures);
+        let Some((time, found)) = guardrail.found else {
+            continue;
+        };
+        for agent in users {
+            read.observations.push(Observation {
+                time,
+                agent: agent.clone(),
+                fact: Fact::GuardrailConfig(found.clone()),
+                provenance: provenance(
+                    &settings.source,
+                    format!("bedrock:GetGuardrail {id} v{}", found.version),
+                ),
+            });
+        }
+    }
 }
 
 #[cfg(test)]

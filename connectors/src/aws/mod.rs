@@ -4,6 +4,7 @@
 //! deployed; CloudTrail and Bedrock logging configuration, for coverage.
 
 pub mod agents;
+pub mod attachments;
 pub mod functions;
 pub mod wire;
 
