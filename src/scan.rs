@@ -1100,6 +1100,35 @@ pub async fn compute_state(
                 }
             }
         }
+        // The API says the agent has no tools at all: a missing tool layer is no gap.
+        if let Some(inventory) = inventory
+            && let Some(read) = inventory.configs.first()
+            && inventory.tools.is_empty()
+            && inventory.configs.iter().all(|c| c.value.tools.is_empty())
+            && events_by_layer
+                .get(&Layer::ToolInvocation)
+                .copied()
+                .unwrap_or(0)
+                == 0
+        {
+            let not_applicable = Coverage {
+                agent: agent.clone(),
+                layer: Layer::ToolInvocation,
+                status: normalizer::CoverageStatus::NotApplicable {
+                    reason: format!(
+                        "{}: the agent has no tools (no action group in its draft or in any version an alias routes to); there are no tool invocations to record",
+                        read.provenance.record.source
+                    ),
+                },
+            };
+            match coverage
+                .iter_mut()
+                .find(|c| c.layer == Layer::ToolInvocation)
+            {
+                Some(existing) => *existing = not_applicable,
+                None => coverage.push(not_applicable),
+            }
+        }
         agents.insert(
             key,
             AgentSummary {
@@ -1122,6 +1151,8 @@ fn rank(s: &normalizer::CoverageStatus) -> u8 {
         AvailableIfEnabled { .. } => 1,
         Degraded { .. } => 2,
         Observed { .. } => 3,
+        // Only ever set from the API's own statement, after every source was weighed.
+        NotApplicable { .. } => 4,
     }
 }
 

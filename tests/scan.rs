@@ -74,7 +74,39 @@ fn quickstart_scan_names_the_support_agent_its_layers_and_what_cannot_be_seen() 
         store.path().to_str().unwrap(),
         "findings",
     ]));
-    assert!(findings.ends_with("13 findings\n"), "{findings}");
+    assert!(findings.ends_with("16 findings\n"), "{findings}");
+    // The recorded APIs: what prod runs, with its guardrail's contents, and the findings
+    // on it.
+    assert!(
+        text.contains("recording/support-account-api): 68 API calls; 2 Bedrock agents (4 versions read in full)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "tool_invocation  not applicable        support-account-api: the agent has no tools"
+        ),
+        "the API shows the research agent has no tools, so no tool layer is missing:\n{text}"
+    );
+    for expected in [
+        "v2 (routed by prod): guardrail gr-support-pii v1 does not filter prompt attacks",
+        "v1 (routed by prod) runs with no guardrail",
+    ] {
+        assert!(findings.contains(expected), "{expected:?} in {findings}");
+    }
+    let inventory = stdout(&run(&[
+        "--store",
+        store.path().to_str().unwrap(),
+        "inventory",
+    ]));
+    for expected in [
+        "live v2         routed by prod",
+        "draft differs from what prod runs (v2):",
+        "tools: +order-status.issueRefund",
+        "source resolved-tickets (S3): arn:aws:s3:::acme-support-kb/tickets/resolved/",
+        "no prompt-attack filter on input",
+    ] {
+        assert!(inventory.contains(expected), "{expected:?} in {inventory}");
+    }
     assert!(findings.contains("risky drift on 2026-11-12"), "{findings}");
     assert!(
         !findings.contains("prompt layer"),

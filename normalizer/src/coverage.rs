@@ -17,6 +17,11 @@ pub enum CoverageStatus {
     Unavailable {
         reason: String,
     },
+    /// Nothing to observe: the provider's API shows the agent has nothing of this layer
+    /// (no tools, say), so there is no setting to turn on.
+    NotApplicable {
+        reason: String,
+    },
     /// Observed, but records were lost in the window; the count is exact.
     Degraded {
         via: String,
@@ -33,12 +38,16 @@ impl CoverageStatus {
             CoverageStatus::Observed { .. } => "observed",
             CoverageStatus::AvailableIfEnabled { .. } => "available if enabled",
             CoverageStatus::Unavailable { .. } => "unavailable",
+            CoverageStatus::NotApplicable { .. } => "not applicable",
             CoverageStatus::Degraded { .. } => "degraded",
         }
     }
 
     pub fn is_gap(&self) -> bool {
-        !matches!(self, CoverageStatus::Observed { .. })
+        !matches!(
+            self,
+            CoverageStatus::Observed { .. } | CoverageStatus::NotApplicable { .. }
+        )
     }
 
     /// One line for a person: what is seen, or why not and what would change it.
@@ -49,7 +58,9 @@ impl CoverageStatus {
                 setting,
                 how_to_enable,
             } => format!("{setting}; to enable: {how_to_enable}"),
-            CoverageStatus::Unavailable { reason } => reason.clone(),
+            CoverageStatus::Unavailable { reason } | CoverageStatus::NotApplicable { reason } => {
+                reason.clone()
+            }
             CoverageStatus::Degraded {
                 via,
                 lost,

@@ -304,15 +304,15 @@ struct OneAgent {
 }
 
 /// Reads the action groups, knowledge bases and collaborators of one version into its
-/// configuration.
+/// configuration; returns when each tool last changed.
 async fn complete_version(
     client: &bedrock_agent::Client,
     id: &str,
     config: &mut VersionConfig,
     out: &mut OneAgent,
-) -> Option<Timestamp> {
+) -> BTreeMap<String, Timestamp> {
     let version = config.version.clone();
-    let mut latest_tool_change: Option<Timestamp> = None;
+    let mut tool_changed: BTreeMap<String, Timestamp> = BTreeMap::new();
     let groups = every_page(
         client
             .list_agent_action_groups()
@@ -346,8 +346,7 @@ async fn complete_version(
                         {
                             out.functions.insert(lambda.clone());
                         }
-                        let changed = millis(group.updated_at());
-                        latest_tool_change = latest_tool_change.max(Some(changed));
+                        tool_changed.insert(tool.name.clone(), millis(group.updated_at()));
                         config.tools.push(tool);
                     }
                     Err(e) => out.failures.push(format!(
@@ -416,7 +415,7 @@ async fn complete_version(
             )),
         }
     }
-    latest_tool_change
+    tool_changed
 }
 
 async fn read_agent(
@@ -517,14 +516,17 @@ async fn read_agent(
     if draft_config.guardrail.is_none() && previous.is_some_and(|p| p.guardrail.is_some()) {
         observe(now, get_agent.clone(), Fact::GuardrailRemoved, &mut out);
     }
-    let tools_changed = complete_version(client, &id, &mut draft_config, &mut out).await;
-    let draft_read_time = draft_time.max(tools_changed.unwrap_or(draft_time));
+    let tool_changed = complete_version(client, &id, &mut draft_config, &mut out).await;
+    let draft_read_time = tool_changed
+        .values()
+        .copied()
+        .fold(draft_time, Timestamp::max);
     // The draft's tools and knowledge bases are the agent's current ones; what the history
     // holds beyond them was removed.
     let draft_tools: BTreeSet<&str> = draft_config.tools.iter().map(|t| t.name.as_str()).collect();
     for tool in &draft_config.tools {
         observe(
-            draft_read_time,
+            tool_changed.get(&tool.name).copied().unwrap_or(draft_time),
             format!("bedrock-agent:GetAgentActionGroup {id}/DRAFT/{}", tool.name),
             Fact::Tool(tool.clone()),
             &mut out,
