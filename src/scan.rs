@@ -500,9 +500,13 @@ struct Pending {
 }
 
 /// What every CloudTrail source has learned about which agent is which role, function
-/// and knowledge base.
+/// and knowledge base, and what the APIs said about it.
 async fn cloudtrail_attribution(store: &Store, config: &Config) -> Result<Attribution, StoreError> {
-    let mut all = Attribution::default();
+    let mut all = store
+        .latest::<InventoryHistory>(INVENTORY_DIR)
+        .await?
+        .map(|(_, h)| Attribution::from_inventory(&h.snapshot_at(Timestamp(i64::MAX))))
+        .unwrap_or_default();
     for source in config
         .sources
         .iter()
@@ -580,13 +584,6 @@ async fn scan_source(
         location: source.location.url.clone(),
         ..SourceSummary::default()
     };
-    if let SourceKind::AwsApi {
-        max_attempts,
-        concurrency,
-    } = source.kind
-    {
-        return scan_api(store, config, source, (max_attempts, concurrency), summary).await;
-    }
     let source_at = match location::open(&source.location, &config.base_dir, false) {
         Ok(s) => s,
         Err(e) => {
@@ -635,11 +632,9 @@ async fn scan_source(
     let Some(mut mapper) = SourceMapper::new(source, cursor.attribution.clone()) else {
         return Ok(summary);
     };
-    // Invocation logs name only the role a model call ran as: the CloudTrail sources
-    // (scanned first) know which agent runs as which role.
-    if matches!(source.kind, SourceKind::InvocationLogs(_)) {
-        mapper.learn(&cloudtrail_attribution(store, config).await?);
-    }
+    // Records name only a role or a function: the APIs (read first) and the CloudTrail
+    // sources (scanned before invocation logs) know which agent runs as which.
+    mapper.learn(&cloudtrail_attribution(store, config).await?);
     let mut pending = Pending {
         cursor,
         cursor_version,
@@ -730,15 +725,40 @@ async fn scan_source(
     Ok(summary)
 }
 
-/// Reads the declared identity of every role of interest through the IAM API and merges
-/// it into the identity history; a call that fails is named and the rest still read.
-async fn scan_api(
+/// What an API source read before the logs were scanned, for the part read after them.
+pub struct ApiInventoryPhase {
+    summary: SourceSummary,
+    settings: Option<connectors::aws::ApiSettings>,
+    regions: usize,
+    agents: connectors::aws::agents::AgentsRead,
+    inventory_facts: usize,
+    inventory_changes: usize,
+    logging_by_region: BTreeMap<String, connectors::aws::InvocationLogging>,
+    read_failures: Vec<String>,
+}
+
+/// The first part of an API source, before the logs: the agents (their roles, functions and
+/// knowledge bases teach the logs which calls are whose), their functions and model
+/// invocation logging, per region. The inventory is recorded here.
+async fn api_inventory(
     store: &Store,
-    config: &Config,
     source: &SourceConfig,
     (max_attempts, concurrency): (u32, usize),
-    mut summary: SourceSummary,
-) -> Result<SourceSummary, StoreError> {
+) -> Result<ApiInventoryPhase, StoreError> {
+    let mut phase = ApiInventoryPhase {
+        summary: SourceSummary {
+            name: source.name.clone(),
+            location: source.location.url.clone(),
+            ..SourceSummary::default()
+        },
+        settings: None,
+        regions: 0,
+        agents: connectors::aws::agents::AgentsRead::default(),
+        inventory_facts: 0,
+        inventory_changes: 0,
+        logging_by_region: BTreeMap::new(),
+        read_failures: Vec::new(),
+    };
     let mut settings = connectors::aws::ApiSettings {
         source: source.name.clone(),
         region: source
@@ -757,49 +777,35 @@ async fn scan_api(
         ApiWire::Record(dir) => match connectors::aws::wire::Recorder::create(dir) {
             Ok(r) => connectors::aws::Wire::Record(r),
             Err(e) => {
-                summary
+                phase
+                    .summary
                     .failures
                     .push(format!("cannot record into {}: {e}", dir.display()));
-                return Ok(summary);
+                return Ok(phase);
             }
         },
         ApiWire::Replay(dir) => match connectors::aws::wire::Replay::open(dir) {
             Ok(r) => connectors::aws::Wire::Replay(r),
             Err(e) => {
-                summary.failures.push(e.to_string());
-                return Ok(summary);
+                phase.summary.failures.push(e.to_string());
+                return Ok(phase);
             }
         },
     };
-    summary.location = match &source.wire {
+    phase.summary.location = match &source.wire {
         ApiWire::Replay(dir) => format!("recording {}", dir.display()),
         _ => settings
             .endpoint
             .clone()
             .unwrap_or_else(|| format!("AWS APIs ({})", settings.region)),
     };
-    let known = store
-        .latest::<IdentityHistory>(IDENTITY_DIR)
-        .await?
-        .map(|(_, h)| h)
-        .unwrap_or_default()
-        .declared_at(Timestamp(i64::MAX));
-    let attributed: Vec<String> = cloudtrail_attribution(store, config)
-        .await?
-        .roles
-        .into_keys()
-        .collect();
-    let acted: Vec<String> = store
-        .latest::<crate::behavior::Rollup>(crate::behavior::BASELINE_DIR)
-        .await?
-        .map(|(_, r)| r.roles_acted_as())
-        .unwrap_or_default();
     let regions: Vec<String> = if source.regions.is_empty() {
         vec![settings.region.clone()]
     } else {
         source.regions.clone()
     };
     settings.region = regions[0].clone();
+    phase.regions = regions.len();
     let several = regions.len() > 1;
     let regional = |region: &str| connectors::aws::ApiSettings {
         region: region.to_string(),
@@ -812,9 +818,6 @@ async fn scan_api(
         .unwrap_or_default();
     let snapshot = inventory.snapshot_at(Timestamp(i64::MAX));
     // Agents and model invocation logging are regional; IAM and the trails are read once.
-    let mut agents = connectors::aws::agents::AgentsRead::default();
-    let mut logging_by_region = BTreeMap::new();
-    let mut read_failures = Vec::new();
     let account = match connectors::aws::caller_account(
         &connectors::aws::sdk_config(&settings).await,
     )
@@ -822,7 +825,7 @@ async fn scan_api(
     {
         Ok(account) => Some(account),
         Err(e) => {
-            read_failures.push(format!(
+            phase.read_failures.push(format!(
                 "{e} (without the account, agents deleted from AWS are not recorded as removed)"
             ));
             None
@@ -840,17 +843,71 @@ async fn scan_api(
         )
         .await;
         tracing::info!(source = %source.name, region = %region, agents = read.agents, configs = read.configs, failures = read.failures.len(), "read the Bedrock agents");
-        agents.absorb(read, several.then_some(region.as_str()));
+        phase
+            .agents
+            .absorb(read, several.then_some(region.as_str()));
         match connectors::aws::read_invocation_logging(&sdk).await {
             Ok(logging) => {
-                logging_by_region.insert(region.clone(), logging);
+                phase.logging_by_region.insert(region.clone(), logging);
             }
-            Err(e) if several => read_failures.push(format!("{region}: {e}")),
-            Err(e) => read_failures.push(e),
+            Err(e) if several => phase.read_failures.push(format!("{region}: {e}")),
+            Err(e) => phase.read_failures.push(e),
         }
     }
-    // The action-group functions the logs named and the ones the API listed, each read
-    // in its own region.
+    let observations = std::mem::take(&mut phase.agents.observations);
+    phase.inventory_facts = observations.len();
+    let changes = inventory.changes(observations);
+    phase.inventory_changes = changes.len();
+    record_inventory(store, changes).await?;
+    phase.settings = Some(settings);
+    Ok(phase)
+}
+
+/// The second part of an API source, after the logs: the declared identity of every role
+/// of interest (the agents' and their functions', and those the logs named) through the
+/// IAM API, and the trails; a call that fails is named and the rest still read.
+async fn api_identity(
+    store: &Store,
+    config: &Config,
+    phase: ApiInventoryPhase,
+) -> Result<SourceSummary, StoreError> {
+    let ApiInventoryPhase {
+        mut summary,
+        settings,
+        regions,
+        agents,
+        inventory_facts,
+        inventory_changes,
+        logging_by_region,
+        read_failures,
+    } = phase;
+    let Some(settings) = settings else {
+        return Ok(summary);
+    };
+    let known = store
+        .latest::<IdentityHistory>(IDENTITY_DIR)
+        .await?
+        .map(|(_, h)| h)
+        .unwrap_or_default()
+        .declared_at(Timestamp(i64::MAX));
+    let attributed: Vec<String> = cloudtrail_attribution(store, config)
+        .await?
+        .roles
+        .into_keys()
+        .collect();
+    let acted: Vec<String> = store
+        .latest::<crate::behavior::Rollup>(crate::behavior::BASELINE_DIR)
+        .await?
+        .map(|(_, r)| r.roles_acted_as())
+        .unwrap_or_default();
+    // The action-group functions are read after the logs, which may name more of them.
+    let snapshot = store
+        .latest::<InventoryHistory>(INVENTORY_DIR)
+        .await?
+        .map(|(_, h)| h)
+        .unwrap_or_default()
+        .snapshot_at(Timestamp(i64::MAX));
+    // The functions the logs named and the ones the API listed, each in its own region.
     let mut functions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for function in snapshot
         .agents
@@ -871,7 +928,11 @@ async fn scan_api(
     }
     let mut lambdas = connectors::aws::functions::FunctionsRead::default();
     for (region, in_region) in &functions {
-        let sdk = connectors::aws::sdk_config(&regional(region)).await;
+        let sdk = connectors::aws::sdk_config(&connectors::aws::ApiSettings {
+            region: region.clone(),
+            ..settings.clone()
+        })
+        .await;
         lambdas.absorb(
             connectors::aws::functions::read_functions(&sdk, &settings, in_region, &known, now())
                 .await,
@@ -897,7 +958,7 @@ async fn scan_api(
     let trails = connectors::aws::read_trails(&sdk).await;
     store
         .put_json(
-            &telemetry_doc(&source.name),
+            &telemetry_doc(&settings.source),
             &TelemetryDoc {
                 read_at: now(),
                 region: settings.region.clone(),
@@ -911,22 +972,19 @@ async fn scan_api(
             },
         )
         .await?;
-    tracing::info!(source = %source.name, calls = read.calls, roles = read.roles_read, failures = read.failures.len(), "read the declared identity");
-    let inventory_facts = agents.observations.len();
-    let inventory_changes = inventory.changes(agents.observations);
+    tracing::info!(source = %settings.source, calls = read.calls, roles = read.roles_read, failures = read.failures.len(), "read the declared identity");
     summary.api = Some(ApiSummary {
         // One GetModelInvocationLoggingConfiguration per region, one GetCallerIdentity.
-        calls: read.calls + trails.calls + regions.len() as u64 + 1 + agents.calls,
+        calls: read.calls + trails.calls + regions as u64 + 1 + agents.calls,
         agents: agents.agents,
         agent_versions_read: agents.configs,
         unresolved: agents.unresolved,
         roles_read: read.roles_read,
         policies_read: read.policies_read,
         facts: read.observations.len() + inventory_facts,
-        changes: inventory_changes.len(),
+        changes: inventory_changes,
         trails: trails.trails.len(),
     });
-    record_inventory(store, inventory_changes).await?;
     summary.failures = agents.failures;
     summary.failures.extend(read.failures);
     summary.failures.extend(trails.failures);
@@ -1169,17 +1227,32 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
         indicatif::ProgressDrawTarget::hidden()
     });
     let mut sources = Vec::new();
-    // CloudTrail first: other sources attribute their records with what it learned.
-    let mut ordered: Vec<&SourceConfig> = config.sources.iter().collect();
-    ordered.sort_by_key(|s| match s.kind {
-        SourceKind::CloudTrail => 0,
-        SourceKind::InvocationLogs(_) => 1,
-        // Last: the roles worth reading are the ones the logs named.
-        SourceKind::AwsApi { .. } => 2,
-    });
-    for source in ordered {
+    // The APIs' agents first: their roles, functions and knowledge bases attribute the
+    // logs' records. Then CloudTrail: invocation logs are attributed with what it learned.
+    // The APIs' identity read last: the roles worth reading include those the logs named.
+    let mut api_phases = Vec::new();
+    for source in &config.sources {
+        if let SourceKind::AwsApi {
+            max_attempts,
+            concurrency,
+        } = source.kind
+        {
+            tracing::info!(source = %source.name, "reading the agents");
+            api_phases.push(api_inventory(&store, source, (max_attempts, concurrency)).await?);
+        }
+    }
+    let mut logs: Vec<&SourceConfig> = config
+        .sources
+        .iter()
+        .filter(|s| !matches!(s.kind, SourceKind::AwsApi { .. }))
+        .collect();
+    logs.sort_by_key(|s| !matches!(s.kind, SourceKind::CloudTrail));
+    for source in logs {
         tracing::info!(source = %source.name, "scanning");
         sources.push(scan_source(&store, config, source, &progress).await?);
+    }
+    for phase in api_phases {
+        sources.push(api_identity(&store, config, phase).await?);
     }
 
     let (mut agents, unattributed_events) = compute_state(&store, config).await?;

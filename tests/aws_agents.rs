@@ -873,3 +873,93 @@ fn every_configured_region_is_read_and_judged_by_its_own_logging() {
         "{us}"
     );
 }
+
+/// One CloudTrail record of `event` made by a session of `role` (named without its path,
+/// as sessions name it).
+fn record_by(role: &str, session: &str, source: &str, event: &str, n: u32) -> String {
+    json!({
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": format!("AROAEXAMPLE:{session}"),
+            "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"),
+            "accountId": ACCOUNT
+        },
+        "eventTime": format!("2026-10-06T14:00:{n:02}Z"),
+        "eventSource": source,
+        "eventName": event,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "bedrock.amazonaws.com",
+        "userAgent": "bedrock.amazonaws.com",
+        "requestParameters": { "modelId": SONNET, "bucketName": "exports", "key": format!("r{n}.json") },
+        "responseElements": null,
+        "requestID": format!("REQ-{n}"),
+        "eventID": format!("evt-{n:012}"),
+        "readOnly": event != "PutObject",
+        "eventType": "AwsApiEvent",
+        "managementEvent": event != "PutObject",
+        "recipientAccountId": ACCOUNT,
+        "eventCategory": if event == "PutObject" { "Data" } else { "Management" }
+    })
+    .to_string()
+}
+
+#[test]
+fn logs_of_agents_created_before_them_are_attributed_through_the_api() {
+    let Some((_moto, front, world)) = agents_world() else {
+        return;
+    };
+    let support = world.lock().unwrap().support.clone();
+    let dir = tempfile::tempdir().unwrap();
+    // The logs begin long after CreateAgent: nothing in them says whose these calls are.
+    let day = dir.path().join(format!(
+        "trail/AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2026/10/06"
+    ));
+    std::fs::create_dir_all(&day).unwrap();
+    let records = [
+        record_by(
+            "AmazonBedrockExecutionRoleForAgents_support",
+            "BedrockAgent-1a2b3c4d",
+            "bedrock.amazonaws.com",
+            "InvokeModel",
+            1,
+        ),
+        record_by(
+            "support-agent-tools",
+            "support-tools",
+            "s3.amazonaws.com",
+            "PutObject",
+            2,
+        ),
+    ];
+    std::fs::write(
+        day.join(format!(
+            "{ACCOUNT}_CloudTrail_us-east-1_20261006T1400Z_0001.json"
+        )),
+        format!("{{\"Records\":[{}]}}", records.join(",")),
+    )
+    .unwrap();
+    let config = api_only_config(dir.path(), &front.endpoint());
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[[source]]\nname = \"trail\"\nkind = \"cloudtrail\"\nurl = {:?}\n",
+        dir.path().join("trail").display().to_string()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let scan = scan_with_credentials(&config);
+    let summary: Value = serde_json::from_slice(&scan.stdout).unwrap();
+    assert_eq!(summary["unattributed_events"], 0, "{summary:#}");
+    let agent = summary["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent"]["id"] == support.as_str())
+        .unwrap_or_else(|| panic!("{summary:#}"));
+    let total: u64 = agent["events_by_layer"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert_eq!(total, 2, "{agent:#}");
+}

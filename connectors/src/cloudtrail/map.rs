@@ -55,6 +55,56 @@ impl Attribution {
                 .or_default()
                 .extend(v.iter().cloned());
         }
+        for (k, v) in &other.knowledge_bases {
+            self.knowledge_bases
+                .entry(k.clone())
+                .or_default()
+                .extend(v.iter().cloned());
+        }
+    }
+
+    /// What the providers' APIs say about which agent runs as which role, which functions
+    /// run its tools and which knowledge bases it reads: agents created before the logs
+    /// begin are attributed from the first record on.
+    pub fn from_inventory(snapshot: &normalizer::inventory::InventorySnapshot) -> Attribution {
+        let mut out = Attribution::default();
+        for agent in snapshot
+            .agents
+            .iter()
+            .filter(|a| a.agent.provider == Provider::Aws && !a.configs.is_empty())
+        {
+            let id = agent.agent.id.clone();
+            out.agents.insert(
+                id.clone(),
+                AgentHome {
+                    account: agent.agent.scope.clone(),
+                    region: agent.agent.location.clone(),
+                },
+            );
+            for config in agent.configs.iter().map(|c| &c.value) {
+                // Sessions name the role without its path; the API with it.
+                for role in config.role.iter() {
+                    for key in [role.clone(), role_key(role)] {
+                        out.roles.entry(key).or_default().insert(id.clone());
+                    }
+                }
+                for executor in config.tools.iter().filter_map(|t| t.executor.as_deref()) {
+                    if executor.contains(":function:") {
+                        out.functions
+                            .entry(function_name(executor))
+                            .or_default()
+                            .insert(id.clone());
+                    }
+                }
+                for kb in &config.knowledge_bases {
+                    out.knowledge_bases
+                        .entry(kb.clone())
+                        .or_default()
+                        .insert(id.clone());
+                }
+            }
+        }
+        out
     }
 
     pub fn agent_ref(&self, id: &str, qualifier: Option<&str>) -> Option<AgentRef> {
