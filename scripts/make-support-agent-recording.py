@@ -487,6 +487,11 @@ class Handler(BaseHTTPRequestHandler):
                 status, body, error = answered
                 self.send(status, "application/json", json.dumps(body), error)
                 return
+        elif service == "bedrock-agentcore":
+            # The example account runs no AgentCore runtime or gateway.
+            if seg in (["runtimes"], ["gateways"]):
+                self.send(200, "application/json", json.dumps({"agentRuntimes": []} if seg == ["runtimes"] else {"items": []}))
+                return
         elif service == "bedrock":
             body = bedrock_api(self.command, seg, query)
             if body is not None:

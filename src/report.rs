@@ -81,12 +81,21 @@ pub fn scan_summary(s: &ScanSummary) -> String {
         if let Some(api) = &src.api {
             let _ = writeln!(
                 out,
-                "  {} ({}): {} API calls; {} ({} versions read in full), {} read, {} managed policy documents, {} facts ({} new); {} described",
+                "  {} ({}): {} API calls; {} ({} versions read in full){}, {} read, {} managed policy documents, {} facts ({} new); {} described",
                 src.name,
                 src.location,
                 thousands(api.calls),
                 count_of(api.agents, "Bedrock agent"),
                 api.agent_versions_read,
+                if api.agentcore_runtimes + api.agentcore_gateways > 0 {
+                    format!(
+                        ", {} and {}",
+                        count_of(api.agentcore_runtimes, "AgentCore runtime"),
+                        count_of(api.agentcore_gateways, "AgentCore gateway")
+                    )
+                } else {
+                    String::new()
+                },
                 count_of(api.roles_read, "role"),
                 api.policies_read,
                 api.facts,
@@ -197,6 +206,33 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
         if let Some(n) = &a.name {
             sourced_line(&mut out, "name", n.value.clone(), n.since, &n.provenance);
         }
+        if let Some(p) = &a.platform {
+            sourced_line(
+                &mut out,
+                "platform",
+                p.value.clone(),
+                p.since,
+                &p.provenance,
+            );
+        }
+        if let Some(g) = &a.gateway {
+            let g_value = &g.value;
+            let line = [
+                g_value.status.as_deref(),
+                g_value.protocol.as_deref(),
+                g_value
+                    .authorizer
+                    .as_deref()
+                    .map(|a| format!("authorizer {a}"))
+                    .as_deref(),
+                g_value.url.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · ");
+            sourced_line(&mut out, "gateway", line, g.since, &g.provenance);
+        }
         if let Some(m) = &a.declared_model {
             sourced_line(
                 &mut out,
@@ -226,10 +262,17 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
         }
         for t in &a.tools {
             let exec = t.value.executor.as_deref().unwrap_or("-");
+            // A gateway's tools have no version that lists their operations elsewhere.
+            let ops = if t.value.kind == "gateway_target" && !t.value.operations.is_empty() {
+                let names: Vec<&str> = t.value.operations.iter().map(|o| o.name.as_str()).collect();
+                format!(": {}", names.join("; "))
+            } else {
+                String::new()
+            };
             sourced_line(
                 &mut out,
                 "tool",
-                format!("{} ({}, {exec})", t.value.name, t.value.kind),
+                format!("{} ({}, {exec}){ops}", t.value.name, t.value.kind),
                 t.since,
                 &t.provenance,
             );
@@ -297,6 +340,42 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
             let mut lines = version_config_lines(a, &c.value);
             if !routed_by.is_empty() {
                 lines.insert(0, format!("routed by {}", routed_by.join(", ")));
+            }
+            sourced_line(&mut out, &label, lines.remove(0), c.since, &c.provenance);
+            for line in lines {
+                let _ = writeln!(out, "  {:<15}   {line}", "");
+            }
+        }
+        for c in &a.runtime_configs {
+            let endpoints: Vec<String> = a
+                .aliases
+                .iter()
+                .filter(|al| al.value.routed_version.as_deref() == Some(&c.value.version))
+                .map(|al| al.value.name.clone().unwrap_or_else(|| al.value.id.clone()))
+                .collect();
+            let label = if endpoints.is_empty() {
+                format!("version {}", c.value.version)
+            } else {
+                format!("live v{}", c.value.version)
+            };
+            let mut lines = Vec::new();
+            if !endpoints.is_empty() {
+                lines.push(format!("run by endpoint {}", endpoints.join(", ")));
+            }
+            lines.push(format!(
+                "{} · protocol {} · network {} · authorizer {}",
+                c.value.status.as_deref().unwrap_or("status unknown"),
+                c.value.protocol.as_deref().unwrap_or("unknown"),
+                c.value.network.as_deref().unwrap_or("unknown"),
+                c.value.authorizer.as_deref().unwrap_or("unknown")
+            ));
+            lines.extend(c.value.artifact.as_ref().map(|x| format!("artifact {x}")));
+            lines.extend(c.value.role.as_ref().map(|r| format!("role {r}")));
+            if !c.value.environment.is_empty() {
+                lines.push(format!(
+                    "environment variables (values not kept): {}",
+                    c.value.environment.join(", ")
+                ));
             }
             sourced_line(&mut out, &label, lines.remove(0), c.since, &c.provenance);
             for line in lines {

@@ -149,6 +149,10 @@ pub struct ApiSummary {
     /// Bedrock agents read, and how many of their versions (DRAFT and routed) in full.
     pub agents: usize,
     pub agent_versions_read: usize,
+    #[serde(default)]
+    pub agentcore_runtimes: usize,
+    #[serde(default)]
+    pub agentcore_gateways: usize,
     /// What the APIs point at but could not be resolved (e.g. a schema kept in S3).
     pub unresolved: Vec<String>,
     pub roles_read: usize,
@@ -735,6 +739,8 @@ pub struct ApiInventoryPhase {
     inventory_changes: usize,
     logging_by_region: BTreeMap<String, connectors::aws::InvocationLogging>,
     read_failures: Vec<String>,
+    agentcore_runtimes: usize,
+    agentcore_gateways: usize,
 }
 
 /// The first part of an API source, before the logs: the agents (their roles, functions and
@@ -758,6 +764,8 @@ async fn api_inventory(
         inventory_changes: 0,
         logging_by_region: BTreeMap::new(),
         read_failures: Vec::new(),
+        agentcore_runtimes: 0,
+        agentcore_gateways: 0,
     };
     let mut settings = connectors::aws::ApiSettings {
         source: source.name.clone(),
@@ -846,6 +854,28 @@ async fn api_inventory(
         phase
             .agents
             .absorb(read, several.then_some(region.as_str()));
+        let core = connectors::aws::agentcore::read_agentcore(
+            &sdk,
+            &in_region,
+            account.as_deref(),
+            &snapshot,
+            now(),
+        )
+        .await;
+        tracing::info!(source = %source.name, region = %region, runtimes = core.runtimes, gateways = core.gateways, failures = core.failures.len(), "read AgentCore");
+        phase.agentcore_runtimes += core.runtimes;
+        phase.agentcore_gateways += core.gateways;
+        phase.agents.absorb(
+            connectors::aws::agents::AgentsRead {
+                observations: core.observations,
+                calls: core.calls,
+                failures: core.failures,
+                roles: core.roles,
+                functions: core.functions,
+                ..Default::default()
+            },
+            several.then_some(region.as_str()),
+        );
         match connectors::aws::read_invocation_logging(&sdk).await {
             Ok(logging) => {
                 phase.logging_by_region.insert(region.clone(), logging);
@@ -880,6 +910,8 @@ async fn api_identity(
         inventory_changes,
         logging_by_region,
         read_failures,
+        agentcore_runtimes,
+        agentcore_gateways,
     } = phase;
     let Some(settings) = settings else {
         return Ok(summary);
@@ -978,6 +1010,8 @@ async fn api_identity(
         calls: read.calls + trails.calls + regions as u64 + 1 + agents.calls,
         agents: agents.agents,
         agent_versions_read: agents.configs,
+        agentcore_runtimes,
+        agentcore_gateways,
         unresolved: agents.unresolved,
         roles_read: read.roles_read,
         policies_read: read.policies_read,
@@ -1053,6 +1087,12 @@ pub async fn compute_state(
             .sum::<u64>();
     }
     for agent in known {
+        let inventory = snapshot.agents.iter().find(|a| a.agent == agent);
+        // A gateway is a tool service, not an agent: it is in the inventory, and its
+        // calls are judged on the runtimes that make them.
+        if inventory.is_some_and(|a| a.is_gateway()) {
+            continue;
+        }
         let name = snapshot
             .agents
             .iter()
@@ -1108,7 +1148,6 @@ pub async fn compute_state(
                 }
             }
         }
-        let inventory = snapshot.agents.iter().find(|a| a.agent == agent);
         let functions = inventory
             .map(normalizer::inventory::AgentInventory::lambda_functions)
             .unwrap_or_default();
@@ -1155,6 +1194,36 @@ pub async fn compute_state(
                     }
                     Some(_) => {}
                     None => coverage.push(gap),
+                }
+            }
+        }
+        // An AgentCore runtime's kernel, network and tools are its own, not a Bedrock
+        // agent's: what its configuration says replaces the generic statements.
+        if let Some(inventory) = inventory.filter(|a| {
+            a.platform
+                .as_ref()
+                .is_some_and(|p| p.value == connectors::aws::agentcore::RUNTIME)
+        }) {
+            let live = inventory
+                .aliases
+                .iter()
+                .filter_map(|al| al.value.routed_version.as_deref())
+                .find_map(|v| inventory.runtime_config(v))
+                .or(inventory.runtime_configs.last())
+                .map(|c| &c.value);
+            let source = inventory
+                .platform
+                .as_ref()
+                .map(|p| p.provenance.record.source.clone())
+                .unwrap_or_default();
+            let tools_seen = events_by_layer
+                .get(&Layer::ToolInvocation)
+                .is_some_and(|n| *n > 0);
+            for c in connectors::aws::agentcore::runtime_coverage(&agent, &source, live, tools_seen)
+            {
+                match coverage.iter_mut().find(|x| x.layer == c.layer) {
+                    Some(existing) => *existing = c,
+                    None => coverage.push(c),
                 }
             }
         }

@@ -628,19 +628,6 @@ fn bedrock_inventory_shows_what_each_alias_runs_and_how_the_draft_differs() {
     );
 }
 
-fn grep_dir(dir: &std::path::Path, needle: &str) -> bool {
-    std::fs::read_dir(dir).unwrap().flatten().any(|e| {
-        let path = e.path();
-        if path.is_dir() {
-            grep_dir(&path, needle)
-        } else {
-            std::fs::read(&path)
-                .map(|b| String::from_utf8_lossy(&b).contains(needle))
-                .unwrap_or(false)
-        }
-    })
-}
-
 #[test]
 fn a_recorded_scan_replays_offline_to_the_same_inventory_and_names_what_is_missing() {
     let Some((moto, front, world)) = agents_world() else {

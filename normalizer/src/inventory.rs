@@ -301,6 +301,52 @@ impl VersionConfig {
     }
 }
 
+/// One version of an AgentCore runtime: what runs and how it is reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RuntimeConfig {
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// `container URI` or `code (RUNTIME, entry point)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    /// `PUBLIC`, or `VPC` with its subnets and security groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// `HTTP`, `MCP` or `A2A`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// `IAM (SigV4)` or the JWT issuer's discovery URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer: Option<String>,
+    /// Names of the environment variables set; their values are never kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environment: Vec<String>,
+}
+
+impl RuntimeConfig {
+    /// Whether the runtime's egress leaves from the provider's network (no flow logs).
+    pub fn public_network(&self) -> bool {
+        self.network.as_deref() == Some("PUBLIC")
+    }
+}
+
+/// An AgentCore gateway: the MCP front door that turns targets into tools.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GatewayConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// `AWS_IAM`, `CUSTOM_JWT` (with the discovery URL) or `NONE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
 /// A knowledge base an agent retrieves from, as the provider describes it: whoever can
 /// write into its sources can put text in front of the model.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -459,6 +505,13 @@ pub enum Fact {
     KnowledgeBaseConfig(KnowledgeBaseConfig),
     /// What a guardrail version the agent uses checks.
     GuardrailConfig(GuardrailConfig),
+    /// What kind of thing this is: `bedrock-agent`, `bedrock-agentcore-runtime`,
+    /// `bedrock-agentcore-gateway`.
+    Platform(String),
+    /// One version of an AgentCore runtime.
+    RuntimeConfig(RuntimeConfig),
+    /// An AgentCore gateway's configuration.
+    GatewayConfig(GatewayConfig),
 }
 
 impl Fact {
@@ -614,6 +667,14 @@ pub struct AgentInventory {
     /// The guardrail versions of any version read, with what they check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guardrail_configs: Vec<Sourced<GuardrailConfig>>,
+    /// `bedrock-agentcore-runtime`, `bedrock-agentcore-gateway`; `None` is a Bedrock agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Sourced<String>>,
+    /// Each AgentCore runtime version read (the latest and every one an endpoint runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtime_configs: Vec<Sourced<RuntimeConfig>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Sourced<GatewayConfig>>,
     /// Set when the agent was deleted: its history stays, it runs no more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<Sourced<String>>,
@@ -652,6 +713,9 @@ impl AgentInventory {
             configs: Vec::new(),
             knowledge_base_configs: Vec::new(),
             guardrail_configs: Vec::new(),
+            platform: None,
+            runtime_configs: Vec::new(),
+            gateway: None,
             deleted: None,
         }
     }
@@ -674,6 +738,19 @@ impl AgentInventory {
     /// The configuration an alias routes to, when that version was read.
     pub fn config(&self, version: &str) -> Option<&Sourced<VersionConfig>> {
         self.configs.iter().find(|c| c.value.version == version)
+    }
+
+    pub fn is_gateway(&self) -> bool {
+        self.platform
+            .as_ref()
+            .is_some_and(|p| p.value == "bedrock-agentcore-gateway")
+    }
+
+    /// The AgentCore runtime version an endpoint runs, when it was read.
+    pub fn runtime_config(&self, version: &str) -> Option<&Sourced<RuntimeConfig>> {
+        self.runtime_configs
+            .iter()
+            .find(|c| c.value.version == version)
     }
 
     /// What a guardrail version checks, when it was read.
@@ -822,6 +899,25 @@ impl AgentInventory {
                 },
                 |g: &GuardrailConfig| (g.id.clone(), g.version.clone()),
             ),
+            Fact::Platform(p) => set(&mut self.platform, p),
+            Fact::RuntimeConfig(r) => upsert(
+                &mut self.runtime_configs,
+                Sourced {
+                    value: r.clone(),
+                    since: obs.time,
+                    provenance: obs.provenance.clone(),
+                },
+                |r: &RuntimeConfig| r.version.clone(),
+            ),
+            Fact::GatewayConfig(g) => {
+                if self.gateway.as_ref().is_none_or(|cur| &cur.value != g) {
+                    self.gateway = Some(Sourced {
+                        value: g.clone(),
+                        since: obs.time,
+                        provenance: obs.provenance.clone(),
+                    });
+                }
+            }
             Fact::AgentDeleted(how) => {
                 if self.deleted.is_none() {
                     self.deleted = Some(sourced(how.clone()));

@@ -391,3 +391,17 @@ pub async fn invocation_logging_to_s3(
         .await
         .unwrap();
 }
+
+/// Whether any file under `dir` holds `needle`: what must never be stored.
+pub fn grep_dir(dir: &std::path::Path, needle: &str) -> bool {
+    std::fs::read_dir(dir).unwrap().flatten().any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            grep_dir(&path, needle)
+        } else {
+            std::fs::read(&path)
+                .map(|b| String::from_utf8_lossy(&b).contains(needle))
+                .unwrap_or(false)
+        }
+    })
+}

@@ -3,6 +3,7 @@
 //! policies, which no log records); Bedrock Agents (`agents`), for the inventory as
 //! deployed; CloudTrail and Bedrock logging configuration, for coverage.
 
+pub mod agentcore;
 pub mod agents;
 pub mod attachments;
 pub mod functions;

@@ -68,11 +68,10 @@ impl Attribution {
     /// begin are attributed from the first record on.
     pub fn from_inventory(snapshot: &normalizer::inventory::InventorySnapshot) -> Attribution {
         let mut out = Attribution::default();
-        for agent in snapshot
-            .agents
-            .iter()
-            .filter(|a| a.agent.provider == Provider::Aws && !a.configs.is_empty())
-        {
+        for agent in snapshot.agents.iter().filter(|a| {
+            a.agent.provider == Provider::Aws
+                && (!a.configs.is_empty() || !a.runtime_configs.is_empty())
+        }) {
             let id = agent.agent.id.clone();
             out.agents.insert(
                 id.clone(),
@@ -81,13 +80,18 @@ impl Attribution {
                     region: agent.agent.location.clone(),
                 },
             );
-            for config in agent.configs.iter().map(|c| &c.value) {
-                // Sessions name the role without its path; the API with it.
-                for role in config.role.iter() {
-                    for key in [role.clone(), role_key(role)] {
-                        out.roles.entry(key).or_default().insert(id.clone());
-                    }
+            let roles = agent
+                .runtime_configs
+                .iter()
+                .filter_map(|c| c.value.role.as_ref())
+                .chain(agent.configs.iter().filter_map(|c| c.value.role.as_ref()));
+            // Sessions name the role without its path; the API with it.
+            for role in roles {
+                for key in [role.clone(), role_key(role)] {
+                    out.roles.entry(key).or_default().insert(id.clone());
                 }
+            }
+            for config in agent.configs.iter().map(|c| &c.value) {
                 for executor in config.tools.iter().filter_map(|t| t.executor.as_deref()) {
                     if executor.contains(":function:") {
                         out.functions

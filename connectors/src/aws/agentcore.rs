@@ -1,0 +1,629 @@
+//! Bedrock AgentCore as its control API holds it: each runtime (the latest version and
+//! every version an endpoint runs: artifact, network mode, protocol, authorizer, role) and
+//! each gateway with its targets (the MCP tools it serves). Environment variables are kept
+//! by name only.
+
+use super::agents::every_page;
+use super::{ApiSettings, error_text, provenance};
+use aws_sdk_bedrockagentcorecontrol as agentcore;
+use normalizer::inventory::{
+    Fact, GatewayConfig, InventorySnapshot, Observation, RuntimeConfig, Tool, ToolOperation,
+};
+use normalizer::{AgentRef, Provider, Timestamp};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const RUNTIME: &str = "bedrock-agentcore-runtime";
+pub const GATEWAY: &str = "bedrock-agentcore-gateway";
+
+/// What reading AgentCore produced.
+#[derive(Debug, Default)]
+pub struct AgentCoreRead {
+    pub observations: Vec<Observation>,
+    pub runtimes: usize,
+    pub gateways: usize,
+    pub calls: u64,
+    pub failures: Vec<String>,
+    /// Runtime or gateway id → the role it runs as.
+    pub roles: BTreeMap<String, BTreeSet<String>>,
+    /// Gateway id → the Lambda functions its targets run.
+    pub functions: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn millis(t: &aws_smithy_types::DateTime) -> Timestamp {
+    Timestamp(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
+}
+
+/// `arn:aws:bedrock-agentcore:REGION:ACCOUNT:runtime/ID` → the AgentRef of ID.
+fn agent_of(arn: &str, id: &str) -> Option<AgentRef> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    (parts.len() == 6 && !parts[3].is_empty() && !parts[4].is_empty()).then(|| AgentRef {
+        provider: Provider::Aws,
+        scope: parts[4].to_string(),
+        location: parts[3].to_string(),
+        id: id.to_string(),
+        qualifier: None,
+    })
+}
+
+fn runtime_config(
+    got: &agentcore::operation::get_agent_runtime::GetAgentRuntimeOutput,
+) -> RuntimeConfig {
+    use agentcore::types::{AgentRuntimeArtifact, Code};
+    let artifact = got.agent_runtime_artifact().map(|a| match a {
+        AgentRuntimeArtifact::ContainerConfiguration(c) => c.container_uri().to_string(),
+        AgentRuntimeArtifact::CodeConfiguration(c) => {
+            let code = match c.code() {
+                Some(Code::S3(s3)) => format!("s3://{}/{}", s3.bucket(), s3.prefix()),
+                _ => "code".to_string(),
+            };
+            format!(
+                "{code} ({}, {})",
+                c.runtime().as_str(),
+                c.entry_point().join(" ")
+            )
+        }
+        _ => "unknown artifact".to_string(),
+    });
+    let network = got.network_configuration().map(|n| {
+        let mode = n.network_mode().as_str().to_string();
+        match n.network_mode_config() {
+            Some(vpc) => format!(
+                "{mode} (subnets {}; security groups {})",
+                vpc.subnets().join(", "),
+                vpc.security_groups().join(", ")
+            ),
+            None => mode,
+        }
+    });
+    let authorizer = Some(
+        match got
+            .authorizer_configuration()
+            .and_then(|a| a.as_custom_jwt_authorizer().ok())
+        {
+            Some(jwt) => format!("JWT from {}", jwt.discovery_url()),
+            None => "IAM (SigV4)".to_string(),
+        },
+    );
+    let mut environment: Vec<String> = got
+        .environment_variables()
+        .map(|e| e.keys().cloned().collect())
+        .unwrap_or_default();
+    environment.sort();
+    RuntimeConfig {
+        version: got.agent_runtime_version().to_string(),
+        status: Some(got.status().as_str().to_string()),
+        role: (!got.role_arn().is_empty()).then(|| got.role_arn().to_string()),
+        artifact,
+        network,
+        protocol: got
+            .protocol_configuration()
+            .map(|p| p.server_protocol().as_str().to_string()),
+        authorizer,
+        environment,
+    }
+}
+
+fn target_tool(
+    got: &agentcore::operation::get_gateway_target::GetGatewayTargetOutput,
+) -> (Tool, Option<String>) {
+    use agentcore::types::{McpTargetConfiguration, TargetConfiguration, ToolSchema};
+    let mut operations = Vec::new();
+    let mut lambda = None;
+    let executor = match got.target_configuration() {
+        Some(TargetConfiguration::Mcp(mcp)) => match mcp {
+            McpTargetConfiguration::Lambda(l) => {
+                if let Some(ToolSchema::InlinePayload(tools)) = l.tool_schema() {
+                    operations = tools
+                        .iter()
+                        .map(|t| ToolOperation {
+                            name: t.name().to_string(),
+                            detail: None,
+                        })
+                        .collect();
+                    operations.sort();
+                }
+                lambda = Some(l.lambda_arn().to_string());
+                Some(l.lambda_arn().to_string())
+            }
+            McpTargetConfiguration::McpServer(s) => Some(format!("MCP server {}", s.endpoint())),
+            McpTargetConfiguration::OpenApiSchema(_) => Some("OpenAPI".to_string()),
+            McpTargetConfiguration::SmithyModel(_) => Some("Smithy model".to_string()),
+            McpTargetConfiguration::ApiGateway(_) => Some("API Gateway".to_string()),
+            _ => None,
+        },
+        _ => None,
+    };
+    (
+        Tool {
+            name: got.name().to_string(),
+            kind: "gateway_target".into(),
+            executor,
+            signature: None,
+            operations,
+            state: Some(got.status().as_str().to_string()),
+            schema_sha256: None,
+        },
+        lambda,
+    )
+}
+
+struct Reader<'a> {
+    client: agentcore::Client,
+    settings: &'a ApiSettings,
+    read: AgentCoreRead,
+}
+
+impl Reader<'_> {
+    fn observe(&mut self, agent: &AgentRef, time: Timestamp, call: String, fact: Fact) {
+        self.read.observations.push(Observation {
+            time,
+            agent: agent.clone(),
+            fact,
+            provenance: provenance(&self.settings.source, call),
+        });
+    }
+
+    async fn runtime(&mut self, id: &str) -> Option<AgentRef> {
+        self.read.calls += 1;
+        let latest = match self
+            .client
+            .get_agent_runtime()
+            .agent_runtime_id(id)
+            .send()
+            .await
+        {
+            Ok(got) => got,
+            Err(e) => {
+                self.read.failures.push(format!(
+                    "bedrock-agentcore-control:GetAgentRuntime {id}: {}",
+                    error_text(&e)
+                ));
+                return None;
+            }
+        };
+        let Some(agent) = agent_of(latest.agent_runtime_arn(), id) else {
+            self.read.failures.push(format!(
+                "bedrock-agentcore-control:GetAgentRuntime {id}: agentRuntimeArn {:?} names no account and region",
+                latest.agent_runtime_arn()
+            ));
+            return None;
+        };
+        let call = format!("bedrock-agentcore-control:GetAgentRuntime {id}");
+        let time = millis(latest.last_updated_at());
+        self.observe(
+            &agent,
+            millis(latest.created_at()),
+            call.clone(),
+            Fact::Platform(RUNTIME.into()),
+        );
+        self.observe(
+            &agent,
+            time,
+            call.clone(),
+            Fact::Name(latest.agent_runtime_name().into()),
+        );
+        let config = runtime_config(&latest);
+        if let Some(role) = &config.role {
+            self.read
+                .roles
+                .entry(id.to_string())
+                .or_default()
+                .insert(role.clone());
+            self.observe(&agent, time, call.clone(), Fact::Role(role.clone()));
+        }
+        let mut read_versions = BTreeSet::from([config.version.clone()]);
+        self.observe(
+            &agent,
+            time,
+            call.clone(),
+            Fact::Version(config.version.clone()),
+        );
+        self.observe(&agent, time, call, Fact::RuntimeConfig(config));
+        let endpoints = every_page(
+            self.client
+                .list_agent_runtime_endpoints()
+                .agent_runtime_id(id)
+                .into_paginator()
+                .send(),
+            &mut self.read.calls,
+            |page| page.runtime_endpoints().to_vec(),
+        )
+        .await;
+        let endpoints = match endpoints {
+            Ok(e) => e,
+            Err(e) => {
+                self.read.failures.push(format!(
+                    "bedrock-agentcore-control:ListAgentRuntimeEndpoints {id}: {}",
+                    error_text(&e)
+                ));
+                return Some(agent);
+            }
+        };
+        let mut live_versions = Vec::new();
+        for endpoint in &endpoints {
+            let mut call = format!("bedrock-agentcore-control:ListAgentRuntimeEndpoints {id}");
+            let mut live = endpoint.live_version().map(str::to_string);
+            // A listing may leave the live version out; the endpoint itself says it.
+            if live.is_none() {
+                self.read.calls += 1;
+                match self
+                    .client
+                    .get_agent_runtime_endpoint()
+                    .agent_runtime_id(id)
+                    .endpoint_name(endpoint.name())
+                    .send()
+                    .await
+                {
+                    Ok(got) => {
+                        live = got.live_version().map(str::to_string);
+                        call = format!(
+                            "bedrock-agentcore-control:GetAgentRuntimeEndpoint {id}/{}",
+                            endpoint.name()
+                        );
+                    }
+                    Err(e) => self.read.failures.push(format!(
+                        "bedrock-agentcore-control:GetAgentRuntimeEndpoint {id}/{}: {}",
+                        endpoint.name(),
+                        error_text(&e)
+                    )),
+                }
+            }
+            live_versions.extend(live.clone());
+            self.observe(
+                &agent,
+                millis(endpoint.last_updated_at()),
+                call,
+                Fact::Alias {
+                    id: endpoint.id().to_string(),
+                    routed_version: live,
+                    name: Some(endpoint.name().to_string()),
+                },
+            );
+        }
+        // What an endpoint runs may be an older version than the latest.
+        for version in &live_versions {
+            if !read_versions.insert(version.to_string()) {
+                continue;
+            }
+            self.read.calls += 1;
+            match self
+                .client
+                .get_agent_runtime()
+                .agent_runtime_id(id)
+                .agent_runtime_version(version)
+                .send()
+                .await
+            {
+                Ok(got) => {
+                    let call = format!("bedrock-agentcore-control:GetAgentRuntime {id}/{version}");
+                    let time = millis(got.last_updated_at());
+                    self.observe(
+                        &agent,
+                        time,
+                        call.clone(),
+                        Fact::Version(version.to_string()),
+                    );
+                    self.observe(
+                        &agent,
+                        time,
+                        call,
+                        Fact::RuntimeConfig(runtime_config(&got)),
+                    );
+                }
+                Err(e) => self.read.failures.push(format!(
+                    "bedrock-agentcore-control:GetAgentRuntime {id}/{version}: {}",
+                    error_text(&e)
+                )),
+            }
+        }
+        Some(agent)
+    }
+
+    async fn gateway(
+        &mut self,
+        id: &str,
+        known: &InventorySnapshot,
+        now: Timestamp,
+    ) -> Option<AgentRef> {
+        self.read.calls += 1;
+        let got = match self
+            .client
+            .get_gateway()
+            .gateway_identifier(id)
+            .send()
+            .await
+        {
+            Ok(got) => got,
+            Err(e) => {
+                self.read.failures.push(format!(
+                    "bedrock-agentcore-control:GetGateway {id}: {}",
+                    error_text(&e)
+                ));
+                return None;
+            }
+        };
+        let Some(agent) = agent_of(got.gateway_arn(), id) else {
+            self.read.failures.push(format!(
+                "bedrock-agentcore-control:GetGateway {id}: gatewayArn {:?} names no account and region",
+                got.gateway_arn()
+            ));
+            return None;
+        };
+        let call = format!("bedrock-agentcore-control:GetGateway {id}");
+        let time = millis(got.updated_at());
+        self.observe(
+            &agent,
+            millis(got.created_at()),
+            call.clone(),
+            Fact::Platform(GATEWAY.into()),
+        );
+        self.observe(&agent, time, call.clone(), Fact::Name(got.name().into()));
+        if let Some(role) = got.role_arn() {
+            self.read
+                .roles
+                .entry(id.to_string())
+                .or_default()
+                .insert(role.to_string());
+            self.observe(&agent, time, call.clone(), Fact::Role(role.to_string()));
+        }
+        let authorizer = match got
+            .authorizer_configuration()
+            .and_then(|a| a.as_custom_jwt_authorizer().ok())
+        {
+            Some(jwt) => format!(
+                "{} from {}",
+                got.authorizer_type().as_str(),
+                jwt.discovery_url()
+            ),
+            None => got.authorizer_type().as_str().to_string(),
+        };
+        self.observe(
+            &agent,
+            time,
+            call,
+            Fact::GatewayConfig(GatewayConfig {
+                status: Some(got.status().as_str().to_string()),
+                protocol: Some(got.protocol_type().as_str().to_string()),
+                authorizer: Some(authorizer),
+                url: got.gateway_url().map(str::to_string),
+            }),
+        );
+        let targets = every_page(
+            self.client
+                .list_gateway_targets()
+                .gateway_identifier(id)
+                .into_paginator()
+                .send(),
+            &mut self.read.calls,
+            |page| page.items().to_vec(),
+        )
+        .await;
+        let targets = match targets {
+            Ok(t) => t,
+            Err(e) => {
+                self.read.failures.push(format!(
+                    "bedrock-agentcore-control:ListGatewayTargets {id}: {}",
+                    error_text(&e)
+                ));
+                return Some(agent);
+            }
+        };
+        let mut names = BTreeSet::new();
+        for summary in &targets {
+            self.read.calls += 1;
+            match self
+                .client
+                .get_gateway_target()
+                .gateway_identifier(id)
+                .target_id(summary.target_id())
+                .send()
+                .await
+            {
+                Ok(target) => {
+                    let (tool, lambda) = target_tool(&target);
+                    names.insert(tool.name.clone());
+                    if let Some(l) = lambda {
+                        self.read
+                            .functions
+                            .entry(id.to_string())
+                            .or_default()
+                            .insert(l);
+                    }
+                    self.observe(
+                        &agent,
+                        millis(target.updated_at()),
+                        format!(
+                            "bedrock-agentcore-control:GetGatewayTarget {id}/{}",
+                            summary.target_id()
+                        ),
+                        Fact::Tool(tool),
+                    );
+                }
+                Err(e) => {
+                    // Unread is not removed: keep what the history holds for it.
+                    names.insert(summary.name().to_string());
+                    self.read.failures.push(format!(
+                        "bedrock-agentcore-control:GetGatewayTarget {id}/{}: {}",
+                        summary.target_id(),
+                        error_text(&e)
+                    ))
+                }
+            }
+        }
+        if let Some(previous) = known.agents.iter().find(|a| a.agent == agent) {
+            for gone in previous
+                .tools
+                .iter()
+                .filter(|t| !names.contains(&t.value.name))
+            {
+                self.observe(
+                    &agent,
+                    now,
+                    format!("bedrock-agentcore-control:ListGatewayTargets {id}"),
+                    Fact::ToolRemoved(gone.value.name.clone()),
+                );
+            }
+        }
+        Some(agent)
+    }
+}
+
+/// Reads every AgentCore runtime and gateway of the region. With `account` (the
+/// credentials' own), runtimes and gateways this source read before that the listings no
+/// longer hold are recorded as deleted.
+pub async fn read_agentcore(
+    config: &aws_config::SdkConfig,
+    settings: &ApiSettings,
+    account: Option<&str>,
+    known: &InventorySnapshot,
+    now: Timestamp,
+) -> AgentCoreRead {
+    let mut reader = Reader {
+        client: agentcore::Client::new(config),
+        settings,
+        read: AgentCoreRead::default(),
+    };
+    let mut seen: BTreeMap<&str, Option<BTreeSet<String>>> = BTreeMap::new();
+    let runtimes = every_page(
+        reader.client.list_agent_runtimes().into_paginator().send(),
+        &mut reader.read.calls,
+        |page| page.agent_runtimes().to_vec(),
+    )
+    .await;
+    match runtimes {
+        Ok(list) => {
+            let mut ids = BTreeSet::new();
+            for r in &list {
+                ids.insert(r.agent_runtime_id().to_string());
+                if reader.runtime(r.agent_runtime_id()).await.is_some() {
+                    reader.read.runtimes += 1;
+                }
+            }
+            seen.insert(RUNTIME, Some(ids));
+        }
+        Err(e) => {
+            reader.read.failures.push(format!(
+                "bedrock-agentcore-control:ListAgentRuntimes: {}",
+                error_text(&e)
+            ));
+            seen.insert(RUNTIME, None);
+        }
+    }
+    let gateways = every_page(
+        reader.client.list_gateways().into_paginator().send(),
+        &mut reader.read.calls,
+        |page| page.items().to_vec(),
+    )
+    .await;
+    match gateways {
+        Ok(list) => {
+            let mut ids = BTreeSet::new();
+            for g in &list {
+                ids.insert(g.gateway_id().to_string());
+                if reader.gateway(g.gateway_id(), known, now).await.is_some() {
+                    reader.read.gateways += 1;
+                }
+            }
+            seen.insert(GATEWAY, Some(ids));
+        }
+        Err(e) => {
+            reader.read.failures.push(format!(
+                "bedrock-agentcore-control:ListGateways: {}",
+                error_text(&e)
+            ));
+            seen.insert(GATEWAY, None);
+        }
+    }
+    if let Some(account) = account {
+        for (platform, listed) in &seen {
+            let Some(listed) = listed else { continue };
+            for gone in known.agents.iter().filter(|a| {
+                a.agent.scope == account
+                    && a.agent.location == settings.region
+                    && a.deleted.is_none()
+                    && a.platform.as_ref().is_some_and(|p| {
+                        p.value == *platform && p.provenance.record.source == settings.source
+                    })
+                    && !listed.contains(&a.agent.id)
+            }) {
+                let call = if *platform == RUNTIME {
+                    "bedrock-agentcore-control:ListAgentRuntimes"
+                } else {
+                    "bedrock-agentcore-control:ListGateways"
+                };
+                reader.observe(
+                    &gone.agent,
+                    now,
+                    call.into(),
+                    Fact::AgentDeleted(format!("{call} no longer lists it")),
+                );
+            }
+        }
+    }
+    reader.read
+}
+
+const GATEWAY_DATA_EVENTS: &str = "aws cloudtrail put-event-selectors --trail-name TRAIL --advanced-event-selectors \
+'[{\"Name\":\"agentcore gateways\",\"FieldSelectors\":[{\"Field\":\"eventCategory\",\"Equals\":[\"Data\"]},\
+{\"Field\":\"resources.type\",\"Equals\":[\"AWS::BedrockAgentCore::Gateway\"]}]}]' \
+(this replaces the trail's selectors: list its current ones with get-event-selectors and keep them)";
+
+/// What can be seen of an AgentCore runtime's kernel, network and tool layers, from the
+/// configuration its endpoints run (see shared/reference/providers.md §1). `tools_seen`:
+/// tool events were attributed to it, which a configuration statement never overrides.
+pub fn runtime_coverage(
+    agent: &AgentRef,
+    source: &str,
+    live: Option<&RuntimeConfig>,
+    tools_seen: bool,
+) -> Vec<normalizer::Coverage> {
+    use normalizer::{Coverage, CoverageStatus, Layer};
+    let mut out = vec![Coverage {
+        agent: agent.clone(),
+        layer: Layer::Kernel,
+        status: CoverageStatus::Unavailable {
+            reason: "AgentCore Runtime runs each session in an AWS-managed microVM; only the container's \
+                     stdout reaches CloudWatch Logs, no process or file telemetry"
+                .into(),
+        },
+    }];
+    let network = match live.and_then(|c| c.network.as_deref()) {
+        Some("PUBLIC") => Some(CoverageStatus::AvailableIfEnabled {
+            setting: format!(
+                "{source}: network mode PUBLIC: the runtime's egress leaves from AWS's network, where no flow log records it"
+            ),
+            how_to_enable: "aws bedrock-agentcore-control update-agent-runtime --agent-runtime-id ID \
+                            --network-configuration 'networkMode=VPC,networkModeConfig={subnets=[SUBNET],securityGroups=[SG]}' \
+                            (with the other required settings), then VPC Flow Logs on those subnets"
+                .into(),
+        }),
+        Some(vpc) if vpc.starts_with("VPC") => Some(CoverageStatus::AvailableIfEnabled {
+            setting: format!(
+                "{source}: network mode {vpc}: the runtime's egress is in your VPC, where VPC Flow Logs record it; agentward does not read flow logs"
+            ),
+            how_to_enable: "aws ec2 create-flow-logs --resource-type Subnet --resource-ids SUBNET \
+                            --traffic-type ALL --log-destination-type s3 --log-destination arn:aws:s3:::BUCKET"
+                .into(),
+        }),
+        _ => None,
+    };
+    out.extend(network.map(|status| Coverage {
+        agent: agent.clone(),
+        layer: Layer::Network,
+        status,
+    }));
+    if !tools_seen {
+        out.push(Coverage {
+            agent: agent.clone(),
+            layer: Layer::ToolInvocation,
+            status: CoverageStatus::AvailableIfEnabled {
+                setting: "an AgentCore runtime's tool calls through a gateway are InvokeGateway data events \
+                          (AWS::BedrockAgentCore::Gateway), off by default; its other tool calls are only in \
+                          its spans (CloudWatch Transaction Search)"
+                    .into(),
+                how_to_enable: GATEWAY_DATA_EVENTS.into(),
+            },
+        });
+    }
+    out
+}

@@ -1,0 +1,213 @@
+//! AgentCore inventory through the real bedrock-agentcore-control SDK against moto: a
+//! runtime with an endpoint, a gateway with a Lambda target, their roles read as declared
+//! identity, the runtime's own coverage, and deletion recorded.
+
+mod common;
+use aws_sdk_bedrockagentcorecontrol as agentcore;
+use common::*;
+use serde_json::Value;
+
+const RUNTIME_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"bedrock-agentcore.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const IMAGE: &str = "111122223333.dkr.ecr.us-east-1.amazonaws.com/support-runtime:2026-11-20";
+const TOOLS: &str = "arn:aws:lambda:us-east-1:111122223333:function:crm-tools";
+
+fn config_for(dir: &std::path::Path, endpoint: &str) -> std::path::PathBuf {
+    let config = dir.join("agentward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nurl = \"store\"\n\n[[source]]\nname = \"aws\"\nkind = \"aws-api\"\nendpoint = {endpoint:?}\nregion = \"us-east-1\"\nmax_attempts = 1\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+#[test]
+fn agentcore_runtimes_and_gateways_are_inventoried_with_their_own_coverage() {
+    let Some(moto) = moto_server(&[("MOTO_ACCOUNT_ID", ACCOUNT)]) else {
+        return;
+    };
+    let endpoint = moto.endpoint();
+    let runtime_id = block_on(async {
+        let sdk = sdk(&endpoint).await;
+        let iam = aws_sdk_iam::Client::new(&sdk);
+        for role in ["support-runtime", "crm-gateway"] {
+            iam.create_role()
+                .role_name(role)
+                .assume_role_policy_document(RUNTIME_TRUST)
+                .send()
+                .await
+                .unwrap();
+        }
+        create_function(
+            &aws_sdk_lambda::Client::new(&sdk),
+            "crm-tools",
+            "crm-gateway",
+        )
+        .await;
+        let client = agentcore::Client::new(&sdk);
+        let runtime = client
+            .create_agent_runtime()
+            .agent_runtime_name("support_runtime")
+            .agent_runtime_artifact(
+                agentcore::types::AgentRuntimeArtifact::ContainerConfiguration(
+                    agentcore::types::ContainerConfiguration::builder()
+                        .container_uri(IMAGE)
+                        .build()
+                        .unwrap(),
+                ),
+            )
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/support-runtime"))
+            .network_configuration(
+                agentcore::types::NetworkConfiguration::builder()
+                    .network_mode(agentcore::types::NetworkMode::Public)
+                    .build()
+                    .unwrap(),
+            )
+            .protocol_configuration(
+                agentcore::types::ProtocolConfiguration::builder()
+                    .server_protocol(agentcore::types::ServerProtocol::Mcp)
+                    .build()
+                    .unwrap(),
+            )
+            .environment_variables("DB_PASSWORD", "hunter2-SECRET-VALUE")
+            .environment_variables("LOG_LEVEL", "info")
+            .send()
+            .await
+            .unwrap();
+        let runtime_id = runtime.agent_runtime_id().to_string();
+        client
+            .create_agent_runtime_endpoint()
+            .agent_runtime_id(&runtime_id)
+            .name("prod")
+            .send()
+            .await
+            .unwrap();
+        let gateway = client
+            .create_gateway()
+            .name("crm-gateway")
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/crm-gateway"))
+            .protocol_type(agentcore::types::GatewayProtocolType::Mcp)
+            .authorizer_type(agentcore::types::AuthorizerType::AwsIam)
+            .send()
+            .await
+            .unwrap();
+        let gateway_id = gateway.gateway_id();
+        let tool = |name: &str| {
+            agentcore::types::ToolDefinition::builder()
+                .name(name)
+                .description("crm")
+                .input_schema(
+                    agentcore::types::SchemaDefinition::builder()
+                        .r#type(agentcore::types::SchemaType::Object)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        };
+        client
+            .create_gateway_target()
+            .gateway_identifier(gateway_id)
+            .name("crm")
+            .target_configuration(agentcore::types::TargetConfiguration::Mcp(
+                agentcore::types::McpTargetConfiguration::Lambda(
+                    agentcore::types::McpLambdaTargetConfiguration::builder()
+                        .lambda_arn(TOOLS)
+                        .tool_schema(agentcore::types::ToolSchema::InlinePayload(vec![
+                            tool("findCustomer"),
+                            tool("deleteCustomer"),
+                        ]))
+                        .build()
+                        .unwrap(),
+                ),
+            ))
+            .send()
+            .await
+            .unwrap();
+        runtime_id
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for(dir.path(), &endpoint);
+    let scan = scan_with_credentials(&config);
+    assert!(scan.status.success(), "{}", stdout(&scan));
+    let summary: Value = serde_json::from_slice(&scan.stdout).unwrap();
+    let api = &summary["sources"][0]["api"];
+    assert_eq!(
+        (&api["agentcore_runtimes"], &api["agentcore_gateways"]),
+        (&Value::from(1), &Value::from(1)),
+        "{summary:#}"
+    );
+    // Both roles were read as declared identity.
+    assert_eq!(api["roles_read"], 2, "{summary:#}");
+
+    let inventory = run(&["--config", config.to_str().unwrap(), "inventory"]);
+    let text = stdout(&inventory);
+    for expected in [
+        "platform        bedrock-agentcore-runtime",
+        "live v1         run by endpoint prod",
+        "protocol MCP · network PUBLIC · authorizer IAM (SigV4)",
+        &format!("artifact {IMAGE}"),
+        "environment variables (values not kept): DB_PASSWORD, LOG_LEVEL",
+        "platform        bedrock-agentcore-gateway",
+        "gateway         READY · MCP · authorizer AWS_IAM",
+        &format!("tool            crm (gateway_target, {TOOLS}): deleteCustomer; findCustomer"),
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(
+        !grep_dir(&dir.path().join("store"), "SECRET-VALUE"),
+        "an environment variable's value was stored"
+    );
+
+    // The runtime's coverage is its own; the gateway is inventory, not an agent.
+    let network = coverage_of(&config, &runtime_id, "network");
+    assert_eq!(network["status"], "available_if_enabled", "{network:#}");
+    assert!(
+        network["setting"]
+            .as_str()
+            .unwrap()
+            .contains("network mode PUBLIC"),
+        "{network:#}"
+    );
+    let kernel = coverage_of(&config, &runtime_id, "kernel");
+    assert!(
+        kernel["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("AgentCore Runtime"),
+        "{kernel:#}"
+    );
+    let agents: Vec<&str> = summary["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["agent"]["id"].as_str())
+        .collect();
+    assert_eq!(agents, [runtime_id.as_str()], "{summary:#}");
+
+    // Deleted in AWS: recorded once, history kept.
+    block_on(async {
+        agentcore::Client::new(&sdk(&endpoint).await)
+            .delete_agent_runtime()
+            .agent_runtime_id(&runtime_id)
+            .send()
+            .await
+            .unwrap();
+    });
+    let scan = scan_with_credentials(&config);
+    assert!(scan.status.success(), "{}", stdout(&scan));
+    let text = stdout(&run(&["--config", config.to_str().unwrap(), "inventory"]));
+    let runtime_part = text
+        .split(&format!("aws.{ACCOUNT}.us-east-1.{runtime_id}\n"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        runtime_part.starts_with(
+            "  DELETED         bedrock-agentcore-control:ListAgentRuntimes no longer lists it"
+        ),
+        "{text}"
+    );
+}
