@@ -1151,6 +1151,9 @@ pub async fn compute_state(
         let functions = inventory
             .map(normalizer::inventory::AgentInventory::lambda_functions)
             .unwrap_or_default();
+        let aliases = inventory
+            .map(connectors::aws::alias_arns)
+            .unwrap_or_default();
         // A deleted agent needs no telemetry turned on: its gaps would be noise.
         let telemetry: &[(&SourceConfig, TelemetryDoc)] =
             if inventory.is_some_and(|a| a.deleted.is_some()) {
@@ -1183,10 +1186,11 @@ pub async fn compute_state(
                 &functions,
                 &doc.functions,
             );
-            for gap in connectors::aws::trail_gaps(&agent, &source.name, &doc.trails, &functions)
-                .into_iter()
-                .chain(logging)
-                .chain(network)
+            for gap in
+                connectors::aws::trail_gaps(&agent, &source.name, &doc.trails, &functions, &aliases)
+                    .into_iter()
+                    .chain(logging)
+                    .chain(network)
             {
                 match coverage.iter_mut().find(|x| x.layer == gap.layer) {
                     Some(existing) if rank(&existing.status) <= rank(&gap.status) => {

@@ -162,6 +162,28 @@ fn agentcore_runtimes_and_gateways_are_inventoried_with_their_own_coverage() {
         "an environment variable's value was stored"
     );
 
+    // Runtimes and gateways in the bill of materials, valid CycloneDX 1.6.
+    if let Some(schemas) = schemas_dir() {
+        let bom = run(&[
+            "--config",
+            config.to_str().unwrap(),
+            "inventory",
+            "--format",
+            "cyclonedx",
+        ]);
+        let bom: Value = serde_json::from_slice(&bom.stdout).unwrap();
+        let errors: Vec<String> = bom_validator(&schemas)
+            .iter_errors(&bom)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}\n{bom:#}");
+        let text = bom.to_string();
+        assert!(
+            text.contains("support_runtime") && text.contains("crm-gateway"),
+            "{bom:#}"
+        );
+    }
+
     // The runtime's coverage is its own; the gateway is inventory, not an agent.
     let network = coverage_of(&config, &runtime_id, "network");
     assert_eq!(network["status"], "available_if_enabled", "{network:#}");

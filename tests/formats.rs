@@ -3,36 +3,10 @@
 
 mod common;
 use common::*;
-use jsonschema::{Registry, Validator};
+use jsonschema::Validator;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
-
-fn load(p: &Path) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
-    )
-    .unwrap()
-}
-
-fn bom_validator(schemas: &Path) -> Validator {
-    let cdx = schemas.join("cyclonedx");
-    let spdx = load(&cdx.join("spdx.schema.json"));
-    let jsf = load(&cdx.join("jsf-0.82.schema.json"));
-    let registry = Registry::new()
-        .add("http://cyclonedx.org/schema/spdx.schema.json", &spdx)
-        .unwrap()
-        .add("http://cyclonedx.org/schema/jsf-0.82.schema.json", &jsf)
-        .unwrap()
-        .prepare()
-        .unwrap();
-    jsonschema::options()
-        .with_registry(&registry)
-        .offline()
-        .should_validate_formats(true)
-        .build(&load(&cdx.join("bom-1.6.schema.json")))
-        .expect("bom-1.6 builds offline")
-}
 
 struct Ocsf {
     dir: std::path::PathBuf,

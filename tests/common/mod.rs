@@ -405,3 +405,31 @@ pub fn grep_dir(dir: &std::path::Path, needle: &str) -> bool {
         }
     })
 }
+
+/// A JSON file, or a panic naming it.
+pub fn load(p: &Path) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
+    .unwrap()
+}
+
+/// The official CycloneDX 1.6 schema, with what it references, offline.
+pub fn bom_validator(schemas: &Path) -> jsonschema::Validator {
+    let cdx = schemas.join("cyclonedx");
+    let spdx = load(&cdx.join("spdx.schema.json"));
+    let jsf = load(&cdx.join("jsf-0.82.schema.json"));
+    let registry = jsonschema::Registry::new()
+        .add("http://cyclonedx.org/schema/spdx.schema.json", &spdx)
+        .unwrap()
+        .add("http://cyclonedx.org/schema/jsf-0.82.schema.json", &jsf)
+        .unwrap()
+        .prepare()
+        .unwrap();
+    jsonschema::options()
+        .with_registry(&registry)
+        .offline()
+        .should_validate_formats(true)
+        .build(&load(&cdx.join("bom-1.6.schema.json")))
+        .expect("bom-1.6 builds offline")
+}

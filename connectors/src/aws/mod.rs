@@ -523,6 +523,23 @@ impl DataSelector {
 }
 
 impl TrailState {
+    /// Whether InvokeAgent calls through the alias `alias_arn` are recorded: who invoked the
+    /// agent, with which session, is only in these data events.
+    pub fn logs_invocations_through(&self, alias_arn: &str) -> bool {
+        if self.data_selectors.is_empty() {
+            return self.data_event_types.contains("AWS::Bedrock::AgentAlias");
+        }
+        self.data_selectors.iter().any(|s| {
+            s.selects(&DataEvent {
+                resource_type: "AWS::Bedrock::AgentAlias",
+                arn: alias_arn,
+                event_source: "bedrock.amazonaws.com",
+                event_name: "InvokeAgent",
+                read_only: false,
+            })
+        })
+    }
+
     /// Whether the trail logs a Lambda `Invoke` of `function` (a write data event).
     pub fn logs_invocations_of(&self, function: &str) -> bool {
         if self.data_selectors.is_empty() {
@@ -777,6 +794,7 @@ pub fn trail_gaps(
     source: &str,
     trails: &[TrailState],
     functions: &[String],
+    aliases: &[(String, String)],
 ) -> Vec<normalizer::Coverage> {
     use normalizer::{Coverage, CoverageStatus, Layer};
     let logging: Vec<&TrailState> = trails.iter().filter(|t| t.logging == Some(true)).collect();
@@ -811,7 +829,7 @@ pub fn trail_gaps(
         .first()
         .map(|t| t.name.clone())
         .unwrap_or_else(|| "TRAIL".into());
-    let enable = |arns: &[&str]| {
+    let enable = |name: &str, kind: &str, arns: &[&str]| {
         let scope = if arns.is_empty() {
             String::new()
         } else {
@@ -825,8 +843,8 @@ pub fn trail_gaps(
         };
         format!(
             "aws cloudtrail put-event-selectors --trail-name {trail} --advanced-event-selectors \
-             '[{{\"Name\":\"agent tools\",\"FieldSelectors\":[{{\"Field\":\"eventCategory\",\"Equals\":[\"Data\"]}},\
-             {{\"Field\":\"resources.type\",\"Equals\":[\"AWS::Lambda::Function\"]}}{scope}]}}]' \
+             '[{{\"Name\":\"{name}\",\"FieldSelectors\":[{{\"Field\":\"eventCategory\",\"Equals\":[\"Data\"]}},\
+             {{\"Field\":\"resources.type\",\"Equals\":[\"{kind}\"]}}{scope}]}}]' \
              (this replaces the trail's selectors: list its current ones with get-event-selectors and keep them)"
         )
     };
@@ -840,7 +858,7 @@ pub fn trail_gaps(
                 format!(
                     "{source}: no logging trail selects Lambda data events, so no action-group tool run is recorded"
                 ),
-                enable(&[]),
+                enable("agent tools", "AWS::Lambda::Function", &[]),
             ));
         }
     } else {
@@ -864,11 +882,52 @@ pub fn trail_gaps(
                     "{source}: {why} this agent's action-group functions {}",
                     unlogged.join(", ")
                 ),
-                enable(&unlogged),
+                enable("agent tools", "AWS::Lambda::Function", &unlogged),
             ));
         }
     }
+    // InvokeAgent through any alias that no trail records; with no trail logging at all,
+    // the gap above (start logging) comes first.
+    let unlogged: Vec<&(String, String)> = aliases
+        .iter()
+        .filter(|(arn, _)| !logging.iter().any(|t| t.logs_invocations_through(arn)))
+        .collect();
+    if !unlogged.is_empty() && !logging.is_empty() {
+        let arns: Vec<&str> = unlogged.iter().map(|(arn, _)| arn.as_str()).collect();
+        let labels: Vec<&str> = unlogged.iter().map(|(_, label)| label.as_str()).collect();
+        gaps.push(gap(
+            Layer::IdentityApi,
+            format!(
+                "{source}: who invoked the agent (InvokeAgent, a data event) is not recorded for its aliases {}: no logging trail selects AWS::Bedrock::AgentAlias data events for them",
+                labels.join(", ")
+            ),
+            enable("agent invocations", "AWS::Bedrock::AgentAlias", &arns),
+        ));
+    }
     gaps
+}
+
+/// Each alias of a Bedrock agent as (ARN, how to name it): InvokeAgent's data events are
+/// keyed by the alias ARN.
+pub fn alias_arns(agent: &normalizer::inventory::AgentInventory) -> Vec<(String, String)> {
+    if agent.platform.is_some() {
+        return Vec::new();
+    }
+    agent
+        .aliases
+        .iter()
+        .map(|a| {
+            let arn = format!(
+                "arn:aws:bedrock:{}:{}:agent-alias/{}/{}",
+                agent.agent.location, agent.agent.scope, agent.agent.id, a.value.id
+            );
+            let label = match &a.value.name {
+                Some(name) => format!("{name} ({})", a.value.id),
+                None => a.value.id.clone(),
+            };
+            (arn, label)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -975,6 +1034,7 @@ mod tests {
             "aws",
             std::slice::from_ref(&scoped),
             &[TOOLS.into(), EXPORT.into()],
+            &[],
         );
         assert_eq!(gaps.len(), 1);
         let normalizer::CoverageStatus::AvailableIfEnabled {
@@ -992,6 +1052,66 @@ mod tests {
             how_to_enable.contains(&format!("\"StartsWith\":[\"{TOOLS}\"]")),
             "{how_to_enable}"
         );
-        assert!(trail_gaps(&agent, "aws", &[scoped], &[EXPORT.into()]).is_empty());
+        assert!(trail_gaps(&agent, "aws", &[scoped], &[EXPORT.into()], &[]).is_empty());
+    }
+
+    #[test]
+    fn invoke_agent_is_judged_per_alias_arn() {
+        let agent = normalizer::AgentRef {
+            provider: normalizer::Provider::Aws,
+            scope: "111122223333".into(),
+            location: "us-east-1".into(),
+            id: "K7QX2M4TZP".into(),
+            qualifier: None,
+        };
+        let prod = "arn:aws:bedrock:us-east-1:111122223333:agent-alias/K7QX2M4TZP/PRDALIAS01";
+        let test = "arn:aws:bedrock:us-east-1:111122223333:agent-alias/K7QX2M4TZP/TSTALIASID";
+        let aliases = [
+            (prod.to_string(), "prod (PRDALIAS01)".to_string()),
+            (test.to_string(), "AgentTestAlias (TSTALIASID)".to_string()),
+        ];
+        let mut only_prod = trail(vec![DataSelector {
+            name: None,
+            fields: vec![
+                condition("eventCategory", |c| c.equals = vec!["Data".into()]),
+                condition("resources.type", |c| {
+                    c.equals = vec!["AWS::Bedrock::AgentAlias".into()]
+                }),
+                condition("resources.ARN", |c| c.equals = vec![prod.into()]),
+            ],
+        }]);
+        only_prod.data_event_types = ["AWS::Bedrock::AgentAlias".to_string()].into();
+        let gaps = trail_gaps(&agent, "aws", &[only_prod.clone()], &[], &aliases);
+        let identity: Vec<_> = gaps
+            .iter()
+            .filter(|g| g.layer == normalizer::Layer::IdentityApi)
+            .collect();
+        assert_eq!(identity.len(), 1, "{gaps:?}");
+        let normalizer::CoverageStatus::AvailableIfEnabled {
+            setting,
+            how_to_enable,
+        } = &identity[0].status
+        else {
+            panic!("{gaps:?}")
+        };
+        assert!(
+            setting.contains("for its aliases AgentTestAlias (TSTALIASID):"),
+            "{setting}"
+        );
+        assert!(
+            how_to_enable.contains("AWS::Bedrock::AgentAlias")
+                && how_to_enable.contains(&format!("\"StartsWith\":[\"{test}\"]")),
+            "{how_to_enable}"
+        );
+        // A trail that stopped logging records nothing: starting it is the one gap.
+        only_prod.logging = Some(false);
+        let stopped = trail_gaps(&agent, "aws", &[only_prod], &[], &aliases[..1]);
+        let identity: Vec<String> = stopped
+            .iter()
+            .filter(|g| g.layer == normalizer::Layer::IdentityApi)
+            .map(|g| g.status.explanation())
+            .collect();
+        assert_eq!(identity.len(), 1, "{stopped:?}");
+        assert!(identity[0].contains("start-logging"), "{identity:?}");
     }
 }
