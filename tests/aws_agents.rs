@@ -21,6 +21,7 @@ const BEDROCK_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"A
 const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const EMBEDDINGS: &str = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0";
 const COLLECTION: &str = "arn:aws:aoss:us-east-1:111122223333:collection/supportkb01";
+const CRM_SCHEMA: &str = "openapi: 3.0.0\ninfo: {title: crm, version: '1'}\npaths:\n  /customers/{id}:\n    get:\n      operationId: getCustomer\n  /customers/{id}/notes:\n    post:\n      operationId: addNote\n";
 const T0: &str = "2026-10-01T09:00:00Z";
 const T1: &str = "2026-10-20T09:00:00Z";
 
@@ -301,6 +302,14 @@ fn agents_world() -> Option<(Moto, Front, Arc<Mutex<World>>)> {
     }));
     let routed = world.clone();
     let front = front(moto.port, Arc::new(move |r: &Seen| answer(&routed, r)));
+    // The crm action group keeps its schema in S3.
+    for (path, body) in [
+        ("/acme-schemas", ""),
+        ("/acme-schemas/crm.yaml", CRM_SCHEMA),
+    ] {
+        let answer = http(moto.port, "PUT", path, body.as_bytes());
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
     let (support, research, kb) = block_on(async {
         let config = sdk(&front.endpoint()).await;
         let iam = aws_sdk_iam::Client::new(&config);
@@ -470,11 +479,8 @@ fn bedrock_inventory_shows_what_each_alias_runs_and_how_the_draft_differs() {
         failures[0].starts_with(&format!("bedrock-agent:ListAgentAliases {research}:")),
         "{failures:?}"
     );
-    let unresolved = source["api"]["unresolved"].to_string();
-    assert!(
-        unresolved.contains("s3://acme-schemas/crm.yaml"),
-        "{unresolved}"
-    );
+    // The schema kept in S3 was read with the scan's credentials: nothing unresolved.
+    assert_eq!(source["api"]["unresolved"], json!([]), "{source}");
 
     // Every page was fetched with the token the previous one gave, signed.
     let alias_pages: Vec<Value> = front
@@ -523,6 +529,7 @@ fn bedrock_inventory_shows_what_each_alias_runs_and_how_the_draft_differs() {
         "guardrail: none (was gr-support v1)",
         "tools: +code-interpreter, +crm, +support-tools.exportCustomers",
         "tool code-interpreter (builtin AMAZON.CodeInterpreter, -)",
+        "tool crm (action_group, arn:aws:lambda:us-east-1:111122223333:function:support-tools): addNote [POST /customers/{id}/notes]; getCustomer [GET /customers/{id}]",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }

@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -432,4 +433,14 @@ pub fn bom_validator(schemas: &Path) -> jsonschema::Validator {
         .should_validate_formats(true)
         .build(&load(&cdx.join("bom-1.6.schema.json")))
         .expect("bom-1.6 builds offline")
+}
+
+/// One plain HTTP/1.1 exchange with moto (which takes unsigned S3 requests).
+pub fn http(port: u16, method: &str, path: &str, body: &[u8]) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
 }

@@ -130,7 +130,13 @@ pub fn openapi_operations(payload: &str) -> Result<Vec<ToolOperation>, String> {
     Ok(out)
 }
 
-fn action_group_tool(group: &AgentActionGroup, unresolved: &mut Vec<String>, agent: &str) -> Tool {
+/// The action group as a tool, and where its OpenAPI schema is when it is kept in S3
+/// (bucket, key): its operations are read from there.
+fn action_group_tool(
+    group: &AgentActionGroup,
+    unresolved: &mut Vec<String>,
+    agent: &str,
+) -> (Tool, Option<(String, String)>) {
     use bedrock_agent::types::{ActionGroupExecutor, ApiSchema, FunctionSchema};
     let executor = match group.action_group_executor() {
         Some(ActionGroupExecutor::Lambda(arn)) => Some(arn.clone()),
@@ -139,6 +145,7 @@ fn action_group_tool(group: &AgentActionGroup, unresolved: &mut Vec<String>, age
     };
     let mut operations = Vec::new();
     let mut schema_sha256 = None;
+    let mut in_s3 = None;
     match group.api_schema() {
         Some(ApiSchema::Payload(payload)) => {
             schema_sha256 = Some(sha256(payload));
@@ -150,12 +157,13 @@ fn action_group_tool(group: &AgentActionGroup, unresolved: &mut Vec<String>, age
                 )),
             }
         }
-        Some(ApiSchema::S3(s3)) => unresolved.push(format!(
-            "agent {agent} action group {}: its OpenAPI schema is in s3://{}/{} and was not read, so its operations are not listed",
-            group.action_group_name(),
-            s3.s3_bucket_name().unwrap_or("?"),
-            s3.s3_object_key().unwrap_or("?")
-        )),
+        Some(ApiSchema::S3(s3)) => match (s3.s3_bucket_name(), s3.s3_object_key()) {
+            (Some(bucket), Some(key)) => in_s3 = Some((bucket.to_string(), key.to_string())),
+            _ => unresolved.push(format!(
+                "agent {agent} action group {}: its OpenAPI schema is in S3 but the API names no bucket and key, so its operations are not listed",
+                group.action_group_name()
+            )),
+        },
         _ => {}
     }
     if let Some(FunctionSchema::Functions(functions)) = group.function_schema() {
@@ -177,7 +185,7 @@ fn action_group_tool(group: &AgentActionGroup, unresolved: &mut Vec<String>, age
     let signature = group
         .parent_action_signature()
         .map(|s| s.as_str().to_string());
-    Tool {
+    let tool = Tool {
         name: group.action_group_name().to_string(),
         kind: if signature.is_some() {
             "builtin".into()
@@ -189,6 +197,44 @@ fn action_group_tool(group: &AgentActionGroup, unresolved: &mut Vec<String>, age
         operations,
         state: Some(group.action_group_state().as_str().to_string()),
         schema_sha256,
+    };
+    (tool, in_s3)
+}
+
+/// Where a version's S3-kept schemas are read from: the scan's own configuration.
+#[derive(Clone, Copy)]
+struct SchemaSource<'a> {
+    config: &'a aws_config::SdkConfig,
+    settings: &'a ApiSettings,
+}
+
+impl SchemaSource<'_> {
+    /// Fills the tool's operations from its schema in S3; a read that fails is named.
+    async fn complete(
+        &self,
+        tool: &mut Tool,
+        (bucket, key): (String, String),
+        agent: &str,
+        out: &mut OneAgent,
+    ) {
+        out.calls += 1;
+        let text =
+            match super::schemas::read_schema(self.config, self.settings, &bucket, &key).await {
+                Ok(text) => text,
+                Err(e) => {
+                    out.failures
+                        .push(format!("{e} (agent {agent} action group {})", tool.name));
+                    return;
+                }
+            };
+        tool.schema_sha256 = Some(sha256(&text));
+        match openapi_operations(&text) {
+            Ok(ops) => tool.operations = ops,
+            Err(reason) => out.unresolved.push(format!(
+                "agent {agent} action group {} (s3://{bucket}/{key}): {reason}",
+                tool.name
+            )),
+        }
     }
 }
 
@@ -307,6 +353,7 @@ struct OneAgent {
 /// configuration; returns when each tool last changed.
 async fn complete_version(
     client: &bedrock_agent::Client,
+    schemas: SchemaSource<'_>,
     id: &str,
     config: &mut VersionConfig,
     out: &mut OneAgent,
@@ -340,7 +387,10 @@ async fn complete_version(
                         let Some(group) = got.agent_action_group() else {
                             continue;
                         };
-                        let tool = action_group_tool(group, &mut out.unresolved, id);
+                        let (mut tool, in_s3) = action_group_tool(group, &mut out.unresolved, id);
+                        if let Some(location) = in_s3 {
+                            schemas.complete(&mut tool, location, id, out).await;
+                        }
                         if let Some(Ok(lambda)) =
                             group.action_group_executor().map(|e| e.as_lambda())
                         {
@@ -420,6 +470,7 @@ async fn complete_version(
 
 async fn read_agent(
     client: &bedrock_agent::Client,
+    schemas: SchemaSource<'_>,
     settings: &ApiSettings,
     id: String,
     known: &InventorySnapshot,
@@ -516,7 +567,7 @@ async fn read_agent(
     if draft_config.guardrail.is_none() && previous.is_some_and(|p| p.guardrail.is_some()) {
         observe(now, get_agent.clone(), Fact::GuardrailRemoved, &mut out);
     }
-    let tool_changed = complete_version(client, &id, &mut draft_config, &mut out).await;
+    let tool_changed = complete_version(client, schemas, &id, &mut draft_config, &mut out).await;
     let draft_read_time = tool_changed
         .values()
         .copied()
@@ -719,7 +770,7 @@ async fn read_agent(
             collaboration: v.agent_collaboration(),
         };
         let mut config = header.config();
-        complete_version(client, &id, &mut config, &mut out).await;
+        complete_version(client, schemas, &id, &mut config, &mut out).await;
         observe(
             millis(v.created_at()),
             format!("bedrock-agent:GetAgentVersion {id}/{version}"),
@@ -783,7 +834,15 @@ pub async fn read_agents(
     }
     let client = &client;
     let mut agents = futures::stream::iter(ids.into_iter().map(|id| async move {
-        let one = read_agent(client, settings, id.clone(), known, now).await;
+        let one = read_agent(
+            client,
+            SchemaSource { config, settings },
+            settings,
+            id.clone(),
+            known,
+            now,
+        )
+        .await;
         (id, one)
     }))
     .buffer_unordered(settings.concurrency.max(1))

@@ -7,6 +7,7 @@ pub mod agentcore;
 pub mod agents;
 pub mod attachments;
 pub mod functions;
+pub mod schemas;
 pub mod wire;
 
 use normalizer::Timestamp;

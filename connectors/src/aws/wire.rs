@@ -199,6 +199,23 @@ impl Recorder {
         file.write_all(&line)
     }
 
+    /// Writes down an object read outside the SDK (an API schema kept in S3), keyed as
+    /// the S3 GetObject it is.
+    pub fn keep_object(
+        &self,
+        region: &str,
+        bucket: &str,
+        key: &str,
+        body: &str,
+    ) -> std::io::Result<()> {
+        self.keep(&Exchange {
+            call: object_call(region, bucket, key),
+            status: 200,
+            headers: Vec::new(),
+            answer: body.to_string(),
+        })
+    }
+
     /// The live client, with every answer written down before the SDK reads it.
     pub fn around(&self, live: SharedHttpClient) -> SharedHttpClient {
         SharedHttpClient::new(RecordingClient {
@@ -328,6 +345,28 @@ impl Replay {
 
     pub fn client(&self) -> SharedHttpClient {
         SharedHttpClient::new(self.clone())
+    }
+
+    /// An object read outside the SDK, as the recording kept it.
+    pub fn object(&self, region: &str, bucket: &str, key: &str) -> Option<String> {
+        let answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        answers
+            .get(&object_call(region, bucket, key))
+            .and_then(|queue| queue.front())
+            .filter(|e| e.status == 200)
+            .map(|e| e.answer.clone())
+    }
+}
+
+fn object_call(region: &str, bucket: &str, key: &str) -> CallKey {
+    CallKey {
+        region: region.to_string(),
+        service: "s3".into(),
+        target: None,
+        method: "GET".into(),
+        path: format!("/{bucket}/{key}"),
+        query: String::new(),
+        body: String::new(),
     }
 }
 
