@@ -1154,6 +1154,9 @@ pub async fn compute_state(
         let aliases = inventory
             .map(connectors::aws::alias_arns)
             .unwrap_or_default();
+        let knowledge_bases = inventory
+            .map(connectors::aws::knowledge_base_arns)
+            .unwrap_or_default();
         // A deleted agent needs no telemetry turned on: its gaps would be noise.
         let telemetry: &[(&SourceConfig, TelemetryDoc)] =
             if inventory.is_some_and(|a| a.deleted.is_some()) {
@@ -1186,17 +1189,39 @@ pub async fn compute_state(
                 &functions,
                 &doc.functions,
             );
-            for gap in
-                connectors::aws::trail_gaps(&agent, &source.name, &doc.trails, &functions, &aliases)
-                    .into_iter()
-                    .chain(logging)
-                    .chain(network)
+            for gap in connectors::aws::trail_gaps(
+                &agent,
+                &source.name,
+                &doc.trails,
+                &functions,
+                &aliases,
+                &knowledge_bases,
+            )
+            .into_iter()
+            .chain(logging)
+            .chain(network)
             {
                 match coverage.iter_mut().find(|x| x.layer == gap.layer) {
                     Some(existing) if rank(&existing.status) <= rank(&gap.status) => {
                         *existing = gap
                     }
-                    Some(_) => {}
+                    // Events show the layer, but part of it is not recorded: say which
+                    // part and how to record it, without calling the layer a gap.
+                    Some(existing) => {
+                        if let (
+                            normalizer::CoverageStatus::Observed { via }
+                            | normalizer::CoverageStatus::Degraded { via, .. },
+                            normalizer::CoverageStatus::AvailableIfEnabled {
+                                setting,
+                                how_to_enable,
+                            },
+                        ) = (&mut existing.status, &gap.status)
+                        {
+                            via.push_str(&format!(
+                                "; not recorded: {setting}; to record it: {how_to_enable}"
+                            ));
+                        }
+                    }
                     None => coverage.push(gap),
                 }
             }

@@ -221,6 +221,18 @@ fn trail_configuration_read_through_the_api_names_the_trail_to_fix() {
     // What events showed is not overridden by configuration.
     let support = coverage_of(&config, "K7QX2M4TZP", "tool_invocation");
     assert_eq!(support["status"], "observed", "{support:#}");
+    // But what the trail does not record of an observed layer is named, with the fix:
+    // InvokeAgent through prod and Retrieve from the knowledge base are data events it
+    // does not select.
+    let identity = coverage_of(&config, "K7QX2M4TZP", "identity_api");
+    assert_eq!(identity["status"], "observed", "{identity:#}");
+    let via = identity["via"].as_str().unwrap();
+    assert!(
+        via.contains("not recorded: api: who invoked the agent (InvokeAgent) through its aliases prod (PRDALIAS01); what it retrieved (Retrieve) from its knowledge bases QWERTY1234")
+            && via.contains("arn:aws:bedrock:us-east-1:111122223333:agent-alias/K7QX2M4TZP/PRDALIAS01")
+            && via.contains("AWS::Bedrock::KnowledgeBase"),
+        "{identity:#}"
+    );
     // Invocation logging is off in the region: that is why no prompt is seen.
     let prompt = coverage_of(&config, "K7QX2M4TZP", "prompt");
     assert_eq!(

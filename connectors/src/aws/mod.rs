@@ -541,6 +541,24 @@ impl TrailState {
         })
     }
 
+    /// Whether retrievals from the knowledge base `kb_arn` are recorded.
+    pub fn logs_retrievals_from(&self, kb_arn: &str) -> bool {
+        if self.data_selectors.is_empty() {
+            return self
+                .data_event_types
+                .contains("AWS::Bedrock::KnowledgeBase");
+        }
+        self.data_selectors.iter().any(|s| {
+            s.selects(&DataEvent {
+                resource_type: "AWS::Bedrock::KnowledgeBase",
+                arn: kb_arn,
+                event_source: "bedrock.amazonaws.com",
+                event_name: "Retrieve",
+                read_only: true,
+            })
+        })
+    }
+
     /// Whether the trail logs a Lambda `Invoke` of `function` (a write data event).
     pub fn logs_invocations_of(&self, function: &str) -> bool {
         if self.data_selectors.is_empty() {
@@ -789,13 +807,15 @@ pub fn logging_gap(
 /// gap; a layer whose events the trails do take is left to the log sources to call
 /// observed (a configuration is a promise, not an observation). `functions` are the
 /// agent's action-group Lambda functions: each must be taken by some logging trail's
-/// selectors, not merely some Lambda function.
+/// selectors, not merely some Lambda function; likewise each alias (InvokeAgent) and each
+/// knowledge base (Retrieve), as (ARN, label).
 pub fn trail_gaps(
     agent: &normalizer::AgentRef,
     source: &str,
     trails: &[TrailState],
     functions: &[String],
     aliases: &[(String, String)],
+    knowledge_bases: &[(String, String)],
 ) -> Vec<normalizer::Coverage> {
     use normalizer::{Coverage, CoverageStatus, Layer};
     let logging: Vec<&TrailState> = trails.iter().filter(|t| t.logging == Some(true)).collect();
@@ -830,25 +850,35 @@ pub fn trail_gaps(
         .first()
         .map(|t| t.name.clone())
         .unwrap_or_else(|| "TRAIL".into());
-    let enable = |name: &str, kind: &str, arns: &[&str]| {
-        let scope = if arns.is_empty() {
-            String::new()
-        } else {
-            format!(
-                ",{{\"Field\":\"resources.ARN\",\"StartsWith\":[{}]}}",
-                arns.iter()
-                    .map(|a| format!("\"{a}\""))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )
-        };
+    // One advanced selector per (name, resource type, ARN prefixes), all in one command.
+    let enable_all = |selectors: &[(&str, &str, Vec<&str>)]| {
+        let json: Vec<String> = selectors
+            .iter()
+            .map(|(name, kind, arns)| {
+                let scope = if arns.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ",{{\"Field\":\"resources.ARN\",\"StartsWith\":[{}]}}",
+                        arns.iter()
+                            .map(|a| format!("\"{a}\""))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    )
+                };
+                format!(
+                    "{{\"Name\":\"{name}\",\"FieldSelectors\":[{{\"Field\":\"eventCategory\",\"Equals\":[\"Data\"]}},\
+                     {{\"Field\":\"resources.type\",\"Equals\":[\"{kind}\"]}}{scope}]}}"
+                )
+            })
+            .collect();
         format!(
             "aws cloudtrail put-event-selectors --trail-name {trail} --advanced-event-selectors \
-             '[{{\"Name\":\"{name}\",\"FieldSelectors\":[{{\"Field\":\"eventCategory\",\"Equals\":[\"Data\"]}},\
-             {{\"Field\":\"resources.type\",\"Equals\":[\"{kind}\"]}}{scope}]}}]' \
-             (this replaces the trail's selectors: list its current ones with get-event-selectors and keep them)"
+             '[{}]' (this replaces the trail's selectors: list its current ones with get-event-selectors and keep them)",
+            json.join(",")
         )
     };
+    let enable = |name: &str, kind: &str, arns: &[&str]| enable_all(&[(name, kind, arns.to_vec())]);
     if functions.is_empty() {
         if !logging
             .iter()
@@ -887,25 +917,78 @@ pub fn trail_gaps(
             ));
         }
     }
-    // InvokeAgent through any alias that no trail records; with no trail logging at all,
-    // the gap above (start logging) comes first.
-    let unlogged: Vec<&(String, String)> = aliases
+    // Who invoked the agent (InvokeAgent, per alias) and what it retrieved (Retrieve, per
+    // knowledge base) are data events; with no trail logging at all, the gap above (start
+    // logging) comes first.
+    let unlogged_aliases: Vec<&(String, String)> = aliases
         .iter()
         .filter(|(arn, _)| !logging.iter().any(|t| t.logs_invocations_through(arn)))
         .collect();
-    if !unlogged.is_empty() && !logging.is_empty() {
-        let arns: Vec<&str> = unlogged.iter().map(|(arn, _)| arn.as_str()).collect();
-        let labels: Vec<&str> = unlogged.iter().map(|(_, label)| label.as_str()).collect();
+    let unlogged_kbs: Vec<&(String, String)> = knowledge_bases
+        .iter()
+        .filter(|(arn, _)| !logging.iter().any(|t| t.logs_retrievals_from(arn)))
+        .collect();
+    let any_unlogged = !unlogged_aliases.is_empty() || !unlogged_kbs.is_empty();
+    if !logging.is_empty() && any_unlogged {
+        let mut missing = Vec::new();
+        let mut selectors = Vec::new();
+        for (what, kind, selector, unlogged) in [
+            (
+                "who invoked the agent (InvokeAgent) through its aliases",
+                "AWS::Bedrock::AgentAlias",
+                "agent invocations",
+                &unlogged_aliases,
+            ),
+            (
+                "what it retrieved (Retrieve) from its knowledge bases",
+                "AWS::Bedrock::KnowledgeBase",
+                "knowledge-base retrievals",
+                &unlogged_kbs,
+            ),
+        ] {
+            if unlogged.is_empty() {
+                continue;
+            }
+            let labels: Vec<&str> = unlogged.iter().map(|(_, l)| l.as_str()).collect();
+            missing.push(format!("{what} {}", labels.join(", ")));
+            selectors.push((
+                selector,
+                kind,
+                unlogged.iter().map(|(arn, _)| arn.as_str()).collect(),
+            ));
+        }
         gaps.push(gap(
             Layer::IdentityApi,
             format!(
-                "{source}: who invoked the agent (InvokeAgent, a data event) is not recorded for its aliases {}: no logging trail selects AWS::Bedrock::AgentAlias data events for them",
-                labels.join(", ")
+                "{source}: {} — data events no logging trail selects",
+                missing.join("; ")
             ),
-            enable("agent invocations", "AWS::Bedrock::AgentAlias", &arns),
+            enable_all(&selectors),
         ));
     }
     gaps
+}
+
+/// Each knowledge base a version of a Bedrock agent reads, as (ARN, how to name it):
+/// Retrieve's data events are keyed by the knowledge base ARN.
+pub fn knowledge_base_arns(agent: &normalizer::inventory::AgentInventory) -> Vec<(String, String)> {
+    let ids: std::collections::BTreeSet<&String> = agent
+        .configs
+        .iter()
+        .flat_map(|c| c.value.knowledge_bases.iter())
+        .chain(agent.knowledge_bases.iter().map(|k| &k.value))
+        .collect();
+    ids.into_iter()
+        .map(|id| {
+            (
+                format!(
+                    "arn:aws:bedrock:{}:{}:knowledge-base/{id}",
+                    agent.agent.location, agent.agent.scope
+                ),
+                id.clone(),
+            )
+        })
+        .collect()
 }
 
 /// Each alias of a Bedrock agent as (ARN, how to name it): InvokeAgent's data events are
@@ -1036,6 +1119,7 @@ mod tests {
             std::slice::from_ref(&scoped),
             &[TOOLS.into(), EXPORT.into()],
             &[],
+            &[],
         );
         assert_eq!(gaps.len(), 1);
         let normalizer::CoverageStatus::AvailableIfEnabled {
@@ -1053,7 +1137,7 @@ mod tests {
             how_to_enable.contains(&format!("\"StartsWith\":[\"{TOOLS}\"]")),
             "{how_to_enable}"
         );
-        assert!(trail_gaps(&agent, "aws", &[scoped], &[EXPORT.into()], &[]).is_empty());
+        assert!(trail_gaps(&agent, "aws", &[scoped], &[EXPORT.into()], &[], &[]).is_empty());
     }
 
     #[test]
@@ -1071,6 +1155,10 @@ mod tests {
             (prod.to_string(), "prod (PRDALIAS01)".to_string()),
             (test.to_string(), "AgentTestAlias (TSTALIASID)".to_string()),
         ];
+        let kbs = [(
+            "arn:aws:bedrock:us-east-1:111122223333:knowledge-base/QWERTY1234".to_string(),
+            "QWERTY1234".to_string(),
+        )];
         let mut only_prod = trail(vec![DataSelector {
             name: None,
             fields: vec![
@@ -1082,7 +1170,7 @@ mod tests {
             ],
         }]);
         only_prod.data_event_types = ["AWS::Bedrock::AgentAlias".to_string()].into();
-        let gaps = trail_gaps(&agent, "aws", &[only_prod.clone()], &[], &aliases);
+        let gaps = trail_gaps(&agent, "aws", &[only_prod.clone()], &[], &aliases, &kbs);
         let identity: Vec<_> = gaps
             .iter()
             .filter(|g| g.layer == normalizer::Layer::IdentityApi)
@@ -1096,8 +1184,13 @@ mod tests {
             panic!("{gaps:?}")
         };
         assert!(
-            setting.contains("for its aliases AgentTestAlias (TSTALIASID):"),
+            setting.contains("through its aliases AgentTestAlias (TSTALIASID); what it retrieved (Retrieve) from its knowledge bases QWERTY1234"),
             "{setting}"
+        );
+        assert!(
+            how_to_enable.contains("AWS::Bedrock::KnowledgeBase")
+                && how_to_enable.contains("knowledge-base/QWERTY1234"),
+            "{how_to_enable}"
         );
         assert!(
             how_to_enable.contains("AWS::Bedrock::AgentAlias")
@@ -1106,7 +1199,7 @@ mod tests {
         );
         // A trail that stopped logging records nothing: starting it is the one gap.
         only_prod.logging = Some(false);
-        let stopped = trail_gaps(&agent, "aws", &[only_prod], &[], &aliases[..1]);
+        let stopped = trail_gaps(&agent, "aws", &[only_prod], &[], &aliases[..1], &kbs);
         let identity: Vec<String> = stopped
             .iter()
             .filter(|g| g.layer == normalizer::Layer::IdentityApi)
