@@ -233,3 +233,130 @@ fn agentcore_runtimes_and_gateways_are_inventoried_with_their_own_coverage() {
         "{text}"
     );
 }
+
+/// GetAgentRuntime's answer for version 1 of `id`, which moto does not keep once the
+/// runtime is updated: an HTTP runtime on the public network.
+fn runtime_v1(id: &str) -> Value {
+    serde_json::json!({
+        "agentRuntimeArn": format!("arn:aws:bedrock-agentcore:us-east-1:{ACCOUNT}:runtime/{id}"),
+        "agentRuntimeName": "support_runtime",
+        "agentRuntimeId": id,
+        "agentRuntimeVersion": "1",
+        "createdAt": "2026-10-01T09:00:00Z",
+        "lastUpdatedAt": "2026-10-01T09:00:00Z",
+        "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/support-runtime"),
+        "networkConfiguration": { "networkMode": "PUBLIC" },
+        "status": "READY",
+        "agentRuntimeArtifact": { "containerConfiguration": { "containerUri": format!("{IMAGE}-v1") } },
+        "protocolConfiguration": { "serverProtocol": "HTTP" }
+    })
+}
+
+#[test]
+fn an_endpoint_that_runs_an_older_version_is_shown_with_that_version() {
+    use common::front::{Answer, Seen, front, segments};
+    use std::sync::{Arc, Mutex};
+    let Some(moto) = moto_server(&[("MOTO_ACCOUNT_ID", ACCOUNT)]) else {
+        return;
+    };
+    let runtime: Arc<Mutex<String>> = Arc::default();
+    let known = runtime.clone();
+    let front = front(
+        moto.port,
+        Arc::new(move |r: &Seen| {
+            let id = known.lock().unwrap().clone();
+            let seg = segments(&r.path);
+            (r.method == "GET" && seg == ["runtimes", id.as_str()] && r.query == "version=1")
+                .then(|| Answer::json(runtime_v1(&id)))
+                .flatten()
+        }),
+    );
+    let endpoint = front.endpoint();
+    let id = block_on(async {
+        let sdk = sdk(&endpoint).await;
+        aws_sdk_iam::Client::new(&sdk)
+            .create_role()
+            .role_name("support-runtime")
+            .assume_role_policy_document(RUNTIME_TRUST)
+            .send()
+            .await
+            .unwrap();
+        let client = agentcore::Client::new(&sdk);
+        let artifact = agentcore::types::AgentRuntimeArtifact::ContainerConfiguration(
+            agentcore::types::ContainerConfiguration::builder()
+                .container_uri(IMAGE)
+                .build()
+                .unwrap(),
+        );
+        let public = agentcore::types::NetworkConfiguration::builder()
+            .network_mode(agentcore::types::NetworkMode::Public)
+            .build()
+            .unwrap();
+        let role = format!("arn:aws:iam::{ACCOUNT}:role/support-runtime");
+        let id = client
+            .create_agent_runtime()
+            .agent_runtime_name("support_runtime")
+            .agent_runtime_artifact(artifact.clone())
+            .role_arn(&role)
+            .network_configuration(public)
+            .send()
+            .await
+            .unwrap()
+            .agent_runtime_id()
+            .to_string();
+        // prod stays on version 1; the runtime moves to version 2 inside a VPC.
+        client
+            .create_agent_runtime_endpoint()
+            .agent_runtime_id(&id)
+            .name("prod")
+            .agent_runtime_version("1")
+            .send()
+            .await
+            .unwrap();
+        client
+            .update_agent_runtime()
+            .agent_runtime_id(&id)
+            .agent_runtime_artifact(artifact)
+            .role_arn(&role)
+            .network_configuration(
+                agentcore::types::NetworkConfiguration::builder()
+                    .network_mode(agentcore::types::NetworkMode::Vpc)
+                    .network_mode_config(
+                        agentcore::types::VpcConfig::builder()
+                            .subnets("subnet-0a1b2c3d")
+                            .security_groups("sg-0a1b2c3d")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        id
+    });
+    *runtime.lock().unwrap() = id.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for(dir.path(), &endpoint);
+    let scan = scan_with_credentials(&config);
+    assert!(scan.status.success(), "{}", stdout(&scan));
+    let text = stdout(&run(&["--config", config.to_str().unwrap(), "inventory"]));
+    for expected in [
+        "live v1         run by endpoint prod",
+        "READY · protocol HTTP · network PUBLIC",
+        &format!("artifact {IMAGE}-v1"),
+        "protocol unknown · network VPC (subnets subnet-0a1b2c3d; security groups sg-0a1b2c3d)",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // Coverage is judged on what prod runs: public egress, no flow log.
+    let network = coverage_of(&config, &id, "network");
+    assert!(
+        network["setting"]
+            .as_str()
+            .unwrap()
+            .contains("network mode PUBLIC"),
+        "{network:#}"
+    );
+}

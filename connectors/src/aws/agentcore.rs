@@ -294,6 +294,12 @@ impl Reader<'_> {
                 .send()
                 .await
             {
+                Ok(got) if got.agent_runtime_version() != version => {
+                    self.read.failures.push(format!(
+                        "bedrock-agentcore-control:GetAgentRuntime {id}/{version}: answered with version {} instead",
+                        got.agent_runtime_version()
+                    ))
+                }
                 Ok(got) => {
                     let call = format!("bedrock-agentcore-control:GetAgentRuntime {id}/{version}");
                     let time = millis(got.last_updated_at());
