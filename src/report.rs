@@ -216,16 +216,16 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
             );
         }
         if let Some(g) = &a.gateway {
-            let g_value = &g.value;
+            let gateway = &g.value;
             let line = [
-                g_value.status.as_deref(),
-                g_value.protocol.as_deref(),
-                g_value
+                gateway.status.as_deref(),
+                gateway.protocol.as_deref(),
+                gateway
                     .authorizer
                     .as_deref()
                     .map(|a| format!("authorizer {a}"))
                     .as_deref(),
-                g_value.url.as_deref(),
+                gateway.url.as_deref(),
             ]
             .into_iter()
             .flatten()

@@ -4,7 +4,8 @@
 //!
 //! Each agent: DRAFT + one routed version, two action groups per version (an OpenAPI
 //! schema with three operations, a function schema), one knowledge base, one alias; 13
-//! calls per agent. `AGENTS=N` changes the count.
+//! calls per agent, plus the knowledge base and guardrail they share, read once (3 calls).
+//! `AGENTS=N` changes the count.
 //!
 //! Run: `cargo bench -p connectors --bench agents_inventory`
 
@@ -98,6 +99,18 @@ fn answer(method: &str, path: &str, body: &Value, agents: usize) -> Value {
         }
         ("POST", ["agents", _, "agentversions", _, "knowledgebases"]) => json!({
             "agentKnowledgeBaseSummaries": [{ "knowledgeBaseId": "KB00000001", "knowledgeBaseState": "ENABLED", "updatedAt": T }]
+        }),
+        // The knowledge base and the guardrail every agent shares: read once per scan.
+        ("GET", ["knowledgebases", kb]) => json!({ "knowledgeBase": {
+            "knowledgeBaseId": kb, "name": "docs", "roleArn": "arn:aws:iam::111122223333:role/kb",
+            "knowledgeBaseArn": format!("arn:aws:bedrock:us-east-1:111122223333:knowledge-base/{kb}"),
+            "status": "ACTIVE", "createdAt": T, "updatedAt": T
+        }}),
+        ("POST", ["knowledgebases", _, "datasources"]) => json!({ "dataSourceSummaries": [] }),
+        ("GET", ["guardrails", g]) => json!({
+            "name": "g", "guardrailId": g, "guardrailArn": format!("arn:aws:bedrock:us-east-1:111122223333:guardrail/{g}"),
+            "version": "1", "status": "READY", "createdAt": T, "updatedAt": T,
+            "blockedInputMessaging": "no", "blockedOutputsMessaging": "no"
         }),
         _ => json!({ "message": format!("unexpected {method} {path}") }),
     }

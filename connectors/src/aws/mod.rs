@@ -1101,15 +1101,19 @@ mod tests {
         assert!(!trail(vec![reads]).logs_invocations_of(TOOLS));
     }
 
-    #[test]
-    fn the_gap_names_the_unlogged_functions_and_the_scoped_command() {
-        let agent = normalizer::AgentRef {
+    fn support_agent() -> normalizer::AgentRef {
+        normalizer::AgentRef {
             provider: normalizer::Provider::Aws,
             scope: "111122223333".into(),
             location: "us-east-1".into(),
             id: "K7QX2M4TZP".into(),
             qualifier: None,
-        };
+        }
+    }
+
+    #[test]
+    fn the_gap_names_the_unlogged_functions_and_the_scoped_command() {
+        let agent = support_agent();
         let scoped = trail(vec![lambda_data(vec![condition("resources.ARN", |c| {
             c.starts_with = vec![EXPORT.into()]
         })])]);
@@ -1142,13 +1146,7 @@ mod tests {
 
     #[test]
     fn invoke_agent_is_judged_per_alias_arn() {
-        let agent = normalizer::AgentRef {
-            provider: normalizer::Provider::Aws,
-            scope: "111122223333".into(),
-            location: "us-east-1".into(),
-            id: "K7QX2M4TZP".into(),
-            qualifier: None,
-        };
+        let agent = support_agent();
         let prod = "arn:aws:bedrock:us-east-1:111122223333:agent-alias/K7QX2M4TZP/PRDALIAS01";
         let test = "arn:aws:bedrock:us-east-1:111122223333:agent-alias/K7QX2M4TZP/TSTALIASID";
         let aliases = [
