@@ -1248,8 +1248,13 @@ pub async fn compute_state(
             let tools_seen = events_by_layer
                 .get(&Layer::ToolInvocation)
                 .is_some_and(|n| *n > 0);
-            for c in connectors::aws::agentcore::runtime_coverage(&agent, &source, live, tools_seen)
-            {
+            let trails: Vec<connectors::aws::TrailState> = telemetry
+                .iter()
+                .flat_map(|(_, doc)| doc.trails.iter().cloned())
+                .collect();
+            for c in connectors::aws::agentcore::runtime_coverage(
+                &agent, &source, live, tools_seen, &trails,
+            ) {
                 match coverage.iter_mut().find(|x| x.layer == c.layer) {
                     Some(existing) => *existing = c,
                     None => coverage.push(c),

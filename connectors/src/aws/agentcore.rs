@@ -582,6 +582,7 @@ pub fn runtime_coverage(
     source: &str,
     live: Option<&RuntimeConfig>,
     tools_seen: bool,
+    trails: &[super::TrailState],
 ) -> Vec<normalizer::Coverage> {
     use normalizer::{Coverage, CoverageStatus, Layer};
     let mut out = vec![Coverage {
@@ -619,17 +620,102 @@ pub fn runtime_coverage(
         status,
     }));
     if !tools_seen {
+        let recording: Vec<&str> = trails
+            .iter()
+            .filter(|t| {
+                t.logging == Some(true)
+                    && t.data_event_types
+                        .contains("AWS::BedrockAgentCore::Gateway")
+            })
+            .map(|t| t.name.as_str())
+            .collect();
+        let setting = if recording.is_empty() {
+            "an AgentCore runtime's tool calls through a gateway are InvokeGateway data events \
+             (AWS::BedrockAgentCore::Gateway), off by default; its other tool calls are only in \
+             its spans (CloudWatch Transaction Search)"
+                .to_string()
+        } else {
+            // Said as it is: the events exist, this report does not hold them.
+            format!(
+                "{source}: trail {} records InvokeGateway data events, but agentward does not \
+                 attribute them to runtimes yet, so none is in this report; its other tool calls \
+                 are only in its spans (CloudWatch Transaction Search)",
+                recording.join(", ")
+            )
+        };
         out.push(Coverage {
             agent: agent.clone(),
             layer: Layer::ToolInvocation,
             status: CoverageStatus::AvailableIfEnabled {
-                setting: "an AgentCore runtime's tool calls through a gateway are InvokeGateway data events \
-                          (AWS::BedrockAgentCore::Gateway), off by default; its other tool calls are only in \
-                          its spans (CloudWatch Transaction Search)"
-                    .into(),
-                how_to_enable: GATEWAY_DATA_EVENTS.into(),
+                setting,
+                how_to_enable: if recording.is_empty() {
+                    GATEWAY_DATA_EVENTS.into()
+                } else {
+                    "read the runtime's spans (aws/spans log group, after CloudWatch Transaction \
+                     Search is enabled); no AWS setting is missing for gateway calls"
+                        .into()
+                },
             },
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tool_status(trails: &[super::super::TrailState]) -> normalizer::CoverageStatus {
+        let agent = AgentRef {
+            provider: Provider::Aws,
+            scope: "111122223333".into(),
+            location: "us-east-1".into(),
+            id: "support_runtime-Ab12Cd34Ef".into(),
+            qualifier: None,
+        };
+        let live = RuntimeConfig {
+            version: "3".into(),
+            network: Some("PUBLIC".into()),
+            ..RuntimeConfig::default()
+        };
+        runtime_coverage(&agent, "aws", Some(&live), false, trails)
+            .into_iter()
+            .find(|c| c.layer == normalizer::Layer::ToolInvocation)
+            .expect("a tool statement")
+            .status
+    }
+
+    #[test]
+    fn gateway_calls_are_named_as_unrecorded_or_as_recorded_but_not_read() {
+        let normalizer::CoverageStatus::AvailableIfEnabled { how_to_enable, .. } = tool_status(&[])
+        else {
+            panic!()
+        };
+        assert!(
+            how_to_enable.contains("AWS::BedrockAgentCore::Gateway"),
+            "{how_to_enable}"
+        );
+        let trail = super::super::TrailState {
+            name: "acme-trail".into(),
+            home_region: Some("us-east-1".into()),
+            multi_region: true,
+            logging: Some(true),
+            management_events: true,
+            data_event_types: ["AWS::BedrockAgentCore::Gateway".to_string()].into(),
+            data_selectors: Vec::new(),
+        };
+        let normalizer::CoverageStatus::AvailableIfEnabled {
+            setting,
+            how_to_enable,
+        } = tool_status(&[trail])
+        else {
+            panic!()
+        };
+        assert!(
+            setting.contains(
+                "trail acme-trail records InvokeGateway data events, but agentward does not"
+            ) && !how_to_enable.contains("put-event-selectors"),
+            "{setting} / {how_to_enable}"
+        );
+    }
 }
