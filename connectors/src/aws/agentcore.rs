@@ -3,7 +3,7 @@
 //! each gateway with its targets (the MCP tools it serves). Environment variables are kept
 //! by name only.
 
-use super::agents::every_page;
+use super::agents::{every_page, millis};
 use super::{ApiSettings, error_text, provenance};
 use aws_sdk_bedrockagentcorecontrol as agentcore;
 use normalizer::inventory::{
@@ -27,10 +27,6 @@ pub struct AgentCoreRead {
     pub roles: BTreeMap<String, BTreeSet<String>>,
     /// Gateway id → the Lambda functions its targets run.
     pub functions: BTreeMap<String, BTreeSet<String>>,
-}
-
-fn millis(t: &aws_smithy_types::DateTime) -> Timestamp {
-    Timestamp(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
 }
 
 /// `arn:aws:bedrock-agentcore:REGION:ACCOUNT:runtime/ID` → the AgentRef of ID.

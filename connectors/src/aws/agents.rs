@@ -77,7 +77,8 @@ fn sha256(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-fn millis(t: &bedrock_agent::primitives::DateTime) -> Timestamp {
+/// An AWS timestamp at millisecond precision, as the model keeps time.
+pub(super) fn millis(t: &aws_smithy_types::DateTime) -> Timestamp {
     Timestamp(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
 }
 

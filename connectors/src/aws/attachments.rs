@@ -2,7 +2,7 @@
 //! store and data sources) and each guardrail version (what it filters). Each is read once
 //! however many agents and versions use it.
 
-use super::agents::every_page;
+use super::agents::{every_page, millis};
 use super::error_text;
 use aws_sdk_bedrock as bedrock;
 use aws_sdk_bedrockagent as bedrock_agent;
@@ -26,10 +26,6 @@ impl<T> Default for Attached<T> {
             failures: Vec::new(),
         }
     }
-}
-
-fn millis(t: &aws_smithy_types::DateTime) -> Timestamp {
-    Timestamp(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
 }
 
 fn storage(s: &bedrock_agent::types::StorageConfiguration) -> String {
