@@ -755,6 +755,13 @@ fn unpinned_trust_and_invoke_grants_are_overreach_until_pinned_to_the_agent() {
         titles.contains(&"the agent's role can be assumed by Bedrock on behalf of any Bedrock agent in any account (no aws:SourceArn or aws:SourceAccount condition)".to_string()),
         "{titles:#?}"
     );
+    // The knowledge base's role (read through GetKnowledgeBase) trusts Bedrock for any
+    // knowledge base.
+    let kb = world.lock().unwrap().knowledge_base.clone();
+    assert!(
+        titles.contains(&format!("knowledge base {kb}'s role can be assumed by Bedrock on behalf of any Bedrock knowledge base in any account (no aws:SourceArn or aws:SourceAccount condition)")),
+        "{titles:#?}"
+    );
     // The function runs outside any VPC: its egress cannot be seen anywhere.
     let network = coverage_of(&config, &support, "network");
     assert_eq!(network["status"], "unavailable", "{network}");

@@ -528,17 +528,53 @@ pub fn declared_only(inventory: &AgentInventory, declared: &DeclaredIdentity) ->
     }
 }
 
-/// How far a grant to the Bedrock service reaches beyond this agent, or `None` when it is
-/// pinned to the agent (its ARN or its aliases') by `aws:SourceArn`.
-fn unpinned_reach(statement: &Statement, agent: &AgentRef) -> Option<String> {
-    let agent_arn = format!(
-        "arn:aws:bedrock:{}:{}:agent/{}",
-        agent.location, agent.scope, agent.id
-    );
-    let alias_prefix = format!(
-        "arn:aws:bedrock:{}:{}:agent-alias/{}/",
-        agent.location, agent.scope, agent.id
-    );
+/// The Bedrock resource a grant to the Bedrock service should be pinned to.
+struct PinTarget {
+    /// Its ARN, and a prefix whose ARNs are its own too (an agent's aliases).
+    arn: String,
+    own_prefix: Option<String>,
+    /// `agent`, `knowledge base`.
+    noun: &'static str,
+}
+
+impl PinTarget {
+    fn agent(agent: &AgentRef) -> PinTarget {
+        PinTarget {
+            arn: format!(
+                "arn:aws:bedrock:{}:{}:agent/{}",
+                agent.location, agent.scope, agent.id
+            ),
+            own_prefix: Some(format!(
+                "arn:aws:bedrock:{}:{}:agent-alias/{}/",
+                agent.location, agent.scope, agent.id
+            )),
+            noun: "agent",
+        }
+    }
+
+    fn knowledge_base(agent: &AgentRef, id: &str) -> PinTarget {
+        PinTarget {
+            arn: format!(
+                "arn:aws:bedrock:{}:{}:knowledge-base/{id}",
+                agent.location, agent.scope
+            ),
+            own_prefix: None,
+            noun: "knowledge base",
+        }
+    }
+
+    fn fix(&self) -> String {
+        format!(
+            "add Condition {{\"ArnLike\": {{\"aws:SourceArn\": \"{}\"}}}}",
+            self.arn
+        )
+    }
+}
+
+/// How far a grant to the Bedrock service reaches beyond `target`, or `None` when it is
+/// pinned to it (its ARN, or for an agent its aliases') by `aws:SourceArn`.
+fn unpinned_reach(statement: &Statement, target: &PinTarget) -> Option<String> {
+    let noun = target.noun;
     let anyone = statement.principals.iter().any(|p| p == "*");
     let arns: Vec<&str> = statement
         .source_pins
@@ -551,29 +587,34 @@ fn unpinned_reach(statement: &Statement, agent: &AgentRef) -> Option<String> {
         .filter_map(|p| p.strip_prefix("aws:sourceaccount="))
         .collect();
     if !arns.is_empty() {
-        // Pinned to this agent when no pin reaches another agent's ARN.
+        // Pinned to the target when no pin reaches another resource's ARN.
         let reaches_others = arns.iter().any(|pin| {
-            let exact = *pin == agent_arn || pin.starts_with(&alias_prefix);
-            !exact && (glob(pin, &agent_arn, false) || pin.contains('*') || pin.contains('?'))
+            let exact = *pin == target.arn
+                || target
+                    .own_prefix
+                    .as_deref()
+                    .is_some_and(|prefix| pin.starts_with(prefix));
+            !exact && (glob(pin, &target.arn, false) || pin.contains('*') || pin.contains('?'))
         });
         return reaches_others.then(|| {
             format!(
-                "any agent whose ARN matches {} (aws:SourceArn is a pattern)",
+                "any {noun} whose ARN matches {} (aws:SourceArn is a pattern)",
                 arns.join(" or ")
             )
         });
     }
     if !accounts.is_empty() {
         return Some(format!(
-            "any Bedrock agent of account {} (pinned by aws:SourceAccount only)",
+            "any Bedrock {noun} of account {} (pinned by aws:SourceAccount only)",
             accounts.join(", ")
         ));
     }
     Some(if anyone {
         "anyone (Principal \"*\" with no aws:SourceArn condition)".to_string()
     } else {
-        "any Bedrock agent in any account (no aws:SourceArn or aws:SourceAccount condition)"
-            .to_string()
+        format!(
+            "any Bedrock {noun} in any account (no aws:SourceArn or aws:SourceAccount condition)"
+        )
     })
 }
 
@@ -582,11 +623,12 @@ fn unpinned_reach(statement: &Statement, agent: &AgentRef) -> Option<String> {
 /// service act for callers other than this agent.
 fn deputy_items(agent: &AgentRef, inv: &AgentInventory, declared: &DeclaredIdentity) -> Vec<Item> {
     let mut items = Vec::new();
-    let fix = format!(
-        "add Condition {{\"ArnLike\": {{\"aws:SourceArn\": \"arn:aws:bedrock:{}:{}:agent/{}\"}}}}",
-        agent.location, agent.scope, agent.id
-    );
-    let bedrock_grants = |doc: &crate::identity::Document, action: &str| -> Vec<(String, String)> {
+    let own = PinTarget::agent(agent);
+    let fix = own.fix();
+    let bedrock_grants = |doc: &crate::identity::Document,
+                          action: &str,
+                          target: &PinTarget|
+     -> Vec<(String, String)> {
         let crate::identity::Document::Parsed { document } = doc else {
             return Vec::new();
         };
@@ -600,7 +642,7 @@ fn deputy_items(agent: &AgentRef, inv: &AgentInventory, declared: &DeclaredIdent
                     .any(|p| p == "*" || p == "service:bedrock.amazonaws.com")
             })
             .filter_map(|st| {
-                unpinned_reach(st, agent)
+                unpinned_reach(st, target)
                     .map(|reach| (st.sid.clone().unwrap_or_else(|| "(no Sid)".into()), reach))
             })
             .collect()
@@ -608,7 +650,7 @@ fn deputy_items(agent: &AgentRef, inv: &AgentInventory, declared: &DeclaredIdent
     if let Some(role) = &inv.role {
         let key = role_key(&role.value);
         if let Some(trust) = declared.roles.get(&key).and_then(|r| r.trust.as_ref()) {
-            for (sid, reach) in bedrock_grants(&trust.value, "sts:AssumeRole") {
+            for (sid, reach) in bedrock_grants(&trust.value, "sts:AssumeRole", &own) {
                 items.push(Item {
                     axis: Axis::InheritedOverreach,
                     subject: key.clone(),
@@ -632,7 +674,7 @@ fn deputy_items(agent: &AgentRef, inv: &AgentInventory, declared: &DeclaredIdent
         let Some(policy) = &declared_function.policy else {
             continue;
         };
-        for (sid, reach) in bedrock_grants(&policy.value, "lambda:InvokeFunction") {
+        for (sid, reach) in bedrock_grants(&policy.value, "lambda:InvokeFunction", &own) {
             items.push(Item {
                 axis: Axis::InheritedOverreach,
                 subject: function.clone(),
@@ -653,6 +695,42 @@ fn deputy_items(agent: &AgentRef, inv: &AgentInventory, declared: &DeclaredIdent
                     &function,
                     &format!("invoke:{sid}"),
                 ),
+            });
+        }
+    }
+    // A knowledge base's role reads its sources and index: Bedrock must assume it only
+    // for that knowledge base.
+    let used: BTreeSet<&String> = inv
+        .configs
+        .iter()
+        .flat_map(|c| c.value.knowledge_bases.iter())
+        .collect();
+    for kb in inv
+        .knowledge_base_configs
+        .iter()
+        .map(|k| &k.value)
+        .filter(|k| used.contains(&k.id))
+    {
+        let Some(role) = &kb.role else { continue };
+        let key = role_key(role);
+        let Some(trust) = declared.roles.get(&key).and_then(|r| r.trust.as_ref()) else {
+            continue;
+        };
+        let target = PinTarget::knowledge_base(agent, &kb.id);
+        for (sid, reach) in bedrock_grants(&trust.value, "sts:AssumeRole", &target) {
+            items.push(Item {
+                axis: Axis::InheritedOverreach,
+                subject: key.clone(),
+                title: format!(
+                    "knowledge base {}'s role can be assumed by Bedrock on behalf of {reach}",
+                    kb.id
+                ),
+                evidence: vec![
+                    format!("trust policy statement {sid} of {key} allows sts:AssumeRole to bedrock.amazonaws.com"),
+                    format!("fix: {}", target.fix()),
+                ],
+                proof: None,
+                uid: uid(agent, Axis::InheritedOverreach, &key, &format!("kb-trust:{sid}")),
             });
         }
     }
