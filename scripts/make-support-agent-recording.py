@@ -488,9 +488,10 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(status, "application/json", json.dumps(body), error)
                 return
         elif service == "bedrock-agentcore":
-            # The example account runs no AgentCore runtime or gateway.
-            if seg in (["runtimes"], ["gateways"]):
-                self.send(200, "application/json", json.dumps({"agentRuntimes": []} if seg == ["runtimes"] else {"items": []}))
+            # The example account runs no AgentCore runtime, gateway or memory.
+            empty = {"runtimes": {"agentRuntimes": []}, "gateways": {"items": []}, "memories": {"memories": []}}
+            if len(seg) == 1 and seg[0] in empty:
+                self.send(200, "application/json", json.dumps(empty[seg[0]]))
                 return
         elif service == "bedrock":
             body = bedrock_api(self.command, seg, query)

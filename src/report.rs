@@ -87,11 +87,12 @@ pub fn scan_summary(s: &ScanSummary) -> String {
                 thousands(api.calls),
                 count_of(api.agents, "Bedrock agent"),
                 api.agent_versions_read,
-                if api.agentcore_runtimes + api.agentcore_gateways > 0 {
+                if api.agentcore_runtimes + api.agentcore_gateways + api.agentcore_memories > 0 {
                     format!(
-                        ", {} and {}",
+                        ", {}, {} and {}",
                         count_of(api.agentcore_runtimes, "AgentCore runtime"),
-                        count_of(api.agentcore_gateways, "AgentCore gateway")
+                        count_of(api.agentcore_gateways, "AgentCore gateway"),
+                        count_of(api.agentcore_memories, "AgentCore memory")
                     )
                 } else {
                     String::new()
@@ -232,6 +233,22 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
             .collect::<Vec<_>>()
             .join(" · ");
             sourced_line(&mut out, "gateway", line, g.since, &g.provenance);
+        }
+        if let Some(m) = &a.memory {
+            let memory = &m.value;
+            let mut line = format!(
+                "{} · events kept {} days",
+                memory.status.as_deref().unwrap_or("status unknown"),
+                memory.event_expiry_days
+            );
+            if !memory.strategies.is_empty() {
+                line.push_str(&format!(" · long-term: {}", memory.strategies.join(", ")));
+            }
+            line.push_str(&format!(
+                " · key {}",
+                memory.encryption_key.as_deref().unwrap_or("AWS-owned")
+            ));
+            sourced_line(&mut out, "memory", line, m.since, &m.provenance);
         }
         if let Some(m) = &a.declared_model {
             sourced_line(

@@ -153,6 +153,8 @@ pub struct ApiSummary {
     pub agentcore_runtimes: usize,
     #[serde(default)]
     pub agentcore_gateways: usize,
+    #[serde(default)]
+    pub agentcore_memories: usize,
     /// What the APIs point at but could not be resolved (e.g. a schema kept in S3).
     pub unresolved: Vec<String>,
     pub roles_read: usize,
@@ -741,6 +743,7 @@ pub struct ApiInventoryPhase {
     read_failures: Vec<String>,
     agentcore_runtimes: usize,
     agentcore_gateways: usize,
+    agentcore_memories: usize,
 }
 
 /// The first part of an API source, before the logs: the agents (their roles, functions and
@@ -766,6 +769,7 @@ async fn api_inventory(
         read_failures: Vec::new(),
         agentcore_runtimes: 0,
         agentcore_gateways: 0,
+        agentcore_memories: 0,
     };
     let mut settings = connectors::aws::ApiSettings {
         source: source.name.clone(),
@@ -865,6 +869,7 @@ async fn api_inventory(
         tracing::info!(source = %source.name, region = %region, runtimes = core.runtimes, gateways = core.gateways, failures = core.failures.len(), "read AgentCore");
         phase.agentcore_runtimes += core.runtimes;
         phase.agentcore_gateways += core.gateways;
+        phase.agentcore_memories += core.memories;
         phase.agents.absorb(
             connectors::aws::agents::AgentsRead {
                 observations: core.observations,
@@ -912,6 +917,7 @@ async fn api_identity(
         read_failures,
         agentcore_runtimes,
         agentcore_gateways,
+        agentcore_memories,
     } = phase;
     let Some(settings) = settings else {
         return Ok(summary);
@@ -1012,6 +1018,7 @@ async fn api_identity(
         agent_versions_read: agents.configs,
         agentcore_runtimes,
         agentcore_gateways,
+        agentcore_memories,
         unresolved: agents.unresolved,
         roles_read: read.roles_read,
         policies_read: read.policies_read,
@@ -1088,9 +1095,9 @@ pub async fn compute_state(
     }
     for agent in known {
         let inventory = snapshot.agents.iter().find(|a| a.agent == agent);
-        // A gateway is a tool service, not an agent: it is in the inventory, and its
-        // calls are judged on the runtimes that make them.
-        if inventory.is_some_and(|a| a.is_gateway()) {
+        // A gateway or a memory is a service, not an agent: it is in the inventory, and
+        // its use is judged on the runtimes that make it.
+        if inventory.is_some_and(|a| a.is_service()) {
             continue;
         }
         let name = snapshot

@@ -84,6 +84,22 @@ fn agentcore_runtimes_and_gateways_are_inventoried_with_their_own_coverage() {
             .send()
             .await
             .unwrap();
+        client
+            .create_memory()
+            .name("support_memory")
+            .event_expiry_duration(30)
+            .memory_execution_role_arn(format!("arn:aws:iam::{ACCOUNT}:role/support-runtime"))
+            .memory_strategies(
+                agentcore::types::MemoryStrategyInput::SemanticMemoryStrategy(
+                    agentcore::types::SemanticMemoryStrategyInput::builder()
+                        .name("customer_facts")
+                        .build()
+                        .unwrap(),
+                ),
+            )
+            .send()
+            .await
+            .unwrap();
         let gateway = client
             .create_gateway()
             .name("crm-gateway")
@@ -136,8 +152,12 @@ fn agentcore_runtimes_and_gateways_are_inventoried_with_their_own_coverage() {
     let summary: Value = serde_json::from_slice(&scan.stdout).unwrap();
     let api = &summary["sources"][0]["api"];
     assert_eq!(
-        (&api["agentcore_runtimes"], &api["agentcore_gateways"]),
-        (&Value::from(1), &Value::from(1)),
+        (
+            &api["agentcore_runtimes"],
+            &api["agentcore_gateways"],
+            &api["agentcore_memories"]
+        ),
+        (&Value::from(1), &Value::from(1), &Value::from(1)),
         "{summary:#}"
     );
     // Both roles were read as declared identity.
@@ -154,6 +174,8 @@ fn agentcore_runtimes_and_gateways_are_inventoried_with_their_own_coverage() {
         "platform        bedrock-agentcore-gateway",
         "gateway         READY · MCP · authorizer AWS_IAM",
         &format!("tool            crm (gateway_target, {TOOLS}): deleteCustomer; findCustomer"),
+        "platform        bedrock-agentcore-memory",
+        "events kept 30 days · long-term: customer_facts (SEMANTIC) · key AWS-owned",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
@@ -184,7 +206,8 @@ fn agentcore_runtimes_and_gateways_are_inventoried_with_their_own_coverage() {
         );
     }
 
-    // The runtime's coverage is its own; the gateway is inventory, not an agent.
+    // The runtime's coverage is its own; the gateway and the memory are inventory, not
+    // agents.
     let network = coverage_of(&config, &runtime_id, "network");
     assert_eq!(network["status"], "available_if_enabled", "{network:#}");
     assert!(

@@ -78,7 +78,7 @@ fn quickstart_scan_names_the_support_agent_its_layers_and_what_cannot_be_seen() 
     // The recorded APIs: what prod runs, with its guardrail's contents, and the findings
     // on it.
     assert!(
-        text.contains("recording/support-account-api): 70 API calls; 2 Bedrock agents (4 versions read in full)"),
+        text.contains("recording/support-account-api): 71 API calls; 2 Bedrock agents (4 versions read in full)"),
         "{text}"
     );
     assert!(

@@ -347,6 +347,21 @@ pub struct GatewayConfig {
     pub url: Option<String>,
 }
 
+/// An AgentCore memory: what agents keep between sessions, for how long, under whose role.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MemoryConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// How long raw events are kept.
+    pub event_expiry_days: i32,
+    /// Each long-term strategy: `NAME (TYPE)`, what is extracted and kept beyond the events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strategies: Vec<String>,
+    /// The customer-managed key, when not AWS-owned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_key: Option<String>,
+}
+
 /// A knowledge base an agent retrieves from, as the provider describes it: whoever can
 /// write into its sources can put text in front of the model.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -512,6 +527,8 @@ pub enum Fact {
     RuntimeConfig(RuntimeConfig),
     /// An AgentCore gateway's configuration.
     GatewayConfig(GatewayConfig),
+    /// An AgentCore memory's configuration.
+    MemoryConfig(MemoryConfig),
 }
 
 impl Fact {
@@ -675,6 +692,8 @@ pub struct AgentInventory {
     pub runtime_configs: Vec<Sourced<RuntimeConfig>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<Sourced<GatewayConfig>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Sourced<MemoryConfig>>,
     /// Set when the agent was deleted: its history stays, it runs no more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<Sourced<String>>,
@@ -716,6 +735,7 @@ impl AgentInventory {
             platform: None,
             runtime_configs: Vec::new(),
             gateway: None,
+            memory: None,
             deleted: None,
         }
     }
@@ -740,10 +760,12 @@ impl AgentInventory {
         self.configs.iter().find(|c| c.value.version == version)
     }
 
-    pub fn is_gateway(&self) -> bool {
-        self.platform
-            .as_ref()
-            .is_some_and(|p| p.value == "bedrock-agentcore-gateway")
+    /// A service agents use (an AgentCore gateway or memory), not an agent: inventoried,
+    /// judged through the agents that use it.
+    pub fn is_service(&self) -> bool {
+        self.platform.as_ref().is_some_and(|p| {
+            p.value == "bedrock-agentcore-gateway" || p.value == "bedrock-agentcore-memory"
+        })
     }
 
     /// The AgentCore runtime version an endpoint runs, when it was read.
@@ -913,6 +935,15 @@ impl AgentInventory {
                 if self.gateway.as_ref().is_none_or(|cur| &cur.value != g) {
                     self.gateway = Some(Sourced {
                         value: g.clone(),
+                        since: obs.time,
+                        provenance: obs.provenance.clone(),
+                    });
+                }
+            }
+            Fact::MemoryConfig(m) => {
+                if self.memory.as_ref().is_none_or(|cur| &cur.value != m) {
+                    self.memory = Some(Sourced {
+                        value: m.clone(),
                         since: obs.time,
                         provenance: obs.provenance.clone(),
                     });

@@ -7,13 +7,15 @@ use super::agents::{every_page, millis};
 use super::{ApiSettings, error_text, provenance};
 use aws_sdk_bedrockagentcorecontrol as agentcore;
 use normalizer::inventory::{
-    Fact, GatewayConfig, InventorySnapshot, Observation, RuntimeConfig, Tool, ToolOperation,
+    Fact, GatewayConfig, InventorySnapshot, MemoryConfig, Observation, RuntimeConfig, Tool,
+    ToolOperation,
 };
 use normalizer::{AgentRef, Provider, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const RUNTIME: &str = "bedrock-agentcore-runtime";
 pub const GATEWAY: &str = "bedrock-agentcore-gateway";
+pub const MEMORY: &str = "bedrock-agentcore-memory";
 
 /// What reading AgentCore produced.
 #[derive(Debug, Default)]
@@ -21,9 +23,10 @@ pub struct AgentCoreRead {
     pub observations: Vec<Observation>,
     pub runtimes: usize,
     pub gateways: usize,
+    pub memories: usize,
     pub calls: u64,
     pub failures: Vec<String>,
-    /// Runtime or gateway id → the role it runs as.
+    /// Runtime, gateway or memory id → the role it runs as.
     pub roles: BTreeMap<String, BTreeSet<String>>,
     /// Gateway id → the Lambda functions its targets run.
     pub functions: BTreeMap<String, BTreeSet<String>>,
@@ -468,9 +471,71 @@ impl Reader<'_> {
         }
         Some(agent)
     }
+
+    async fn memory(&mut self, id: &str) -> Option<AgentRef> {
+        self.read.calls += 1;
+        let got = match self.client.get_memory().memory_id(id).send().await {
+            Ok(got) => got,
+            Err(e) => {
+                self.read.failures.push(format!(
+                    "bedrock-agentcore-control:GetMemory {id}: {}",
+                    error_text(&e)
+                ));
+                return None;
+            }
+        };
+        let Some(memory) = got.memory() else {
+            self.read.failures.push(format!(
+                "bedrock-agentcore-control:GetMemory {id}: the answer holds no memory"
+            ));
+            return None;
+        };
+        let Some(agent) = agent_of(memory.arn(), id) else {
+            self.read.failures.push(format!(
+                "bedrock-agentcore-control:GetMemory {id}: arn {:?} names no account and region",
+                memory.arn()
+            ));
+            return None;
+        };
+        let call = format!("bedrock-agentcore-control:GetMemory {id}");
+        let time = millis(memory.updated_at());
+        self.observe(
+            &agent,
+            millis(memory.created_at()),
+            call.clone(),
+            Fact::Platform(MEMORY.into()),
+        );
+        self.observe(&agent, time, call.clone(), Fact::Name(memory.name().into()));
+        if let Some(role) = memory.memory_execution_role_arn() {
+            self.read
+                .roles
+                .entry(id.to_string())
+                .or_default()
+                .insert(role.to_string());
+            self.observe(&agent, time, call.clone(), Fact::Role(role.to_string()));
+        }
+        let mut strategies: Vec<String> = memory
+            .strategies()
+            .iter()
+            .map(|s| format!("{} ({})", s.name(), s.r#type().as_str()))
+            .collect();
+        strategies.sort();
+        self.observe(
+            &agent,
+            time,
+            call,
+            Fact::MemoryConfig(MemoryConfig {
+                status: Some(memory.status().as_str().to_string()),
+                event_expiry_days: memory.event_expiry_duration(),
+                strategies,
+                encryption_key: memory.encryption_key_arn().map(str::to_string),
+            }),
+        );
+        Some(agent)
+    }
 }
 
-/// Reads every AgentCore runtime and gateway of the region. With `account` (the
+/// Reads every AgentCore runtime, gateway and memory of the region. With `account` (the
 /// credentials' own), runtimes and gateways this source read before that the listings no
 /// longer hold are recorded as deleted.
 pub async fn read_agentcore(
@@ -536,6 +601,32 @@ pub async fn read_agentcore(
             seen.insert(GATEWAY, None);
         }
     }
+    let memories = every_page(
+        reader.client.list_memories().into_paginator().send(),
+        &mut reader.read.calls,
+        |page| page.memories().to_vec(),
+    )
+    .await;
+    match memories {
+        Ok(list) => {
+            let mut ids = BTreeSet::new();
+            for m in &list {
+                let Some(id) = m.id() else { continue };
+                ids.insert(id.to_string());
+                if reader.memory(id).await.is_some() {
+                    reader.read.memories += 1;
+                }
+            }
+            seen.insert(MEMORY, Some(ids));
+        }
+        Err(e) => {
+            reader.read.failures.push(format!(
+                "bedrock-agentcore-control:ListMemories: {}",
+                error_text(&e)
+            ));
+            seen.insert(MEMORY, None);
+        }
+    }
     if let Some(account) = account {
         for (platform, listed) in &seen {
             let Some(listed) = listed else { continue };
@@ -548,10 +639,10 @@ pub async fn read_agentcore(
                     })
                     && !listed.contains(&a.agent.id)
             }) {
-                let call = if *platform == RUNTIME {
-                    "bedrock-agentcore-control:ListAgentRuntimes"
-                } else {
-                    "bedrock-agentcore-control:ListGateways"
+                let call = match *platform {
+                    RUNTIME => "bedrock-agentcore-control:ListAgentRuntimes",
+                    GATEWAY => "bedrock-agentcore-control:ListGateways",
+                    _ => "bedrock-agentcore-control:ListMemories",
                 };
                 reader.observe(
                     &gone.agent,
