@@ -152,7 +152,53 @@ struct Reader<'a> {
     read: AgentCoreRead,
 }
 
+/// What every Get answer of a runtime, gateway or memory says about what it is.
+struct Identity<'a> {
+    /// `GetAgentRuntime`, `GetGateway`, `GetMemory`.
+    operation: &'a str,
+    arn: &'a str,
+    platform: &'a str,
+    created: Timestamp,
+    updated: Timestamp,
+    name: &'a str,
+    role: Option<&'a str>,
+}
+
 impl Reader<'_> {
+    /// States the resource's platform, name and role, and returns it with the call that
+    /// proves them; an ARN that names no account and region is a named failure.
+    fn identify(&mut self, id: &str, what: Identity<'_>) -> Option<(AgentRef, String)> {
+        let call = format!("bedrock-agentcore-control:{} {id}", what.operation);
+        let Some(agent) = agent_of(what.arn, id) else {
+            self.read.failures.push(format!(
+                "{call}: ARN {:?} names no account and region",
+                what.arn
+            ));
+            return None;
+        };
+        self.observe(
+            &agent,
+            what.created,
+            call.clone(),
+            Fact::Platform(what.platform.into()),
+        );
+        self.observe(
+            &agent,
+            what.updated,
+            call.clone(),
+            Fact::Name(what.name.into()),
+        );
+        if let Some(role) = what.role.filter(|r| !r.is_empty()) {
+            self.read
+                .roles
+                .entry(id.to_string())
+                .or_default()
+                .insert(role.to_string());
+            self.observe(&agent, what.updated, call.clone(), Fact::Role(role.into()));
+        }
+        Some((agent, call))
+    }
+
     fn observe(&mut self, agent: &AgentRef, time: Timestamp, call: String, fact: Fact) {
         self.read.observations.push(Observation {
             time,
@@ -180,36 +226,20 @@ impl Reader<'_> {
                 return None;
             }
         };
-        let Some(agent) = agent_of(latest.agent_runtime_arn(), id) else {
-            self.read.failures.push(format!(
-                "bedrock-agentcore-control:GetAgentRuntime {id}: agentRuntimeArn {:?} names no account and region",
-                latest.agent_runtime_arn()
-            ));
-            return None;
-        };
-        let call = format!("bedrock-agentcore-control:GetAgentRuntime {id}");
-        let time = millis(latest.last_updated_at());
-        self.observe(
-            &agent,
-            millis(latest.created_at()),
-            call.clone(),
-            Fact::Platform(RUNTIME.into()),
-        );
-        self.observe(
-            &agent,
-            time,
-            call.clone(),
-            Fact::Name(latest.agent_runtime_name().into()),
-        );
         let config = runtime_config(&latest);
-        if let Some(role) = &config.role {
-            self.read
-                .roles
-                .entry(id.to_string())
-                .or_default()
-                .insert(role.clone());
-            self.observe(&agent, time, call.clone(), Fact::Role(role.clone()));
-        }
+        let time = millis(latest.last_updated_at());
+        let (agent, call) = self.identify(
+            id,
+            Identity {
+                operation: "GetAgentRuntime",
+                arn: latest.agent_runtime_arn(),
+                platform: RUNTIME,
+                created: millis(latest.created_at()),
+                updated: time,
+                name: latest.agent_runtime_name(),
+                role: config.role.as_deref(),
+            },
+        )?;
         let mut read_versions = BTreeSet::from([config.version.clone()]);
         self.observe(
             &agent,
@@ -347,30 +377,19 @@ impl Reader<'_> {
                 return None;
             }
         };
-        let Some(agent) = agent_of(got.gateway_arn(), id) else {
-            self.read.failures.push(format!(
-                "bedrock-agentcore-control:GetGateway {id}: gatewayArn {:?} names no account and region",
-                got.gateway_arn()
-            ));
-            return None;
-        };
-        let call = format!("bedrock-agentcore-control:GetGateway {id}");
         let time = millis(got.updated_at());
-        self.observe(
-            &agent,
-            millis(got.created_at()),
-            call.clone(),
-            Fact::Platform(GATEWAY.into()),
-        );
-        self.observe(&agent, time, call.clone(), Fact::Name(got.name().into()));
-        if let Some(role) = got.role_arn() {
-            self.read
-                .roles
-                .entry(id.to_string())
-                .or_default()
-                .insert(role.to_string());
-            self.observe(&agent, time, call.clone(), Fact::Role(role.to_string()));
-        }
+        let (agent, call) = self.identify(
+            id,
+            Identity {
+                operation: "GetGateway",
+                arn: got.gateway_arn(),
+                platform: GATEWAY,
+                created: millis(got.created_at()),
+                updated: time,
+                name: got.name(),
+                role: got.role_arn(),
+            },
+        )?;
         let authorizer = match got
             .authorizer_configuration()
             .and_then(|a| a.as_custom_jwt_authorizer().ok())
@@ -490,30 +509,19 @@ impl Reader<'_> {
             ));
             return None;
         };
-        let Some(agent) = agent_of(memory.arn(), id) else {
-            self.read.failures.push(format!(
-                "bedrock-agentcore-control:GetMemory {id}: arn {:?} names no account and region",
-                memory.arn()
-            ));
-            return None;
-        };
-        let call = format!("bedrock-agentcore-control:GetMemory {id}");
         let time = millis(memory.updated_at());
-        self.observe(
-            &agent,
-            millis(memory.created_at()),
-            call.clone(),
-            Fact::Platform(MEMORY.into()),
-        );
-        self.observe(&agent, time, call.clone(), Fact::Name(memory.name().into()));
-        if let Some(role) = memory.memory_execution_role_arn() {
-            self.read
-                .roles
-                .entry(id.to_string())
-                .or_default()
-                .insert(role.to_string());
-            self.observe(&agent, time, call.clone(), Fact::Role(role.to_string()));
-        }
+        let (agent, call) = self.identify(
+            id,
+            Identity {
+                operation: "GetMemory",
+                arn: memory.arn(),
+                platform: MEMORY,
+                created: millis(memory.created_at()),
+                updated: time,
+                name: memory.name(),
+                role: memory.memory_execution_role_arn(),
+            },
+        )?;
         let mut strategies: Vec<String> = memory
             .strategies()
             .iter()
