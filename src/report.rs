@@ -81,7 +81,7 @@ pub fn scan_summary(s: &ScanSummary) -> String {
         if let Some(api) = &src.api {
             let _ = writeln!(
                 out,
-                "  {} ({}): {} API calls; {} ({} versions read in full){}, {} read, {} managed policy documents, {} facts ({} new); {} described",
+                "  {} ({}): {} API calls; {} ({} versions read in full){}, {} read, {}, {} facts ({} new); {} described",
                 src.name,
                 src.location,
                 thousands(api.calls),
@@ -98,7 +98,7 @@ pub fn scan_summary(s: &ScanSummary) -> String {
                     String::new()
                 },
                 count_of(api.roles_read, "role"),
-                api.policies_read,
+                count_of(api.policies_read, "managed policy document"),
                 api.facts,
                 api.changes,
                 count_of(api.trails, "trail")
