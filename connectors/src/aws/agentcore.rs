@@ -165,6 +165,28 @@ struct Identity<'a> {
 }
 
 impl Reader<'_> {
+    /// The ids a complete listing gave, or `None` (the failure named) when it failed.
+    fn listed<E, R>(
+        &mut self,
+        operation: &str,
+        result: Result<Vec<String>, aws_sdk_iam::error::SdkError<E, R>>,
+    ) -> Option<Vec<String>>
+    where
+        E: std::error::Error + aws_sdk_iam::error::ProvideErrorMetadata + 'static,
+        R: std::fmt::Debug,
+    {
+        match result {
+            Ok(ids) => Some(ids),
+            Err(e) => {
+                self.read.failures.push(format!(
+                    "bedrock-agentcore-control:{operation}: {}",
+                    error_text(&e)
+                ));
+                None
+            }
+        }
+    }
+
     /// States the resource's platform, name and role, and returns it with the call that
     /// proves them; an ARN that names no account and region is a named failure.
     fn identify(&mut self, id: &str, what: Identity<'_>) -> Option<(AgentRef, String)> {
@@ -558,85 +580,65 @@ pub async fn read_agentcore(
         settings,
         read: AgentCoreRead::default(),
     };
-    let mut seen: BTreeMap<&str, Option<BTreeSet<String>>> = BTreeMap::new();
     let runtimes = every_page(
         reader.client.list_agent_runtimes().into_paginator().send(),
         &mut reader.read.calls,
-        |page| page.agent_runtimes().to_vec(),
+        |page| {
+            page.agent_runtimes()
+                .iter()
+                .map(|r| r.agent_runtime_id().to_string())
+                .collect()
+        },
     )
     .await;
-    match runtimes {
-        Ok(list) => {
-            let mut ids = BTreeSet::new();
-            for r in &list {
-                ids.insert(r.agent_runtime_id().to_string());
-                if reader.runtime(r.agent_runtime_id()).await.is_some() {
-                    reader.read.runtimes += 1;
-                }
-            }
-            seen.insert(RUNTIME, Some(ids));
-        }
-        Err(e) => {
-            reader.read.failures.push(format!(
-                "bedrock-agentcore-control:ListAgentRuntimes: {}",
-                error_text(&e)
-            ));
-            seen.insert(RUNTIME, None);
+    let runtimes = reader.listed("ListAgentRuntimes", runtimes);
+    for id in runtimes.iter().flatten() {
+        if reader.runtime(id).await.is_some() {
+            reader.read.runtimes += 1;
         }
     }
     let gateways = every_page(
         reader.client.list_gateways().into_paginator().send(),
         &mut reader.read.calls,
-        |page| page.items().to_vec(),
+        |page| {
+            page.items()
+                .iter()
+                .map(|g| g.gateway_id().to_string())
+                .collect()
+        },
     )
     .await;
-    match gateways {
-        Ok(list) => {
-            let mut ids = BTreeSet::new();
-            for g in &list {
-                ids.insert(g.gateway_id().to_string());
-                if reader.gateway(g.gateway_id(), known, now).await.is_some() {
-                    reader.read.gateways += 1;
-                }
-            }
-            seen.insert(GATEWAY, Some(ids));
-        }
-        Err(e) => {
-            reader.read.failures.push(format!(
-                "bedrock-agentcore-control:ListGateways: {}",
-                error_text(&e)
-            ));
-            seen.insert(GATEWAY, None);
+    let gateways = reader.listed("ListGateways", gateways);
+    for id in gateways.iter().flatten() {
+        if reader.gateway(id, known, now).await.is_some() {
+            reader.read.gateways += 1;
         }
     }
     let memories = every_page(
         reader.client.list_memories().into_paginator().send(),
         &mut reader.read.calls,
-        |page| page.memories().to_vec(),
+        |page| {
+            page.memories()
+                .iter()
+                .filter_map(|m| m.id().map(str::to_string))
+                .collect()
+        },
     )
     .await;
-    match memories {
-        Ok(list) => {
-            let mut ids = BTreeSet::new();
-            for m in &list {
-                let Some(id) = m.id() else { continue };
-                ids.insert(id.to_string());
-                if reader.memory(id).await.is_some() {
-                    reader.read.memories += 1;
-                }
-            }
-            seen.insert(MEMORY, Some(ids));
-        }
-        Err(e) => {
-            reader.read.failures.push(format!(
-                "bedrock-agentcore-control:ListMemories: {}",
-                error_text(&e)
-            ));
-            seen.insert(MEMORY, None);
+    let memories = reader.listed("ListMemories", memories);
+    for id in memories.iter().flatten() {
+        if reader.memory(id).await.is_some() {
+            reader.read.memories += 1;
         }
     }
+    let listings = [
+        (RUNTIME, "ListAgentRuntimes", runtimes),
+        (GATEWAY, "ListGateways", gateways),
+        (MEMORY, "ListMemories", memories),
+    ];
     if let Some(account) = account {
-        for (platform, listed) in &seen {
+        for (platform, operation, listed) in &listings {
+            // A listing that failed says nothing about what is gone.
             let Some(listed) = listed else { continue };
             for gone in known.agents.iter().filter(|a| {
                 a.agent.scope == account
@@ -647,15 +649,11 @@ pub async fn read_agentcore(
                     })
                     && !listed.contains(&a.agent.id)
             }) {
-                let call = match *platform {
-                    RUNTIME => "bedrock-agentcore-control:ListAgentRuntimes",
-                    GATEWAY => "bedrock-agentcore-control:ListGateways",
-                    _ => "bedrock-agentcore-control:ListMemories",
-                };
+                let call = format!("bedrock-agentcore-control:{operation}");
                 reader.observe(
                     &gone.agent,
                     now,
-                    call.into(),
+                    call.clone(),
                     Fact::AgentDeleted(format!("{call} no longer lists it")),
                 );
             }
