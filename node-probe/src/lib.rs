@@ -1,7 +1,67 @@
 //! The node probe: eBPF programs that watch self-hosted agents from outside their process
-//! (exec, file opens, connects), attribute what they see to the owning Deployment, and
-//! enforce per-agent egress allowlists in the kernel.
+//! (exec, file opens, connects), attribute what they see to the owning workload, derive
+//! the agent's runtime inventory from it, and enforce per-agent egress allowlists in the
+//! kernel.
 //!
-//! Nothing is implemented here yet: the crate exists so the workspace has its final shape.
-//! Until it lands, agentward reports the kernel and network layers of self-hosted agents
-//! as not observed.
+//! The programs are C in `bpf/` (CO-RE against the `vmlinux.h` kept there), loaded with
+//! aya. Loading needs root; everything that interprets what they send is pure and tested
+//! without it.
+
+pub mod cgroup;
+pub mod probe;
+pub mod wire;
+
+pub use probe::{Counters, DedupeKey, EventReader, Probe, ProbeConfig};
+pub use wire::{Header, RawEvent, Transport};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeError {
+    #[error("loading the eBPF object failed (root, or CAP_BPF + CAP_PERFMON, is needed): {0}")]
+    Load(String),
+    #[error("the eBPF object has no program {0:?}")]
+    MissingProgram(&'static str),
+    #[error("the eBPF object has no map {0:?}")]
+    MissingMap(&'static str),
+    #[error("attaching {program} to {hook} failed: {reason}")]
+    Attach {
+        program: &'static str,
+        hook: String,
+        reason: String,
+    },
+    #[error("map {map}: {reason}")]
+    Map { map: &'static str, reason: String },
+    #[error("no cgroup v2 hierarchy is mounted (see /proc/self/mountinfo)")]
+    NoCgroup2,
+    #[error("{0} is not a cgroup v2 directory (it has no cgroup.procs)")]
+    NotACgroup(std::path::PathBuf),
+    #[error("probe record of kind {kind} and {len} bytes does not match bpf/events.h")]
+    BadRecord { kind: u16, len: usize },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ProbeError {
+    pub(crate) fn map(map: &'static str, error: impl std::fmt::Display) -> ProbeError {
+        ProbeError::Map {
+            map,
+            reason: error.to_string(),
+        }
+    }
+
+    pub(crate) fn attach(
+        program: &'static str,
+        hook: impl Into<String>,
+        error: impl std::fmt::Display,
+    ) -> ProbeError {
+        ProbeError::Attach {
+            program,
+            hook: hook.into(),
+            reason: error.to_string(),
+        }
+    }
+}

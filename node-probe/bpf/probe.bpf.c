@@ -1,0 +1,457 @@
+/* agentward node probe: what processes in watched cgroups execute, open and connect to.
+ *
+ * Only watched cgroups (and their whole subtrees) produce events. A repeated (cgroup, kind,
+ * target) is counted in the `dedupe` map instead of being sent again: the baseline needs new
+ * behavior and counts, not every syscall. Every event that is not sent is counted, by why,
+ * in `counters`; nothing is dropped silently. Wakeups of the reader are batched: a submit
+ * wakes it only once `wakeup_bytes` are waiting (the reader also drains on a timer). */
+#include "common.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader. */
+const volatile __u64 wakeup_bytes = 65536;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Watched cgroup ids (the roots of watched subtrees). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} watched SEC(".maps");
+
+/* The loader bumps generation[0] whenever `watched` changes, which invalidates every
+ * cached verdict at once without walking the cache. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} generation SEC(".maps");
+
+struct verdict {
+	__u64 generation;
+	__u64 watched;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct verdict);
+} verdicts SEC(".maps");
+
+/* Occurrences of each (cgroup, kind, target) sent once; the reader reads the counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct dedupe_key);
+	__type(value, __u64);
+} dedupe SEC(".maps");
+
+struct pending_open {
+	const char *filename;
+	__u32 flags;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pending_open);
+} pending_opens SEC(".maps");
+
+/* Per-CPU scratch for a record built before we know whether it is new. */
+struct scratch {
+	union {
+		struct exec_event exec;
+		struct open_event open;
+	};
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+static __always_inline bool watched_cgroup(__u64 cgroup_id)
+{
+	__u32 zero = 0;
+	__u64 *gen = bpf_map_lookup_elem(&generation, &zero);
+	__u64 current = gen ? *gen : 0;
+	struct verdict *cached = bpf_map_lookup_elem(&verdicts, &cgroup_id);
+	if (cached && cached->generation == current)
+		return cached->watched != 0;
+	struct verdict fresh = {
+		.generation = current,
+		.watched = nearest_listed_cgroup(&watched, cgroup_id),
+	};
+	bpf_map_update_elem(&verdicts, &cgroup_id, &fresh, BPF_ANY);
+	return fresh.watched != 0;
+}
+
+/* True when this (cgroup, kind, target) was sent before; then it is only counted. */
+static __always_inline bool seen_before(__u64 cgroup_id, __u32 kind, __u64 target_hash)
+{
+	struct dedupe_key key = {.cgroup_id = cgroup_id, .target_hash = target_hash, .kind = kind};
+	__u64 *seen = bpf_map_lookup_elem(&dedupe, &key);
+	if (seen) {
+		__sync_fetch_and_add(seen, 1);
+		count(&counters, COUNTER_DEDUPED);
+		return true;
+	}
+	__u64 one = 1;
+	long err = bpf_map_update_elem(&dedupe, &key, &one, BPF_NOEXIST);
+	if (err == -17 /* EEXIST: another CPU sent it first */) {
+		seen = bpf_map_lookup_elem(&dedupe, &key);
+		if (seen)
+			__sync_fetch_and_add(seen, 1);
+		count(&counters, COUNTER_DEDUPED);
+		return true;
+	}
+	if (err)
+		count(&counters, COUNTER_DEDUPE_FULL);
+	return false;
+}
+
+static __always_inline __u64 submit_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									     : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void *reserve(__u32 size)
+{
+	void *record = bpf_ringbuf_reserve(&events, size, 0);
+	if (!record)
+		count(&counters, COUNTER_RESERVE_FAILED);
+	return record;
+}
+
+static __always_inline void submit(void *record)
+{
+	bpf_ringbuf_submit(record, submit_flags());
+	count(&counters, COUNTER_EMITTED);
+}
+
+static __always_inline void fill_header(struct event_header *h, __u64 cgroup_id, __u16 kind,
+					__u16 size)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *parent = 0;
+	__u32 ppid = 0;
+	READ_KERNEL(parent, task->real_parent);
+	if (parent)
+		READ_KERNEL(ppid, parent->tgid);
+	h->boot_ns = bpf_ktime_get_boot_ns();
+	h->cgroup_id = cgroup_id;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->ppid = ppid;
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	h->kind = kind;
+	h->size = size;
+	h->result = 0;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int on_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	if (!watched_cgroup(cgroup_id))
+		return 0;
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	struct exec_event *e = &s->exec;
+	fill_header(&e->h, cgroup_id, KIND_EXEC, sizeof(*e));
+
+	__u32 filename_offset = ctx->__data_loc_filename & 0xFFFF;
+	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
+				      (void *)ctx + filename_offset) < 0) {
+		e->filename[0] = 0;
+		count(&counters, COUNTER_READ_FAILED);
+	}
+
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct *mm = 0;
+	unsigned long arg_start = 0, arg_end = 0;
+	READ_KERNEL(mm, task->mm);
+	if (mm) {
+		READ_KERNEL(arg_start, mm->arg_start);
+		READ_KERNEL(arg_end, mm->arg_end);
+	}
+	__u64 len = arg_end > arg_start ? arg_end - arg_start : 0;
+	e->args_truncated = len > ARGS_LEN;
+	if (len > ARGS_LEN)
+		len = ARGS_LEN;
+	e->args_len = 0;
+	if (len > 0) {
+		/* Two reads so the verifier sees each size bounded by the buffer. */
+		long err = len == ARGS_LEN
+				   ? bpf_probe_read_user(e->args, ARGS_LEN, (void *)arg_start)
+				   : bpf_probe_read_user(e->args, len & (ARGS_LEN - 1), (void *)arg_start);
+		if (err == 0)
+			e->args_len = len;
+		else
+			count(&counters, COUNTER_READ_FAILED);
+	}
+
+	__u64 hash = fnv1a_str(e->filename, PATH_LEN, FNV_OFFSET);
+	__u32 args_len = e->args_len;
+	for (__u32 i = 0; i < ARGS_LEN; i++) {
+		if (i >= args_len)
+			break;
+		hash ^= (__u8)e->args[i];
+		hash *= 0x100000001b3ULL;
+	}
+	if (seen_before(cgroup_id, KIND_EXEC, hash))
+		return 0;
+
+	struct exec_event *out = reserve(sizeof(*out));
+	if (!out)
+		return 0;
+	__builtin_memcpy(out, e, sizeof(*out));
+	submit(out);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int on_exit(void *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if ((pid_tgid >> 32) != (__u32)pid_tgid)
+		return 0; /* a thread, not the process */
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	if (!watched_cgroup(cgroup_id))
+		return 0;
+	struct exit_event *e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_header(&e->h, cgroup_id, KIND_EXIT, sizeof(*e));
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	int exit_code = 0;
+	READ_KERNEL(exit_code, task->exit_code);
+	e->h.result = exit_code;
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_fork")
+int on_fork(struct trace_event_raw_sched_process_fork *ctx)
+{
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	if (!watched_cgroup(cgroup_id))
+		return 0;
+	struct fork_event *e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_header(&e->h, cgroup_id, KIND_FORK, sizeof(*e));
+	e->child_pid = ctx->child_pid;
+	e->_pad = 0;
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int on_enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!watched_cgroup(bpf_get_current_cgroup_id()))
+		return 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_open pending = {
+		.filename = (const char *)ctx->args[1],
+		.flags = (__u32)ctx->args[2],
+	};
+	bpf_map_update_elem(&pending_opens, &tid, &pending, BPF_ANY);
+	return 0;
+}
+
+/* The path is read at exit: by then the kernel has faulted its page in, so the read does
+ * not fail the way it can at entry. */
+SEC("tracepoint/syscalls/sys_exit_openat")
+int on_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_open *pending = bpf_map_lookup_elem(&pending_opens, &tid);
+	if (!pending)
+		return 0;
+	const char *filename = pending->filename;
+	__u32 flags = pending->flags;
+	bpf_map_delete_elem(&pending_opens, &tid);
+
+	long ret = ctx->ret;
+	/* Failed lookups are the noise of every import system; refusals are kept. */
+	if (ret < 0 && ret != -13 /* EACCES */ && ret != -1 /* EPERM */)
+		return 0;
+
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	struct open_event *e = &s->open;
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	fill_header(&e->h, cgroup_id, KIND_OPEN, sizeof(*e));
+	e->h.result = (__s32)ret;
+	e->flags = flags;
+	e->_pad = 0;
+	if (bpf_probe_read_user_str(e->path, sizeof(e->path), filename) < 0) {
+		e->path[0] = 0;
+		count(&counters, COUNTER_READ_FAILED);
+	}
+	/* Reads and writes of one file are different behavior; so is being refused. */
+	__u64 hash = fnv1a_str(e->path, PATH_LEN, FNV_OFFSET);
+	hash ^= (flags & 3) | (ret < 0 ? 0x100 : 0);
+	hash *= 0x100000001b3ULL;
+	if (seen_before(cgroup_id, KIND_OPEN, hash))
+		return 0;
+	struct open_event *out = reserve(sizeof(*out));
+	if (!out)
+		return 0;
+	__builtin_memcpy(out, e, sizeof(*out));
+	submit(out);
+	return 0;
+}
+
+static __always_inline void emit_connect(__u64 cgroup_id, __u16 kind, __u16 family, __u16 port,
+					 __u16 sock_type, const __u8 *addr16)
+{
+	struct connect_event draft = {};
+	draft.family = family;
+	draft.port = port;
+	draft.sock_type = sock_type;
+	__builtin_memcpy(draft.addr, addr16, 16);
+	__u64 hash = fnv1a_bytes((const __u8 *)&draft.family, 24, FNV_OFFSET);
+	if (seen_before(cgroup_id, kind, hash))
+		return;
+	struct connect_event *e = reserve(sizeof(*e));
+	if (!e)
+		return;
+	fill_header(&e->h, cgroup_id, kind, sizeof(*e));
+	e->family = family;
+	e->port = port;
+	e->sock_type = sock_type;
+	e->verdict = 1;
+	e->enforcing = 0;
+	__builtin_memcpy(e->addr, addr16, 16);
+	submit(e);
+}
+
+static __always_inline void v4_mapped(__u8 *out, const __u8 *v4)
+{
+	__builtin_memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	out[12] = v4[0];
+	out[13] = v4[1];
+	out[14] = v4[2];
+	out[15] = v4[3];
+}
+
+/* TCP connects, v4 and v6, as the kernel moves the socket to SYN_SENT in the connecting
+ * task's context. */
+SEC("tracepoint/sock/inet_sock_set_state")
+int on_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP || ctx->oldstate != TCP_CLOSE || ctx->newstate != TCP_SYN_SENT)
+		return 0;
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	if (!watched_cgroup(cgroup_id))
+		return 0;
+	/* The verifier allows only fixed-offset loads from a tracepoint context; copy the
+	 * address arrays out first. */
+	__u8 addr[16];
+	__u16 family = ctx->family;
+	__u16 port = ctx->dport;
+	if (family == 2 /* AF_INET */) {
+		__u8 v4[4];
+		bpf_probe_read_kernel(v4, sizeof(v4), ctx->daddr);
+		v4_mapped(addr, v4);
+	} else {
+		bpf_probe_read_kernel(addr, sizeof(addr), ctx->daddr_v6);
+	}
+	emit_connect(cgroup_id, KIND_TCP_CONNECT, family, port, 1 /* SOCK_STREAM */, addr);
+	return 0;
+}
+
+/* connect(2) on everything but TCP (which the state change above reports with its real
+ * outcome): UDP "connections", which is how most resolvers and QUIC clients talk. */
+SEC("tracepoint/syscalls/sys_enter_connect")
+int on_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	if (!watched_cgroup(cgroup_id))
+		return 0;
+	const void *uaddr = (const void *)ctx->args[1];
+	__u16 family = 0;
+	if (bpf_probe_read_user(&family, sizeof(family), uaddr) < 0)
+		return 0;
+	if (family != 2 && family != 10)
+		return 0;
+
+	/* fd -> file -> socket -> type */
+	__u32 fd = (__u32)ctx->args[0];
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct files_struct *files = 0;
+	struct fdtable *fdt = 0;
+	struct file **fds = 0;
+	struct file *file = 0;
+	struct socket *sock = 0;
+	unsigned int max_fds = 0;
+	short type = 0;
+	READ_KERNEL(files, task->files);
+	if (files)
+		READ_KERNEL(fdt, files->fdt);
+	if (fdt) {
+		READ_KERNEL(max_fds, fdt->max_fds);
+		READ_KERNEL(fds, fdt->fd);
+	}
+	if (fds && fd < max_fds)
+		bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (file)
+		READ_KERNEL(sock, file->private_data);
+	if (sock)
+		READ_KERNEL(type, sock->type);
+	if (type == 1 /* SOCK_STREAM: reported by inet_sock_set_state */)
+		return 0;
+
+	__u8 addr[16] = {};
+	__u16 port = 0;
+	if (family == 2) {
+		struct sockaddr_in sin = {};
+		if (bpf_probe_read_user(&sin, sizeof(sin), uaddr) < 0) {
+			count(&counters, COUNTER_READ_FAILED);
+			return 0;
+		}
+		v4_mapped(addr, (const __u8 *)&sin.sin_addr.s_addr);
+		port = __builtin_bswap16(sin.sin_port);
+	} else {
+		struct sockaddr_in6 sin6 = {};
+		if (bpf_probe_read_user(&sin6, sizeof(sin6), uaddr) < 0) {
+			count(&counters, COUNTER_READ_FAILED);
+			return 0;
+		}
+		__builtin_memcpy(addr, &sin6.sin6_addr, 16);
+		port = __builtin_bswap16(sin6.sin6_port);
+	}
+	emit_connect(cgroup_id, KIND_CONNECT, family, port, type, addr);
+	return 0;
+}

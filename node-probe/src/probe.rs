@@ -1,0 +1,290 @@
+//! Loading the observation programs, choosing what they watch, and reading what they send.
+
+use crate::ProbeError;
+use crate::wire::{self, RawEvent};
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::TracePoint;
+use aya::{Ebpf, EbpfLoader};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+static PROBE_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe.bpf.o"));
+
+/// Every hook the probe attaches: (program, tracepoint category, tracepoint).
+pub const TRACEPOINTS: [(&str, &str, &str); 7] = [
+    ("on_exec", "sched", "sched_process_exec"),
+    ("on_exit", "sched", "sched_process_exit"),
+    ("on_fork", "sched", "sched_process_fork"),
+    ("on_enter_openat", "syscalls", "sys_enter_openat"),
+    ("on_exit_openat", "syscalls", "sys_exit_openat"),
+    ("on_inet_sock_set_state", "sock", "inet_sock_set_state"),
+    ("on_enter_connect", "syscalls", "sys_enter_connect"),
+];
+
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeConfig {
+    /// Size of the ring buffer: a power of two, at least one page.
+    pub ring_bytes: u32,
+    /// The programs wake the reader once this much is waiting; below it, the reader
+    /// drains on its own timer. Batching wakeups is most of the probe's overhead saved.
+    pub wakeup_bytes: u64,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        ProbeConfig {
+            ring_bytes: 4 << 20,
+            wakeup_bytes: 256 << 10,
+        }
+    }
+}
+
+/// What the programs counted instead of (or besides) sending, summed over CPUs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Counters {
+    pub emitted: u64,
+    /// Events lost because the ring was full. Each one is a hole in the record.
+    pub lost: u64,
+    /// Repeats counted in the kernel instead of sent (their counts are read separately).
+    pub deduped: u64,
+    /// Events sent without being remembered for dedupe (the map refused the key).
+    pub dedupe_full: u64,
+    /// Events sent without their path or address, which could not be read.
+    pub read_failed: u64,
+}
+
+impl Counters {
+    pub(crate) fn from_indexed(values: [u64; 5]) -> Counters {
+        Counters {
+            emitted: values[0],
+            lost: values[1],
+            deduped: values[2],
+            dedupe_full: values[3],
+            read_failed: values[4],
+        }
+    }
+
+    /// What happened between two readings of the same counters.
+    pub fn since(&self, earlier: &Counters) -> Counters {
+        Counters {
+            emitted: self.emitted.saturating_sub(earlier.emitted),
+            lost: self.lost.saturating_sub(earlier.lost),
+            deduped: self.deduped.saturating_sub(earlier.deduped),
+            dedupe_full: self.dedupe_full.saturating_sub(earlier.dedupe_full),
+            read_failed: self.read_failed.saturating_sub(earlier.read_failed),
+        }
+    }
+}
+
+pub(crate) fn sum_counters(map: &aya::maps::Map) -> Result<Counters, ProbeError> {
+    let array: PerCpuArray<&MapData, u64> =
+        PerCpuArray::try_from(map).map_err(|e| ProbeError::map("counters", e))?;
+    let mut values = [0u64; 5];
+    for (index, value) in values.iter_mut().enumerate() {
+        let per_cpu = array
+            .get(&(index as u32), 0)
+            .map_err(|e| ProbeError::map("counters", e))?;
+        *value = per_cpu.iter().sum();
+    }
+    Ok(Counters::from_indexed(values))
+}
+
+/// A dedupe map key, as `bpf/events.h` lays it out.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DedupeKey {
+    pub cgroup_id: u64,
+    pub target_hash: u64,
+    pub kind: u32,
+    pub pad: u32,
+}
+
+// SAFETY: plain integers, no padding (8 + 8 + 4 + 4), every bit pattern valid.
+unsafe impl aya::Pod for DedupeKey {}
+
+impl DedupeKey {
+    /// The key the programs counted `event` under, or `None` for kinds never deduped.
+    pub fn of(event: &RawEvent) -> Option<DedupeKey> {
+        if !matches!(
+            event,
+            RawEvent::Exec { .. } | RawEvent::Open { .. } | RawEvent::Connect { .. }
+        ) {
+            return None;
+        }
+        let header = event.header();
+        Some(DedupeKey {
+            cgroup_id: header.cgroup_id,
+            target_hash: header.target_hash,
+            kind: u32::from(header.kind),
+            pad: 0,
+        })
+    }
+}
+
+/// The loaded, attached observation programs.
+pub struct Probe {
+    ebpf: Ebpf,
+    generation: u64,
+}
+
+impl Probe {
+    /// Loads the programs and attaches every tracepoint. Needs root (CAP_BPF and
+    /// CAP_PERFMON); the error names the program and hook that failed.
+    pub fn load(config: ProbeConfig) -> Result<Probe, ProbeError> {
+        crate::cgroup::ensure_mounted("tracefs", std::path::Path::new("/sys/kernel/tracing"))?;
+        let mut ebpf = EbpfLoader::new()
+            .override_global("wakeup_bytes", &config.wakeup_bytes, true)
+            .map_max_entries("events", config.ring_bytes)
+            .load(PROBE_OBJECT)
+            .map_err(|e| ProbeError::Load(e.to_string()))?;
+        for (program, category, name) in TRACEPOINTS {
+            let tracepoint: &mut TracePoint = ebpf
+                .program_mut(program)
+                .ok_or(ProbeError::MissingProgram(program))?
+                .try_into()
+                .map_err(|e| ProbeError::attach(program, name, e))?;
+            tracepoint
+                .load()
+                .map_err(|e| ProbeError::attach(program, name, e))?;
+            tracepoint
+                .attach(category, name)
+                .map_err(|e| ProbeError::attach(program, name, e))?;
+        }
+        Ok(Probe {
+            ebpf,
+            generation: 0,
+        })
+    }
+
+    fn map_mut(&mut self, name: &'static str) -> Result<&mut aya::maps::Map, ProbeError> {
+        self.ebpf.map_mut(name).ok_or(ProbeError::MissingMap(name))
+    }
+
+    /// Watches a cgroup and everything below it.
+    pub fn watch(&mut self, cgroup_id: u64) -> Result<(), ProbeError> {
+        let mut watched: HashMap<&mut MapData, u64, u8> =
+            HashMap::try_from(self.map_mut("watched")?)
+                .map_err(|e| ProbeError::map("watched", e))?;
+        watched
+            .insert(cgroup_id, 1, 0)
+            .map_err(|e| ProbeError::map("watched", e))?;
+        self.bump_generation()
+    }
+
+    pub fn unwatch(&mut self, cgroup_id: u64) -> Result<(), ProbeError> {
+        let mut watched: HashMap<&mut MapData, u64, u8> =
+            HashMap::try_from(self.map_mut("watched")?)
+                .map_err(|e| ProbeError::map("watched", e))?;
+        match watched.remove(&cgroup_id) {
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
+            Err(e) => return Err(ProbeError::map("watched", e)),
+        }
+        self.bump_generation()
+    }
+
+    /// Cached per-cgroup verdicts carry the generation they were made in; a new one
+    /// makes the programs decide again for every cgroup.
+    fn bump_generation(&mut self) -> Result<(), ProbeError> {
+        self.generation += 1;
+        let generation = self.generation;
+        let mut array: Array<&mut MapData, u64> = Array::try_from(self.map_mut("generation")?)
+            .map_err(|e| ProbeError::map("generation", e))?;
+        array
+            .set(0, generation, 0)
+            .map_err(|e| ProbeError::map("generation", e))
+    }
+
+    pub fn counters(&self) -> Result<Counters, ProbeError> {
+        sum_counters(
+            self.ebpf
+                .map("counters")
+                .ok_or(ProbeError::MissingMap("counters"))?,
+        )
+    }
+
+    /// Total occurrences counted per dedupe key (the first one, which was sent, included).
+    pub fn dedupe_counts(&self) -> Result<std::collections::HashMap<DedupeKey, u64>, ProbeError> {
+        let map: HashMap<&MapData, DedupeKey, u64> = HashMap::try_from(
+            self.ebpf
+                .map("dedupe")
+                .ok_or(ProbeError::MissingMap("dedupe"))?,
+        )
+        .map_err(|e| ProbeError::map("dedupe", e))?;
+        let mut counts = std::collections::HashMap::new();
+        for entry in map.iter() {
+            // An entry evicted while we iterate is skipped by the kernel walk; its count
+            // is read next time or, if gone, was already read before.
+            match entry {
+                Ok((key, count)) => {
+                    counts.insert(key, count);
+                }
+                Err(aya::maps::MapError::KeyNotFound) => continue,
+                Err(e) => return Err(ProbeError::map("dedupe", e)),
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The ring the programs write to, for an [`EventReader`]. Can be taken once.
+    pub fn take_events(&mut self) -> Result<EventReader, ProbeError> {
+        let map = self
+            .ebpf
+            .take_map("events")
+            .ok_or(ProbeError::MissingMap("events"))?;
+        EventReader::new(map)
+    }
+}
+
+/// Reads a ring buffer of probe records without a wakeup per event: it waits for the
+/// programs' batched wakeup or its own timer, then drains everything waiting.
+pub struct EventReader {
+    ring: AsyncFd<RingBuf<MapData>>,
+    /// Records whose layout did not decode (counted, kept out of the stream).
+    pub undecodable: u64,
+}
+
+impl EventReader {
+    pub(crate) fn new(map: aya::maps::Map) -> Result<EventReader, ProbeError> {
+        let ring = RingBuf::try_from(map).map_err(|e| ProbeError::map("events", e))?;
+        let fd = ring.as_raw_fd();
+        // SAFETY: the RingBuf owns its map fd and keeps it open, unchanged, until it is
+        // dropped, which happens only with the AsyncFd that owns it.
+        let ring =
+            unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) }.map_err(|e| {
+                ProbeError::Io {
+                    what: format!("registering ring buffer fd {fd} with tokio"),
+                    source: e.into(),
+                }
+            })?;
+        Ok(EventReader {
+            ring,
+            undecodable: 0,
+        })
+    }
+
+    /// Everything waiting now, without blocking.
+    pub fn drain(&mut self, out: &mut Vec<RawEvent>) -> usize {
+        let before = out.len();
+        let ring = self.ring.get_mut();
+        while let Some(item) = RingBuf::next(ring) {
+            match wire::decode(&item) {
+                Ok(event) => out.push(event),
+                Err(e) => {
+                    self.undecodable += 1;
+                    tracing::warn!(error = %e, "undecodable probe record");
+                }
+            }
+        }
+        out.len() - before
+    }
+
+    /// Waits for a wakeup or at most `max_wait`, then drains.
+    pub async fn next_batch(&mut self, max_wait: Duration, out: &mut Vec<RawEvent>) -> usize {
+        if let Ok(Ok(mut guard)) = tokio::time::timeout(max_wait, self.ring.readable_mut()).await {
+            guard.clear_ready();
+        }
+        self.drain(out)
+    }
+}

@@ -1,0 +1,102 @@
+//! The probe loaded into this machine's kernel, watching real processes in a cgroup the
+//! test makes. Needs root; without it each test says so, and fails when
+//! AGENTWARD_REQUIRE_KERNEL is set (CI sets it).
+
+mod support;
+
+use node_probe::{Probe, ProbeConfig, RawEvent, Transport};
+use std::time::Duration;
+use support::{TestCgroup, kernel_available};
+
+#[tokio::test]
+async fn watched_processes_are_seen_and_others_are_not() {
+    if !kernel_available("watched_processes_are_seen_and_others_are_not") {
+        return;
+    }
+    let cgroup = TestCgroup::new("seen");
+    let mut probe = Probe::load(ProbeConfig::default()).expect("probe loads");
+    probe.watch(cgroup.id).unwrap();
+    let mut reader = probe.take_events().unwrap();
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker-file");
+    std::fs::write(&marker, "x").unwrap();
+    let script = format!(
+        "cat {m} > /dev/null; cat {m} > /dev/null; exec 3<>/dev/tcp/127.0.0.1/{port}",
+        m = marker.display()
+    );
+    cgroup.run("bash", &["-c", &script]);
+    // The same commands outside the cgroup.
+    let status = std::process::Command::new("cat")
+        .arg(&marker)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let mut events = Vec::new();
+    reader
+        .next_batch(Duration::from_millis(200), &mut events)
+        .await;
+    let in_cgroup = |e: &RawEvent| e.header().cgroup_id == cgroup.id;
+    assert!(
+        events.iter().all(in_cgroup),
+        "only the watched cgroup is reported"
+    );
+
+    let cat_execs: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            RawEvent::Exec { filename, argv, .. } if filename.ends_with("/cat") => Some(argv),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        cat_execs.len(),
+        1,
+        "the second identical exec is counted, not sent: {events:#?}"
+    );
+    assert_eq!(cat_execs[0][1], marker.display().to_string());
+
+    let opens: Vec<_> = events
+        .iter()
+        .filter(
+            |e| matches!(e, RawEvent::Open { path, .. } if *path == marker.display().to_string()),
+        )
+        .collect();
+    assert_eq!(
+        opens.len(),
+        1,
+        "the second open of the file is counted, not sent"
+    );
+    let counts = probe.dedupe_counts().unwrap();
+    let key = node_probe::DedupeKey::of(opens[0]).unwrap();
+    assert_eq!(
+        counts.get(&key),
+        Some(&2),
+        "both opens are counted in the kernel"
+    );
+
+    let connect = events
+        .iter()
+        .find_map(|e| match e {
+            RawEvent::Connect {
+                transport,
+                addr,
+                port: p,
+                header,
+            } if *p == port => Some((transport, addr, header)),
+            _ => None,
+        })
+        .expect("the TCP connect is reported");
+    assert_eq!(*connect.0, Transport::Tcp);
+    assert_eq!(connect.1.to_string(), "127.0.0.1");
+    assert_eq!(connect.2.comm, "bash");
+
+    let counters = probe.counters().unwrap();
+    assert_eq!(counters.lost, 0);
+    assert!(counters.deduped >= 2, "{counters:?}");
+    assert_eq!(counters.emitted as usize, events.len());
+}
