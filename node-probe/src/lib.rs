@@ -8,9 +8,11 @@
 //! without it.
 
 pub mod cgroup;
+pub mod egress;
 pub mod probe;
 pub mod wire;
 
+pub use egress::{AllowRule, Egress, EgressMode};
 pub use probe::{Counters, DedupeKey, EventReader, Probe, ProbeConfig};
 pub use wire::{Header, RawEvent, Transport};
 
@@ -46,22 +48,35 @@ pub enum ProbeError {
 }
 
 impl ProbeError {
-    pub(crate) fn map(map: &'static str, error: impl std::fmt::Display) -> ProbeError {
+    pub(crate) fn map(map: &'static str, error: impl std::error::Error) -> ProbeError {
         ProbeError::Map {
             map,
-            reason: error.to_string(),
+            reason: with_causes(&error),
         }
     }
 
     pub(crate) fn attach(
         program: &'static str,
         hook: impl Into<String>,
-        error: impl std::fmt::Display,
+        error: impl std::error::Error,
     ) -> ProbeError {
         ProbeError::Attach {
             program,
             hook: hook.into(),
-            reason: error.to_string(),
+            reason: with_causes(&error),
         }
     }
+}
+
+/// An error and its sources on one line: aya's outer errors name the call, the inner
+/// ones the errno that says why.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

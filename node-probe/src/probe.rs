@@ -138,7 +138,7 @@ impl Probe {
             .override_global("wakeup_bytes", &config.wakeup_bytes, true)
             .map_max_entries("events", config.ring_bytes)
             .load(PROBE_OBJECT)
-            .map_err(|e| ProbeError::Load(e.to_string()))?;
+            .map_err(|e| ProbeError::Load(crate::with_causes(&e)))?;
         for (program, category, name) in TRACEPOINTS {
             let tracepoint: &mut TracePoint = ebpf
                 .program_mut(program)

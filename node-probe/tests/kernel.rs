@@ -100,3 +100,59 @@ async fn watched_processes_are_seen_and_others_are_not() {
     assert!(counters.deduped >= 2, "{counters:?}");
     assert_eq!(counters.emitted as usize, events.len());
 }
+
+#[tokio::test]
+async fn a_full_ring_loses_events_and_counts_every_one() {
+    if !kernel_available("a_full_ring_loses_events_and_counts_every_one") {
+        return;
+    }
+    let cgroup = TestCgroup::new("overflow");
+    // One page of ring, and a reader that does not read until the writer is done.
+    let mut probe = Probe::load(ProbeConfig {
+        ring_bytes: 4096,
+        wakeup_bytes: u64::MAX,
+    })
+    .unwrap();
+    probe.watch(cgroup.id).unwrap();
+    let mut reader = probe.take_events().unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..500 {
+        std::fs::write(dir.path().join(format!("f{i}")), "x").unwrap();
+    }
+    let script = format!(
+        "import os\nfor i in range(500):\n    os.close(os.open('{}/f%d' % i, os.O_RDONLY))\n",
+        dir.path().display()
+    );
+    // The interpreter itself, not a shim that forks and execs on its way to it.
+    let (status, stderr) = cgroup.run(&support::python(), &["-c", &script]);
+    assert!(status.success(), "{stderr}");
+
+    let mut events = Vec::new();
+    while reader
+        .next_batch(Duration::from_millis(50), &mut events)
+        .await
+        > 0
+    {}
+    let counters = probe.counters().unwrap();
+    assert!(counters.lost > 0, "a 4 KiB ring cannot hold 500 opens");
+    assert_eq!(
+        counters.emitted as usize,
+        events.len(),
+        "every event sent was read"
+    );
+    // Every new target is remembered before it is sent, so the dedupe map holds one key
+    // per event sent or lost; the process's one exit is the only other event.
+    let keys = probe
+        .dedupe_counts()
+        .unwrap()
+        .keys()
+        .filter(|k| k.cgroup_id == cgroup.id)
+        .count() as u64;
+    assert_eq!(counters.emitted + counters.lost, keys + 1, "{counters:?}");
+    let ours = events
+        .iter()
+        .filter(|e| matches!(e, RawEvent::Open { path, .. } if path.starts_with(&dir.path().display().to_string())))
+        .count();
+    assert!(ours < 500, "some of the opens were lost, and counted");
+}

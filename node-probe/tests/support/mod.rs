@@ -101,3 +101,12 @@ impl Drop for TestCgroup {
         }
     }
 }
+
+/// The real Python interpreter (`python3` may be a pyenv shim that forks on its way).
+pub fn python() -> String {
+    let output = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 runs");
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
