@@ -6,6 +6,7 @@
 mod audit;
 mod behavior;
 mod config;
+mod probe_cmd;
 mod report;
 mod scan;
 mod store;
@@ -213,6 +214,12 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// The node probe: watch self-hosted agents from the kernel (eBPF), write what they
+    /// do to a spool a scan reads, and enforce egress allowlists.
+    Probe {
+        #[command(subcommand)]
+        command: probe_cmd::ProbeCommand,
     },
 }
 
@@ -825,6 +832,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     report::envelopes_table(left, right, &rows, &analysis)
                 )?,
             }
+        }
+        Command::Probe { command } => {
+            probe_cmd::run(command, &mut stdout).await?;
         }
         Command::Audit {
             command: AuditCommand::Verify { expect_head },

@@ -99,7 +99,7 @@ fn addr16(addr: IpAddr) -> [u8; 16] {
 }
 
 /// A cgroup under egress policy, as the pinned maps and links show it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Governed {
     pub cgroup_id: u64,
     pub mode: EgressMode,

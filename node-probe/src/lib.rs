@@ -7,9 +7,14 @@
 //! aya. Loading needs root; everything that interprets what they send is pure and tested
 //! without it.
 
+pub mod attribution;
 pub mod cgroup;
+pub mod collector;
+pub mod daemon;
 pub mod egress;
 pub mod probe;
+pub mod runtime;
+pub mod spool;
 pub mod wire;
 
 pub use egress::{AllowRule, Egress, EgressMode};
@@ -37,6 +42,13 @@ pub enum ProbeError {
     NoCgroup2,
     #[error("{0} is not a cgroup v2 directory (it has no cgroup.procs)")]
     NotACgroup(std::path::PathBuf),
+    #[error("nothing to watch: give --watch-cgroup PATH or --k8s")]
+    NothingToWatch,
+    #[error("{path} is not under the cgroup v2 hierarchy at {root}")]
+    NotUnderCgroupRoot {
+        path: std::path::PathBuf,
+        root: std::path::PathBuf,
+    },
     #[error("probe record of kind {kind} and {len} bytes does not match bpf/events.h")]
     BadRecord { kind: u16, len: usize },
     #[error("{what}: {source}")]

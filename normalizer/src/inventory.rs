@@ -529,6 +529,14 @@ pub enum Fact {
     GatewayConfig(GatewayConfig),
     /// An AgentCore memory's configuration.
     MemoryConfig(MemoryConfig),
+    /// A framework, model SDK or MCP SDK the process loaded (node probe).
+    RuntimePackage(crate::node::RuntimePackage),
+    /// An MCP server the process started (node probe).
+    McpServer(crate::node::McpServer),
+    /// Model weights the process opened (node probe): the file's path.
+    ModelFile(String),
+    /// A destination the process connected to (node probe).
+    Endpoint(crate::node::Endpoint),
 }
 
 impl Fact {
@@ -697,6 +705,15 @@ pub struct AgentInventory {
     /// Set when the agent was deleted: its history stays, it runs no more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<Sourced<String>>,
+    /// What a node probe saw the agent's processes load, start, open and reach.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<Sourced<crate::node::RuntimePackage>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_servers: Vec<Sourced<crate::node::McpServer>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_files: Vec<Sourced<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<Sourced<crate::node::Endpoint>>,
 }
 
 /// Replaces the entry with the same key; restating an identical value keeps the time and
@@ -737,6 +754,10 @@ impl AgentInventory {
             gateway: None,
             memory: None,
             deleted: None,
+            packages: Vec::new(),
+            mcp_servers: Vec::new(),
+            model_files: Vec::new(),
+            endpoints: Vec::new(),
         }
     }
 
@@ -949,6 +970,44 @@ impl AgentInventory {
                     });
                 }
             }
+            Fact::RuntimePackage(p) => upsert(
+                &mut self.packages,
+                Sourced {
+                    value: p.clone(),
+                    since: obs.time,
+                    provenance: obs.provenance.clone(),
+                },
+                |p: &crate::node::RuntimePackage| {
+                    (p.ecosystem.clone(), p.name.clone(), p.path.clone())
+                },
+            ),
+            Fact::McpServer(m) => upsert(
+                &mut self.mcp_servers,
+                Sourced {
+                    value: m.clone(),
+                    since: obs.time,
+                    provenance: obs.provenance.clone(),
+                },
+                |m: &crate::node::McpServer| (m.name.clone(), m.command.clone()),
+            ),
+            Fact::ModelFile(path) => upsert(
+                &mut self.model_files,
+                Sourced {
+                    value: path.clone(),
+                    since: obs.time,
+                    provenance: obs.provenance.clone(),
+                },
+                Clone::clone,
+            ),
+            Fact::Endpoint(e) => upsert(
+                &mut self.endpoints,
+                Sourced {
+                    value: e.clone(),
+                    since: obs.time,
+                    provenance: obs.provenance.clone(),
+                },
+                Clone::clone,
+            ),
             Fact::AgentDeleted(how) => {
                 if self.deleted.is_none() {
                     self.deleted = Some(sourced(how.clone()));

@@ -21,6 +21,7 @@ pub mod event;
 pub mod finding;
 pub mod identity;
 pub mod inventory;
+pub mod node;
 pub mod ocsf;
 pub mod policy;
 pub mod reconcile;

@@ -1,0 +1,422 @@
+//! From what the programs send to what a scan reads: each record attributed to its
+//! workload's agent, turned into a normalized event, with the inventory facts it proves.
+
+use crate::attribution::{PodDirectory, Workload, attribute};
+use crate::runtime::{Versions, is_model_file, mcp_server_of, package_of};
+use crate::wire::{RawEvent, Transport};
+use normalizer::event::Target;
+use normalizer::inventory::{Fact, Observation, Provenance, ProvenanceKind, RecordRef};
+use normalizer::node::{Endpoint, SpoolRecord};
+use normalizer::{AgentRef, Correlation, Event, Layer, Outcome, Principal, RawPointer, Timestamp};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Turns boot-relative kernel timestamps into wall-clock time.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// Wall-clock milliseconds at boot.
+    boot_wall_ms: i64,
+}
+
+impl Clock {
+    pub fn now() -> Clock {
+        let mut boot = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let mut real = boot;
+        // SAFETY: both pointers are to live timespec values.
+        unsafe {
+            libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut boot);
+            libc::clock_gettime(libc::CLOCK_REALTIME, &mut real);
+        }
+        let ms = |t: libc::timespec| t.tv_sec * 1000 + t.tv_nsec / 1_000_000;
+        Clock {
+            boot_wall_ms: ms(real) - ms(boot),
+        }
+    }
+
+    pub fn fixed(boot_wall_ms: i64) -> Clock {
+        Clock { boot_wall_ms }
+    }
+
+    pub fn wall(&self, boot_ns: u64) -> Timestamp {
+        Timestamp(self.boot_wall_ms + (boot_ns / 1_000_000) as i64)
+    }
+}
+
+pub struct CollectorConfig {
+    /// The cluster or host name: the scope of every agent this probe reports.
+    pub scope: String,
+    /// The host the probe runs on (in event ids and loss records).
+    pub host: String,
+    /// cgroup path (relative to the cgroup2 root) → agent name, for cgroups the operator
+    /// named.
+    pub configured: BTreeMap<String, String>,
+    pub cgroup_root: PathBuf,
+    pub pods: PodDirectory,
+    /// Where `/proc` is (processes' roots are read through it for package versions).
+    pub proc_root: PathBuf,
+}
+
+pub struct Collector {
+    config: CollectorConfig,
+    clock: Clock,
+    workloads: HashMap<u64, Option<(Workload, AgentRef)>>,
+    versions: Versions,
+    reported: HashSet<(AgentRef, Fact)>,
+    /// Agents seen since the last loss report.
+    pub active: BTreeMap<String, AgentRef>,
+}
+
+impl Collector {
+    pub fn new(config: CollectorConfig, clock: Clock) -> Collector {
+        Collector {
+            config,
+            clock,
+            workloads: HashMap::new(),
+            versions: Versions::default(),
+            reported: HashSet::new(),
+            active: BTreeMap::new(),
+        }
+    }
+
+    /// Names a cgroup id's path ahead of time (the ids of watched cgroups are known
+    /// before their processes run; short-lived child cgroups may be gone by the time an
+    /// event from them is read).
+    pub fn know_cgroup(&mut self, id: u64, path: &str) {
+        let workload = attribute(path, &self.config.configured, &self.config.pods);
+        let agent = workload.agent(&self.config.scope);
+        self.workloads.insert(id, Some((workload, agent)));
+    }
+
+    fn workload(&mut self, cgroup_id: u64) -> Option<(Workload, AgentRef)> {
+        if let Some(known) = self.workloads.get(&cgroup_id) {
+            return known.clone();
+        }
+        let found = crate::cgroup::cgroup_path(&self.config.cgroup_root, cgroup_id).map(|path| {
+            let workload = attribute(&path, &self.config.configured, &self.config.pods);
+            let agent = workload.agent(&self.config.scope);
+            (workload, agent)
+        });
+        self.workloads.insert(cgroup_id, found.clone());
+        found
+    }
+
+    /// The spool record of one raw event. An event whose cgroup is gone before it could
+    /// be attributed is kept, without an agent.
+    pub fn record(&mut self, raw: &RawEvent) -> SpoolRecord {
+        let header = raw.header();
+        let attributed = self.workload(header.cgroup_id);
+        let agent = attributed.as_ref().map(|(_, a)| a.clone());
+        if let Some(a) = &agent {
+            self.active.insert(a.key(), a.clone());
+        }
+        let time = self.clock.wall(header.boot_ns);
+        let (layer, service, operation, target, outcome) = describe(raw);
+        let uid = format!(
+            "{}-{}-{}-{}",
+            self.config.host, header.boot_ns, header.tid, operation
+        );
+        let event = Event {
+            uid: uid.clone(),
+            time,
+            agent: agent.clone(),
+            layer,
+            service: service.into(),
+            operation: operation.clone(),
+            targets: target
+                .map(|(uid, kind, name)| {
+                    vec![Target {
+                        uid,
+                        kind: Some(kind.into()),
+                        name,
+                    }]
+                })
+                .unwrap_or_default(),
+            outcome,
+            principal: Principal {
+                kind: "process".into(),
+                id: Some(header.uid.to_string()),
+                session_name: Some(header.comm.clone()),
+                ..Principal::default()
+            },
+            correlation: Correlation {
+                pid: Some(header.pid),
+                ppid: (header.ppid != 0).then_some(header.ppid),
+                cgroup: Some(header.cgroup_id),
+                ..Correlation::default()
+            },
+            source: RawPointer {
+                source: format!("probe:{}", self.config.host),
+                object: String::new(),
+                index: 0,
+            },
+            cloud: None,
+            src_ip: None,
+            user_agent: None,
+            model: None,
+            category: attributed.as_ref().map(|(w, _)| w.how.clone()),
+            read_only: None,
+            original_time: None,
+            prompt: None,
+        };
+        let observations = match &agent {
+            Some(agent) => self.facts(raw, agent, time, &uid),
+            None => Vec::new(),
+        };
+        SpoolRecord::Event {
+            event: Box::new(event),
+            observations,
+        }
+    }
+
+    fn facts(
+        &mut self,
+        raw: &RawEvent,
+        agent: &AgentRef,
+        time: Timestamp,
+        uid: &str,
+    ) -> Vec<Observation> {
+        let mut facts = Vec::new();
+        match raw {
+            RawEvent::Exec { filename, argv, .. } => {
+                if let Some(server) = mcp_server_of(filename, argv) {
+                    facts.push(Fact::McpServer(server));
+                }
+            }
+            RawEvent::Open { path, header, .. } if header.result >= 0 => {
+                if let Some(hit) = package_of(path) {
+                    // The process's own view of the filesystem (its container's), while
+                    // it lives; after, the version stays unknown rather than guessed
+                    // from the host's files.
+                    let root = self
+                        .config
+                        .proc_root
+                        .join(header.pid.to_string())
+                        .join("root");
+                    facts.push(Fact::RuntimePackage(self.versions.resolve(&root, &hit)));
+                } else if is_model_file(path) {
+                    facts.push(Fact::ModelFile(path.clone()));
+                }
+            }
+            RawEvent::Connect {
+                transport,
+                addr,
+                port,
+                ..
+            } if !is_resolver(*port) => {
+                facts.push(Fact::Endpoint(Endpoint {
+                    address: socket_text(*addr, *port),
+                    transport: transport.as_str().into(),
+                }));
+            }
+            _ => {}
+        }
+        facts
+            .into_iter()
+            .filter(|f| self.reported.insert((agent.clone(), f.clone())))
+            .map(|fact| Observation {
+                time,
+                agent: agent.clone(),
+                fact,
+                provenance: Provenance {
+                    kind: ProvenanceKind::NodeRuntime,
+                    record: RecordRef {
+                        source: format!("probe:{}", self.config.host),
+                        object: String::new(),
+                        index: 0,
+                        record_id: Some(uid.to_string()),
+                    },
+                },
+            })
+            .collect()
+    }
+
+    /// A loss record for the window, naming every agent active in it; `None` when
+    /// nothing was lost. Starts a new window of active agents either way.
+    pub fn loss(
+        &mut self,
+        from: Timestamp,
+        to: Timestamp,
+        lost: u64,
+        watched: &[AgentRef],
+    ) -> Option<SpoolRecord> {
+        let mut agents: BTreeMap<String, AgentRef> = std::mem::take(&mut self.active);
+        for a in watched {
+            agents.insert(a.key(), a.clone());
+        }
+        (lost > 0).then(|| SpoolRecord::Loss {
+            host: self.config.host.clone(),
+            from,
+            to,
+            lost,
+            agents: agents.into_values().collect(),
+        })
+    }
+
+    pub fn agent_of(&mut self, cgroup_id: u64) -> Option<AgentRef> {
+        self.workload(cgroup_id).map(|(_, a)| a)
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+}
+
+fn is_resolver(port: u16) -> bool {
+    port == 53
+}
+
+fn socket_text(addr: IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    }
+}
+
+/// The wall-clock time now, as the probe's clock tells it.
+pub fn now(clock: &Clock) -> Timestamp {
+    let mut boot = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: the pointer is to a live timespec.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut boot);
+    }
+    clock.wall((boot.tv_sec as u64) * 1_000_000_000 + boot.tv_nsec as u64)
+}
+
+type Described = (
+    Layer,
+    &'static str,
+    String,
+    Option<(String, &'static str, Option<String>)>,
+    Outcome,
+);
+
+/// Layer, service, operation, target (uid, kind, name) and outcome of a raw event.
+/// Operations are what baselines key behavior by: `process:exec` of a command line,
+/// `file:open_read` of a path, `network:connect_tcp` to an address.
+fn describe(raw: &RawEvent) -> Described {
+    let errno = |result: i32| Outcome::Failure {
+        code: match -result {
+            1 => "EPERM".to_string(),
+            13 => "EACCES".to_string(),
+            n => format!("errno {n}"),
+        },
+        message: None,
+    };
+    match raw {
+        RawEvent::Exec {
+            filename,
+            argv,
+            args_truncated,
+            ..
+        } => {
+            let mut line = if argv.is_empty() {
+                filename.clone()
+            } else {
+                argv.join(" ")
+            };
+            if *args_truncated {
+                line.push_str(" …");
+            }
+            (
+                Layer::Kernel,
+                "process",
+                "exec".into(),
+                Some((line, "command", Some(filename.clone()))),
+                Outcome::Success,
+            )
+        }
+        RawEvent::Exit { header } => (
+            Layer::Kernel,
+            "process",
+            "exit".into(),
+            None,
+            if header.result == 0 {
+                Outcome::Success
+            } else {
+                Outcome::Failure {
+                    code: format!("exit status {}", header.result),
+                    message: None,
+                }
+            },
+        ),
+        // The child's pid is no behavior of its own: a fork has no target, so baselines
+        // see one behavior however many children there are.
+        RawEvent::Fork { .. } => (
+            Layer::Kernel,
+            "process",
+            "fork".into(),
+            None,
+            Outcome::Success,
+        ),
+        RawEvent::Open {
+            header,
+            path,
+            flags,
+        } => {
+            let operation = match (header.result < 0, flags & 3) {
+                (true, _) => "open_denied",
+                (false, 0) => "open_read",
+                (false, _) => "open_write",
+            };
+            (
+                Layer::Kernel,
+                "file",
+                operation.into(),
+                Some((path.clone(), "file", None)),
+                if header.result < 0 {
+                    errno(header.result)
+                } else {
+                    Outcome::Success
+                },
+            )
+        }
+        RawEvent::Connect {
+            transport,
+            addr,
+            port,
+            ..
+        } => (
+            Layer::Network,
+            "network",
+            format!("connect_{}", transport_name(*transport)),
+            Some((socket_text(*addr, *port), "endpoint", None)),
+            Outcome::Success,
+        ),
+        RawEvent::EgressDenied {
+            header,
+            transport,
+            addr,
+            port,
+            enforced,
+        } => (
+            Layer::Network,
+            "egress",
+            if *enforced { "denied" } else { "would_deny" }.into(),
+            Some((
+                socket_text(*addr, *port),
+                "endpoint",
+                Some(transport_name(*transport).to_string()),
+            )),
+            if *enforced {
+                errno(header.result)
+            } else {
+                Outcome::Success
+            },
+        ),
+    }
+}
+
+fn transport_name(t: Transport) -> &'static str {
+    match t {
+        Transport::Tcp => "tcp",
+        Transport::Udp => "udp",
+        Transport::Other(_) => "other",
+    }
+}

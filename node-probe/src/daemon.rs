@@ -1,0 +1,233 @@
+//! `agentward probe run`: load the programs, watch the agents' cgroups, and keep writing
+//! what they do to the spool, with every loss accounted for, until told to stop.
+
+use crate::attribution::PodDirectory;
+use crate::collector::{Clock, Collector, CollectorConfig};
+use crate::egress::{AllowRule, Egress, EgressMode, Governed};
+use crate::probe::{Counters, Probe, ProbeConfig, TRACEPOINTS};
+use crate::spool::SpoolWriter;
+use crate::{ProbeError, RawEvent};
+use normalizer::{AgentRef, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub struct RunOptions {
+    /// cgroup directories to watch (whole subtrees), each with an optional agent name.
+    pub watch: Vec<(PathBuf, Option<String>)>,
+    /// Watch every pod on this node (the kubelet's `kubepods` cgroup) and name agents by
+    /// their owning workloads.
+    pub kubernetes: bool,
+    pub pod_log_dir: PathBuf,
+    pub spool: PathBuf,
+    pub scope: String,
+    pub host: String,
+    pub flush_every: Duration,
+    pub probe: ProbeConfig,
+    /// Egress policy for every watched cgroup, when asked for.
+    pub egress: Option<(EgressMode, Vec<AllowRule>)>,
+    pub pin_dir: PathBuf,
+}
+
+/// What `probe status` shows: written by the running probe beside its spool files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    pub host: String,
+    pub started: Timestamp,
+    pub updated: Timestamp,
+    pub running: bool,
+    pub programs: Vec<String>,
+    pub watched: Vec<WatchedCgroup>,
+    pub counters: Counters,
+    #[serde(default)]
+    pub egress_counters: Option<Counters>,
+    pub records: u64,
+    pub files: u64,
+    pub undecodable: u64,
+    #[serde(default)]
+    pub egress: Vec<Governed>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WatchedCgroup {
+    pub path: String,
+    pub id: u64,
+    pub agent: Option<AgentRef>,
+}
+
+pub fn status_path(spool: &Path, host: &str) -> PathBuf {
+    spool.join("status").join(format!("{host}.json"))
+}
+
+fn write_status(spool: &Path, status: &Status) -> Result<(), ProbeError> {
+    let path = status_path(spool, &status.host);
+    let io = |source| ProbeError::Io {
+        what: format!("writing {}", path.display()),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let bytes = serde_json::to_vec_pretty(status).expect("status serializes");
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)
+}
+
+/// The kubelet's pod cgroup under the cgroup2 root (systemd or cgroupfs driver).
+fn kubepods(root: &Path) -> Result<PathBuf, ProbeError> {
+    ["kubepods.slice", "kubepods"]
+        .iter()
+        .map(|name| root.join(name))
+        .find(|p| p.is_dir())
+        .ok_or_else(|| ProbeError::NotACgroup(root.join("kubepods.slice")))
+}
+
+pub async fn run(
+    options: RunOptions,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<Status, ProbeError> {
+    let root = crate::cgroup::cgroup2_root()?;
+    let mut watch = options.watch.clone();
+    if options.kubernetes {
+        watch.push((kubepods(&root)?, None));
+    }
+    if watch.is_empty() {
+        return Err(ProbeError::NothingToWatch);
+    }
+    let mut configured = BTreeMap::new();
+    let mut watched = Vec::new();
+    for (path, name) in &watch {
+        let id = crate::cgroup::cgroup_id(path)?;
+        let relative = format!(
+            "/{}",
+            path.strip_prefix(&root)
+                .map_err(|_| ProbeError::NotUnderCgroupRoot {
+                    path: path.clone(),
+                    root: root.clone(),
+                })?
+                .display()
+        );
+        if let Some(name) = name {
+            configured.insert(relative.clone(), name.clone());
+        }
+        watched.push((relative, id));
+    }
+
+    let mut probe = Probe::load(options.probe)?;
+    let mut reader = probe.take_events()?;
+    let mut collector = Collector::new(
+        CollectorConfig {
+            scope: options.scope.clone(),
+            host: options.host.clone(),
+            configured,
+            cgroup_root: root.clone(),
+            pods: PodDirectory::read(&options.pod_log_dir),
+            proc_root: PathBuf::from("/proc"),
+        },
+        Clock::now(),
+    );
+    let mut egress = match &options.egress {
+        Some((mode, rules)) => {
+            let mut egress = Egress::open(&options.pin_dir)?;
+            for (path, _) in &watch {
+                egress.govern(path, *mode, rules)?;
+            }
+            Some(egress)
+        }
+        None => None,
+    };
+    let mut egress_reader = match egress.as_mut() {
+        Some(e) => Some(e.take_events()?),
+        None => None,
+    };
+    let mut watched_status = Vec::new();
+    for (relative, id) in &watched {
+        collector.know_cgroup(*id, relative);
+        probe.watch(*id)?;
+        watched_status.push(WatchedCgroup {
+            path: relative.clone(),
+            id: *id,
+            agent: collector.agent_of(*id),
+        });
+    }
+    let watched_agents: Vec<AgentRef> = watched_status
+        .iter()
+        .filter_map(|w| w.agent.clone())
+        .collect();
+
+    let clock = collector.clock();
+    let started = crate::collector::now(&clock);
+    let mut spool = SpoolWriter::new(&options.spool, &options.host)?;
+    let mut status = Status {
+        host: options.host.clone(),
+        started,
+        updated: started,
+        running: true,
+        programs: TRACEPOINTS
+            .iter()
+            .map(|(p, c, n)| format!("{p} ({c}/{n})"))
+            .collect(),
+        watched: watched_status,
+        counters: Counters::default(),
+        egress_counters: None,
+        records: 0,
+        files: 0,
+        undecodable: 0,
+        egress: Vec::new(),
+    };
+    write_status(&options.spool, &status)?;
+    tracing::info!(watched = status.watched.len(), spool = %options.spool.display(), "probe running");
+
+    let mut last_counters = probe.counters()?;
+    let mut window_start = started;
+    let mut last_flush = Instant::now();
+    let mut batch: Vec<RawEvent> = Vec::new();
+    tokio::pin!(stop);
+    let mut stopping = false;
+    loop {
+        batch.clear();
+        tokio::select! {
+            _ = &mut stop => stopping = true,
+            _ = reader.next_batch(Duration::from_millis(100), &mut batch) => {}
+        }
+        // Whatever is waiting when we stop is read too.
+        reader.drain(&mut batch);
+        if let Some(r) = egress_reader.as_mut() {
+            r.drain(&mut batch);
+        }
+        for raw in &batch {
+            let record = collector.record(raw);
+            spool.push(&record, clock.wall(raw.header().boot_ns));
+        }
+        if stopping || last_flush.elapsed() >= options.flush_every {
+            let now = crate::collector::now(&clock);
+            let counters = probe.counters()?;
+            let delta = counters.since(&last_counters);
+            if let Some(loss) = collector.loss(window_start, now, delta.lost, &watched_agents) {
+                tracing::warn!(lost = delta.lost, "probe ring buffer full: events lost");
+                spool.push(&loss, now);
+            }
+            last_counters = counters;
+            window_start = now;
+            spool.flush()?;
+            last_flush = Instant::now();
+            status.updated = now;
+            status.counters = counters;
+            status.records = spool.written;
+            status.files = spool.files;
+            status.undecodable = reader.undecodable;
+            if let Some(e) = egress.as_ref() {
+                status.egress_counters = Some(e.counters()?);
+                status.egress = e.governed()?;
+            }
+            status.running = !stopping;
+            write_status(&options.spool, &status)?;
+        }
+        if stopping {
+            break;
+        }
+    }
+    Ok(status)
+}

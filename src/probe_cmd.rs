@@ -1,0 +1,344 @@
+//! `agentward probe …`: the node probe's command line.
+
+use anyhow::{Context, bail};
+use clap::{Subcommand, ValueEnum};
+use node_probe::daemon::{RunOptions, Status};
+use node_probe::{AllowRule, Egress, EgressMode, ProbeConfig};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const DEFAULT_SPOOL: &str = "/var/lib/agentward/spool";
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Mode {
+    Monitor,
+    Enforce,
+}
+
+#[derive(Subcommand)]
+pub enum ProbeCommand {
+    /// Load the eBPF programs and write what watched agents do to the spool until
+    /// stopped (Ctrl-C / SIGTERM) or --duration has passed. Needs root.
+    ///
+    /// Watched cgroups are whole subtrees: a process and every child it starts is seen.
+    /// A scan reads the spool with a `kind = "probe-spool"` source.
+    Run {
+        /// A cgroup v2 directory to watch, optionally named: PATH or PATH=AGENT-NAME.
+        /// Without a name, the agent is the Kubernetes workload, systemd unit or cgroup
+        /// the path shows. Repeatable.
+        #[arg(long = "watch-cgroup", value_name = "PATH[=NAME]")]
+        watch_cgroup: Vec<String>,
+        /// Watch every pod on this node (the kubelet's kubepods cgroup); agents are the
+        /// owning Deployments / StatefulSets / DaemonSets, from the kubelet's pod records.
+        #[arg(long)]
+        k8s: bool,
+        /// The directory the spool files are written to.
+        #[arg(long, default_value = DEFAULT_SPOOL)]
+        spool: PathBuf,
+        /// The cluster or host name agents are scoped to (default: this host's name).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Seconds between spool files (and loss accounting windows).
+        #[arg(long, default_value_t = 10)]
+        flush_every: u64,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        duration: Option<u64>,
+        /// Ring buffer size in bytes (a power of two, at least 4096).
+        #[arg(long, default_value_t = 4 << 20)]
+        ring_bytes: u32,
+        /// Put every watched cgroup under an egress allowlist: `monitor` reports
+        /// connections outside it, `enforce` refuses them (EPERM). The policy stays in
+        /// force after the probe exits; `probe egress release/disable` lifts it.
+        #[arg(long, value_enum)]
+        egress: Option<Mode>,
+        /// An allowed destination: ADDRESS, ADDRESS:PORT or [IPV6]:PORT. Repeatable.
+        /// The nameservers of /etc/resolv.conf are allowed on port 53 unless
+        /// --no-resolver-allow.
+        #[arg(long = "allow", value_name = "ADDRESS[:PORT]")]
+        allow: Vec<AllowRule>,
+        #[arg(long)]
+        no_resolver_allow: bool,
+        /// bpffs directory for the egress pins.
+        #[arg(long, default_value = node_probe::egress::DEFAULT_PIN_DIR)]
+        pin_dir: PathBuf,
+        /// Where the kubelet keeps pod logs (`<namespace>_<pod>_<uid>` directories).
+        #[arg(long, default_value = "/var/log/pods")]
+        pod_log_dir: PathBuf,
+    },
+    /// What each probe writing to the spool reports: programs, watched workloads,
+    /// events written, events lost; and the egress policies pinned in the kernel.
+    Status {
+        #[arg(long, default_value = DEFAULT_SPOOL)]
+        spool: PathBuf,
+        #[arg(long, default_value = node_probe::egress::DEFAULT_PIN_DIR)]
+        pin_dir: PathBuf,
+    },
+    /// Egress policies that outlive the probe.
+    Egress {
+        #[command(subcommand)]
+        command: EgressCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum EgressCommand {
+    /// Take one cgroup out of egress policy (detach its programs, drop its allowlist).
+    Release {
+        cgroup: PathBuf,
+        #[arg(long, default_value = node_probe::egress::DEFAULT_PIN_DIR)]
+        pin_dir: PathBuf,
+    },
+    /// Remove every egress policy this host has pinned.
+    Disable {
+        #[arg(long, default_value = node_probe::egress::DEFAULT_PIN_DIR)]
+        pin_dir: PathBuf,
+    },
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Nameservers from resolv.conf, allowed on port 53 so name resolution keeps working.
+fn resolvers(resolv_conf: &str) -> Vec<AllowRule> {
+    resolv_conf
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .filter_map(|rest| rest.trim().split('%').next()?.parse().ok())
+        .map(|addr| AllowRule {
+            addr,
+            port: Some(53),
+        })
+        .collect()
+}
+
+async fn stop_signal(duration: Option<u64>) {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let elapsed = async {
+        match duration {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated => {}
+        _ = elapsed => {}
+    }
+}
+
+fn print_status(out: &mut impl Write, status: &Status) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "probe {} ({}), started {}, last report {}",
+        status.host,
+        if status.running { "running" } else { "stopped" },
+        status.started,
+        status.updated
+    )?;
+    writeln!(out, "  programs: {}", status.programs.join(", "))?;
+    for w in &status.watched {
+        let agent = w
+            .agent
+            .as_ref()
+            .map(|a| a.key())
+            .unwrap_or_else(|| "unattributed".into());
+        writeln!(out, "  watching {} (cgroup {}) as {agent}", w.path, w.id)?;
+    }
+    let c = &status.counters;
+    writeln!(
+        out,
+        "  events: {} sent, {} repeats counted in the kernel, {} LOST (ring full), {} without path/address, {} undecodable; {} records in {} spool files",
+        c.emitted,
+        c.deduped,
+        c.lost,
+        c.read_failed,
+        status.undecodable,
+        status.records,
+        status.files
+    )?;
+    if let Some(e) = &status.egress_counters {
+        writeln!(out, "  egress reports: {} sent, {} LOST", e.emitted, e.lost)?;
+    }
+    Ok(())
+}
+
+pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result<()> {
+    match command {
+        ProbeCommand::Run {
+            watch_cgroup,
+            k8s,
+            spool,
+            scope,
+            flush_every,
+            duration,
+            ring_bytes,
+            egress,
+            allow,
+            no_resolver_allow,
+            pin_dir,
+            pod_log_dir,
+        } => {
+            if !ring_bytes.is_power_of_two() || *ring_bytes < 4096 {
+                bail!("--ring-bytes {ring_bytes} must be a power of two of at least 4096");
+            }
+            if *flush_every == 0 {
+                bail!("--flush-every must be at least 1 second");
+            }
+            if !allow.is_empty() && egress.is_none() {
+                bail!("--allow needs --egress monitor or --egress enforce");
+            }
+            let watch = watch_cgroup
+                .iter()
+                .map(|spec| match spec.split_once('=') {
+                    Some((path, name)) if !name.is_empty() => {
+                        (PathBuf::from(path), Some(name.to_string()))
+                    }
+                    _ => (PathBuf::from(spec), None),
+                })
+                .collect();
+            let egress = egress.map(|mode| {
+                let mut rules = allow.clone();
+                if !no_resolver_allow {
+                    rules.extend(resolvers(
+                        &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+                    ));
+                }
+                let mode = match mode {
+                    Mode::Monitor => EgressMode::Monitor,
+                    Mode::Enforce => EgressMode::Enforce,
+                };
+                (mode, rules)
+            });
+            let host = hostname();
+            let options = RunOptions {
+                watch,
+                kubernetes: *k8s,
+                pod_log_dir: pod_log_dir.clone(),
+                spool: spool.clone(),
+                scope: scope.clone().unwrap_or_else(|| host.clone()),
+                host,
+                flush_every: Duration::from_secs(*flush_every),
+                probe: ProbeConfig {
+                    ring_bytes: *ring_bytes,
+                    ..ProbeConfig::default()
+                },
+                egress,
+                pin_dir: pin_dir.clone(),
+            };
+            let status = node_probe::daemon::run(options, stop_signal(*duration))
+                .await
+                .context("probe run")?;
+            print_status(out, &status)?;
+        }
+        ProbeCommand::Status { spool, pin_dir } => {
+            let dir = spool.join("status");
+            let mut found = 0;
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .with_context(|| {
+                    format!(
+                        "{} has no probe status (has a probe run with --spool {}?)",
+                        dir.display(),
+                        spool.display()
+                    )
+                })?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            entries.sort();
+            for path in entries {
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let status: Status = serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{} is not a probe status", path.display()))?;
+                print_status(out, &status)?;
+                found += 1;
+            }
+            if found == 0 {
+                bail!("{} has no probe status files", dir.display());
+            }
+            print_egress(out, pin_dir)?;
+        }
+        ProbeCommand::Egress { command } => match command {
+            EgressCommand::Release { cgroup, pin_dir } => {
+                let id = node_probe::cgroup::cgroup_id(cgroup)?;
+                let mut egress = Egress::open(pin_dir)?;
+                if egress.release(id)? {
+                    writeln!(
+                        out,
+                        "released {} (cgroup {id}): egress is no longer checked",
+                        cgroup.display()
+                    )?;
+                } else {
+                    bail!(
+                        "{} (cgroup {id}) is under no egress policy in {}",
+                        cgroup.display(),
+                        pin_dir.display()
+                    );
+                }
+            }
+            EgressCommand::Disable { pin_dir } => {
+                let links = Egress::open(pin_dir)?.disable()?;
+                writeln!(
+                    out,
+                    "removed every egress policy under {} ({links} program links detached)",
+                    pin_dir.display()
+                )?;
+            }
+        },
+    }
+    Ok(())
+}
+
+fn print_egress(out: &mut impl Write, pin_dir: &Path) -> anyhow::Result<()> {
+    if !pin_dir.join("maps").exists() {
+        writeln!(out, "egress: no policy pinned in {}", pin_dir.display())?;
+        return Ok(());
+    }
+    let egress = Egress::open(pin_dir)?;
+    for g in egress.governed()? {
+        writeln!(
+            out,
+            "egress: cgroup {} in {} mode, {} allowed destinations, {}/4 programs attached",
+            g.cgroup_id,
+            match g.mode {
+                EgressMode::Monitor => "monitor",
+                EgressMode::Enforce => "enforce",
+            },
+            g.rules,
+            g.pinned_links
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nameservers_are_allowed_on_port_53() {
+        let rules = resolvers(
+            "# generated\nnameserver 10.0.0.2\nnameserver fe80::1%eth0\nsearch example.com\n",
+        );
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].addr.to_string(), "10.0.0.2");
+        assert_eq!(rules[0].port, Some(53));
+        assert_eq!(rules[1].addr.to_string(), "fe80::1");
+    }
+}
