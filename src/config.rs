@@ -104,6 +104,8 @@ pub enum SourceKind {
         /// Agents read at once.
         concurrency: usize,
     },
+    /// A node probe's spool (`agentward probe run --spool DIR`): self-hosted agents.
+    ProbeSpool,
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +213,7 @@ impl Config {
                     };
                     SourceKind::InvocationLogs(policy)
                 }
+                "probe-spool" => SourceKind::ProbeSpool,
                 "aws-api" => SourceKind::AwsApi {
                     max_attempts: s.max_attempts.unwrap_or(3),
                     concurrency: s.concurrency.unwrap_or(8),
@@ -220,7 +223,7 @@ impl Config {
                         format!("unknown source kind {other:?}"),
                         Some(s.kind.span()),
                         Some(
-                            "supported kinds: cloudtrail, bedrock-invocation-logs, aws-api".into(),
+                            "supported kinds: cloudtrail, bedrock-invocation-logs, aws-api, probe-spool".into(),
                         ),
                     ));
                 }
@@ -423,7 +426,7 @@ mod tests {
         assert_eq!(line_of(text, offset), 6, "span should be on line 6");
         assert_eq!(
             e.help.as_deref(),
-            Some("supported kinds: cloudtrail, bedrock-invocation-logs, aws-api")
+            Some("supported kinds: cloudtrail, bedrock-invocation-logs, aws-api, probe-spool")
         );
 
         let Err(ConfigError::Invalid(e)) = parse("[store]\nurll = \"x\"\n") else {

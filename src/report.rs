@@ -277,6 +277,53 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
                 &r.provenance,
             );
         }
+        for p in &a.packages {
+            let package = &p.value;
+            sourced_line(
+                &mut out,
+                "package",
+                format!(
+                    "{} {} ({}, {}; loaded from {})",
+                    package.name,
+                    package.version.as_deref().unwrap_or("(version unread)"),
+                    package.role,
+                    package.ecosystem,
+                    package.path
+                ),
+                p.since,
+                &p.provenance,
+            );
+        }
+        for m in &a.mcp_servers {
+            sourced_line(
+                &mut out,
+                "MCP server",
+                format!(
+                    "{} (stdio, via {}): {}",
+                    m.value.name, m.value.launcher, m.value.command
+                ),
+                m.since,
+                &m.provenance,
+            );
+        }
+        for f in &a.model_files {
+            sourced_line(
+                &mut out,
+                "model weights",
+                f.value.clone(),
+                f.since,
+                &f.provenance,
+            );
+        }
+        for e in &a.endpoints {
+            sourced_line(
+                &mut out,
+                "endpoint",
+                format!("{} ({})", e.value.address, e.value.transport),
+                e.since,
+                &e.provenance,
+            );
+        }
         for t in &a.tools {
             let exec = t.value.executor.as_deref().unwrap_or("-");
             // A gateway's tools have no version that lists their operations elsewhere.

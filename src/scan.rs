@@ -82,6 +82,9 @@ pub struct FileDone {
     pub counts: FileCounts,
     /// agent key (or `unattributed`) → counts.
     pub agents: BTreeMap<String, LayerCounts>,
+    /// What the source itself reported lost in this file (a probe's full ring).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub losses: Vec<cloudtrail::Lost>,
 }
 
 /// Per-source progress: every file fully written, plus what attribution has learned.
@@ -233,6 +236,10 @@ pub fn now() -> Timestamp {
 enum SourceMapper {
     CloudTrail(Mapper),
     Invocation(InvocationMapper),
+    /// A probe spool needs no attribution: the probe attributed every event.
+    Probe {
+        source: String,
+    },
 }
 
 impl SourceMapper {
@@ -246,6 +253,9 @@ impl SourceMapper {
             SourceKind::InvocationLogs(policy) => Some(SourceMapper::Invocation(
                 InvocationMapper::new(source.name.clone(), attribution, policy),
             )),
+            SourceKind::ProbeSpool => Some(SourceMapper::Probe {
+                source: source.name.clone(),
+            }),
             SourceKind::AwsApi { .. } => None,
         }
     }
@@ -264,13 +274,17 @@ impl SourceMapper {
             SourceMapper::Invocation(m) => {
                 invocation::read_log(reader, object, m, max_record, emit)
             }
+            SourceMapper::Probe { source } => {
+                connectors::probe::read_log(reader, source, object, max_record, emit)
+            }
         }
     }
 
-    fn attribution(&self) -> &Attribution {
+    fn attribution(&self) -> Option<&Attribution> {
         match self {
-            SourceMapper::CloudTrail(m) => &m.attribution,
-            SourceMapper::Invocation(m) => &m.attribution,
+            SourceMapper::CloudTrail(m) => Some(&m.attribution),
+            SourceMapper::Invocation(m) => Some(&m.attribution),
+            SourceMapper::Probe { .. } => None,
         }
     }
 
@@ -278,6 +292,7 @@ impl SourceMapper {
         match self {
             SourceMapper::CloudTrail(m) => m.attribution.merge(attribution),
             SourceMapper::Invocation(m) => m.learn(attribution),
+            SourceMapper::Probe { .. } => {}
         }
     }
 
@@ -346,6 +361,7 @@ struct FileStats {
     agent_refs: BTreeMap<String, AgentRef>,
     observations: Vec<Observation>,
     identity: Vec<IdentityObservation>,
+    losses: Vec<cloudtrail::Lost>,
 }
 
 /// Parses one file on a blocking thread and writes its outputs. On success every output
@@ -373,6 +389,7 @@ async fn scan_file(
         let mut agent_refs: BTreeMap<String, AgentRef> = BTreeMap::new();
         let mut observations = Vec::new();
         let mut identity = Vec::new();
+        let mut losses = Vec::new();
         let mut baselines: BTreeMap<String, Baseline> = BTreeMap::new();
         let version = env!("CARGO_PKG_VERSION");
         let quarantine_path = format!("quarantine/{source_name}/{unit}.jsonl");
@@ -429,6 +446,7 @@ async fn scan_file(
                 observations.extend(m.observations);
                 identity.extend(m.identity);
             }
+            Output::Lost(l) => losses.push(l),
             Output::Quarantined(q) => {
                 let row = QuarantineRow {
                     source: &source_name,
@@ -452,6 +470,7 @@ async fn scan_file(
                 agent_refs,
                 observations,
                 identity,
+                losses,
             }),
         )
     });
@@ -601,6 +620,7 @@ async fn scan_source(
     let listed = match source.kind {
         SourceKind::CloudTrail => cloudtrail::list(&source_at).await,
         SourceKind::InvocationLogs(_) => invocation::list(&source_at).await,
+        SourceKind::ProbeSpool => connectors::probe::list(&source_at).await,
         SourceKind::AwsApi { .. } => return Ok(summary),
     };
     let listing = match listed {
@@ -707,10 +727,13 @@ async fn scan_source(
                         e_tag: file.e_tag.clone(),
                         counts: stats.counts,
                         agents: stats.agents,
+                        losses: stats.losses,
                     },
                 );
                 pending.cursor.agents.extend(stats.agent_refs);
-                pending.cursor.attribution = mapper.attribution().clone();
+                if let Some(attribution) = mapper.attribution() {
+                    pending.cursor.attribution = attribution.clone();
+                }
                 pending.uncommitted_files += 1;
             }
             Err(reason) => {
@@ -1111,7 +1134,19 @@ pub async fn compute_state(
         for (source, cursor) in &per_source {
             let mut seen: BTreeMap<Layer, u64> = BTreeMap::new();
             let mut loss: Option<cloudtrail::coverage::Loss> = None;
+            let mut reported_lost: Option<cloudtrail::Lost> = None;
             for (file_key, done) in &cursor.files {
+                for l in done.losses.iter().filter(|l| l.agents.contains(&agent)) {
+                    let total = reported_lost.get_or_insert(cloudtrail::Lost {
+                        lost: 0,
+                        from: l.from,
+                        to: l.to,
+                        agents: Vec::new(),
+                    });
+                    total.lost += l.lost;
+                    total.from = total.from.min(l.from);
+                    total.to = total.to.max(l.to);
+                }
                 if let Some(c) = done.agents.get(&key) {
                     for (l, n) in c.iter() {
                         *seen.entry(l).or_default() += n;
@@ -1135,6 +1170,11 @@ pub async fn compute_state(
                 }
                 // APIs describe configuration, not what an agent did.
                 SourceKind::AwsApi { .. } => Vec::new(),
+                // A probe reports only the agents it watched.
+                SourceKind::ProbeSpool if agent.provider == normalizer::Provider::SelfHosted => {
+                    connectors::probe::coverage(&agent, &source.name, &seen, reported_lost.as_ref())
+                }
+                SourceKind::ProbeSpool => Vec::new(),
                 SourceKind::InvocationLogs(policy) => vec![invocation::coverage(
                     &agent,
                     &source.name,

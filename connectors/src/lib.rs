@@ -8,6 +8,7 @@ pub mod aws;
 pub mod cloudtrail;
 pub mod invocation;
 pub mod location;
+pub mod probe;
 
 /// Errors a connector reports; record-level problems are not errors but quarantined items.
 #[derive(Debug, thiserror::Error)]

@@ -162,8 +162,8 @@ impl Collector {
             original_time: None,
             prompt: None,
         };
-        let observations = match &agent {
-            Some(agent) => self.facts(raw, agent, time, &uid),
+        let observations = match &attributed {
+            Some((workload, agent)) => self.facts(raw, workload, agent, time, &uid),
             None => Vec::new(),
         };
         SpoolRecord::Event {
@@ -175,11 +175,17 @@ impl Collector {
     fn facts(
         &mut self,
         raw: &RawEvent,
+        workload: &Workload,
         agent: &AgentRef,
         time: Timestamp,
         uid: &str,
     ) -> Vec<Observation> {
-        let mut facts = Vec::new();
+        // What the agent is: its workload's name and kind, stated with its first event
+        // (the `reported` set below keeps them to once).
+        let mut facts = vec![
+            Fact::Name(workload.name.clone()),
+            Fact::Platform(format!("self-hosted {}", workload.kind)),
+        ];
         match raw {
             RawEvent::Exec { filename, argv, .. } => {
                 if let Some(server) = mcp_server_of(filename, argv) {

@@ -114,6 +114,17 @@ pub struct Quarantined {
 pub enum Output {
     Mapped(Box<Mapped>),
     Quarantined(Quarantined),
+    /// Records the source itself says it lost (a probe whose ring was full), with the
+    /// window and the agents that may be missing events.
+    Lost(Lost),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lost {
+    pub lost: u64,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub agents: Vec<normalizer::AgentRef>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -448,6 +448,28 @@ pub fn read_log(
     max_record: usize,
     emit: &mut dyn FnMut(Output),
 ) -> Result<FileCounts, ReadFailure> {
+    read_json_lines(reader, object, max_record, emit, &mut |index, bytes| {
+        mapper
+            .map(object, index, bytes)
+            .map(|m| Output::Mapped(Box::new(m)))
+    })
+}
+
+/// Maps one line (by its index in the object) to an output, or gives the reason it is not
+/// a record.
+pub(crate) type LineMapper<'a> = dyn FnMut(u64, &[u8]) -> Result<Output, String> + 'a;
+
+/// Reads a JSON-lines object (gzip detected from its first bytes), handing each line to
+/// `map`; a line `map` refuses, an oversized line, or damage that stops the reading is
+/// emitted as a quarantined item with its reason. Never an excerpt: a line that is not a
+/// record may still hold prompt text.
+pub(crate) fn read_json_lines(
+    reader: impl Read,
+    object: &str,
+    max_record: usize,
+    emit: &mut dyn FnMut(Output),
+    map: &mut LineMapper<'_>,
+) -> Result<FileCounts, ReadFailure> {
     let mut buffered = BufReader::with_capacity(64 * 1024, reader);
     let gz = matches!(buffered.fill_buf(), Ok(head) if head.starts_with(&[0x1f, 0x8b]));
     let mut lines: Box<dyn BufRead> = if gz {
@@ -490,7 +512,6 @@ pub fn read_log(
         };
         let this = index;
         index += 1;
-        // Never an excerpt: a line that is not a record may still hold prompt text.
         let quarantine = |reason: String, size: u64| Quarantined {
             object: object.to_string(),
             index: Some(this),
@@ -505,10 +526,12 @@ pub fn read_log(
             }
             Line::Record(bytes) => {
                 counts.records += 1;
-                match mapper.map(object, this, &bytes) {
-                    Ok(m) => {
-                        counts.events += 1;
-                        emit(Output::Mapped(Box::new(m)));
+                match map(this, &bytes) {
+                    Ok(output) => {
+                        if matches!(output, Output::Mapped(_)) {
+                            counts.events += 1;
+                        }
+                        emit(output);
                     }
                     Err(reason) => {
                         counts.quarantined += 1;

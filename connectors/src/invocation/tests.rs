@@ -45,6 +45,7 @@ fn read(bytes: &[u8], policy: PromptText) -> (Vec<Event>, Vec<Quarantined>, File
         &mut |o| match o {
             Output::Mapped(m) => events.push(m.event),
             Output::Quarantined(q) => quarantined.push(q),
+            Output::Lost(l) => panic!("invocation logs report no losses of their own: {l:?}"),
         },
     )
     .unwrap();

@@ -110,3 +110,20 @@ pub fn python() -> String {
         .expect("python3 runs");
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
+
+/// The Python of the venv that scripts/test makes for the agent tests (with the MCP SDK,
+/// mcp-server-time and openai from PyPI), from AGENTWARD_AGENT_PYTHON. Without it the
+/// test is skipped, loudly, or fails under AGENTWARD_REQUIRE_KERNEL.
+pub fn agent_python(test: &str) -> Option<String> {
+    match std::env::var("AGENTWARD_AGENT_PYTHON") {
+        Ok(p) if std::path::Path::new(&p).exists() => Some(p),
+        _ => {
+            let reason = "AGENTWARD_AGENT_PYTHON is not set to the agent venv's python (scripts/test makes it)";
+            if std::env::var_os("AGENTWARD_REQUIRE_KERNEL").is_some() {
+                panic!("{test}: {reason}");
+            }
+            eprintln!("SKIPPED {test}: {reason}");
+            None
+        }
+    }
+}

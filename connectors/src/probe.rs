@@ -1,0 +1,150 @@
+//! A node probe's spool (`agentward probe run --spool DIR`) as a scan source: events of
+//! self-hosted agents with the runtime inventory they prove, and the probe's own account
+//! of what it lost.
+
+use crate::ConnectorError;
+use crate::cloudtrail::{FileCounts, Listing, Lost, Mapped, Output, ReadFailure};
+use crate::location::Opened;
+use normalizer::node::SpoolRecord;
+use normalizer::{AgentRef, Coverage, CoverageStatus, Layer, RawPointer};
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// Every spool file under the source; the probe's status files and files still being
+/// written (`.tmp`) are listed as skipped, with the reason.
+pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
+    let mut listing = crate::cloudtrail::list_objects(source, |key| {
+        let name = key.rsplit('/').next().unwrap_or(key);
+        if key.starts_with("status/") {
+            Some("a probe's status report (agentward probe status), not events".into())
+        } else if name.starts_with('.') && name.ends_with(".tmp") {
+            Some("a spool file the probe is still writing; read by the next scan".into())
+        } else if name.ends_with(".jsonl") {
+            None
+        } else {
+            Some("not a probe spool file (<day>/<host>-<ms>-<seq>.jsonl)".into())
+        }
+    })
+    .await?;
+    listing.files.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(listing)
+}
+
+/// Reads one spool file: each event with its inventory facts, pointed at this source,
+/// object and line; each loss report as [`Output::Lost`].
+pub fn read_log(
+    reader: impl Read,
+    source: &str,
+    object: &str,
+    max_record: usize,
+    emit: &mut dyn FnMut(Output),
+) -> Result<FileCounts, ReadFailure> {
+    crate::invocation::read_json_lines(reader, object, max_record, emit, &mut |index, bytes| {
+        let record: SpoolRecord =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a probe spool record: {e}"))?;
+        Ok(match record {
+            SpoolRecord::Event {
+                mut event,
+                mut observations,
+            } => {
+                event.source = RawPointer {
+                    source: source.to_string(),
+                    object: object.to_string(),
+                    index,
+                };
+                for o in &mut observations {
+                    o.provenance.record.source = source.to_string();
+                    o.provenance.record.object = object.to_string();
+                    o.provenance.record.index = index;
+                }
+                Output::Mapped(Box::new(Mapped {
+                    event: *event,
+                    observations,
+                    identity: Vec::new(),
+                }))
+            }
+            SpoolRecord::Loss {
+                from,
+                to,
+                lost,
+                agents,
+                ..
+            } => Output::Lost(Lost {
+                lost,
+                from,
+                to,
+                agents,
+            }),
+        })
+    })
+}
+
+/// A self-hosted agent's coverage from a probe spool: what the kernel shows (processes,
+/// files, connections) observed or degraded by the probe's own losses; what only the
+/// process itself could tell (prompts, tool calls) said to be out of the kernel's reach.
+pub fn coverage(
+    agent: &AgentRef,
+    source: &str,
+    seen: &BTreeMap<Layer, u64>,
+    loss: Option<&Lost>,
+) -> Vec<Coverage> {
+    let observed = |via: String| {
+        match loss {
+        Some(l) => CoverageStatus::Degraded {
+            via,
+            lost: l.lost,
+            from: l.from,
+            to: l.to,
+            reason: "the probe's ring buffer was full; raise `agentward probe run --ring-bytes` or lower what is watched".into(),
+        },
+        None => CoverageStatus::Observed { via },
+    }
+    };
+    let events = |layer| seen.get(&layer).copied().unwrap_or(0);
+    let cover = |layer, status| Coverage {
+        agent: agent.clone(),
+        layer,
+        status,
+    };
+    vec![
+        cover(
+            Layer::Kernel,
+            observed(format!(
+                "node probe ({source}): eBPF on every exec, exit, fork and file open of the agent's processes, {} events",
+                events(Layer::Kernel)
+            )),
+        ),
+        cover(
+            Layer::Network,
+            observed(format!(
+                "node probe ({source}): every TCP connect (v4 and v6) and UDP connect, {} events; destinations by address (DNS answers are not captured, so names are not resolved)",
+                events(Layer::Network)
+            )),
+        ),
+        cover(
+            Layer::Prompt,
+            CoverageStatus::Unavailable {
+                reason: "the kernel sees the agent's model calls as encrypted connections, not their content; prompts need the agent's own instrumentation (OpenTelemetry GenAI spans), which agentward does not read yet".into(),
+            },
+        ),
+        cover(
+            Layer::ToolInvocation,
+            CoverageStatus::Unavailable {
+                reason: "the probe sees which MCP servers and tools the agent starts and reaches (inventory, network), not the calls it makes over their pipes; tool calls need the agent's own instrumentation, which agentward does not read yet".into(),
+            },
+        ),
+        cover(
+            Layer::IdentityApi,
+            CoverageStatus::AvailableIfEnabled {
+                setting: "cloud API calls made with the agent's credentials are recorded by that cloud's audit log, not on the node".into(),
+                how_to_enable: "add the account's audit log as a source (kind = \"cloudtrail\" for AWS)".into(),
+            },
+        ),
+        cover(
+            Layer::Control,
+            CoverageStatus::Unavailable {
+                reason: "rollouts of the workload are recorded by the Kubernetes API audit log, which agentward does not read yet; a changed image shows on the kernel layer as new executables".into(),
+            },
+        ),
+    ]
+}

@@ -1,0 +1,176 @@
+//! The whole probe (`agentward probe run`'s loop) watching a real agent: a Python process
+//! that imports PyPI packages, starts a real MCP server over stdio and calls a listener on
+//! 127.0.0.1. What lands in the spool is what a scan reads.
+
+mod support;
+
+use node_probe::ProbeConfig;
+use node_probe::daemon::{RunOptions, run};
+use normalizer::inventory::Fact;
+use normalizer::node::SpoolRecord;
+use std::time::Duration;
+use support::{TestCgroup, agent_python, kernel_available};
+
+fn spool_records(dir: &std::path::Path) -> Vec<SpoolRecord> {
+    let mut records = Vec::new();
+    let mut files: Vec<_> = walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    for file in files {
+        for line in std::fs::read_to_string(&file).unwrap().lines() {
+            records.push(serde_json::from_str(line).unwrap());
+        }
+    }
+    records
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.file_type().unwrap().is_dir() {
+            out.extend(walk(&entry.path()));
+        } else {
+            out.push(entry.path());
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_agent_is_attributed_and_inventoried_from_what_it_does() {
+    let test = "a_real_agent_is_attributed_and_inventoried_from_what_it_does";
+    if !kernel_available(test) {
+        return;
+    }
+    let Some(python) = agent_python(test) else {
+        return;
+    };
+    let cgroup = TestCgroup::new("agent");
+    let spool = tempfile::tempdir().unwrap();
+    let model = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let model_port = model.local_addr().unwrap().port();
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let options = RunOptions {
+        watch: vec![(cgroup.path.clone(), Some("support-bot".into()))],
+        kubernetes: false,
+        pod_log_dir: "/nonexistent".into(),
+        spool: spool.path().to_path_buf(),
+        scope: "test-node".into(),
+        host: "test-node".into(),
+        flush_every: Duration::from_millis(300),
+        probe: ProbeConfig::default(),
+        egress: None,
+        pin_dir: "/nonexistent".into(),
+    };
+    let probe = tokio::spawn(run(options, async {
+        let _ = stop_rx.await;
+    }));
+    // The probe is watching once its status file is there.
+    let status = node_probe::daemon::status_path(spool.path(), "test-node");
+    for _ in 0..100 {
+        if status.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(status.exists(), "the probe started");
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/agent.py");
+    let port = model_port.to_string();
+    let output = tokio::task::spawn_blocking({
+        let command = cgroup.command(&python, &[script, &port]);
+        move || {
+            let mut command = command;
+            command.output().unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "agent failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("get_current_time"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop_tx.send(()).unwrap();
+    let status = probe.await.unwrap().expect("the probe ran");
+    assert_eq!(status.counters.lost, 0);
+
+    let records = spool_records(spool.path());
+    let mut events = Vec::new();
+    let mut facts = Vec::new();
+    for record in &records {
+        match record {
+            SpoolRecord::Event {
+                event,
+                observations,
+            } => {
+                events.push(event);
+                facts.extend(
+                    observations
+                        .iter()
+                        .map(|o| (o.agent.clone(), o.fact.clone())),
+                );
+            }
+            SpoolRecord::Loss { .. } => panic!("nothing was lost: {record:?}"),
+        }
+    }
+    assert!(!events.is_empty());
+    for e in &events {
+        let agent = e.agent.as_ref().expect("every event is attributed");
+        assert_eq!(agent.key(), "selfhosted.test-node.host.agent_support-bot");
+    }
+    // The MCP server is a child process: still the same agent, seen being started.
+    let server_exec = events
+        .iter()
+        .find(|e| e.operation == "exec" && e.targets[0].uid.contains("-m mcp_server_time"))
+        .expect("the MCP server's exec");
+    assert_eq!(server_exec.correlation.cgroup, Some(cgroup.id));
+
+    let fact_values: Vec<&Fact> = facts.iter().map(|(_, f)| f).collect();
+    assert!(fact_values.contains(&&Fact::Name("support-bot".into())));
+    let mcp = fact_values
+        .iter()
+        .find_map(|f| match f {
+            Fact::McpServer(s) => Some(s),
+            _ => None,
+        })
+        .expect("the MCP server in the inventory");
+    assert_eq!(
+        (mcp.name.as_str(), mcp.launcher.as_str()),
+        ("mcp_server_time", "python -m")
+    );
+    assert!(mcp.command.contains("--local-timezone UTC"));
+
+    let package = |name: &str| {
+        fact_values.iter().find_map(|f| match f {
+            Fact::RuntimePackage(p) if p.name == name => Some(p.clone()),
+            _ => None,
+        })
+    };
+    let openai = package("openai").expect("openai, imported by the agent");
+    assert_eq!(
+        openai.version.as_deref(),
+        Some("1.109.1"),
+        "version from its dist-info"
+    );
+    assert_eq!(openai.role, "model SDK");
+    let sdk = package("mcp").expect("the MCP SDK");
+    assert_eq!(sdk.version.as_deref(), Some("1.30.0"));
+    assert_eq!(sdk.role, "MCP SDK");
+
+    assert!(
+        fact_values.contains(&&Fact::Endpoint(normalizer::node::Endpoint {
+            address: format!("127.0.0.1:{model_port}"),
+            transport: "tcp".into(),
+        })),
+        "the model endpoint it connected to"
+    );
+    // Inventory facts are stated once however often the behavior repeats.
+    let unique: std::collections::BTreeSet<_> = facts.iter().collect();
+    assert_eq!(unique.len(), facts.len());
+}
