@@ -36,9 +36,12 @@ pub enum ProbeCommand {
         /// The directory the spool files are written to.
         #[arg(long, default_value = DEFAULT_SPOOL)]
         spool: PathBuf,
-        /// The cluster or host name agents are scoped to (default: this host's name).
+        /// The cluster or host name agents are scoped to (default: the node's name).
         #[arg(long)]
         scope: Option<String>,
+        /// This node's name, in event ids and the status report (default: the hostname).
+        #[arg(long)]
+        node: Option<String>,
         /// Seconds between spool files (and loss accounting windows).
         #[arg(long, default_value_t = 10)]
         flush_every: u64,
@@ -184,6 +187,7 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
             k8s,
             spool,
             scope,
+            node,
             flush_every,
             duration,
             ring_bytes,
@@ -224,7 +228,7 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
                 };
                 (mode, rules)
             });
-            let host = hostname();
+            let host = node.clone().unwrap_or_else(hostname);
             let options = RunOptions {
                 watch,
                 kubernetes: *k8s,

@@ -2,6 +2,7 @@
 //! workload's agent, turned into a normalized event, with the inventory facts it proves.
 
 use crate::attribution::{PodDirectory, Workload, attribute};
+use crate::probe::DedupeKey;
 use crate::runtime::{Versions, is_model_file, mcp_server_of, package_of};
 use crate::wire::{RawEvent, Transport};
 use normalizer::event::Target;
@@ -66,6 +67,9 @@ pub struct Collector {
     workloads: HashMap<u64, Option<(Workload, AgentRef)>>,
     versions: Versions,
     reported: HashSet<(AgentRef, Fact)>,
+    /// The event each dedupe key was first sent as, and how many occurrences of it have
+    /// been reported so far (the first included).
+    sent: HashMap<DedupeKey, (Event, u64)>,
     /// Agents seen since the last loss report.
     pub active: BTreeMap<String, AgentRef>,
 }
@@ -78,6 +82,7 @@ impl Collector {
             workloads: HashMap::new(),
             versions: Versions::default(),
             reported: HashSet::new(),
+            sent: HashMap::new(),
             active: BTreeMap::new(),
         }
     }
@@ -161,7 +166,12 @@ impl Collector {
             read_only: None,
             original_time: None,
             prompt: None,
+            count: None,
         };
+        if let Some(key) = DedupeKey::of(raw) {
+            // Sent again after the kernel forgot the key: its count starts over.
+            self.sent.insert(key, (event.clone(), 1));
+        }
         let observations = match &attributed {
             Some((workload, agent)) => self.facts(raw, workload, agent, time, &uid),
             None => Vec::new(),
@@ -238,6 +248,41 @@ impl Collector {
                 },
             })
             .collect()
+    }
+
+    /// The repeats the kernel counted since the last call, from the dedupe map's counts:
+    /// one event per behavior that repeated, standing for that many occurrences
+    /// (`count`), at `now`. Keys the kernel has evicted are forgotten here too.
+    pub fn repeats(
+        &mut self,
+        counts: &HashMap<DedupeKey, u64>,
+        now: Timestamp,
+    ) -> Vec<SpoolRecord> {
+        let mut out = Vec::new();
+        self.sent.retain(|key, (first, reported)| {
+            let Some(&total) = counts.get(key) else {
+                return false;
+            };
+            if total > *reported {
+                let mut repeat = first.clone();
+                repeat.uid = format!("{}-repeats-{total}", first.uid);
+                repeat.time = now;
+                repeat.count = Some(total - *reported);
+                *reported = total;
+                out.push(SpoolRecord::Event {
+                    event: Box::new(repeat),
+                    observations: Vec::new(),
+                });
+            }
+            true
+        });
+        out.sort_by(|a, b| match (a, b) {
+            (SpoolRecord::Event { event: x, .. }, SpoolRecord::Event { event: y, .. }) => {
+                x.uid.cmp(&y.uid)
+            }
+            _ => std::cmp::Ordering::Equal,
+        });
+        out
     }
 
     /// A loss record for the window, naming every agent active in it; `None` when
@@ -424,5 +469,120 @@ fn transport_name(t: Transport) -> &'static str {
         Transport::Tcp => "tcp",
         Transport::Udp => "udp",
         Transport::Other(_) => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Header;
+
+    fn collector() -> Collector {
+        let mut c = Collector::new(
+            CollectorConfig {
+                scope: "node-1".into(),
+                host: "node-1".into(),
+                configured: BTreeMap::from([("/agents/bot".to_string(), "bot".to_string())]),
+                cgroup_root: "/nonexistent".into(),
+                pods: PodDirectory::default(),
+                proc_root: "/nonexistent".into(),
+            },
+            Clock::fixed(1_000_000),
+        );
+        c.know_cgroup(42, "/agents/bot");
+        c
+    }
+
+    fn open(path: &str, boot_ns: u64) -> RawEvent {
+        RawEvent::Open {
+            header: Header {
+                boot_ns,
+                cgroup_id: 42,
+                pid: 7,
+                tid: 7,
+                ppid: 1,
+                uid: 0,
+                result: 3,
+                comm: "python3".into(),
+                target_hash: crate::wire::fnv1a(path.as_bytes(), crate::wire::FNV_OFFSET),
+                kind: crate::wire::KIND_OPEN,
+            },
+            path: path.into(),
+            flags: 0,
+        }
+    }
+
+    fn counts(records: &[SpoolRecord]) -> Vec<(String, Option<u64>, Timestamp)> {
+        records
+            .iter()
+            .map(|r| match r {
+                SpoolRecord::Event { event, .. } => {
+                    (event.targets[0].uid.clone(), event.count, event.time)
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn repeats_counted_in_the_kernel_become_counted_events() {
+        let mut c = collector();
+        let raw = open("/srv/models/llama.gguf", 5_000_000);
+        let first = c.record(&raw);
+        let SpoolRecord::Event {
+            event,
+            observations,
+        } = &first
+        else {
+            panic!()
+        };
+        assert_eq!(event.agent.as_ref().unwrap().id, "agent/bot");
+        assert_eq!(event.operation, "open_read");
+        assert_eq!(event.count, None);
+        assert!(
+            observations
+                .iter()
+                .any(|o| o.fact == Fact::ModelFile("/srv/models/llama.gguf".into()))
+        );
+
+        let key = DedupeKey::of(&raw).unwrap();
+        let at = Timestamp(2_000_000);
+        assert_eq!(
+            counts(&c.repeats(&HashMap::from([(key, 5)]), at)),
+            vec![("/srv/models/llama.gguf".to_string(), Some(4), at)],
+            "five in all, one sent: four repeats"
+        );
+        assert!(
+            c.repeats(&HashMap::from([(key, 5)]), at).is_empty(),
+            "nothing new"
+        );
+        assert_eq!(
+            counts(&c.repeats(&HashMap::from([(key, 7)]), at))[0].1,
+            Some(2)
+        );
+        assert!(c.repeats(&HashMap::new(), at).is_empty());
+        assert!(
+            c.repeats(&HashMap::from([(key, 9)]), at).is_empty(),
+            "an evicted key is forgotten"
+        );
+        // The same behavior sent again (the kernel forgot it): counting starts over.
+        c.record(&raw);
+        assert_eq!(
+            counts(&c.repeats(&HashMap::from([(key, 3)]), at))[0].1,
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn a_fact_is_stated_once_per_agent() {
+        let mut c = collector();
+        let facts = |r: SpoolRecord| match r {
+            SpoolRecord::Event { observations, .. } => observations.len(),
+            _ => 0,
+        };
+        // Name, platform and the model file the first time; nothing new the second.
+        assert_eq!(facts(c.record(&open("/m/a.safetensors", 1))), 3);
+        assert_eq!(facts(c.record(&open("/m/a.safetensors", 2))), 0);
+        assert_eq!(facts(c.record(&open("/m/b.safetensors", 3))), 1);
     }
 }

@@ -211,6 +211,9 @@ pub async fn run(
             }
             last_counters = counters;
             window_start = now;
+            for repeat in collector.repeats(&probe.dedupe_counts()?, now) {
+                spool.push(&repeat, now);
+            }
             spool.flush()?;
             last_flush = Instant::now();
             status.updated = now;

@@ -109,6 +109,7 @@ fn corpus(n: u64) -> Vec<Event> {
                 read_only: None,
                 original_time: None,
                 prompt: None,
+                count: None,
             }
         })
         .collect()

@@ -423,7 +423,7 @@ impl Baseline {
         Timestamp(window * self.config.window_ms.max(1))
     }
 
-    fn record(&mut self, behavior: BehaviorRef<'_>, time: Timestamp) {
+    fn record(&mut self, behavior: BehaviorRef<'_>, time: Timestamp, n: u64) {
         let window = self.window_of(time);
         let window_ms = self.config.window_ms.max(1);
         let all_windows = behavior.keeps_all_windows();
@@ -435,17 +435,17 @@ impl Baseline {
                 }
             }
             seen.last = seen.last.max(time);
-            seen.count += 1;
+            seen.count += n;
             let first = seen.first.millis().div_euclid(window_ms);
             if all_windows || window < first + TRACKED_WINDOWS {
-                *seen.windows.entry(window).or_default() += 1;
+                *seen.windows.entry(window).or_default() += n;
             }
         } else if self.behaviors.len() < self.config.max_behaviors {
             let seen = Seen {
                 first: time,
                 last: time,
-                count: 1,
-                windows: BTreeMap::from([(window, 1)]),
+                count: n,
+                windows: BTreeMap::from([(window, n)]),
             };
             self.behaviors.insert(behavior.to_owned(), seen);
         } else {
@@ -482,10 +482,12 @@ impl Baseline {
             return;
         }
         let time = event.time;
+        // One event may stand for many occurrences (repeats a probe counted in the kernel).
+        let n = event.count.unwrap_or(1).max(1);
         *self
             .events_per_window
             .entry(self.window_of(time))
-            .or_default() += 1;
+            .or_default() += n;
         // Keys are built in reused buffers and looked up borrowed: a behavior already
         // known costs no allocation (this loop runs for every event of every scan).
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -503,6 +505,7 @@ impl Baseline {
                     resource: &scratch.resource,
                 },
                 time,
+                n,
             );
         }
         // A call *to* the agent (InvokeAgent) carries the caller's role, not the agent's.
@@ -511,7 +514,7 @@ impl Baseline {
             .iter()
             .any(|t| names_agent(&t.uid, &self.agent.id));
         if let Some(role) = acting_role(event).filter(|_| !inbound) {
-            self.record(BehaviorRef::Role { role: &role }, time);
+            self.record(BehaviorRef::Role { role: &role }, time, n);
             let mut any = false;
             for (i, target) in event.targets.iter().enumerate() {
                 if !is_most_specific(&event.targets, i) {
@@ -526,6 +529,7 @@ impl Baseline {
                         resource: &scratch.resource,
                     },
                     time,
+                    n,
                 );
             }
             if !any {
@@ -536,13 +540,14 @@ impl Baseline {
                         resource: "*",
                     },
                     time,
+                    n,
                 );
             }
         }
         if let Some(model) = &event.model {
-            self.record(BehaviorRef::Model { model }, time);
+            self.record(BehaviorRef::Model { model }, time, n);
         }
-        self.record(BehaviorRef::Action { action }, time);
+        self.record(BehaviorRef::Action { action }, time, n);
         self.scratch = scratch;
     }
 

@@ -165,6 +165,10 @@ pub struct Event {
     /// far as the source's policy allows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<PromptContent>,
+    /// How many occurrences this one event stands for, when more than one: a node probe
+    /// sends a behavior once and counts its repeats in the kernel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
 }
 
 /// The content of one model call as agentward keeps it. Raw prompt text is sensitive
@@ -242,5 +246,6 @@ pub(crate) fn test_event(
         read_only: None,
         original_time: None,
         prompt: None,
+        count: None,
     }
 }

@@ -101,6 +101,9 @@ struct ApiActivity<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     status_detail: Option<&'a str>,
     time: i64,
+    /// OCSF's count: how many occurrences this one event stands for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<u64>,
     actor: Actor<'a>,
     api: Api<'a>,
     src_endpoint: SrcEndpoint<'a>,
@@ -342,6 +345,7 @@ fn api_record<'a>(event: &'a Event, product_version: &'a str) -> ApiActivity<'a>
         status_code,
         status_detail,
         time: event.time.millis(),
+        count: event.count,
         actor: Actor {
             user,
             session: p.issuer.as_deref().map(|issuer| Session { issuer }),

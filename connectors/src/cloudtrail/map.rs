@@ -663,6 +663,7 @@ impl Mapper {
             read_only: rec.read_only,
             original_time: Some(rec.event_time.to_string()),
             prompt: None,
+            count: None,
         };
         observations.retain(|o| {
             if !o.fact.is_sighting() {

@@ -236,6 +236,7 @@ impl InvocationMapper {
             read_only: None,
             original_time: Some(rec.timestamp.to_string()),
             prompt: Some(prompt),
+            count: None,
         };
         Ok(Mapped {
             event,

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Records examples/selfhosted-agent/spool: a real self-hosted agent watched by the real
+probe (`agentward probe run --k8s`), as two weeks of a Kubernetes Deployment.
+
+What is real: every record. The agent (examples/selfhosted-agent/agent/agent.py, installed
+with its pinned PyPI requirements in /opt/support-bot) runs for real in cgroups laid out as
+the kubelet lays out pods (kubepods/burstable/pod<uid>/<container>), the kernel programs
+see it, the probe attributes it through a kubelet-style pod log directory to the
+Deployment `agents/support-bot`, derives its inventory (LangGraph, the OpenAI SDK, the MCP
+SDK, mcp-server-time) and writes the spool. What is arranged: the sessions run one after
+another in a few minutes, and each is then moved to its place on the timeline (its
+records' times shifted by one offset, nothing else changed): two pods, two sessions a day
+each, 2026-11-01 to 2026-11-14, a rollout to two new pods on day 7, and on 2026-11-11 one
+session that follows an injected support ticket: it starts mcp-server-fetch, an MCP
+server nobody declared, and connects to an address the ticket named.
+
+Needs root (the probe loads eBPF), Debian's python3-venv, and PyPI once (the venv). Run
+from anywhere; regenerating gives an equivalent, not byte-identical, recording (pids,
+cgroup ids and timings are the machine's).
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples/selfhosted-agent"
+APP = Path("/opt/support-bot")
+NODE = "node-eu-1a"
+CLUSTER = "prod-eu-1"
+NAMESPACE = "agents"
+MODEL = ("127.0.0.1", 18080)  # the cluster's model gateway
+TICKET_TARGET = ("127.0.0.1", 18443)  # the address the injected ticket names
+START = datetime(2026, 11, 1, tzinfo=timezone.utc)
+DAYS = 14
+ROLLOUT_DAY = 7
+INJECTED = (11, 14)  # day (1-based), hour
+
+PODS_BEFORE = ["support-bot-7d9f8b6c5d-x2k4p", "support-bot-7d9f8b6c5d-m8q7z"]
+PODS_AFTER = ["support-bot-5c6d7f8b94-h4n2w", "support-bot-5c6d7f8b94-r9t5v"]
+
+
+def binary() -> Path:
+    if os.environ.get("AGENTWARD_BIN"):
+        return Path(os.environ["AGENTWARD_BIN"])
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    subprocess.run(["cargo", "build", "--locked", "--quiet"], cwd=REPO, check=True)
+    return target / "debug/agentward"
+
+
+def cgroup2_root() -> Path:
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, _, right = line.partition(" - ")
+        if right.split()[0] == "cgroup2":
+            return Path(left.split()[4])
+    sys.exit("no cgroup2 hierarchy mounted")
+
+
+def pod_uid(pod: str) -> str:
+    h = hashlib.sha256(pod.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+
+
+def install_agent() -> Path:
+    python = APP / ".venv/bin/python"
+    requirements = EXAMPLE / "agent/requirements.txt"
+    stamp = APP / ".venv/requirements.txt"
+    if not python.exists() or not stamp.exists() or stamp.read_text() != requirements.read_text():
+        shutil.rmtree(APP / ".venv", ignore_errors=True)
+        subprocess.run(["/usr/bin/python3", "-m", "venv", str(APP / ".venv")], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "-r", str(requirements)], check=True)
+        shutil.copy(requirements, stamp)
+    (APP / "app").mkdir(parents=True, exist_ok=True)
+    shutil.copy(EXAMPLE / "agent/agent.py", APP / "app/agent.py")
+    return python
+
+
+def listen(addr) -> None:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(addr)
+    s.listen(64)
+
+    def serve():
+        while True:
+            conn, _ = s.accept()
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
+def main() -> None:
+    if os.geteuid() != 0:
+        sys.exit("run as root: the probe loads eBPF programs")
+    agentward = binary()
+    python = install_agent()
+    listen(MODEL)
+    listen(TICKET_TARGET)
+
+    root = cgroup2_root()
+    kubepods = root / "kubepods"
+    work = Path(tempfile.mkdtemp(prefix="agentward-example-"))
+    pod_logs = work / "pods"
+    pod_logs.mkdir()
+    cgroups = {}
+    for pod in PODS_BEFORE + PODS_AFTER:
+        uid = pod_uid(pod)
+        container = hashlib.sha256(f"{pod}/support-bot".encode()).hexdigest()
+        path = kubepods / "burstable" / f"pod{uid}" / container
+        path.mkdir(parents=True, exist_ok=True)
+        (pod_logs / f"{NAMESPACE}_{pod}_{uid}").mkdir()
+        cgroups[pod] = path
+
+    spool = work / "spool"
+    probe = subprocess.Popen([str(agentward), "probe", "run", "--k8s", "--pod-log-dir", str(pod_logs),
+                              "--scope", CLUSTER, "--node", NODE, "--spool", str(spool),
+                              "--flush-every", "1"])
+    status = spool / "status" / f"{NODE}.json"
+    for _ in range(200):
+        if status.exists():
+            break
+        time.sleep(0.05)
+    else:
+        probe.kill()
+        sys.exit("the probe did not start")
+
+    sessions = []  # (wall ms at start, new start time)
+    for day in range(1, DAYS + 1):
+        pods = PODS_BEFORE if day < ROLLOUT_DAY else PODS_AFTER
+        for hour, pod in [(9, pods[0]), (10, pods[1]), (15, pods[0]), (16, pods[1])]:
+            injected = (day, hour) == INJECTED
+            at = START + timedelta(days=day - 1, hours=hour, minutes=5 if injected else 0)
+            sessions.append((int(time.time() * 1000), at))
+            args = [str(python), str(APP / "app/agent.py"), "--model", "%s:%d" % MODEL]
+            if injected:
+                args += ["--follow-ticket", "%s:%d" % TICKET_TARGET]
+            command = f'echo $$ > {cgroups[pod]}/cgroup.procs && exec "$@"'
+            subprocess.run(["sh", "-c", command, "sh", *args], check=True, cwd=APP / "app",
+                           stdout=subprocess.DEVNULL)
+            # The probe's next report (repeats counted in the kernel) lands in this session.
+            time.sleep(1.3)
+    probe.send_signal(signal.SIGINT)
+    probe.wait(timeout=30)
+
+    records = []
+    for file in sorted(spool.rglob("*.jsonl")):
+        records.extend(json.loads(line) for line in file.read_text().splitlines())
+
+    def moved(ms: int) -> int:
+        start, at = max((s for s in sessions if s[0] <= ms), default=sessions[0], key=lambda s: s[0])
+        return int(at.timestamp() * 1000) + (ms - start)
+
+    by_day = {}
+    for record in records:
+        if record["record"] == "event":
+            record["event"]["time"] = moved(record["event"]["time"])
+            for o in record.get("observations", []):
+                o["time"] = moved(o["time"])
+            t = record["event"]["time"]
+        else:
+            record["from"], record["to"] = moved(record["from"]), moved(record["to"])
+            t = record["from"]
+        by_day.setdefault(datetime.fromtimestamp(t / 1000, timezone.utc).date(), []).append((t, record))
+
+    out = EXAMPLE / "spool"
+    shutil.rmtree(out, ignore_errors=True)
+    for seq, (day, items) in enumerate(sorted(by_day.items()), start=1):
+        items.sort(key=lambda i: i[0])
+        (out / day.isoformat()).mkdir(parents=True)
+        name = f"{NODE}-{items[0][0]}-{seq:06}.jsonl"
+        with open(out / day.isoformat() / name, "w") as f:
+            for _, record in items:
+                f.write(json.dumps(record, separators=(",", ":")) + "\n")
+    for path in sorted(cgroups.values(), key=lambda p: -len(p.parts)):
+        path.rmdir()
+        try:
+            path.parent.rmdir()
+        except OSError:
+            pass
+    for leftover in [kubepods / "burstable", kubepods]:
+        try:
+            leftover.rmdir()
+        except OSError:
+            pass
+    shutil.rmtree(work)
+    print(f"{len(records)} records in {len(by_day)} files under {out.relative_to(REPO)}")
+
+
+main()
