@@ -9,8 +9,7 @@ see it, the probe attributes it through a kubelet-style pod log directory to the
 Deployment `agents/support-bot`, derives its inventory (LangGraph, the OpenAI SDK, the MCP
 SDK, mcp-server-time) and writes the spool. What is arranged: the sessions run one after
 another in a few minutes, and each is then moved to its place on the timeline (its
-records' times shifted by one offset, nothing else changed): two pods, two sessions a day
-each, 2026-11-01 to 2026-11-14, a rollout to two new pods on day 7, and on 2026-11-11 one
+records' times shifted by one offset, nothing else changed): two pods, one session a day each, 2026-11-01 to 2026-11-14, a rollout to two new pods on day 7, and on 2026-11-11 one
 session that follows an injected support ticket: it starts mcp-server-fetch, an MCP
 server nobody declared, and connects to an address the ticket named.
 
@@ -18,6 +17,7 @@ Needs root (the probe loads eBPF), Debian's python3-venv, and PyPI once (the ven
 from anywhere; regenerating gives an equivalent, not byte-identical, recording (pids,
 cgroup ids and timings are the machine's).
 """
+import gzip
 import hashlib
 import json
 import os
@@ -124,7 +124,7 @@ def main() -> None:
     spool = work / "spool"
     probe = subprocess.Popen([str(agentward), "probe", "run", "--k8s", "--pod-log-dir", str(pod_logs),
                               "--scope", CLUSTER, "--node", NODE, "--spool", str(spool),
-                              "--flush-every", "1"])
+                              "--flush-every", "1", "--repeats-every", "1"])
     status = spool / "status" / f"{NODE}.json"
     for _ in range(200):
         if status.exists():
@@ -137,7 +137,7 @@ def main() -> None:
     sessions = []  # (wall ms at start, new start time)
     for day in range(1, DAYS + 1):
         pods = PODS_BEFORE if day < ROLLOUT_DAY else PODS_AFTER
-        for hour, pod in [(9, pods[0]), (10, pods[1]), (15, pods[0]), (16, pods[1])]:
+        for hour, pod in [(9, pods[0]), (14, pods[1])]:
             injected = (day, hour) == INJECTED
             at = START + timedelta(days=day - 1, hours=hour, minutes=5 if injected else 0)
             sessions.append((int(time.time() * 1000), at))
@@ -153,8 +153,8 @@ def main() -> None:
     probe.wait(timeout=30)
 
     records = []
-    for file in sorted(spool.rglob("*.jsonl")):
-        records.extend(json.loads(line) for line in file.read_text().splitlines())
+    for file in sorted(spool.rglob("*.jsonl.gz")):
+        records.extend(json.loads(line) for line in gzip.decompress(file.read_bytes()).decode().splitlines())
 
     def moved(ms: int) -> int:
         start, at = max((s for s in sessions if s[0] <= ms), default=sessions[0], key=lambda s: s[0])
@@ -177,10 +177,10 @@ def main() -> None:
     for seq, (day, items) in enumerate(sorted(by_day.items()), start=1):
         items.sort(key=lambda i: i[0])
         (out / day.isoformat()).mkdir(parents=True)
-        name = f"{NODE}-{items[0][0]}-{seq:06}.jsonl"
-        with open(out / day.isoformat() / name, "w") as f:
-            for _, record in items:
-                f.write(json.dumps(record, separators=(",", ":")) + "\n")
+        name = f"{NODE}-{items[0][0]}-{seq:06}.jsonl.gz"
+        text = "".join(json.dumps(record, separators=(",", ":")) + "\n" for _, record in items)
+        # mtime 0: the same records give the same bytes.
+        (out / day.isoformat() / name).write_bytes(gzip.compress(text.encode(), mtime=0))
     for path in sorted(cgroups.values(), key=lambda p: -len(p.parts)):
         path.rmdir()
         try:

@@ -45,6 +45,10 @@ pub enum ProbeCommand {
         /// Seconds between spool files (and loss accounting windows).
         #[arg(long, default_value_t = 10)]
         flush_every: u64,
+        /// Seconds between reports of repeats counted in the kernel (each behavior that
+        /// repeated becomes one event with its count).
+        #[arg(long, default_value_t = 60)]
+        repeats_every: u64,
         /// Stop after this many seconds.
         #[arg(long)]
         duration: Option<u64>,
@@ -189,6 +193,7 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
             scope,
             node,
             flush_every,
+            repeats_every,
             duration,
             ring_bytes,
             egress,
@@ -237,6 +242,7 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
                 scope: scope.clone().unwrap_or_else(|| host.clone()),
                 host,
                 flush_every: Duration::from_secs(*flush_every),
+                repeats_every: Duration::from_secs(*repeats_every),
                 probe: ProbeConfig {
                     ring_bytes: *ring_bytes,
                     ..ProbeConfig::default()

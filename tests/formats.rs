@@ -256,3 +256,78 @@ fn the_inventory_is_a_valid_cyclonedx_1_6_bom_at_any_time() {
         );
     }
 }
+
+#[test]
+fn the_selfhosted_example_is_valid_ocsf_and_cyclonedx_with_its_runtime_inventory() {
+    let Some(schemas) = schemas_dir() else { return };
+    let store = tempfile::tempdir().unwrap();
+    let config = repo_root().join("examples/selfhosted-agent/agentward.toml");
+    let with_store = |args: &[&str]| {
+        let mut all = vec![
+            "--config",
+            config.to_str().unwrap(),
+            "--store",
+            store.path().to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        let out = run(&all);
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    };
+    with_store(&["scan"]);
+
+    let mut ocsf = Ocsf::new(&schemas);
+    let events = with_store(&[
+        "events",
+        "--format",
+        "ocsf",
+        "--since",
+        "2026-11-11T14:00:00Z",
+        "--until",
+        "2026-11-11T15:00:00Z",
+    ]);
+    let mut counted = 0;
+    let mut checked = 0;
+    for line in stdout(&events).lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        let errs = ocsf.errors(&event);
+        assert!(errs.is_empty(), "{errs:?}\n{line}");
+        if event["count"].as_u64().is_some_and(|n| n > 1) {
+            counted += 1;
+        }
+        checked += 1;
+    }
+    assert!(checked > 1000, "{checked}");
+    assert!(
+        counted > 0,
+        "repeats counted in the kernel carry OCSF count"
+    );
+
+    let out = with_store(&["inventory", "--format", "cyclonedx"]);
+    let bom: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errs: Vec<String> = bom_validator(&schemas)
+        .iter_errors(&bom)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errs.is_empty(), "{errs:?}");
+    let purls: Vec<&str> = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    for purl in [
+        "pkg:pypi/langgraph@1.2.22",
+        "pkg:pypi/openai@1.109.1",
+        "pkg:pypi/mcp@1.30.0",
+    ] {
+        assert!(purls.contains(&purl), "{purl} in {purls:?}");
+    }
+    let servers: Vec<&str> = bom["services"][0]["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(servers, ["mcp_server_time", "mcp_server_fetch"]);
+}

@@ -19,10 +19,10 @@ pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
             Some("a probe's status report (agentward probe status), not events".into())
         } else if name.starts_with('.') && name.ends_with(".tmp") {
             Some("a spool file the probe is still writing; read by the next scan".into())
-        } else if name.ends_with(".jsonl") {
+        } else if name.ends_with(".jsonl") || name.ends_with(".jsonl.gz") {
             None
         } else {
-            Some("not a probe spool file (<day>/<host>-<ms>-<seq>.jsonl)".into())
+            Some("not a probe spool file (<day>/<host>-<ms>-<seq>.jsonl.gz)".into())
         }
     })
     .await?;
@@ -111,14 +111,14 @@ pub fn coverage(
             Layer::Kernel,
             observed(format!(
                 "node probe ({source}): eBPF on every exec, exit, fork and file open of the agent's processes, {} events",
-                events(Layer::Kernel)
+                normalizer::thousands(events(Layer::Kernel))
             )),
         ),
         cover(
             Layer::Network,
             observed(format!(
                 "node probe ({source}): every TCP connect (v4 and v6) and UDP connect, {} events; destinations by address (DNS answers are not captured, so names are not resolved)",
-                events(Layer::Network)
+                normalizer::thousands(events(Layer::Network))
             )),
         ),
         cover(

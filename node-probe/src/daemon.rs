@@ -24,6 +24,9 @@ pub struct RunOptions {
     pub scope: String,
     pub host: String,
     pub flush_every: Duration,
+    /// How often repeats counted in the kernel are reported: one counted event per
+    /// behavior per period at most.
+    pub repeats_every: Duration,
     pub probe: ProbeConfig,
     /// Egress policy for every watched cgroup, when asked for.
     pub egress: Option<(EgressMode, Vec<AllowRule>)>,
@@ -183,6 +186,7 @@ pub async fn run(
     let mut last_counters = probe.counters()?;
     let mut window_start = started;
     let mut last_flush = Instant::now();
+    let mut last_repeats = Instant::now();
     let mut batch: Vec<RawEvent> = Vec::new();
     tokio::pin!(stop);
     let mut stopping = false;
@@ -211,8 +215,11 @@ pub async fn run(
             }
             last_counters = counters;
             window_start = now;
-            for repeat in collector.repeats(&probe.dedupe_counts()?, now) {
-                spool.push(&repeat, now);
+            if stopping || last_repeats.elapsed() >= options.repeats_every {
+                for repeat in collector.repeats(&probe.dedupe_counts()?, now) {
+                    spool.push(&repeat, now);
+                }
+                last_repeats = Instant::now();
             }
             spool.flush()?;
             last_flush = Instant::now();

@@ -56,6 +56,12 @@ const WEIGHT_SUFFIXES: [&str; 6] = [".gguf", ".safetensors", ".ggml", ".onnx", "
 
 pub fn is_model_file(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
+    // Under a package directory, `.pth` is Python's path configuration, not PyTorch.
+    if lower.ends_with(".pth")
+        && (lower.contains("/site-packages/") || lower.contains("/dist-packages/"))
+    {
+        return false;
+    }
     WEIGHT_SUFFIXES.iter().any(|s| lower.ends_with(s))
 }
 
@@ -67,6 +73,9 @@ pub struct PackageHit {
     pub packages_dir: String,
     pub import_name: String,
     pub role: &'static str,
+    /// The file, relative to `packages_dir`: which distribution installed it is what
+    /// names the package (several share a namespace: langgraph, langgraph-prebuilt).
+    pub relative: String,
 }
 
 /// The AI package a file belongs to, if it is one we inventory.
@@ -90,6 +99,7 @@ pub fn package_of(path: &str) -> Option<PackageHit> {
                 packages_dir: dir.to_string(),
                 import_name: name.to_string(),
                 role,
+                relative: rest.to_string(),
             });
         }
     }
@@ -109,6 +119,7 @@ pub fn package_of(path: &str) -> Option<PackageHit> {
         packages_dir: dir.to_string(),
         import_name: name.to_string(),
         role,
+        relative: rest.to_string(),
     })
 }
 
@@ -117,8 +128,8 @@ pub fn package_of(path: &str) -> Option<PackageHit> {
 /// remembers each directory it has read.
 #[derive(Debug, Default)]
 pub struct Versions {
-    /// (root, packages dir) → import name → (distribution name, version).
-    python: HashMap<(PathBuf, String), HashMap<String, (String, String)>>,
+    /// (root, packages dir) → what its dist-info directories say.
+    python: HashMap<(PathBuf, String), PythonIndex>,
 }
 
 impl Versions {
@@ -143,12 +154,16 @@ impl Versions {
                     .python
                     .entry((root.to_path_buf(), hit.packages_dir.clone()))
                     .or_insert_with(|| python_index(&join_under(root, &hit.packages_dir)));
-                match index.get(
-                    hit.import_name
-                        .split('/')
-                        .next()
-                        .unwrap_or(&hit.import_name),
-                ) {
+                let top = hit
+                    .import_name
+                    .split('/')
+                    .next()
+                    .unwrap_or(&hit.import_name);
+                match index
+                    .files
+                    .get(&hit.relative)
+                    .or_else(|| index.tops.get(top))
+                {
                     Some((dist, version)) => (dist.clone(), Some(version.clone())),
                     None => (hit.import_name.replace('/', "-"), None),
                 }
@@ -168,23 +183,50 @@ fn join_under(root: &Path, absolute: &str) -> PathBuf {
     root.join(absolute.trim_start_matches('/'))
 }
 
-/// import name → (distribution, version) for one site-packages directory, from each
-/// `<dist>-<version>.dist-info`: its `top_level.txt` when there is one, else the
-/// top-level names its RECORD lists, else the distribution name itself.
-fn python_index(dir: &Path) -> HashMap<String, (String, String)> {
-    let mut index = HashMap::new();
+/// What one site-packages directory's `<dist>-<version>.dist-info` directories say:
+/// which distribution installed each file (its RECORD), and, for files no RECORD lists,
+/// which distribution provides each top-level name (`top_level.txt`, else its name).
+#[derive(Debug, Default)]
+struct PythonIndex {
+    files: HashMap<String, (String, String)>,
+    tops: HashMap<String, (String, String)>,
+}
+
+/// PyPI's normalized form of a distribution name (PEP 503): `langchain_core` →
+/// `langchain-core`.
+fn normalized(dist: &str) -> String {
+    dist.to_ascii_lowercase().replace(['_', '.'], "-")
+}
+
+fn python_index(dir: &Path) -> PythonIndex {
+    let mut index = PythonIndex::default();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return index;
     };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(stem) = file_name.strip_suffix(".dist-info") else {
+    let mut infos: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "dist-info"))
+        .collect();
+    // A fixed order, so a name two distributions claim resolves the same way each time.
+    infos.sort();
+    for info in infos {
+        let file_name = info
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let Some((dist, version)) = file_name.trim_end_matches(".dist-info").split_once('-') else {
             continue;
         };
-        let Some((dist, version)) = stem.split_once('-') else {
-            continue;
-        };
-        let mut tops: Vec<String> = std::fs::read_to_string(entry.path().join("top_level.txt"))
+        let entry = (normalized(dist), version.to_string());
+        let record = std::fs::read_to_string(info.join("RECORD")).unwrap_or_default();
+        for line in record.lines() {
+            if let Some(path) = line.split(',').next().filter(|p| !p.is_empty()) {
+                index.files.insert(path.to_string(), entry.clone());
+            }
+        }
+        let tops: Vec<String> = std::fs::read_to_string(info.join("top_level.txt"))
             .map(|t| {
                 t.lines()
                     .map(str::trim)
@@ -193,32 +235,13 @@ fn python_index(dir: &Path) -> HashMap<String, (String, String)> {
                     .collect()
             })
             .unwrap_or_default();
-        if tops.is_empty() {
-            tops = std::fs::read_to_string(entry.path().join("RECORD"))
-                .map(|record| {
-                    record
-                        .lines()
-                        .filter_map(|l| l.split(',').next())
-                        .filter_map(|p| p.split('/').next())
-                        .filter(|t| {
-                            !t.ends_with(".dist-info")
-                                && !t.starts_with("..")
-                                && !t.starts_with("__")
-                        })
-                        .map(|t| t.trim_end_matches(".py").to_string())
-                        .collect::<std::collections::BTreeSet<_>>()
-                        .into_iter()
-                        .collect()
-                })
-                .unwrap_or_default();
-        }
-        if tops.is_empty() {
-            tops.push(dist.to_lowercase().replace('-', "_"));
-        }
+        let tops = if tops.is_empty() {
+            vec![dist.to_ascii_lowercase().replace('-', "_")]
+        } else {
+            tops
+        };
         for top in tops {
-            index
-                .entry(top)
-                .or_insert_with(|| (dist.to_string(), version.to_string()));
+            index.tops.entry(top).or_insert_with(|| entry.clone());
         }
     }
     index
@@ -423,11 +446,25 @@ mod tests {
             "langgraph/__init__.py,sha256=x,10\nlanggraph-0.2.60.dist-info/METADATA,,\n",
         )
         .unwrap();
-        std::fs::create_dir_all(site.join("PyYAML-6.0.2.dist-info")).unwrap();
-        let hit = package_of("/venv/lib/python3.11/site-packages/langgraph/graph.py").unwrap();
-        let package = Versions::default().resolve(root.path(), &hit);
+        // Another distribution in the same namespace: its files are its own.
+        std::fs::create_dir_all(site.join("langgraph_prebuilt-1.1.2.dist-info")).unwrap();
+        std::fs::write(
+            site.join("langgraph_prebuilt-1.1.2.dist-info/RECORD"),
+            "langgraph/prebuilt/__init__.py,sha256=y,20\n",
+        )
+        .unwrap();
+        let mut versions = Versions::default();
+        let hit = package_of("/venv/lib/python3.11/site-packages/langgraph/__init__.py").unwrap();
+        let package = versions.resolve(root.path(), &hit);
         assert_eq!(package.name, "langgraph");
         assert_eq!(package.version.as_deref(), Some("0.2.60"));
+        let hit = package_of("/venv/lib/python3.11/site-packages/langgraph/prebuilt/__init__.py")
+            .unwrap();
+        let package = versions.resolve(root.path(), &hit);
+        assert_eq!(
+            (package.name.as_str(), package.version.as_deref()),
+            ("langgraph-prebuilt", Some("1.1.2"))
+        );
 
         let modules = root
             .path()
@@ -453,5 +490,9 @@ mod tests {
         assert!(is_model_file("/models/llama-3.1-8b-instruct.Q4_K_M.gguf"));
         assert!(is_model_file("/models/bge/model.safetensors"));
         assert!(!is_model_file("/models/README.md"));
+        assert!(is_model_file("/models/resnet50.pth"));
+        assert!(!is_model_file(
+            "/venv/lib/python3.11/site-packages/distutils-precedence.pth"
+        ));
     }
 }

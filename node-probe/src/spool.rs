@@ -1,6 +1,7 @@
 //! The probe's output: JSON-lines files of [`SpoolRecord`]s, written whole (to a temporary
 //! name, synced, then renamed), so a scan reading the spool never sees half a file.
-//! Layout: `<spool>/<YYYY-MM-DD>/<host>-<first record ms>-<seq>.jsonl`.
+//! Layout: `<spool>/<YYYY-MM-DD>/<host>-<first record ms>-<seq>.jsonl.gz` (gzip: the
+//! records of one behavior repeat their agent, workload and paths, and compress ~15×).
 
 use crate::ProbeError;
 use normalizer::Timestamp;
@@ -61,13 +62,15 @@ impl SpoolWriter {
         let io = |what: String| move |source| ProbeError::Io { what, source };
         std::fs::create_dir_all(&day).map_err(io(format!("creating {}", day.display())))?;
         self.seq += 1;
-        let name = format!("{}-{}-{:06}.jsonl", self.host, first.millis(), self.seq);
+        let name = format!("{}-{}-{:06}.jsonl.gz", self.host, first.millis(), self.seq);
         let path = day.join(&name);
         let tmp = day.join(format!(".{name}.tmp"));
-        let mut file =
+        let file =
             std::fs::File::create(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
-        file.write_all(&self.buffer)
-            .and_then(|()| file.sync_all())
+        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        gz.write_all(&self.buffer)
+            .and_then(|()| gz.finish())
+            .and_then(|file| file.sync_all())
             .map_err(io(format!("writing {}", tmp.display())))?;
         std::fs::rename(&tmp, &path).map_err(io(format!("renaming {}", tmp.display())))?;
         self.written += self.records as u64;
@@ -117,7 +120,12 @@ mod tests {
                 .unwrap()
                 .starts_with("node_1-1763769600000-")
         );
-        let text = std::fs::read_to_string(&path).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()),
+            &mut text,
+        )
+        .unwrap();
         assert_eq!(text.lines().count(), 2);
         let back: SpoolRecord = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(back, record);

@@ -15,11 +15,17 @@ fn spool_records(dir: &std::path::Path) -> Vec<SpoolRecord> {
     let mut records = Vec::new();
     let mut files: Vec<_> = walk(dir)
         .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .filter(|p| p.to_string_lossy().ends_with(".jsonl.gz"))
         .collect();
     files.sort();
     for file in files {
-        for line in std::fs::read_to_string(&file).unwrap().lines() {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(&file).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        for line in text.lines() {
             records.push(serde_json::from_str(line).unwrap());
         }
     }
@@ -61,6 +67,7 @@ async fn a_real_agent_is_attributed_and_inventoried_from_what_it_does() {
         scope: "test-node".into(),
         host: "test-node".into(),
         flush_every: Duration::from_millis(300),
+        repeats_every: Duration::from_millis(300),
         probe: ProbeConfig::default(),
         egress: None,
         pin_dir: "/nonexistent".into(),

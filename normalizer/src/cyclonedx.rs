@@ -112,7 +112,86 @@ fn agent_service(
         depends.push(bom_ref);
     }
 
-    let tools: Vec<Value> = a
+    // What the node probe saw the processes load and reach.
+    for pkg in &a.packages {
+        let p = &pkg.value;
+        let version = p.version.as_deref().unwrap_or("unknown");
+        let bom_ref = format!("package:{}/{}@{version}", p.ecosystem, p.name);
+        let mut props = vec![
+            json!({ "name": "agentward:used-by", "value": agent_ref.clone() }),
+            json!({ "name": "agentward:role", "value": p.role }),
+            json!({ "name": "agentward:loaded-from", "value": p.path }),
+        ];
+        props.extend(sourced_properties(pkg));
+        let component = data.entry(bom_ref.clone()).or_insert_with(|| {
+            let mut c = json!({
+                "type": if p.role == "agent framework" { "framework" } else { "library" },
+                "bom-ref": bom_ref,
+                "name": p.name,
+                "properties": [],
+            });
+            if let Some(v) = &p.version {
+                c["version"] = json!(v);
+                // Package URLs encode an npm scope's `@`.
+                c["purl"] = json!(format!(
+                    "pkg:{}/{}@{v}",
+                    p.ecosystem,
+                    p.name.replace('@', "%40")
+                ));
+            }
+            c
+        });
+        if let Some(arr) = component["properties"].as_array_mut() {
+            arr.extend(props);
+        }
+        depends.push(bom_ref);
+    }
+    for file in &a.model_files {
+        let bom_ref = format!("model-file:{}:{}", a.agent.scope, file.value);
+        let mut props = vec![
+            json!({ "name": "agentward:used-by", "value": agent_ref.clone() }),
+            json!({ "name": "agentward:path", "value": file.value }),
+        ];
+        props.extend(sourced_properties(file));
+        let name = file
+            .value
+            .rsplit('/')
+            .next()
+            .unwrap_or(&file.value)
+            .to_string();
+        let component = data.entry(bom_ref.clone()).or_insert_with(|| {
+            json!({ "type": "machine-learning-model", "bom-ref": bom_ref, "name": name, "properties": [] })
+        });
+        if let Some(arr) = component["properties"].as_array_mut() {
+            arr.extend(props);
+        }
+        depends.push(bom_ref);
+    }
+    for e in &a.endpoints {
+        field(
+            "endpoint",
+            &format!("{} ({})", e.value.address, e.value.transport),
+            Some((e.since, &e.provenance)),
+        );
+    }
+    let mcp_servers: Vec<Value> = a
+        .mcp_servers
+        .iter()
+        .map(|m| {
+            let bom_ref = format!("{agent_ref}/mcp-server:{}", m.value.name);
+            depends.push(bom_ref.clone());
+            let mut p = vec![
+                json!({ "name": "agentward:tool-kind", "value": "mcp_server" }),
+                json!({ "name": "agentward:transport", "value": "stdio" }),
+                json!({ "name": "agentward:launcher", "value": m.value.launcher }),
+                json!({ "name": "agentward:command", "value": m.value.command }),
+            ];
+            p.extend(sourced_properties(m));
+            json!({ "bom-ref": bom_ref, "name": m.value.name, "properties": p })
+        })
+        .collect();
+
+    let mut tools: Vec<Value> = a
         .tools
         .iter()
         .map(|t| {
@@ -129,6 +208,7 @@ fn agent_service(
             json!({ "bom-ref": bom_ref, "name": t.value.name, "properties": p })
         })
         .collect();
+    tools.extend(mcp_servers);
 
     let name = a
         .name
