@@ -309,20 +309,22 @@ int on_exit_openat(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	struct open_event *e = &s->open;
 	__u64 cgroup_id = bpf_get_current_cgroup_id();
-	fill_header(&e->h, cgroup_id, KIND_OPEN, sizeof(*e));
-	e->h.result = (__s32)ret;
-	e->flags = flags;
-	e->_pad = 0;
-	if (bpf_probe_read_user_str(e->path, sizeof(e->path), filename) < 0) {
+	int read = bpf_probe_read_user_str(e->path, sizeof(e->path), filename);
+	if (read < 0)
 		e->path[0] = 0;
-		count(&counters, COUNTER_READ_FAILED);
-	}
 	/* Reads and writes of one file are different behavior; so is being refused. */
 	__u64 hash = fnv1a_str(e->path, PATH_LEN, FNV_OFFSET);
 	hash ^= (flags & 3) | (ret < 0 ? 0x100 : 0);
 	hash *= 0x100000001b3ULL;
+	/* A repeat costs only the path and the count: the header is filled for new ones. */
 	if (seen_before(cgroup_id, KIND_OPEN, hash))
 		return 0;
+	if (read < 0)
+		count(&counters, COUNTER_READ_FAILED);
+	fill_header(&e->h, cgroup_id, KIND_OPEN, sizeof(*e));
+	e->h.result = (__s32)ret;
+	e->flags = flags;
+	e->_pad = 0;
 	struct open_event *out = reserve(sizeof(*out));
 	if (!out)
 		return 0;

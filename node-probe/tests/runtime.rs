@@ -181,3 +181,103 @@ async fn a_real_agent_is_attributed_and_inventoried_from_what_it_does() {
     let unique: std::collections::BTreeSet<_> = facts.iter().collect();
     assert_eq!(unique.len(), facts.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_of_one_deployment_are_one_agent_through_the_kubelet_layout() {
+    let test = "pods_of_one_deployment_are_one_agent_through_the_kubelet_layout";
+    if !kernel_available(test) {
+        return;
+    }
+    // The kubelet's layout (cgroupfs driver) under a cgroup of the test's own, and its
+    // pod log directory naming each pod.
+    let top = TestCgroup::new("k8s");
+    let kubepods = top.child("kubepods");
+    let burstable = kubepods.child("burstable");
+    let pod_logs = tempfile::tempdir().unwrap();
+    let mut containers = Vec::new();
+    let mut pods = Vec::new();
+    for (pod, uid) in [
+        (
+            "support-bot-7d9f8b6c5d-x2k4p",
+            "0f3c2a9e-5b7d-4c1e-9a8f-2d6b4e8c1a70",
+        ),
+        (
+            "support-bot-5c6d7f8b94-h4n2w",
+            "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d",
+        ),
+    ] {
+        std::fs::create_dir(pod_logs.path().join(format!("agents_{pod}_{uid}"))).unwrap();
+        let pod_cgroup = burstable.child(&format!("pod{uid}"));
+        containers.push(pod_cgroup.child(&"ab".repeat(32)));
+        pods.push(pod_cgroup);
+    }
+    let spool = tempfile::tempdir().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let options = RunOptions {
+        watch: vec![(top.path.clone(), None)],
+        kubernetes: false,
+        pod_log_dir: pod_logs.path().to_path_buf(),
+        spool: spool.path().to_path_buf(),
+        scope: "prod-eu-1".into(),
+        host: "node-1".into(),
+        flush_every: Duration::from_millis(200),
+        repeats_every: Duration::from_millis(200),
+        probe: ProbeConfig::default(),
+        egress: None,
+        pin_dir: "/nonexistent".into(),
+    };
+    let probe = tokio::spawn(run(options, async {
+        let _ = stop_rx.await;
+    }));
+    let status = node_probe::daemon::status_path(spool.path(), "node-1");
+    for _ in 0..100 {
+        if status.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for container in &containers {
+        let (status, stderr) = container.run("cat", &["/etc/hostname"]);
+        assert!(status.success(), "{stderr}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop_tx.send(()).unwrap();
+    probe.await.unwrap().expect("the probe ran");
+
+    let mut agents = std::collections::BTreeSet::new();
+    let mut cgroups = std::collections::BTreeSet::new();
+    let mut platform = None;
+    for record in spool_records(spool.path()) {
+        if let SpoolRecord::Event {
+            event,
+            observations,
+        } = record
+        {
+            if event.operation == "exec" && event.targets[0].uid == "cat /etc/hostname" {
+                agents.insert(event.agent.as_ref().unwrap().key());
+                cgroups.insert(event.correlation.cgroup.unwrap());
+                assert!(
+                    event
+                        .category
+                        .as_deref()
+                        .unwrap()
+                        .contains("Deployment from the pod's generated name")
+                );
+            }
+            for o in observations {
+                if let Fact::Platform(p) = o.fact {
+                    platform = Some(p);
+                }
+            }
+        }
+    }
+    assert_eq!(cgroups.len(), 2, "one exec in each pod");
+    assert_eq!(
+        agents.into_iter().collect::<Vec<_>>(),
+        ["selfhosted.prod-eu-1.agents.deployment_support-bot"],
+        "two pods of two ReplicaSets: one Deployment"
+    );
+    assert_eq!(platform.as_deref(), Some("self-hosted Deployment"));
+    drop(containers);
+    drop(pods);
+}
