@@ -9,17 +9,7 @@ use std::path::Path;
 
 fn scan_quickstart(store: &Path) -> std::process::Output {
     let config = repo_root().join("examples/support-agent/agentward.toml");
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-        "scan",
-        "--format",
-        "json",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    out
+    run_on(&config, store, &["scan", "--format", "json"])
 }
 
 fn on_store(store: &Path, args: &[&str]) -> std::process::Output {

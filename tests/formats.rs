@@ -94,14 +94,7 @@ impl Ocsf {
 fn scanned_quickstart() -> tempfile::TempDir {
     let store = tempfile::tempdir().unwrap();
     let config = repo_root().join("examples/support-agent/agentward.toml");
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--store",
-        store.path().to_str().unwrap(),
-        "scan",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    run_on(&config, store.path(), &["scan"]);
     store
 }
 
@@ -262,18 +255,7 @@ fn the_selfhosted_example_is_valid_ocsf_and_cyclonedx_with_its_runtime_inventory
     let Some(schemas) = schemas_dir() else { return };
     let store = tempfile::tempdir().unwrap();
     let config = repo_root().join("examples/selfhosted-agent/agentward.toml");
-    let with_store = |args: &[&str]| {
-        let mut all = vec![
-            "--config",
-            config.to_str().unwrap(),
-            "--store",
-            store.path().to_str().unwrap(),
-        ];
-        all.extend_from_slice(args);
-        let out = run(&all);
-        assert!(out.status.success(), "{}", stderr(&out));
-        out
-    };
+    let with_store = |args: &[&str]| run_on(&config, store.path(), args);
     with_store(&["scan"]);
 
     let mut ocsf = Ocsf::new(&schemas);

@@ -17,15 +17,7 @@ const AGENT: &str = "selfhosted.prod-eu-1.agents.deployment_support-bot";
 
 fn scan_example(store: &Path) -> std::path::PathBuf {
     let config = repo_root().join("examples/selfhosted-agent/agentward.toml");
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-        "scan",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
+    let text = stdout(&run_on(&config, store, &["scan"]));
     assert!(text.contains("0 quarantined"), "{text}");
     assert!(
         text.contains("events not attributed to an agent: 0"),
@@ -35,16 +27,7 @@ fn scan_example(store: &Path) -> std::path::PathBuf {
 }
 
 fn json_of(config: &Path, store: &Path, args: &[&str]) -> Value {
-    let mut all = vec![
-        "--config",
-        config.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    let out = run(&all);
-    assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_slice(&run_on(config, store, args).stdout).unwrap()
 }
 
 #[test]

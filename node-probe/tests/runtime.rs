@@ -44,6 +44,54 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+type Running = (
+    tokio::task::JoinHandle<Result<node_probe::daemon::Status, node_probe::ProbeError>>,
+    tokio::sync::oneshot::Sender<()>,
+);
+
+/// `probe run`'s loop on a task, returned once it is watching (its status file is there).
+async fn start(options: RunOptions) -> Running {
+    let status = node_probe::daemon::status_path(&options.spool, &options.host);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let probe = tokio::spawn(run(options, async {
+        let _ = stop_rx.await;
+    }));
+    for _ in 0..100 {
+        if status.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(status.exists(), "the probe started");
+    (probe, stop_tx)
+}
+
+/// Stops it after the last reads are in, returning its final status.
+async fn stop((probe, stop_tx): Running) -> node_probe::daemon::Status {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop_tx.send(()).unwrap();
+    probe.await.unwrap().expect("the probe ran")
+}
+
+fn options(
+    watch: Vec<(std::path::PathBuf, Option<String>)>,
+    spool: &std::path::Path,
+) -> RunOptions {
+    RunOptions {
+        watch,
+        kubernetes: false,
+        pod_log_dir: "/nonexistent".into(),
+        spool: spool.to_path_buf(),
+        scope: "test-node".into(),
+        host: "test-node".into(),
+        flush_every: Duration::from_millis(200),
+        repeats_every: Duration::from_millis(200),
+        probe: ProbeConfig::default(),
+        egress: None,
+        pin_dir: "/nonexistent".into(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_agent_is_attributed_and_inventoried_from_what_it_does() {
     let test = "a_real_agent_is_attributed_and_inventoried_from_what_it_does";
@@ -58,32 +106,11 @@ async fn a_real_agent_is_attributed_and_inventoried_from_what_it_does() {
     let model = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let model_port = model.local_addr().unwrap().port();
 
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let options = RunOptions {
-        watch: vec![(cgroup.path.clone(), Some("support-bot".into()))],
-        kubernetes: false,
-        pod_log_dir: "/nonexistent".into(),
-        spool: spool.path().to_path_buf(),
-        scope: "test-node".into(),
-        host: "test-node".into(),
-        flush_every: Duration::from_millis(300),
-        repeats_every: Duration::from_millis(300),
-        probe: ProbeConfig::default(),
-        egress: None,
-        pin_dir: "/nonexistent".into(),
-    };
-    let probe = tokio::spawn(run(options, async {
-        let _ = stop_rx.await;
-    }));
-    // The probe is watching once its status file is there.
-    let status = node_probe::daemon::status_path(spool.path(), "test-node");
-    for _ in 0..100 {
-        if status.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(status.exists(), "the probe started");
+    let running = start(options(
+        vec![(cgroup.path.clone(), Some("support-bot".into()))],
+        spool.path(),
+    ))
+    .await;
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/agent.py");
     let port = model_port.to_string();
@@ -102,9 +129,7 @@ async fn a_real_agent_is_attributed_and_inventoried_from_what_it_does() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("get_current_time"));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    stop_tx.send(()).unwrap();
-    let status = probe.await.unwrap().expect("the probe ran");
+    let status = stop(running).await;
     assert_eq!(status.counters.lost, 0);
 
     let records = spool_records(spool.path());
@@ -212,37 +237,17 @@ async fn pods_of_one_deployment_are_one_agent_through_the_kubelet_layout() {
         pods.push(pod_cgroup);
     }
     let spool = tempfile::tempdir().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let options = RunOptions {
-        watch: vec![(top.path.clone(), None)],
-        kubernetes: false,
+    let running = start(RunOptions {
         pod_log_dir: pod_logs.path().to_path_buf(),
-        spool: spool.path().to_path_buf(),
         scope: "prod-eu-1".into(),
-        host: "node-1".into(),
-        flush_every: Duration::from_millis(200),
-        repeats_every: Duration::from_millis(200),
-        probe: ProbeConfig::default(),
-        egress: None,
-        pin_dir: "/nonexistent".into(),
-    };
-    let probe = tokio::spawn(run(options, async {
-        let _ = stop_rx.await;
-    }));
-    let status = node_probe::daemon::status_path(spool.path(), "node-1");
-    for _ in 0..100 {
-        if status.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        ..options(vec![(top.path.clone(), None)], spool.path())
+    })
+    .await;
     for container in &containers {
         let (status, stderr) = container.run("cat", &["/etc/hostname"]);
         assert!(status.success(), "{stderr}");
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    stop_tx.send(()).unwrap();
-    probe.await.unwrap().expect("the probe ran");
+    stop(running).await;
 
     let mut agents = std::collections::BTreeSet::new();
     let mut cgroups = std::collections::BTreeSet::new();

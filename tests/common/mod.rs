@@ -32,6 +32,21 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Runs `agentward --config CONFIG --store STORE ARGS…` and asserts it succeeded: a
+/// bundled example's sources read into a store of the test's own.
+pub fn run_on(config: &Path, store: &Path, args: &[&str]) -> Output {
+    let mut all = vec![
+        "--config",
+        config.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let out = run(&all);
+    assert!(out.status.success(), "{}", stderr(&out));
+    out
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
