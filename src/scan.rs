@@ -1152,6 +1152,23 @@ pub async fn compute_state(
                         *seen.entry(l).or_default() += n;
                     }
                 }
+                // Spool lines that could not be read are events lost to the agents that
+                // file speaks of.
+                if source.kind == SourceKind::ProbeSpool
+                    && done.counts.quarantined > 0
+                    && done.agents.contains_key(&key)
+                    && let Some((from, to)) = connectors::probe::file_day(file_key)
+                {
+                    let total = reported_lost.get_or_insert(cloudtrail::Lost {
+                        lost: 0,
+                        from,
+                        to,
+                        agents: Vec::new(),
+                    });
+                    total.lost += done.counts.quarantined;
+                    total.from = total.from.min(from);
+                    total.to = total.to.max(to);
+                }
                 if done.counts.quarantined > 0
                     && let Some((from, to)) = cloudtrail::file_day(file_key)
                 {

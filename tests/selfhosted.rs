@@ -239,13 +239,14 @@ fn a_probe_loss_degrades_exactly_the_agents_it_names() {
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("spool/2026-11-20");
     std::fs::create_dir_all(&spool).unwrap();
-    let (a, b) = (agent("alpha"), agent("beta"));
+    let (a, b, c) = (agent("alpha"), agent("beta"), agent("gamma"));
     let t = Timestamp::parse_rfc3339("2026-11-20T10:00:00Z")
         .unwrap()
         .millis();
     let text = [
         spool_line(&exec(&a, t)),
         spool_line(&exec(&b, t + 1)),
+        spool_line(&exec(&c, t + 1)),
         spool_line(&SpoolRecord::Loss {
             host: "node-1".into(),
             from: Timestamp(t),
@@ -256,6 +257,13 @@ fn a_probe_loss_degrades_exactly_the_agents_it_names() {
     ]
     .concat();
     std::fs::write(spool.join("node-1-1-000001.jsonl"), text).unwrap();
+    // A later file with one line that cannot be read: beta may be missing an event too.
+    let damaged = [
+        spool_line(&exec(&b, t + 2)),
+        "{\"record\":\"event\",\"event\":{\"ui\n".to_string(),
+    ]
+    .concat();
+    std::fs::write(spool.join("node-1-2-000002.jsonl"), damaged).unwrap();
     let config = dir.path().join("agentward.toml");
     std::fs::write(
         &config,
@@ -270,7 +278,17 @@ fn a_probe_loss_degrades_exactly_the_agents_it_names() {
     assert_eq!(alpha["lost"], 37);
     assert_eq!(alpha["from"], t);
     let beta = coverage_of(&config, &b.id, "kernel");
-    assert_eq!(beta["status"], "observed", "{beta:#}");
+    assert_eq!(beta["status"], "degraded", "{beta:#}");
+    assert_eq!(
+        beta["lost"], 1,
+        "the unreadable line, not alpha's ring losses"
+    );
+    assert_eq!(
+        beta["from"],
+        Timestamp::parse_rfc3339("2026-11-20T00:00:00Z")
+            .unwrap()
+            .millis()
+    );
     assert_eq!(
         coverage_of(&config, &b.id, "prompt")["status"],
         "unavailable"

@@ -79,6 +79,19 @@ pub fn read_log(
     })
 }
 
+const LOSS_REASON: &str = "the probe's ring buffer was full (raise `agentward probe run --ring-bytes` or watch less), or spool lines could not be read (`agentward quarantine`)";
+
+/// The day a spool file holds (`2026-11-11/node-…jsonl.gz`), as a window: for lines of
+/// it that could not be read.
+pub fn file_day(key: &str) -> Option<(normalizer::Timestamp, normalizer::Timestamp)> {
+    let day = key.split('/').next()?;
+    let start = normalizer::Timestamp::parse_rfc3339(&format!("{day}T00:00:00Z")).ok()?;
+    Some((
+        start,
+        normalizer::Timestamp(start.0 + normalizer::Timestamp::MS_PER_DAY - 1),
+    ))
+}
+
 /// A self-hosted agent's coverage from a probe spool: what the kernel shows (processes,
 /// files, connections) observed or degraded by the probe's own losses; what only the
 /// process itself could tell (prompts, tool calls) said to be out of the kernel's reach.
@@ -88,17 +101,15 @@ pub fn coverage(
     seen: &BTreeMap<Layer, u64>,
     loss: Option<&Lost>,
 ) -> Vec<Coverage> {
-    let observed = |via: String| {
-        match loss {
+    let observed = |via: String| match loss {
         Some(l) => CoverageStatus::Degraded {
             via,
             lost: l.lost,
             from: l.from,
             to: l.to,
-            reason: "the probe's ring buffer was full; raise `agentward probe run --ring-bytes` or lower what is watched".into(),
+            reason: LOSS_REASON.into(),
         },
         None => CoverageStatus::Observed { via },
-    }
     };
     let events = |layer| seen.get(&layer).copied().unwrap_or(0);
     let cover = |layer, status| Coverage {
