@@ -24,7 +24,8 @@ pub enum ProbeCommand {
     /// Watched cgroups are whole subtrees: a process and every child it starts is seen.
     /// A scan reads the spool with a `kind = "probe-spool"` source.
     Run {
-        /// A cgroup v2 directory to watch, optionally named: PATH or PATH=AGENT-NAME.
+        /// A cgroup v2 directory to watch, optionally named: PATH or PATH=AGENT-NAME (a
+        /// relative PATH is under the cgroup v2 root, e.g. `system.slice/rag.service`).
         /// Without a name, the agent is the Kubernetes workload, systemd unit or cgroup
         /// the path shows. Repeatable.
         #[arg(long = "watch-cgroup", value_name = "PATH[=NAME]")]
@@ -320,8 +321,20 @@ fn print_egress(out: &mut impl Write, pin_dir: &Path) -> anyhow::Result<()> {
         writeln!(out, "egress: no policy pinned in {}", pin_dir.display())?;
         return Ok(());
     }
-    let egress = Egress::open(pin_dir)?;
-    for g in egress.governed()? {
+    // What the probe reported above stands on its own: a policy that cannot be read
+    // here (not root) is said, not an error.
+    let governed = match Egress::open(pin_dir).and_then(|e| e.governed()) {
+        Ok(g) => g,
+        Err(e) => {
+            writeln!(
+                out,
+                "egress: policies are pinned in {} but cannot be read: {e}",
+                pin_dir.display()
+            )?;
+            return Ok(());
+        }
+    };
+    for g in governed {
         writeln!(
             out,
             "egress: cgroup {} in {} mode, {} allowed destinations, {}/4 programs attached",

@@ -92,7 +92,19 @@ pub async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<Status, ProbeError> {
     let root = crate::cgroup::cgroup2_root()?;
-    let mut watch = options.watch.clone();
+    // A relative path names a cgroup under the cgroup v2 root (`agents/rag`).
+    let mut watch: Vec<(PathBuf, Option<String>)> = options
+        .watch
+        .iter()
+        .map(|(path, name)| {
+            let path = if path.is_relative() {
+                root.join(path)
+            } else {
+                path.clone()
+            };
+            (path, name.clone())
+        })
+        .collect();
     if options.kubernetes {
         watch.push((kubepods(&root)?, None));
     }

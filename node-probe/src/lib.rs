@@ -51,7 +51,8 @@ pub enum ProbeError {
     },
     #[error("probe record of kind {kind} and {len} bytes does not match bpf/events.h")]
     BadRecord { kind: u16, len: usize },
-    #[error("{what}: {source}")]
+    // The cause is the source, which error reports print after the context.
+    #[error("{what}")]
     Io {
         what: String,
         #[source]
