@@ -196,6 +196,11 @@ pub async fn run(
     tracing::info!(watched = status.watched.len(), spool = %options.spool.display(), "probe running");
 
     let mut last_counters = probe.counters()?;
+    let mut last_egress_lost = match egress.as_ref() {
+        Some(e) => e.counters()?.lost,
+        None => 0,
+    };
+    let mut last_undecodable = 0;
     let mut window_start = started;
     let mut last_flush = Instant::now();
     let mut last_repeats = Instant::now();
@@ -220,12 +225,24 @@ pub async fn run(
         if stopping || last_flush.elapsed() >= options.flush_every {
             let now = crate::collector::now(&clock);
             let counters = probe.counters()?;
-            let delta = counters.since(&last_counters);
-            if let Some(loss) = collector.loss(window_start, now, delta.lost, &watched_agents) {
-                tracing::warn!(lost = delta.lost, "probe ring buffer full: events lost");
+            let egress_lost = match egress.as_ref() {
+                Some(e) => e.counters()?.lost,
+                None => 0,
+            };
+            // Records the ring refused, denials the egress ring refused, and records that
+            // arrived but could not be decoded: all events the spool will not have.
+            let undecodable =
+                reader.undecodable + egress_reader.as_ref().map_or(0, |r| r.undecodable);
+            let lost = counters.since(&last_counters).lost
+                + egress_lost.saturating_sub(last_egress_lost)
+                + (undecodable - last_undecodable);
+            if let Some(loss) = collector.loss(window_start, now, lost, &watched_agents) {
+                tracing::warn!(lost, "probe events lost");
                 spool.push(&loss, now);
             }
             last_counters = counters;
+            last_egress_lost = egress_lost;
+            last_undecodable = undecodable;
             window_start = now;
             if stopping || last_repeats.elapsed() >= options.repeats_every {
                 for repeat in collector.repeats(&probe.dedupe_counts()?, now) {
@@ -239,7 +256,7 @@ pub async fn run(
             status.counters = counters;
             status.records = spool.written;
             status.files = spool.files;
-            status.undecodable = reader.undecodable;
+            status.undecodable = undecodable;
             if let Some(e) = egress.as_ref() {
                 status.egress_counters = Some(e.counters()?);
                 status.egress = e.governed()?;

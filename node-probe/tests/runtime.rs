@@ -286,3 +286,72 @@ async fn pods_of_one_deployment_are_one_agent_through_the_kubelet_layout() {
     drop(containers);
     drop(pods);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn egress_decisions_reach_the_spool_and_outlive_the_probe() {
+    let test = "egress_decisions_reach_the_spool_and_outlive_the_probe";
+    if !kernel_available(test) {
+        return;
+    }
+    let cgroup = TestCgroup::new("run-egress");
+    let spool = tempfile::tempdir().unwrap();
+    let pins = std::path::PathBuf::from(format!(
+        "/sys/fs/bpf/agentward-test-run-egress-{}",
+        std::process::id()
+    ));
+    let allowed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (ok_port, deny_port) = (
+        allowed.local_addr().unwrap().port(),
+        other.local_addr().unwrap().port(),
+    );
+    let running = start(RunOptions {
+        egress: Some((
+            node_probe::EgressMode::Enforce,
+            vec![format!("127.0.0.1:{ok_port}").parse().unwrap()],
+        )),
+        pin_dir: pins.clone(),
+        ..options(
+            vec![(cgroup.path.clone(), Some("guarded".into()))],
+            spool.path(),
+        )
+    })
+    .await;
+    let connect = |port: u16| {
+        let script = format!(
+            "import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    print('ok')\nexcept OSError as e:\n    print(e.errno)\n"
+        );
+        let output = cgroup
+            .command("python3", &["-c", &script])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    assert_eq!(connect(ok_port), "ok");
+    assert_eq!(connect(deny_port), "1", "EPERM");
+    stop(running).await;
+    assert_eq!(
+        connect(deny_port),
+        "1",
+        "still enforced after the probe stopped"
+    );
+
+    let denials: Vec<_> = spool_records(spool.path())
+        .into_iter()
+        .filter_map(|r| match r {
+            SpoolRecord::Event { event, .. } if event.service == "egress" => Some(event),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(denials.len(), 1, "{denials:#?}");
+    let denial = &denials[0];
+    assert_eq!(denial.operation, "denied");
+    assert_eq!(denial.targets[0].uid, format!("127.0.0.1:{deny_port}"));
+    assert_eq!(denial.agent.as_ref().unwrap().id, "agent/guarded");
+    assert!(
+        matches!(&denial.outcome, normalizer::Outcome::Failure { code, .. } if code == "EPERM")
+    );
+
+    node_probe::Egress::open(&pins).unwrap().disable().unwrap();
+    assert_eq!(connect(deny_port), "ok", "disabled: nothing enforced");
+}
