@@ -5,11 +5,8 @@
 
 mod common;
 use common::*;
-use normalizer::inventory::{Fact, Observation, Provenance, ProvenanceKind, RecordRef};
 use normalizer::node::SpoolRecord;
-use normalizer::{
-    AgentRef, Correlation, Event, Layer, Outcome, Principal, Provider, RawPointer, Timestamp,
-};
+use normalizer::{AgentRef, Provider, Timestamp};
 use serde_json::Value;
 use std::path::Path;
 
@@ -184,54 +181,35 @@ fn agent(id: &str) -> AgentRef {
     }
 }
 
+/// A probe's exec event of `of` at `at`, with the name fact it proves, as the spool line's
+/// JSON (the wire format the scan reads).
 fn exec(of: &AgentRef, at: i64) -> SpoolRecord {
-    let event = Event {
-        uid: format!("node-1-{at}-{}", of.id),
-        time: Timestamp(at),
-        agent: Some(of.clone()),
-        layer: Layer::Kernel,
-        service: "process".into(),
-        operation: "exec".into(),
-        targets: vec![normalizer::event::Target {
-            uid: "python3 agent.py".into(),
-            kind: Some("command".into()),
-            name: None,
-        }],
-        outcome: Outcome::Success,
-        principal: Principal::default(),
-        correlation: Correlation::default(),
-        source: RawPointer {
-            source: "probe:node-1".into(),
-            object: String::new(),
-            index: 0,
+    let agent = serde_json::to_value(of).unwrap();
+    let source = serde_json::json!({ "source": "probe:node-1", "object": "", "index": 0 });
+    serde_json::from_value(serde_json::json!({
+        "record": "event",
+        "event": {
+            "uid": format!("node-1-{at}-{}", of.id),
+            "time": at,
+            "agent": agent,
+            "layer": "kernel",
+            "service": "process",
+            "operation": "exec",
+            "targets": [{ "uid": "python3 agent.py", "kind": "command" }],
+            "outcome": { "status": "success" },
+            "principal": { "kind": "process" },
+            "correlation": {},
+            "source": source,
         },
-        cloud: None,
-        src_ip: None,
-        user_agent: None,
-        model: None,
-        category: None,
-        read_only: None,
-        original_time: None,
-        prompt: None,
-        count: None,
-    };
-    SpoolRecord::Event {
-        event: Box::new(event),
-        observations: vec![Observation {
-            time: Timestamp(at),
-            agent: of.clone(),
-            fact: Fact::Name(of.id.clone()),
-            provenance: Provenance {
-                kind: ProvenanceKind::NodeRuntime,
-                record: RecordRef {
-                    source: "probe:node-1".into(),
-                    object: String::new(),
-                    index: 0,
-                    record_id: None,
-                },
-            },
+        "observations": [{
+            "time": at,
+            "agent": agent,
+            "fact": "name",
+            "value": of.id,
+            "provenance": { "kind": "node_runtime", "record": source },
         }],
-    }
+    }))
+    .unwrap()
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use normalizer::node::{McpServer, RuntimePackage};
 use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Import names (Python) and package names (npm) that make a process an agent, and what
@@ -128,8 +129,9 @@ pub fn package_of(path: &str) -> Option<PackageHit> {
 /// remembers each directory it has read.
 #[derive(Debug, Default)]
 pub struct Versions {
-    /// (root, packages dir) → what its dist-info directories say.
-    python: HashMap<(PathBuf, String), PythonIndex>,
+    /// A packages directory, by its device and inode (the same directory seen through
+    /// every process's root is read once) → what its dist-info directories say.
+    python: HashMap<(u64, u64), PythonIndex>,
 }
 
 impl Versions {
@@ -150,10 +152,16 @@ impl Versions {
                 (hit.import_name.clone(), version)
             }
             _ => {
-                let index = self
-                    .python
-                    .entry((root.to_path_buf(), hit.packages_dir.clone()))
-                    .or_insert_with(|| python_index(&join_under(root, &hit.packages_dir)));
+                let dir = join_under(root, &hit.packages_dir);
+                let empty = PythonIndex::default();
+                let index = match std::fs::metadata(&dir) {
+                    Ok(meta) => self
+                        .python
+                        .entry((meta.dev(), meta.ino()))
+                        .or_insert_with(|| python_index(&dir)),
+                    // Gone with its process: the version stays unknown.
+                    Err(_) => &empty,
+                };
                 let top = hit
                     .import_name
                     .split('/')
