@@ -91,6 +91,12 @@ struct RawSource {
     /// For provider APIs: answer every call from this recording instead of AWS.
     #[serde(default)]
     replay: Option<String>,
+    /// For gcp-api: the projects to read (ids).
+    #[serde(default)]
+    projects: Option<Vec<String>>,
+    /// For gcp-api: the locations to read in every project.
+    #[serde(default)]
+    locations: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +112,20 @@ pub enum SourceKind {
     },
     /// A node probe's spool (`agentward probe run --spool DIR`): self-hosted agents.
     ProbeSpool,
+    /// Google Cloud APIs (Vertex AI Agent Engine, IAM policies) read with Application
+    /// Default Credentials.
+    GcpApi {
+        max_attempts: u32,
+        /// Projects read at once.
+        concurrency: usize,
+    },
+}
+
+impl SourceKind {
+    /// Sources that call a provider's API (and can be recorded and replayed).
+    pub fn is_api(&self) -> bool {
+        matches!(self, SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -116,8 +136,11 @@ pub struct SourceConfig {
     pub max_record_bytes: usize,
     /// API sources: where the API answers come from or go.
     pub wire: ApiWire,
-    /// API sources: the regions to read; empty means the one region of `location`.
+    /// API sources: the regions (AWS) or locations (Google Cloud) to read; empty means the
+    /// one region of `location`.
     pub regions: Vec<String>,
+    /// gcp-api sources: the projects to read.
+    pub projects: Vec<String>,
 }
 
 /// Where an API source's answers come from.
@@ -218,18 +241,23 @@ impl Config {
                     max_attempts: s.max_attempts.unwrap_or(3),
                     concurrency: s.concurrency.unwrap_or(8),
                 },
+                "gcp-api" => SourceKind::GcpApi {
+                    max_attempts: s.max_attempts.unwrap_or(5),
+                    concurrency: s.concurrency.unwrap_or(4),
+                },
                 other => {
                     return Err(invalid(
                         format!("unknown source kind {other:?}"),
                         Some(s.kind.span()),
                         Some(
-                            "supported kinds: cloudtrail, bedrock-invocation-logs, aws-api, probe-spool".into(),
+                            "supported kinds: cloudtrail, bedrock-invocation-logs, aws-api, gcp-api, probe-spool".into(),
                         ),
                     ));
                 }
             };
             let url = match (&kind, s.url) {
                 (SourceKind::AwsApi { .. }, url) => url.unwrap_or_else(|| "aws:".into()),
+                (SourceKind::GcpApi { .. }, url) => url.unwrap_or_else(|| "gcp:".into()),
                 (_, Some(url)) => url,
                 (_, None) => {
                     return Err(invalid(
@@ -244,17 +272,76 @@ impl Config {
             };
             let wire = match (&kind, s.replay) {
                 (_, None) => ApiWire::Live,
-                (SourceKind::AwsApi { .. }, Some(dir)) => ApiWire::Replay(base_dir.join(dir)),
+                (kind, Some(dir)) if kind.is_api() => ApiWire::Replay(base_dir.join(dir)),
                 (_, Some(_)) => {
                     return Err(invalid(
-                        "replay applies to aws-api sources only".into(),
+                        "replay applies to aws-api and gcp-api sources only".into(),
+                        Some(span.clone()),
+                        None,
+                    ));
+                }
+            };
+            let list_of = |what: &str, list: Vec<String>, example: &str| {
+                if list.is_empty() || list.iter().any(|r| r.trim().is_empty()) {
+                    return Err(invalid(
+                        format!("{what} must list at least one, none of them empty"),
+                        Some(span.clone()),
+                        Some(format!("e.g. {what} = {example}")),
+                    ));
+                }
+                let mut list = list;
+                list.sort();
+                list.dedup();
+                Ok(list)
+            };
+            let projects = match (&kind, s.projects) {
+                (SourceKind::GcpApi { .. }, Some(list)) => {
+                    list_of("projects", list, "[\"acme-agents-prod\"]")?
+                }
+                (SourceKind::GcpApi { .. }, None) => {
+                    return Err(invalid(
+                        format!("gcp-api source {:?} names no projects", s.name.get_ref()),
+                        Some(span.clone()),
+                        Some(
+                            "projects = [\"PROJECT_ID\", …]: every project whose agents to read"
+                                .into(),
+                        ),
+                    ));
+                }
+                (_, None) => Vec::new(),
+                (_, Some(_)) => {
+                    return Err(invalid(
+                        "projects applies to gcp-api sources only".into(),
+                        Some(span.clone()),
+                        None,
+                    ));
+                }
+            };
+            let locations = match (&kind, s.locations) {
+                (SourceKind::GcpApi { .. }, Some(list)) => Some(list_of(
+                    "locations",
+                    list,
+                    "[\"us-central1\", \"europe-west4\"]",
+                )?),
+                (SourceKind::GcpApi { .. }, None) => Some(vec!["us-central1".to_string()]),
+                (_, None) => None,
+                (_, Some(_)) => {
+                    return Err(invalid(
+                        "locations applies to gcp-api sources only".into(),
                         Some(span.clone()),
                         None,
                     ));
                 }
             };
             let regions = match (&kind, s.regions) {
-                (_, None) => Vec::new(),
+                (SourceKind::GcpApi { .. }, Some(_)) => {
+                    return Err(invalid(
+                        "a gcp-api source reads locations, not regions".into(),
+                        Some(span.clone()),
+                        Some("locations = [\"us-central1\"]".into()),
+                    ));
+                }
+                (_, None) => locations.unwrap_or_default(),
                 (SourceKind::AwsApi { .. }, Some(list)) => {
                     if s.region.is_some() {
                         return Err(invalid(
@@ -289,11 +376,9 @@ impl Config {
                     None,
                 ));
             }
-            if (s.max_attempts.is_some() || s.concurrency.is_some())
-                && !matches!(kind, SourceKind::AwsApi { .. })
-            {
+            if (s.max_attempts.is_some() || s.concurrency.is_some()) && !kind.is_api() {
                 return Err(invalid(
-                    "max_attempts and concurrency apply to aws-api sources only".into(),
+                    "max_attempts and concurrency apply to aws-api and gcp-api sources only".into(),
                     Some(span.clone()),
                     None,
                 ));
@@ -347,6 +432,7 @@ impl Config {
                     .unwrap_or(connectors::cloudtrail::DEFAULT_MAX_RECORD_BYTES),
                 wire,
                 regions,
+                projects,
             });
         }
         let mut agents = Vec::new();
@@ -426,7 +512,9 @@ mod tests {
         assert_eq!(line_of(text, offset), 6, "span should be on line 6");
         assert_eq!(
             e.help.as_deref(),
-            Some("supported kinds: cloudtrail, bedrock-invocation-logs, aws-api, probe-spool")
+            Some(
+                "supported kinds: cloudtrail, bedrock-invocation-logs, aws-api, gcp-api, probe-spool"
+            )
         );
 
         let Err(ConfigError::Invalid(e)) = parse("[store]\nurll = \"x\"\n") else {
@@ -504,8 +592,47 @@ mod tests {
             )) else {
                 panic!("accepted {extra:?} on a CloudTrail source")
             };
-            assert!(e.message.contains("aws-api sources only"), "{}", e.message);
+            assert!(e.message.contains("sources only"), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn gcp_sources_need_projects_and_default_to_one_location() {
+        let gcp = |extra: &str| {
+            parse(&format!(
+                "[[source]]\nname = \"vertex\"\nkind = \"gcp-api\"\n{extra}"
+            ))
+        };
+        let ok = gcp("projects = [\"b\", \"a\", \"a\"]\n").unwrap();
+        assert_eq!(ok.sources[0].projects, ["a", "b"]);
+        assert_eq!(ok.sources[0].regions, ["us-central1"]);
+        assert!(ok.sources[0].kind.is_api());
+        let two =
+            gcp("projects = [\"a\"]\nlocations = [\"europe-west4\", \"us-central1\"]\n").unwrap();
+        assert_eq!(two.sources[0].regions, ["europe-west4", "us-central1"]);
+        for (extra, says) in [
+            ("", "names no projects"),
+            ("projects = []\n", "projects must list at least one"),
+            (
+                "projects = [\"a\"]\nlocations = [\" \"]\n",
+                "locations must list at least one",
+            ),
+            (
+                "projects = [\"a\"]\nregions = [\"us-east-1\"]\n",
+                "locations, not regions",
+            ),
+        ] {
+            let Err(ConfigError::Invalid(e)) = gcp(extra) else {
+                panic!("accepted {extra:?}")
+            };
+            assert!(e.message.contains(says), "{extra:?}: {}", e.message);
+        }
+        let Err(ConfigError::Invalid(e)) = parse(
+            "[[source]]\nname = \"t\"\nkind = \"cloudtrail\"\nurl = \"x\"\nprojects = [\"a\"]\n",
+        ) else {
+            panic!("accepted projects on a CloudTrail source")
+        };
+        assert!(e.message.contains("gcp-api sources only"), "{}", e.message);
     }
 
     #[test]

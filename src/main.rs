@@ -9,6 +9,7 @@ mod config;
 mod probe_cmd;
 mod report;
 mod scan;
+mod scan_gcp;
 mod store;
 
 use anyhow::{Context, bail};
@@ -85,15 +86,16 @@ enum Command {
     Scan {
         #[arg(long, value_enum, default_value = "table")]
         format: TextOrJson,
-        /// Answer every aws-api source's calls from a recording made by `agentward record`
-        /// (DIR/<source name>/) instead of AWS: offline, through the same SDK parsing.
+        /// Answer every API source's calls (aws-api, gcp-api) from a recording made by
+        /// `agentward record` (DIR/<source name>/) instead of the provider: offline,
+        /// through the same parsing.
         #[arg(long, value_name = "DIR")]
         replay: Option<PathBuf>,
     },
-    /// A live scan that also writes every AWS API answer of the aws-api sources to
-    /// DIR/<source name>/exchanges.jsonl (credentials and secrets replaced, instructions
-    /// and prompt templates kept as digests), for `scan --replay DIR` offline or by an
-    /// auditor.
+    /// A live scan that also writes every API answer of the API sources (aws-api,
+    /// gcp-api) to DIR/<source name>/exchanges.jsonl (credentials, secrets and environment
+    /// values replaced, instructions and prompt templates kept as digests), for
+    /// `scan --replay DIR` offline or by an auditor.
     Record {
         /// The recording directory (created; a recording already there is replaced).
         dir: PathBuf,
@@ -426,11 +428,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let api_sources: Vec<&mut config::SourceConfig> = config
                     .sources
                     .iter_mut()
-                    .filter(|s| matches!(s.kind, config::SourceKind::AwsApi { .. }))
+                    .filter(|s| s.kind.is_api())
                     .collect();
                 if api_sources.is_empty() {
                     bail!(
-                        "{} configures no aws-api source: there is nothing to record or replay",
+                        "{} configures no aws-api or gcp-api source: there is nothing to record or replay",
                         cli.config.display()
                     );
                 }

@@ -78,6 +78,32 @@ pub fn scan_summary(s: &ScanSummary) -> String {
     );
     let _ = writeln!(out, "sources:");
     for src in &s.sources {
+        if let Some(api) = &src.api
+            && let Some(gcp) = &api.gcp
+        {
+            let _ = writeln!(
+                out,
+                "  {} ({}): {} API calls; {} in {} × {}; IAM policies of {}/{} projects read; {} facts ({} new); credential: {}",
+                src.name,
+                src.location,
+                thousands(api.calls),
+                count_of(gcp.reasoning_engines, "reasoning engine"),
+                count_of(gcp.projects, "project"),
+                count_of(gcp.locations, "location"),
+                gcp.policies_read,
+                gcp.projects,
+                api.facts,
+                api.changes,
+                gcp.credential
+            );
+            for f in &src.failures {
+                let _ = writeln!(out, "    FAILED: {f}");
+            }
+            for u in &api.unresolved {
+                let _ = writeln!(out, "    unresolved: {u}");
+            }
+            continue;
+        }
         if let Some(api) = &src.api {
             let _ = writeln!(
                 out,
@@ -406,6 +432,66 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
                 lines.insert(0, format!("routed by {}", routed_by.join(", ")));
             }
             sourced_line(&mut out, &label, lines.remove(0), c.since, &c.provenance);
+            for line in lines {
+                let _ = writeln!(out, "  {:<15}   {line}", "");
+            }
+        }
+        if let Some(e) = &a.engine {
+            let engine = &e.value;
+            let mut lines = vec![format!(
+                "framework {} · {} · python {}",
+                engine.framework.as_deref().unwrap_or("unnamed"),
+                engine.artifact.as_deref().unwrap_or("artifact unknown"),
+                engine.python_version.as_deref().unwrap_or("default")
+            )];
+            lines.push(format!(
+                "runs as {}{}",
+                engine.service_account,
+                if engine.service_account_defaulted {
+                    " (the project's Reasoning Engine service agent: spec.serviceAccount is unset)"
+                } else {
+                    ""
+                }
+            ));
+            if !engine.project_roles.is_empty() {
+                lines.push(format!(
+                    "project roles of that identity: {}",
+                    engine.project_roles.join(", ")
+                ));
+            }
+            lines.push(match &engine.psc_network_attachment {
+                Some(n) => format!("egress through your VPC: PSC interface {n}"),
+                None => "egress from Google's network (no PSC interface)".into(),
+            });
+            if !engine.class_methods.is_empty() {
+                lines.push(format!(
+                    "methods callers invoke: {}",
+                    engine.class_methods.join(", ")
+                ));
+            }
+            if !engine.requirements.is_empty() {
+                lines.push(format!("requirements: {}", engine.requirements.join(", ")));
+            }
+            if !engine.environment.is_empty() {
+                lines.push(format!(
+                    "environment variables (values not kept): {}",
+                    engine.environment.join(", ")
+                ));
+            }
+            if !engine.switches.is_empty() {
+                lines.push(format!(
+                    "telemetry switches: {}",
+                    engine.switches.join(", ")
+                ));
+            }
+            if !engine.secret_environment.is_empty() {
+                lines.push(format!(
+                    "secret variables: {}",
+                    engine.secret_environment.join(", ")
+                ));
+            }
+            lines.extend(engine.unresolved.iter().map(|u| format!("unresolved {u}")));
+            sourced_line(&mut out, "engine", lines.remove(0), e.since, &e.provenance);
             for line in lines {
                 let _ = writeln!(out, "  {:<15}   {line}", "");
             }

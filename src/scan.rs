@@ -167,6 +167,19 @@ pub struct ApiSummary {
     pub changes: usize,
     /// CloudTrail trails described (their state is in `snapshots/telemetry/`).
     pub trails: usize,
+    /// For a gcp-api source: what it read instead of Bedrock agents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gcp: Option<GcpSummary>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GcpSummary {
+    pub credential: String,
+    pub projects: usize,
+    pub locations: usize,
+    pub reasoning_engines: usize,
+    /// Projects whose IAM policy (audit configuration, roles) was read.
+    pub policies_read: usize,
 }
 
 /// The trails as an API source last read them.
@@ -256,7 +269,7 @@ impl SourceMapper {
             SourceKind::ProbeSpool => Some(SourceMapper::Probe {
                 source: source.name.clone(),
             }),
-            SourceKind::AwsApi { .. } => None,
+            SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } => None,
         }
     }
 
@@ -548,7 +561,10 @@ async fn cloudtrail_attribution(store: &Store, config: &Config) -> Result<Attrib
 }
 
 /// Merges inventory facts into the shared history (order-independent: safe to repeat).
-async fn record_inventory(store: &Store, facts: Vec<Observation>) -> Result<(), StoreError> {
+pub(crate) async fn record_inventory(
+    store: &Store,
+    facts: Vec<Observation>,
+) -> Result<(), StoreError> {
     if facts.is_empty() {
         return Ok(());
     }
@@ -621,7 +637,7 @@ async fn scan_source(
         SourceKind::CloudTrail => cloudtrail::list(&source_at).await,
         SourceKind::InvocationLogs(_) => invocation::list(&source_at).await,
         SourceKind::ProbeSpool => connectors::probe::list(&source_at).await,
-        SourceKind::AwsApi { .. } => return Ok(summary),
+        SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } => return Ok(summary),
     };
     let listing = match listed {
         Ok(l) => l,
@@ -1048,6 +1064,7 @@ async fn api_identity(
         facts: read.observations.len() + inventory_facts,
         changes: inventory_changes,
         trails: trails.trails.len(),
+        gcp: None,
     });
     summary.failures = agents.failures;
     summary.failures.extend(read.failures);
@@ -1098,6 +1115,19 @@ pub async fn compute_state(
             .await?
         {
             telemetry.push((source, doc));
+        }
+    }
+    let mut gcp_coverage: Vec<(String, crate::scan_gcp::GcpTelemetryDoc)> = Vec::new();
+    for source in config
+        .sources
+        .iter()
+        .filter(|s| matches!(s.kind, SourceKind::GcpApi { .. }))
+    {
+        if let Some(doc) = store
+            .get_json::<crate::scan_gcp::GcpTelemetryDoc>(&telemetry_doc(&source.name))
+            .await?
+        {
+            gcp_coverage.push((source.name.clone(), doc));
         }
     }
     let invocation_sources: Vec<String> = config
@@ -1187,6 +1217,8 @@ pub async fn compute_state(
                 }
                 // APIs describe configuration, not what an agent did.
                 SourceKind::AwsApi { .. } => Vec::new(),
+                // Read from the API's configuration below: such sources keep no cursor.
+                SourceKind::GcpApi { .. } => Vec::new(),
                 // A probe reports only the agents it watched.
                 SourceKind::ProbeSpool if agent.provider == normalizer::Provider::SelfHosted => {
                     connectors::probe::coverage(&agent, &source.name, &seen, reported_lost.as_ref())
@@ -1206,6 +1238,16 @@ pub async fn compute_state(
                     .iter_mut()
                     .find(|x: &&mut Coverage| x.layer == c.layer)
                 {
+                    Some(existing) if rank(&existing.status) < rank(&c.status) => *existing = c,
+                    Some(_) => {}
+                    None => coverage.push(c),
+                }
+            }
+        }
+        // What a Google Cloud source's configuration reads say, weighed like any source.
+        for (name, doc) in &gcp_coverage {
+            for c in crate::scan_gcp::coverage(&agent, name, inventory, doc) {
+                match coverage.iter_mut().find(|x| x.layer == c.layer) {
                     Some(existing) if rank(&existing.status) < rank(&c.status) => *existing = c,
                     Some(_) => {}
                     None => coverage.push(c),
@@ -1408,11 +1450,17 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
             api_phases.push(api_inventory(&store, source, (max_attempts, concurrency)).await?);
         }
     }
-    let mut logs: Vec<&SourceConfig> = config
-        .sources
-        .iter()
-        .filter(|s| !matches!(s.kind, SourceKind::AwsApi { .. }))
-        .collect();
+    for source in &config.sources {
+        if let SourceKind::GcpApi {
+            max_attempts,
+            concurrency,
+        } = source.kind
+        {
+            tracing::info!(source = %source.name, "reading the Vertex AI agents");
+            sources.push(crate::scan_gcp::scan(&store, source, (max_attempts, concurrency)).await?);
+        }
+    }
+    let mut logs: Vec<&SourceConfig> = config.sources.iter().filter(|s| !s.kind.is_api()).collect();
     logs.sort_by_key(|s| !matches!(s.kind, SourceKind::CloudTrail));
     for source in logs {
         tracing::info!(source = %source.name, "scanning");

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use connectors::location::Opened;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

@@ -6,9 +6,24 @@
 
 pub mod aws;
 pub mod cloudtrail;
+pub mod gcp;
 pub mod invocation;
 pub mod location;
 pub mod probe;
+pub mod rest;
+
+/// A fact read from a provider's API: the source and the call that answered it.
+pub(crate) fn api_provenance(source: &str, call: String) -> normalizer::inventory::Provenance {
+    normalizer::inventory::Provenance {
+        kind: normalizer::inventory::ProvenanceKind::ProviderApi,
+        record: normalizer::inventory::RecordRef {
+            source: source.to_string(),
+            object: call,
+            index: 0,
+            record_id: None,
+        },
+    }
+}
 
 /// Errors a connector reports; record-level problems are not errors but quarantined items.
 #[derive(Debug, thiserror::Error)]

@@ -4,8 +4,8 @@
 use crate::ConnectorError;
 use bytes::Bytes;
 use futures::StreamExt;
-use object_store::ObjectStore;
 use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
 use serde::Deserialize;
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -38,7 +38,7 @@ impl Opened {
     pub fn child(&self, rel: &str) -> Path {
         let mut p = self.prefix.clone();
         for part in rel.split('/').filter(|s| !s.is_empty()) {
-            p = p.child(part);
+            p = p.clone().join(part);
         }
         p
     }
@@ -66,6 +66,7 @@ pub fn open(
         url: spec.url.clone(),
         reason,
     };
+    crate::rest::use_ring_for_tls();
     if let Some(rest) = spec.url.strip_prefix("s3://") {
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {

@@ -333,6 +333,55 @@ impl RuntimeConfig {
     }
 }
 
+/// A Vertex AI Agent Engine reasoning engine as the API describes it. The API holds how the
+/// agent is packaged and deployed, never its model, instructions or tools: those are in
+/// the agent's code, and `unresolved` says so rather than leaving the fields blank.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EngineConfig {
+    /// `spec.agentFramework` (free text: `google-adk`, `langchain`, `langgraph` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<String>,
+    /// The identity it runs as; when `spec.serviceAccount` is unset, the project's
+    /// Reasoning Engine service agent (`service_account_defaulted`).
+    pub service_account: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub service_account_defaulted: bool,
+    /// `pickled object gs://…` or `source code (MODULE.OBJECT)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_version: Option<String>,
+    /// The requirements as declared (one specifier per entry), read from where the spec
+    /// points; empty with `unresolved` naming why when they could not be read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<String>,
+    /// Names of the environment variables set; their values are never kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environment: Vec<String>,
+    /// `NAME=VALUE` of the few variables that are telemetry switches, not secrets
+    /// (`GOOGLE_CLOUD_AGENT_ENGINE_ENABLE_TELEMETRY`): what they say decides coverage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub switches: Vec<String>,
+    /// `NAME from SECRET (version V)`: which secret each variable carries, not its value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_environment: Vec<String>,
+    /// The PSC interface's network attachment, when egress goes through the customer's
+    /// VPC; `None` is Google's network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psc_network_attachment: Option<String>,
+    /// Roles the project's IAM policy grants the service account (`(conditional)` when a
+    /// condition limits the binding); inherited folder and organization grants are not
+    /// included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub project_roles: Vec<String>,
+    /// The methods callers can invoke (`query`, `stream_query` …): not the agent's tools.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_methods: Vec<String>,
+    /// What the inventory cannot say from the API, each with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved: Vec<String>,
+}
+
 /// An AgentCore gateway: the MCP front door that turns targets into tools.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct GatewayConfig {
@@ -529,6 +578,8 @@ pub enum Fact {
     GatewayConfig(GatewayConfig),
     /// An AgentCore memory's configuration.
     MemoryConfig(MemoryConfig),
+    /// A Vertex AI Agent Engine reasoning engine's deployment.
+    EngineConfig(EngineConfig),
     /// A framework, model SDK or MCP SDK the process loaded (node probe).
     RuntimePackage(crate::node::RuntimePackage),
     /// An MCP server the process started (node probe).
@@ -702,6 +753,9 @@ pub struct AgentInventory {
     pub gateway: Option<Sourced<GatewayConfig>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Sourced<MemoryConfig>>,
+    /// A Vertex AI reasoning engine's deployment, as last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Sourced<EngineConfig>>,
     /// Set when the agent was deleted: its history stays, it runs no more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<Sourced<String>>,
@@ -753,6 +807,7 @@ impl AgentInventory {
             runtime_configs: Vec::new(),
             gateway: None,
             memory: None,
+            engine: None,
             deleted: None,
             packages: Vec::new(),
             mcp_servers: Vec::new(),
@@ -965,6 +1020,15 @@ impl AgentInventory {
                 if self.memory.as_ref().is_none_or(|cur| &cur.value != m) {
                     self.memory = Some(Sourced {
                         value: m.clone(),
+                        since: obs.time,
+                        provenance: obs.provenance.clone(),
+                    });
+                }
+            }
+            Fact::EngineConfig(e) => {
+                if self.engine.as_ref().is_none_or(|cur| &cur.value != e) {
+                    self.engine = Some(Sourced {
+                        value: e.clone(),
                         since: obs.time,
                         provenance: obs.provenance.clone(),
                     });

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod front;
+pub mod spec_server;
 
 pub const ACCOUNT: &str = "111122223333";
 

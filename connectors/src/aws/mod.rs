@@ -10,11 +10,11 @@ pub mod functions;
 pub mod schemas;
 pub mod wire;
 
+use crate::api_provenance as provenance;
 use normalizer::Timestamp;
 use normalizer::identity::{
     DeclaredIdentity, Document, IdentityFact, IdentityObservation, role_key,
 };
-use normalizer::inventory::{Provenance, ProvenanceKind, RecordRef};
 use std::collections::BTreeSet;
 
 /// Where and how to reach the APIs.
@@ -91,18 +91,6 @@ pub struct IdentityRead {
     pub calls: u64,
     /// Each call that failed, with the operation and the role: the rest is still read.
     pub failures: Vec<String>,
-}
-
-fn provenance(source: &str, call: String) -> Provenance {
-    Provenance {
-        kind: ProvenanceKind::ProviderApi,
-        record: RecordRef {
-            source: source.to_string(),
-            object: call,
-            index: 0,
-            record_id: None,
-        },
-    }
 }
 
 /// The service's own message when it answered, else the whole error chain (connection

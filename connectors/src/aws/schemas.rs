@@ -4,7 +4,7 @@
 
 use super::{ApiSettings, Wire};
 use aws_credential_types::provider::ProvideCredentials;
-use object_store::ObjectStore;
+use object_store::ObjectStoreExt;
 use object_store::aws::AwsCredential;
 use std::sync::Arc;
 

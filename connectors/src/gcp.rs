@@ -1,0 +1,881 @@
+//! Google Cloud: Vertex AI Agent Engine (`reasoningEngines`, aiplatform v1) read with
+//! Application Default Credentials through `google-cloud-auth`, per project and location,
+//! every page; the declared requirements each engine points at in Cloud Storage; and each
+//! project's audit configuration (`getIamPolicy` → `auditConfigs`), for coverage.
+//!
+//! A reasoning engine's API record holds how the agent is packaged and deployed, never its
+//! model, instructions or tools (they are in the agent's code): the inventory says so with
+//! the reason instead of leaving blanks, and never invents them.
+
+use crate::api_provenance as provenance;
+use crate::rest::{Bearer, Call, RestClient, RestError};
+use normalizer::inventory::{EngineConfig, Fact, InventorySnapshot, Observation};
+use normalizer::{AgentRef, Coverage, CoverageStatus, Layer, Provider, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The OAuth scope every call is made with.
+pub const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
+/// `Fact::Platform` of a reasoning engine.
+pub const PLATFORM: &str = "vertex-ai-agent-engine";
+/// Environment variables that switch telemetry on; their values are kept (they are not
+/// secrets, and what they say decides coverage).
+pub const SWITCHES: [&str; 2] = [
+    "GOOGLE_CLOUD_AGENT_ENGINE_ENABLE_TELEMETRY",
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+];
+
+/// What no reasoning engine's record holds.
+const STRUCTURAL: [&str; 3] = ["model:", "instructions:", "tools:"];
+
+/// Engines asked for per page (the API's maximum is larger; smaller pages keep each
+/// answer small).
+const PAGE_SIZE: u32 = 100;
+
+/// Where and how to read.
+#[derive(Debug, Clone)]
+pub struct GcpSettings {
+    /// The configured source name (provenance of every fact read).
+    pub source: String,
+    pub projects: Vec<String>,
+    pub locations: Vec<String>,
+    /// A base URL to use instead of every `*.googleapis.com` host (a test server, a
+    /// Private Service Connect endpoint).
+    pub endpoint: Option<String>,
+    /// Projects read at once.
+    pub concurrency: usize,
+}
+
+impl GcpSettings {
+    fn base(&self, host: &str) -> String {
+        match &self.endpoint {
+            Some(e) => e.trim_end_matches('/').to_string(),
+            None => format!("https://{host}"),
+        }
+    }
+
+    fn url(&self, host: &str, path: &str) -> Result<url::Url, RestError> {
+        let text = format!("{}{path}", self.base(host));
+        url::Url::parse(&text).map_err(|e| RestError::Transport {
+            call: text.clone(),
+            reason: format!("not a URL: {e}"),
+        })
+    }
+}
+
+/// Application Default Credentials, as `google-cloud-auth` finds them: the file named by
+/// `GOOGLE_APPLICATION_CREDENTIALS` (service-account key, user credentials, workload
+/// identity federation), gcloud's application-default login, else the metadata server.
+pub struct GoogleAdc {
+    credentials: google_cloud_auth::credentials::AccessTokenCredentials,
+    described: String,
+}
+
+impl GoogleAdc {
+    pub fn from_environment() -> Result<GoogleAdc, String> {
+        crate::rest::use_ring_for_tls();
+        let credentials = google_cloud_auth::credentials::Builder::default()
+            .with_scopes([CLOUD_PLATFORM])
+            .build_access_token_credentials()
+            .map_err(|e| format!("no Google credentials: {}", crate::rest::error_chain(&e)))?;
+        Ok(GoogleAdc {
+            credentials,
+            described: describe_adc(),
+        })
+    }
+}
+
+/// Which credential ADC will use, from the file's `type` (never its secrets).
+fn describe_adc() -> String {
+    let file = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| {
+                std::path::Path::new(&h).join(".config/gcloud/application_default_credentials.json")
+            })
+        })
+        .filter(|p| p.exists());
+    match file {
+        Some(path) => {
+            let kind = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+                .unwrap_or_else(|| "unknown type".into());
+            format!(
+                "Application Default Credentials: {kind} from {}",
+                path.display()
+            )
+        }
+        None => "Application Default Credentials: the metadata server".into(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Bearer for GoogleAdc {
+    async fn token(&self, _audience: &str) -> Result<String, String> {
+        self.credentials
+            .access_token()
+            .await
+            .map(|t| t.token)
+            .map_err(|e| crate::rest::error_chain(&e))
+    }
+
+    fn describe(&self) -> String {
+        self.described.clone()
+    }
+}
+
+/// Data Access audit logging of Vertex AI in one project, as its IAM policy's
+/// `auditConfigs` say (Admin Activity logs are always on and cannot be turned off).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataAccessLogs {
+    /// Log types on for aiplatform.googleapis.com, directly or through `allServices`.
+    pub log_types: BTreeSet<String>,
+    /// Principals exempted from them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exempted: Vec<String>,
+}
+
+impl DataAccessLogs {
+    /// Queries and stream queries are data reads and writes: both types are needed.
+    pub fn records_invocations(&self) -> bool {
+        self.log_types.contains("DATA_READ") && self.log_types.contains("DATA_WRITE")
+    }
+}
+
+/// What was read of one project, kept for coverage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectTelemetry {
+    /// `None` when the policy could not be read (the failure is in the scan summary).
+    pub data_access: Option<DataAccessLogs>,
+}
+
+/// What reading the projects produced.
+#[derive(Debug, Default)]
+pub struct GcpRead {
+    pub observations: Vec<Observation>,
+    pub engines: usize,
+    /// Each call that failed, with the project and location: the rest is still read.
+    pub failures: Vec<String>,
+    /// What the API does not say, per engine.
+    pub unresolved: Vec<String>,
+    pub projects: BTreeMap<String, ProjectTelemetry>,
+}
+
+impl GcpRead {
+    fn absorb(&mut self, other: GcpRead) {
+        self.observations.extend(other.observations);
+        self.engines += other.engines;
+        self.failures.extend(other.failures);
+        self.unresolved.extend(other.unresolved);
+        self.projects.extend(other.projects);
+    }
+}
+
+/// Reads every configured project, `settings.concurrency` at once.
+pub async fn read(
+    client: &RestClient,
+    settings: &GcpSettings,
+    known: &InventorySnapshot,
+    now: Timestamp,
+) -> GcpRead {
+    let reads = crate::rest::bounded(settings.projects.clone(), settings.concurrency, |p| {
+        read_project(client, settings, p, known, now)
+    })
+    .await;
+    let mut out = GcpRead::default();
+    for r in reads {
+        out.absorb(r);
+    }
+    out
+}
+
+async fn read_project(
+    client: &RestClient,
+    settings: &GcpSettings,
+    project: String,
+    known: &InventorySnapshot,
+    now: Timestamp,
+) -> GcpRead {
+    let mut out = GcpRead::default();
+    // Each engine read, with its resource name; its facts are pushed once the project's
+    // policy says which roles its identity holds.
+    let mut read: Vec<(AgentRef, String, Option<String>, EngineConfig)> = Vec::new();
+    for location in &settings.locations {
+        let engines = match list_engines(client, settings, &project, location).await {
+            Ok(engines) => engines,
+            Err(e) => {
+                out.failures.push(format!(
+                    "project {project}, {location}: reasoning engines not listed: {e}"
+                ));
+                continue;
+            }
+        };
+        let listed_call =
+            format!("aiplatform:ListReasoningEngines projects/{project}/locations/{location}");
+        let mut listed: BTreeSet<String> = BTreeSet::new();
+        for engine in &engines {
+            let Some(name) = engine.get("name").and_then(|n| n.as_str()) else {
+                out.failures.push(format!(
+                    "project {project}, {location}: a reasoning engine without a name in the answer; not inventoried"
+                ));
+                continue;
+            };
+            let Some(id) = name.rsplit('/').next().filter(|i| !i.is_empty()) else {
+                continue;
+            };
+            listed.insert(id.to_string());
+            out.engines += 1;
+            let mut config = engine_config(engine);
+            if let Some(uri) = engine
+                .pointer("/spec/packageSpec/requirementsGcsUri")
+                .and_then(|u| u.as_str())
+                .filter(|u| !u.is_empty())
+            {
+                match read_requirements(client, settings, uri).await {
+                    Ok(lines) => config.requirements = lines,
+                    Err(e) => config
+                        .unresolved
+                        .push(format!("requirements: {uri} could not be read: {e}")),
+                }
+            }
+            let agent = AgentRef {
+                provider: Provider::Gcp,
+                scope: project.clone(),
+                location: location.clone(),
+                id: id.to_string(),
+                qualifier: None,
+            };
+            let display = engine
+                .get("displayName")
+                .and_then(|n| n.as_str())
+                .filter(|n| !n.is_empty())
+                .map(str::to_string);
+            read.push((agent, name.to_string(), display, config));
+        }
+        // What this location held before and the API no longer lists is gone.
+        for gone in known.agents.iter().filter(|a| {
+            a.agent.provider == Provider::Gcp
+                && a.agent.scope == project
+                && &a.agent.location == location
+                && a.deleted.is_none()
+                && a.platform.as_ref().is_some_and(|p| p.value == PLATFORM)
+                && !listed.contains(&a.agent.id)
+        }) {
+            out.observations.push(Observation {
+                time: now,
+                agent: gone.agent.clone(),
+                fact: Fact::AgentDeleted(format!(
+                    "{}: the aiplatform API no longer lists reasoning engine {} in {project}/{location}",
+                    settings.source, gone.agent.id
+                )),
+                provenance: provenance(&settings.source, listed_call.clone()),
+            });
+        }
+    }
+    let service_accounts: BTreeSet<String> = read
+        .iter()
+        .map(|(.., c)| c.service_account.clone())
+        .collect();
+    let policy = audit_and_roles(client, settings, &project, &service_accounts).await;
+    let (telemetry, roles_of) = match policy {
+        Ok((data_access, roles_of)) => (
+            ProjectTelemetry {
+                data_access: Some(data_access),
+            },
+            roles_of,
+        ),
+        Err(e) => {
+            out.failures
+                .push(format!("project {project}: IAM policy not read: {e}"));
+            for (.., config) in &mut read {
+                config.unresolved.push(format!(
+                    "project roles: the IAM policy of {project} could not be read"
+                ));
+            }
+            (ProjectTelemetry::default(), BTreeMap::new())
+        }
+    };
+    for (agent, name, display, mut config) in read {
+        if let Some(roles) = roles_of.get(&config.service_account) {
+            config.project_roles = roles.iter().cloned().collect();
+        }
+        // Model, instructions and tools are missing from every engine's record (said
+        // once, in the inventory); what else could not be resolved is this engine's.
+        out.unresolved.extend(
+            config
+                .unresolved
+                .iter()
+                .filter(|u| !STRUCTURAL.iter().any(|s| u.starts_with(s)))
+                .map(|u| format!("{project}/{}/{}: {u}", agent.location, agent.id)),
+        );
+        let call = format!("aiplatform:GetReasoningEngine {name}");
+        let mut push = |fact: Fact| {
+            out.observations.push(Observation {
+                time: now,
+                agent: agent.clone(),
+                fact,
+                provenance: provenance(&settings.source, call.clone()),
+            })
+        };
+        push(Fact::Platform(PLATFORM.into()));
+        if let Some(n) = display {
+            push(Fact::Name(n));
+        }
+        push(Fact::Role(config.service_account.clone()));
+        push(Fact::EngineConfig(config));
+    }
+    out.projects.insert(project, telemetry);
+    out
+}
+
+/// Every reasoning engine of one project and location, following `nextPageToken`.
+async fn list_engines(
+    client: &RestClient,
+    settings: &GcpSettings,
+    project: &str,
+    location: &str,
+) -> Result<Vec<Value>, RestError> {
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut url = settings.url(
+            &format!("{location}-aiplatform.googleapis.com"),
+            &format!("/v1/projects/{project}/locations/{location}/reasoningEngines"),
+        )?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("pageSize", &PAGE_SIZE.to_string());
+            if let Some(t) = &token {
+                q.append_pair("pageToken", t);
+            }
+        }
+        let page = client
+            .json(Call::get("aiplatform", url, CLOUD_PLATFORM))
+            .await?;
+        if let Some(items) = page.get("reasoningEngines").and_then(|r| r.as_array()) {
+            all.extend(items.iter().cloned());
+        }
+        match page
+            .get("nextPageToken")
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty())
+        {
+            Some(next) => token = Some(next.to_string()),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// The engine's deployment as the model keeps it: names of variables, never values.
+pub fn engine_config(engine: &Value) -> EngineConfig {
+    let spec = engine.get("spec").cloned().unwrap_or(Value::Null);
+    let text = |v: Option<&Value>| {
+        v.and_then(|x| x.as_str())
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+    };
+    let mut unresolved = vec![
+        "model: the reasoningEngines API has no model field; the model is chosen in the agent's code".to_string(),
+        "instructions: the reasoningEngines API has no instructions field; they are in the agent's code".to_string(),
+        "tools: the reasoningEngines API has no tools field (classMethods are the methods callers invoke, not the agent's tools)".to_string(),
+    ];
+    let (service_account, defaulted) = match text(spec.get("serviceAccount")) {
+        Some(sa) => (sa, false),
+        None => {
+            // `projects/NUMBER/locations/…`: the service agent is named by the number.
+            let number = engine
+                .get("name")
+                .and_then(|n| n.as_str())
+                .and_then(|n| n.split('/').nth(1))
+                .unwrap_or("PROJECT_NUMBER");
+            (
+                format!("service-{number}@gcp-sa-aiplatform-re.iam.gserviceaccount.com"),
+                true,
+            )
+        }
+    };
+    let package = spec.get("packageSpec");
+    let source = spec.get("sourceCodeSpec");
+    let python = source.and_then(|s| s.get("pythonSpec"));
+    let artifact = match (package, python) {
+        (Some(p), _) if text(p.get("pickleObjectGcsUri")).is_some() => Some(format!(
+            "pickled object {}",
+            text(p.get("pickleObjectGcsUri")).unwrap_or_default()
+        )),
+        (_, Some(py)) => Some(format!(
+            "source code ({}.{})",
+            text(py.get("entrypointModule")).unwrap_or_else(|| "agent".into()),
+            text(py.get("entrypointObject")).unwrap_or_else(|| "root_agent".into())
+        )),
+        (_, None) if source.is_some() => Some("source code".into()),
+        _ => None,
+    };
+    let python_version = package
+        .and_then(|p| text(p.get("pythonVersion")))
+        .or_else(|| python.and_then(|py| text(py.get("version"))));
+    if package
+        .and_then(|p| text(p.get("requirementsGcsUri")))
+        .is_none()
+    {
+        unresolved.push(match source {
+            Some(_) => format!(
+                "requirements: in {} inside the uploaded source archive, which the API does not return (input only)",
+                python
+                    .and_then(|py| text(py.get("requirementsFile")))
+                    .unwrap_or_else(|| "requirements.txt".into())
+            ),
+            None => "requirements: the engine names no requirements file".into(),
+        });
+    }
+    let deployment = spec.get("deploymentSpec");
+    let list = |field: &str| -> Vec<Value> {
+        deployment
+            .and_then(|d| d.get(field))
+            .and_then(|e| e.as_array())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut environment: Vec<String> = list("env")
+        .iter()
+        .filter_map(|e| text(e.get("name")))
+        .collect();
+    environment.sort();
+    let mut switches: Vec<String> = list("env")
+        .iter()
+        .filter_map(|e| {
+            let name = text(e.get("name"))?;
+            SWITCHES
+                .contains(&name.as_str())
+                .then(|| format!("{name}={}", text(e.get("value")).unwrap_or_default()))
+        })
+        .collect();
+    switches.sort();
+    let mut secret_environment: Vec<String> = list("secretEnv")
+        .iter()
+        .filter_map(|e| {
+            let name = text(e.get("name"))?;
+            let secret = text(e.pointer("/secretRef/secret")).unwrap_or_else(|| "?".into());
+            Some(match text(e.pointer("/secretRef/version")) {
+                Some(v) => format!("{name} from {secret} (version {v})"),
+                None => format!("{name} from {secret} (latest)"),
+            })
+        })
+        .collect();
+    secret_environment.sort();
+    let mut class_methods: Vec<String> = spec
+        .get("classMethods")
+        .and_then(|m| m.as_array())
+        .map(|methods| methods.iter().filter_map(|m| text(m.get("name"))).collect())
+        .unwrap_or_default();
+    class_methods.sort();
+    class_methods.dedup();
+    EngineConfig {
+        framework: text(spec.get("agentFramework")),
+        service_account,
+        service_account_defaulted: defaulted,
+        artifact,
+        python_version,
+        requirements: Vec::new(),
+        environment,
+        switches,
+        secret_environment,
+        psc_network_attachment: deployment
+            .and_then(|d| text(d.pointer("/pscInterfaceConfig/networkAttachment"))),
+        project_roles: Vec::new(),
+        class_methods,
+        unresolved,
+    }
+}
+
+/// `gs://bucket/path` → its requirement specifiers (comments, options and blank lines
+/// left out).
+async fn read_requirements(
+    client: &RestClient,
+    settings: &GcpSettings,
+    uri: &str,
+) -> Result<Vec<String>, RestError> {
+    let not_gcs = || RestError::Transport {
+        call: uri.to_string(),
+        reason: "not a gs://BUCKET/OBJECT URI".into(),
+    };
+    let (bucket, object) = uri
+        .strip_prefix("gs://")
+        .and_then(|r| r.split_once('/'))
+        .filter(|(b, o)| !b.is_empty() && !o.is_empty())
+        .ok_or_else(not_gcs)?;
+    let mut url = settings.url("storage.googleapis.com", "/storage/v1")?;
+    url.path_segments_mut()
+        .map_err(|_| not_gcs())?
+        .extend(["b", bucket, "o", object]);
+    url.query_pairs_mut().append_pair("alt", "media");
+    let text = client
+        .text(&Call::get("storage", url, CLOUD_PLATFORM))
+        .await?;
+    Ok(parse_requirements(&text))
+}
+
+pub fn parse_requirements(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split(" #").next().unwrap_or(l).trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('-'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Roles granted per service account.
+type RolesOf = BTreeMap<String, BTreeSet<String>>;
+
+/// The project's IAM policy: Data Access logging of aiplatform, and the roles granted to
+/// the agents' service accounts.
+async fn audit_and_roles(
+    client: &RestClient,
+    settings: &GcpSettings,
+    project: &str,
+    service_accounts: &BTreeSet<String>,
+) -> Result<(DataAccessLogs, RolesOf), RestError> {
+    let url = settings.url(
+        "cloudresourcemanager.googleapis.com",
+        &format!("/v1/projects/{project}:getIamPolicy"),
+    )?;
+    let policy = client
+        .json(Call::post(
+            "cloudresourcemanager",
+            url,
+            CLOUD_PLATFORM,
+            serde_json::json!({"options": {"requestedPolicyVersion": 3}}),
+        ))
+        .await?;
+    let mut data_access = DataAccessLogs::default();
+    for config in policy
+        .get("auditConfigs")
+        .and_then(|a| a.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let service = config.get("service").and_then(|s| s.as_str()).unwrap_or("");
+        if service != "allServices" && service != "aiplatform.googleapis.com" {
+            continue;
+        }
+        for log in config
+            .get("auditLogConfigs")
+            .and_then(|l| l.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if let Some(kind) = log.get("logType").and_then(|t| t.as_str()) {
+                data_access.log_types.insert(kind.to_string());
+            }
+            data_access.exempted.extend(
+                log.get("exemptedMembers")
+                    .and_then(|m| m.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m.as_str().map(str::to_string)),
+            );
+        }
+    }
+    data_access.exempted.sort();
+    data_access.exempted.dedup();
+    let mut roles_of = RolesOf::new();
+    for binding in policy
+        .get("bindings")
+        .and_then(|b| b.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let Some(role) = binding.get("role").and_then(|r| r.as_str()) else {
+            continue;
+        };
+        let conditional = binding.get("condition").is_some();
+        for member in binding
+            .get("members")
+            .and_then(|m| m.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.as_str())
+        {
+            if let Some(sa) = member.strip_prefix("serviceAccount:")
+                && service_accounts.contains(sa)
+            {
+                roles_of
+                    .entry(sa.to_string())
+                    .or_default()
+                    .insert(if conditional {
+                        format!("{role} (conditional)")
+                    } else {
+                        role.to_string()
+                    });
+            }
+        }
+    }
+    Ok((data_access, roles_of))
+}
+
+/// What can be seen of a reasoning engine, layer by layer, from its deployment and its
+/// project's audit configuration; each gap names the setting that closes it.
+pub fn coverage(
+    agent: &AgentRef,
+    source: &str,
+    engine: Option<&EngineConfig>,
+    project: Option<&ProjectTelemetry>,
+) -> Vec<Coverage> {
+    let at = |layer: Layer, status: CoverageStatus| Coverage {
+        agent: agent.clone(),
+        layer,
+        status,
+    };
+    let project_id = &agent.scope;
+    let location = &agent.location;
+    let mut out = vec![at(
+        Layer::Kernel,
+        CoverageStatus::Unavailable {
+            reason: "Agent Engine runs on Google-managed infrastructure: no process or file \
+                     telemetry reaches the customer; Security Command Center's Agent Engine \
+                     Threat Detection (Premium/Enterprise) reports findings only"
+                .into(),
+        },
+    )];
+    out.push(at(
+        Layer::Network,
+        match engine.and_then(|e| e.psc_network_attachment.as_deref()) {
+            Some(attachment) => CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: egress goes through your VPC (PSC interface, network attachment {attachment}), where VPC Flow Logs record it; agentward does not read flow logs"
+                ),
+                how_to_enable: "gcloud compute networks subnets update SUBNET --region REGION --enable-flow-logs (the subnet of the network attachment)".into(),
+            },
+            None => CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: no PSC interface: the engine's egress leaves from Google's network, where nothing of yours records it"
+                ),
+                how_to_enable: format!(
+                    "redeploy with spec.deploymentSpec.pscInterfaceConfig.networkAttachment = projects/{project_id}/regions/{location}/networkAttachments/NAME, then turn on VPC Flow Logs on its subnet"
+                ),
+            },
+        },
+    ));
+    let switched_on = |name: &str| {
+        engine.is_some_and(|e| {
+            e.switches.iter().any(|s| {
+                s.strip_prefix(name)
+                    .is_some_and(|v| v.eq_ignore_ascii_case("=true"))
+            })
+        })
+    };
+    let tracing = switched_on("GOOGLE_CLOUD_AGENT_ENGINE_ENABLE_TELEMETRY");
+    let content_captured =
+        tracing && switched_on("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
+    out.push(at(
+        Layer::Prompt,
+        if content_captured {
+            CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: the engine traces with message content captured (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true): prompts are in its Cloud Trace spans, which agentward does not read"
+                ),
+                how_to_enable: "read the engine's spans (no Google Cloud setting is missing)".into(),
+            }
+        } else {
+            CoverageStatus::AvailableIfEnabled {
+                setting: "audit logs never carry prompts; the models the engine calls are chosen in its code, so their request-response logging cannot be checked from the API".into(),
+                how_to_enable: format!(
+                    "for each model the agent calls: POST https://{location}-aiplatform.googleapis.com/v1beta1/projects/{project_id}/locations/{location}/publishers/google/models/MODEL:setPublisherModelConfig with publisherModelConfig.loggingConfig {{enabled: true, bigqueryDestination}}; or env GOOGLE_CLOUD_AGENT_ENGINE_ENABLE_TELEMETRY=true with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true"
+                ),
+            }
+        },
+    ));
+    out.push(at(
+        Layer::ToolInvocation,
+        CoverageStatus::AvailableIfEnabled {
+            setting: if tracing {
+                format!(
+                    "{source}: the engine sets GOOGLE_CLOUD_AGENT_ENGINE_ENABLE_TELEMETRY=true: its tool calls are spans in Cloud Trace, which agentward does not read"
+                )
+            } else {
+                format!(
+                    "{source}: tool calls are recorded only as Cloud Trace spans, and the engine does not turn tracing on"
+                )
+            },
+            how_to_enable: if tracing {
+                "read the engine's spans from Cloud Trace (no Google Cloud setting is missing)".into()
+            } else {
+                "redeploy with env GOOGLE_CLOUD_AGENT_ENGINE_ENABLE_TELEMETRY=true (ADK: enable_tracing=True)".into()
+            },
+        },
+    ));
+    let data_access = project.and_then(|p| p.data_access.as_ref());
+    out.push(at(
+        Layer::IdentityApi,
+        match data_access {
+            Some(d) if d.records_invocations() && d.exempted.is_empty() => {
+                CoverageStatus::AvailableIfEnabled {
+                    setting: format!(
+                        "{source}: Data Access audit logs for aiplatform.googleapis.com are on in {project_id}; agentward does not read Cloud Audit Logs yet"
+                    ),
+                    how_to_enable: "read them: gcloud logging read 'protoPayload.serviceName=\"aiplatform.googleapis.com\"' (no Google Cloud setting is missing)".into(),
+                }
+            }
+            Some(d) => CoverageStatus::AvailableIfEnabled {
+                setting: if d.records_invocations() {
+                    format!(
+                        "{source}: Data Access audit logs for aiplatform.googleapis.com in {project_id} exempt {}: their calls are not recorded",
+                        d.exempted.join(", ")
+                    )
+                } else {
+                    format!(
+                        "{source}: Data Access audit logs (DATA_READ, DATA_WRITE) for aiplatform.googleapis.com are off in {project_id}{}: who queried the engine is not recorded",
+                        if d.log_types.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                " (on: {})",
+                                d.log_types.iter().cloned().collect::<Vec<_>>().join(", ")
+                            )
+                        }
+                    )
+                },
+                how_to_enable: format!(
+                    "add to the IAM policy of {project_id}: auditConfigs [{{service: aiplatform.googleapis.com, auditLogConfigs: [{{logType: DATA_READ}}, {{logType: DATA_WRITE}}]}}] (gcloud projects get-iam-policy / set-iam-policy)"
+                ),
+            },
+            None => CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: the IAM policy of {project_id} could not be read, so whether Data Access audit logs are on is unknown (off by default)"
+                ),
+                how_to_enable: format!(
+                    "grant the scanner resourcemanager.projects.getIamPolicy on {project_id}, or turn on Data Access audit logs for aiplatform.googleapis.com"
+                ),
+            },
+        },
+    ));
+    out.push(at(
+        Layer::Control,
+        CoverageStatus::AvailableIfEnabled {
+            setting: format!(
+                "{source}: changes to the engine are in Admin Activity audit logs (always on); agentward does not read Cloud Audit Logs yet, only the engine's current configuration"
+            ),
+            how_to_enable: "read them: gcloud logging read 'logName:\"cloudaudit.googleapis.com%2Factivity\" AND protoPayload.serviceName=\"aiplatform.googleapis.com\"' (no Google Cloud setting is missing)".into(),
+        },
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_without_service_account_runs_as_the_projects_service_agent() {
+        let engine = serde_json::json!({
+            "name": "projects/123456789012/locations/us-central1/reasoningEngines/42",
+            "displayName": "support",
+            "spec": {
+                "agentFramework": "langgraph",
+                "packageSpec": {"pickleObjectGcsUri": "gs://b/agent.pkl", "requirementsGcsUri": "gs://b/requirements.txt", "pythonVersion": "3.11"},
+                "deploymentSpec": {
+                    "env": [{"name": "B", "value": "secret-ish"}, {"name": "A", "value": "x"}],
+                    "secretEnv": [{"name": "TOKEN", "secretRef": {"secret": "api-token", "version": "3"}}]
+                },
+                "classMethods": [{"name": "query", "api_mode": ""}, {"name": "stream_query", "api_mode": "stream"}]
+            }
+        });
+        let c = engine_config(&engine);
+        assert_eq!(
+            c.service_account,
+            "service-123456789012@gcp-sa-aiplatform-re.iam.gserviceaccount.com"
+        );
+        assert!(c.service_account_defaulted);
+        assert_eq!(c.framework.as_deref(), Some("langgraph"));
+        assert_eq!(c.environment, ["A", "B"]);
+        assert_eq!(c.secret_environment, ["TOKEN from api-token (version 3)"]);
+        assert_eq!(c.class_methods, ["query", "stream_query"]);
+        assert_eq!(
+            c.artifact.as_deref(),
+            Some("pickled object gs://b/agent.pkl")
+        );
+        assert!(!format!("{c:?}").contains("secret-ish"));
+        // Model, instructions and tools are named as unknown, with the reason.
+        assert_eq!(c.unresolved.len(), 3, "{:?}", c.unresolved);
+        assert!(
+            c.unresolved
+                .iter()
+                .all(|u| u.contains("agent's code") || u.contains("not the agent's tools"))
+        );
+    }
+
+    #[test]
+    fn source_deployments_say_their_requirements_are_not_returned() {
+        let engine = serde_json::json!({
+            "name": "projects/p/locations/l/reasoningEngines/1",
+            "spec": {"serviceAccount": "agent@p.iam.gserviceaccount.com",
+                     "sourceCodeSpec": {"pythonSpec": {"version": "3.12", "entrypointModule": "app.agent", "requirementsFile": "reqs.txt"}}}
+        });
+        let c = engine_config(&engine);
+        assert!(!c.service_account_defaulted);
+        assert_eq!(
+            c.artifact.as_deref(),
+            Some("source code (app.agent.root_agent)")
+        );
+        assert_eq!(c.python_version.as_deref(), Some("3.12"));
+        assert!(
+            c.unresolved
+                .iter()
+                .any(|u| u.contains("reqs.txt") && u.contains("input only")),
+            "{:?}",
+            c.unresolved
+        );
+    }
+
+    #[test]
+    fn requirements_keep_specifiers_only() {
+        assert_eq!(
+            parse_requirements(
+                "# pinned\ngoogle-cloud-aiplatform[agent_engines,langchain]==1.112.0\n\n-r base.txt\nlanggraph>=0.6  # graph\n--extra-index-url https://x\n"
+            ),
+            [
+                "google-cloud-aiplatform[agent_engines,langchain]==1.112.0",
+                "langgraph>=0.6"
+            ]
+        );
+    }
+
+    #[test]
+    fn data_access_coverage_names_exactly_what_is_off() {
+        let agent = AgentRef {
+            provider: Provider::Gcp,
+            scope: "acme".into(),
+            location: "us-central1".into(),
+            id: "1".into(),
+            qualifier: None,
+        };
+        let identity = |d: Option<DataAccessLogs>| {
+            let project = ProjectTelemetry { data_access: d };
+            coverage(&agent, "gcp", None, Some(&project))
+                .into_iter()
+                .find(|c| c.layer == Layer::IdentityApi)
+                .unwrap()
+                .status
+                .explanation()
+        };
+        let read_only = DataAccessLogs {
+            log_types: ["DATA_READ".to_string()].into(),
+            exempted: Vec::new(),
+        };
+        let off = identity(Some(read_only));
+        assert!(off.contains("are off in acme (on: DATA_READ)"), "{off}");
+        let both = DataAccessLogs {
+            log_types: ["DATA_READ".to_string(), "DATA_WRITE".to_string()].into(),
+            exempted: Vec::new(),
+        };
+        let on = identity(Some(both.clone()));
+        assert!(on.contains("are on in acme"), "{on}");
+        let exempt = identity(Some(DataAccessLogs {
+            exempted: vec!["user:ops@acme.com".into()],
+            ..both
+        }));
+        assert!(exempt.contains("exempt user:ops@acme.com"), "{exempt}");
+        assert!(identity(None).contains("could not be read"));
+    }
+}

@@ -1,0 +1,707 @@
+//! The gcp-api source end to end: the real `google-cloud-auth` gets its token from a local
+//! OAuth endpoint (user credentials whose `token_uri` is 127.0.0.1) or signs its own JWT
+//! (a service-account key), and a local server answers the aiplatform, Cloud Resource
+//! Manager and Cloud Storage REST APIs in the shapes of their published references,
+//! checking what it receives: the bearer token, page tokens it issued, the policy version.
+
+mod common;
+
+use common::spec_server::{Reply, Request, SpecServer};
+use common::{bin, stderr};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+const TOKEN: &str = "ya29.local-test-token";
+const REFRESH: &str = "1//local-refresh-token";
+const PROJECT: &str = "acme-agents";
+const PROJECT_NUMBER: &str = "123456789012";
+const LOCKED: &str = "acme-locked";
+/// More than two pages of 100 in one location.
+const ENGINES: usize = 230;
+
+/// What the test server holds; tests change it between scans.
+struct Cloud {
+    engines: usize,
+    audit_log_types: Vec<&'static str>,
+    psc: bool,
+    telemetry: bool,
+    /// The first list call is throttled once, to prove the retry.
+    throttled: bool,
+    issued_page_tokens: Vec<String>,
+    /// Requests without the expected bearer token.
+    unauthorized: Vec<String>,
+    /// A service-account JWT's claims, when the token is one.
+    jwt_claims: Vec<Value>,
+}
+
+fn engine(i: usize, cloud: &Cloud) -> Value {
+    let name = format!(
+        "projects/{PROJECT_NUMBER}/locations/us-central1/reasoningEngines/{}",
+        1000 + i
+    );
+    let mut spec = json!({
+        "agentFramework": if i % 2 == 0 { "langgraph" } else { "google-adk" },
+        "classMethods": [{"name": "query", "api_mode": "", "parameters": {"type": "object"}},
+                         {"name": "stream_query", "api_mode": "stream"}],
+        "deploymentSpec": {
+            "env": [{"name": "SUPPORT_API", "value": "https://support.internal.acme"}],
+            "secretEnv": [{"name": "CRM_TOKEN", "secretRef": {"secret": "crm-token", "version": "2"}}]
+        }
+    });
+    match i {
+        0 => {
+            spec["packageSpec"] = json!({
+                "pickleObjectGcsUri": "gs://acme-staging/agents/support/agent_engine.pkl",
+                "requirementsGcsUri": "gs://acme-staging/agents/support/requirements.txt",
+                "pythonVersion": "3.11"
+            });
+            if cloud.psc {
+                spec["deploymentSpec"]["pscInterfaceConfig"] = json!({
+                    "networkAttachment": "projects/acme-agents/regions/us-central1/networkAttachments/agents"
+                });
+            }
+            if cloud.telemetry {
+                spec["deploymentSpec"]["env"].as_array_mut().unwrap().push(
+                    json!({"name": "GOOGLE_CLOUD_AGENT_ENGINE_ENABLE_TELEMETRY", "value": "true"}),
+                );
+            }
+        }
+        1 => {
+            spec["serviceAccount"] = json!("triage-agent@acme-agents.iam.gserviceaccount.com");
+            spec["sourceCodeSpec"] = json!({"pythonSpec": {"version": "3.12", "entrypointModule": "triage.agent", "entrypointObject": "app"}});
+        }
+        _ => {
+            spec["serviceAccount"] =
+                json!(format!("agent-{i}@acme-agents.iam.gserviceaccount.com"));
+        }
+    }
+    json!({
+        "name": name,
+        "displayName": format!("agent-{i}"),
+        "spec": spec,
+        "createTime": "2026-10-01T09:00:00.000000Z",
+        "updateTime": "2026-11-02T10:30:00.123456Z",
+        "etag": format!("etag-{i}")
+    })
+}
+
+fn route(cloud: &Arc<Mutex<Cloud>>, request: &Request) -> Reply {
+    let mut c = cloud.lock().unwrap();
+    if request.method == "POST" && request.path == "/token" {
+        let body = request.json();
+        if body["grant_type"] != "refresh_token" || body["refresh_token"] != REFRESH {
+            return Reply {
+                status: 400,
+                ..Reply::json(json!({"error": "invalid_grant"}))
+            };
+        }
+        return Reply::json(
+            json!({"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"}),
+        );
+    }
+    let auth = request
+        .header("authorization")
+        .unwrap_or_default()
+        .to_string();
+    let bearer = auth.strip_prefix("Bearer ").unwrap_or_default();
+    if bearer.matches('.').count() == 2 && bearer.starts_with("ey") {
+        // A self-signed service-account JWT: verified against the test key's public half.
+        match verify_jwt(bearer) {
+            Some(claims) => c.jwt_claims.push(claims),
+            None => {
+                c.unauthorized.push(request.path.clone());
+                return Reply::google_error(401, "UNAUTHENTICATED", "bad signature");
+            }
+        }
+    } else if bearer != TOKEN {
+        c.unauthorized.push(request.path.clone());
+        return Reply::google_error(
+            401,
+            "UNAUTHENTICATED",
+            "Request had invalid authentication credentials.",
+        );
+    }
+    let engines_path = |project: &str, location: &str| {
+        format!("/v1/projects/{project}/locations/{location}/reasoningEngines")
+    };
+    if request.method == "GET" && request.path.starts_with(&format!("/v1/projects/{LOCKED}/")) {
+        return Reply::google_error(
+            403,
+            "PERMISSION_DENIED",
+            "Permission 'aiplatform.reasoningEngines.list' denied on resource '//aiplatform.googleapis.com/projects/acme-locked/locations/us-central1' (or it may not exist).",
+        );
+    }
+    if request.method == "GET" && request.path == engines_path(PROJECT, "us-central1") {
+        if request.param("pageSize").as_deref() != Some("100") {
+            return Reply::google_error(400, "INVALID_ARGUMENT", "pageSize expected");
+        }
+        if !c.throttled {
+            c.throttled = true;
+            return Reply::google_error(
+                429,
+                "RESOURCE_EXHAUSTED",
+                "Quota exceeded for aiplatform.googleapis.com/read_requests.",
+            )
+            .with_header("retry-after", "0");
+        }
+        let start = match request.param("pageToken") {
+            None => 0,
+            Some(t) if c.issued_page_tokens.contains(&t) => {
+                t.trim_start_matches("offset-").parse().unwrap()
+            }
+            Some(_) => return Reply::google_error(400, "INVALID_ARGUMENT", "Invalid page token."),
+        };
+        let end = (start + 100).min(c.engines);
+        let items: Vec<Value> = (start..end).map(|i| engine(i, &c)).collect();
+        let mut body = json!({ "reasoningEngines": items });
+        if end < c.engines {
+            let token = format!("offset-{end}");
+            c.issued_page_tokens.push(token.clone());
+            body["nextPageToken"] = json!(token);
+        }
+        return Reply::json(body);
+    }
+    if request.method == "GET" && request.path == engines_path(PROJECT, "europe-west4") {
+        // An empty location answers with an empty object, as the API does.
+        return Reply::json(json!({}));
+    }
+    if request.method == "POST" && request.path.ends_with(":getIamPolicy") {
+        if request.json()["options"]["requestedPolicyVersion"] != 3 {
+            return Reply::google_error(
+                400,
+                "INVALID_ARGUMENT",
+                "requestedPolicyVersion 3 expected",
+            );
+        }
+        if request.path == format!("/v1/projects/{LOCKED}:getIamPolicy") {
+            return Reply::google_error(
+                403,
+                "PERMISSION_DENIED",
+                "The caller does not have permission",
+            );
+        }
+        let mut policy = json!({
+            "version": 3,
+            "etag": "BwYkV1pX3nM=",
+            "bindings": [
+                {"role": "roles/aiplatform.user", "members": [
+                    "serviceAccount:triage-agent@acme-agents.iam.gserviceaccount.com",
+                    "user:ops@acme.example"]},
+                {"role": "roles/storage.objectViewer", "members": [
+                    format!("serviceAccount:service-{PROJECT_NUMBER}@gcp-sa-aiplatform-re.iam.gserviceaccount.com")],
+                 "condition": {"title": "staging only", "expression": "resource.name.startsWith('projects/_/buckets/acme-staging')"}}
+            ]
+        });
+        if !c.audit_log_types.is_empty() {
+            policy["auditConfigs"] = json!([{
+                "service": "aiplatform.googleapis.com",
+                "auditLogConfigs": c.audit_log_types.iter().map(|t| json!({"logType": t})).collect::<Vec<_>>()
+            }]);
+        }
+        return Reply::json(policy);
+    }
+    if request.method == "GET"
+        && request.path == "/storage/v1/b/acme-staging/o/agents%2Fsupport%2Frequirements.txt"
+        && request.param("alt").as_deref() == Some("media")
+    {
+        return Reply::text(
+            "# deployed by agent_engines.create\ngoogle-cloud-aiplatform[agent_engines,langchain]==1.112.0\nlanggraph==0.6.7\n\nlangchain-google-vertexai==2.0.27  # model client\n",
+        );
+    }
+    Reply::google_error(
+        404,
+        "NOT_FOUND",
+        &format!("no route for {} {}", request.method, request.path),
+    )
+}
+
+/// The JWT's claims when its RS256 signature is the test key's.
+fn verify_jwt(token: &str) -> Option<Value> {
+    use base64_decode as b64;
+    let (signed, signature) = token.rsplit_once('.')?;
+    let public = std::fs::read(test_data("gcp-test-service-account.pub.der")).ok()?;
+    ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, public)
+        .verify(signed.as_bytes(), &b64(signature)?)
+        .ok()?;
+    serde_json::from_slice(&b64(signed.split('.').nth(1)?)?).ok()
+}
+
+/// base64url without padding, as JWTs carry it.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for b in text.bytes() {
+        let v = ALPHABET.iter().position(|&a| a == b)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+fn test_data(name: &str) -> PathBuf {
+    common::repo_root().join("tests/data").join(name)
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    config: PathBuf,
+    adc: PathBuf,
+    server: SpecServer,
+    cloud: Arc<Mutex<Cloud>>,
+}
+
+fn setup(adc_kind: &str) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let cloud = Arc::new(Mutex::new(Cloud {
+        engines: ENGINES,
+        audit_log_types: vec!["ADMIN_READ", "DATA_READ"],
+        psc: false,
+        telemetry: false,
+        throttled: false,
+        issued_page_tokens: Vec::new(),
+        unauthorized: Vec::new(),
+        jwt_claims: Vec::new(),
+    }));
+    let routed = cloud.clone();
+    let server = SpecServer::start(Arc::new(move |r: &Request| route(&routed, r)));
+    let adc = root.join("adc.json");
+    let credentials = match adc_kind {
+        "authorized_user" => json!({
+            "type": "authorized_user",
+            "client_id": "local-client.apps.googleusercontent.com",
+            "client_secret": "local-client-secret",
+            "refresh_token": REFRESH,
+            "token_uri": format!("{}/token", server.url())
+        }),
+        _ => json!({
+            "type": "service_account",
+            "project_id": PROJECT,
+            "private_key_id": "0123456789abcdef",
+            "private_key": std::fs::read_to_string(test_data("gcp-test-service-account.pem")).unwrap(),
+            "client_email": "agentward-scanner@acme-agents.iam.gserviceaccount.com",
+            "client_id": "100000000000000000001",
+            "token_uri": format!("{}/token", server.url())
+        }),
+    };
+    std::fs::write(&adc, credentials.to_string()).unwrap();
+    let config = root.join("agentward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nurl = \"{}\"\n\n[[source]]\nname = \"vertex\"\nkind = \"gcp-api\"\nendpoint = \"{}\"\nprojects = [\"{PROJECT}\", \"{LOCKED}\"]\nlocations = [\"us-central1\", \"europe-west4\"]\n",
+            root.join("store").display(),
+            server.url()
+        ),
+    )
+    .unwrap();
+    Setup {
+        _dir: dir,
+        root,
+        config,
+        adc,
+        server,
+        cloud,
+    }
+}
+
+fn agentward(s: &Setup, args: &[&str]) -> std::process::Output {
+    bin()
+        .arg("--config")
+        .arg(&s.config)
+        .args(args)
+        .env("GOOGLE_APPLICATION_CREDENTIALS", &s.adc)
+        .env("HOME", &s.root)
+        .env_remove("GOOGLE_CLOUD_QUOTA_PROJECT")
+        .env_remove("GCE_METADATA_HOST")
+        .output()
+        .unwrap()
+}
+
+fn scan(s: &Setup) -> Value {
+    let out = agentward(s, &["scan", "--format", "json"]);
+    // One project is locked: the scan is partial (exit 2) and says why.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn inventory(s: &Setup) -> Vec<Value> {
+    let out = agentward(s, &["inventory", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["agents"].as_array().cloned().unwrap_or_default()
+}
+
+fn coverage(s: &Setup, id: &str) -> Vec<(String, String)> {
+    let out = agentward(s, &["coverage", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut layers: Vec<(String, String)> = all
+        .iter()
+        .filter(|c| c["agent"]["id"] == id)
+        .map(|c| {
+            let text = [&c["reason"], &c["setting"], &c["via"]]
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            (c["layer"].as_str().unwrap().to_string(), text)
+        })
+        .collect();
+    layers.sort();
+    layers
+}
+
+fn agent<'a>(agents: &'a [Value], id: &str) -> &'a Value {
+    agents
+        .iter()
+        .find(|a| a["agent"]["id"] == id)
+        .unwrap_or_else(|| panic!("no agent {id} in the inventory"))
+}
+
+#[test]
+fn reasoning_engines_are_inventoried_through_every_page_with_user_credentials() {
+    let s = setup("authorized_user");
+    let summary = scan(&s);
+    let source = &summary["sources"][0];
+    // The locked project is named with the provider's reason; the other is read whole.
+    let failures: Vec<&str> = source["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("project acme-locked, us-central1")
+                && f.contains(
+                    "403 PERMISSION_DENIED: Permission 'aiplatform.reasoningEngines.list' denied"
+                )),
+        "{failures:?}"
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("project acme-locked: IAM policy not read")),
+        "{failures:?}"
+    );
+    assert!(
+        !failures
+            .iter()
+            .any(|f| f.contains(PROJECT) && !f.contains(LOCKED)),
+        "{failures:?}"
+    );
+    assert_eq!(source["api"]["gcp"]["reasoning_engines"], ENGINES);
+    assert_eq!(source["api"]["gcp"]["policies_read"], 1);
+    assert!(
+        source["api"]["gcp"]["credential"]
+            .as_str()
+            .unwrap()
+            .contains("authorized_user"),
+        "{source}"
+    );
+
+    // Every request carried the token the OAuth endpoint issued for the refresh token.
+    let c = s.cloud.lock().unwrap();
+    assert!(c.unauthorized.is_empty(), "{:?}", c.unauthorized);
+    assert!(c.jwt_claims.is_empty());
+    drop(c);
+    assert_eq!(
+        s.server.requests_to("POST", "/token").len(),
+        1,
+        "the token is cached"
+    );
+    // 429 once, then three pages, each page token one the server issued.
+    let pages = s.server.requests_to(
+        "GET",
+        "/v1/projects/acme-agents/locations/us-central1/reasoningEngines",
+    );
+    let tokens: Vec<Option<String>> = pages.iter().map(|r| r.param("pageToken")).collect();
+    assert_eq!(
+        tokens,
+        [
+            None,
+            None,
+            Some("offset-100".into()),
+            Some("offset-200".into())
+        ],
+        "throttled first call retried, then every page in order"
+    );
+    assert_eq!(
+        source["api"]["calls"].as_u64().unwrap(),
+        s.server.requests().len() as u64 - 1
+    );
+
+    let agents = inventory(&s);
+    assert_eq!(agents.len(), ENGINES);
+    let support = agent(&agents, "1000");
+    assert_eq!(support["agent"]["scope"], PROJECT);
+    assert_eq!(support["agent"]["location"], "us-central1");
+    assert_eq!(support["name"]["value"], "agent-0");
+    assert_eq!(support["platform"]["value"], "vertex-ai-agent-engine");
+    let engine = &support["engine"]["value"];
+    assert_eq!(engine["framework"], "langgraph");
+    assert_eq!(
+        engine["service_account"],
+        format!("service-{PROJECT_NUMBER}@gcp-sa-aiplatform-re.iam.gserviceaccount.com")
+    );
+    assert_eq!(engine["service_account_defaulted"], true);
+    assert_eq!(
+        engine["requirements"],
+        json!([
+            "google-cloud-aiplatform[agent_engines,langchain]==1.112.0",
+            "langgraph==0.6.7",
+            "langchain-google-vertexai==2.0.27"
+        ])
+    );
+    assert_eq!(engine["environment"], json!(["SUPPORT_API"]));
+    assert_eq!(
+        engine["secret_environment"],
+        json!(["CRM_TOKEN from crm-token (version 2)"])
+    );
+    assert_eq!(engine["class_methods"], json!(["query", "stream_query"]));
+    let unresolved = engine["unresolved"].to_string();
+    assert!(
+        unresolved.contains("no model field") && unresolved.contains("no tools field"),
+        "{unresolved}"
+    );
+    assert!(support["declared_model"].is_null(), "no model is invented");
+    assert_eq!(
+        support["role"]["value"],
+        format!("service-{PROJECT_NUMBER}@gcp-sa-aiplatform-re.iam.gserviceaccount.com")
+    );
+    // Environment values never reach the store.
+    assert!(!common::grep_dir(
+        &s.root.join("store"),
+        "support.internal.acme"
+    ));
+    let triage = agent(&agents, "1001");
+    assert_eq!(
+        triage["engine"]["value"]["service_account"],
+        "triage-agent@acme-agents.iam.gserviceaccount.com"
+    );
+    // The project's grants to each identity; a conditional one says so.
+    assert_eq!(
+        triage["engine"]["value"]["project_roles"],
+        json!(["roles/aiplatform.user"])
+    );
+    assert_eq!(
+        engine["project_roles"],
+        json!(["roles/storage.objectViewer (conditional)"])
+    );
+    assert!(
+        triage["engine"]["value"]["unresolved"]
+            .to_string()
+            .contains("requirements.txt inside the uploaded source archive"),
+        "{}",
+        triage["engine"]
+    );
+
+    // An engine deleted from Vertex is recorded as deleted at the next scan; nothing else
+    // changes, and the locked project's absence deletes nothing.
+    s.cloud.lock().unwrap().engines = ENGINES - 1;
+    scan(&s);
+    let agents = inventory(&s);
+    let gone = agent(&agents, &(1000 + ENGINES - 1).to_string());
+    assert!(
+        gone["deleted"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("no longer lists reasoning engine"),
+        "{gone}"
+    );
+    assert_eq!(agents.iter().filter(|a| !a["deleted"].is_null()).count(), 1);
+}
+
+#[test]
+fn coverage_flips_exactly_the_layer_whose_setting_changed() {
+    let s = setup("authorized_user");
+    scan(&s);
+    let before = coverage(&s, "1000");
+    let layers: Vec<&str> = before.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        layers,
+        [
+            "control",
+            "identity_api",
+            "kernel",
+            "network",
+            "prompt",
+            "tool_invocation"
+        ]
+    );
+    let text =
+        |c: &[(String, String)], layer: &str| c.iter().find(|(l, _)| l == layer).unwrap().1.clone();
+    assert!(
+        text(&before, "identity_api")
+            .contains("are off in acme-agents (on: ADMIN_READ, DATA_READ)")
+    );
+    assert!(text(&before, "network").contains("no PSC interface"));
+    assert!(text(&before, "tool_invocation").contains("does not turn tracing on"));
+    assert!(text(&before, "kernel").contains("Google-managed"));
+
+    /// The layer a change of setting must flip, the change, and what the layer says after.
+    type Flip = (&'static str, fn(&mut Cloud), &'static str);
+    let flips: [Flip; 3] = [
+        (
+            "identity_api",
+            |c| c.audit_log_types = vec!["ADMIN_READ", "DATA_READ", "DATA_WRITE"],
+            "are on in acme-agents",
+        ),
+        ("network", |c| c.psc = true, "networkAttachments/agents"),
+        (
+            "tool_invocation",
+            |c| c.telemetry = true,
+            "GOOGLE_CLOUD_AGENT_ENGINE_ENABLE_TELEMETRY=true",
+        ),
+    ];
+    let mut current = before;
+    for (layer, change, expected) in flips {
+        change(&mut s.cloud.lock().unwrap());
+        scan(&s);
+        let after = coverage(&s, "1000");
+        for ((l, was), (_, now)) in current.iter().zip(&after) {
+            if l == layer {
+                assert_ne!(was, now, "{layer} did not change");
+                assert!(now.contains(expected), "{layer}: {now}");
+            } else {
+                assert_eq!(was, now, "{l} changed when only {layer}'s setting did");
+            }
+        }
+        current = after;
+    }
+    // Another engine's deployment did not change: its network statement stays.
+    assert!(text(&coverage(&s, "1002"), "network").contains("no PSC interface"));
+}
+
+#[test]
+fn a_service_account_key_signs_its_own_token_and_a_recording_replays_offline() {
+    let s = setup("service_account");
+    let recording = s.root.join("recording");
+    let out = agentward(
+        &s,
+        &["record", recording.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    {
+        let c = s.cloud.lock().unwrap();
+        assert!(c.unauthorized.is_empty(), "{:?}", c.unauthorized);
+        let claims = c
+            .jwt_claims
+            .first()
+            .expect("requests carried the self-signed JWT");
+        assert_eq!(
+            claims["iss"],
+            "agentward-scanner@acme-agents.iam.gserviceaccount.com"
+        );
+        assert_eq!(
+            claims["scope"],
+            "https://www.googleapis.com/auth/cloud-platform"
+        );
+    }
+    assert!(
+        s.server.requests_to("POST", "/token").is_empty(),
+        "a key needs no exchange"
+    );
+    let exchanges = std::fs::read_to_string(recording.join("vertex/exchanges.jsonl")).unwrap();
+    assert!(
+        !exchanges.contains("support.internal.acme"),
+        "environment values are not recorded"
+    );
+    assert!(!exchanges.contains("Bearer") && !exchanges.contains("BEGIN PRIVATE KEY"));
+    let recorded = inventory(&s);
+
+    // Offline: another store, no server answering, no credentials at all.
+    let offline = s.root.join("offline.toml");
+    std::fs::write(
+        &offline,
+        std::fs::read_to_string(&s.config)
+            .unwrap()
+            .replace(
+                &s.root.join("store").display().to_string(),
+                &s.root.join("store2").display().to_string(),
+            )
+            .replace(&s.server.url(), "http://127.0.0.1:9"),
+    )
+    .unwrap();
+    let replayed = bin()
+        .args([
+            "--config",
+            offline.to_str().unwrap(),
+            "scan",
+            "--format",
+            "json",
+            "--replay",
+        ])
+        .arg(&recording)
+        .env(
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            s.root.join("missing.json"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(replayed.status.code(), Some(2), "{}", stderr(&replayed));
+    let summary: Value = serde_json::from_slice(&replayed.stdout).unwrap();
+    assert_eq!(
+        summary["sources"][0]["api"]["gcp"]["reasoning_engines"],
+        ENGINES
+    );
+    let out = bin()
+        .args([
+            "--config",
+            offline.to_str().unwrap(),
+            "inventory",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let strip = |agents: &[Value]| -> Vec<Value> {
+        agents
+            .iter()
+            .map(|a| {
+                json!([
+                    a["agent"],
+                    a["name"]["value"],
+                    a["engine"]["value"],
+                    a["role"]["value"]
+                ])
+            })
+            .collect()
+    };
+    assert_eq!(strip(v["agents"].as_array().unwrap()), strip(&recorded));
+}
+
+#[test]
+fn missing_credentials_fail_the_source_with_the_reason() {
+    let s = setup("authorized_user");
+    let out = bin()
+        .arg("--config")
+        .arg(&s.config)
+        .args(["scan", "--format", "json"])
+        .env(
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            s.root.join("nowhere.json"),
+        )
+        .env("HOME", &s.root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failures = summary["sources"][0]["failures"].to_string();
+    assert!(
+        failures.contains("no Google credentials") && failures.contains("nowhere.json"),
+        "{failures}"
+    );
+    assert!(s.server.requests().is_empty());
+}
