@@ -97,6 +97,12 @@ struct RawSource {
     /// For gcp-api: the locations to read in every project.
     #[serde(default)]
     locations: Option<Vec<String>>,
+    /// For azure-api: the subscriptions to read (ids).
+    #[serde(default)]
+    subscriptions: Option<Vec<String>>,
+    /// For azure-api: which Entra ID credential to use.
+    #[serde(default)]
+    credential: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,12 +125,23 @@ pub enum SourceKind {
         /// Projects read at once.
         concurrency: usize,
     },
+    /// Azure Resource Manager and Foundry projects' data planes (AI Foundry agents) read
+    /// with an Entra ID credential.
+    AzureApi {
+        max_attempts: u32,
+        /// Accounts read at once.
+        concurrency: usize,
+        credential: connectors::azure::CredentialKind,
+    },
 }
 
 impl SourceKind {
     /// Sources that call a provider's API (and can be recorded and replayed).
     pub fn is_api(&self) -> bool {
-        matches!(self, SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. })
+        matches!(
+            self,
+            SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. }
+        )
     }
 }
 
@@ -141,6 +158,8 @@ pub struct SourceConfig {
     pub regions: Vec<String>,
     /// gcp-api sources: the projects to read.
     pub projects: Vec<String>,
+    /// azure-api sources: the subscriptions to read.
+    pub subscriptions: Vec<String>,
 }
 
 /// Where an API source's answers come from.
@@ -245,12 +264,27 @@ impl Config {
                     max_attempts: s.max_attempts.unwrap_or(5),
                     concurrency: s.concurrency.unwrap_or(4),
                 },
+                "azure-api" => SourceKind::AzureApi {
+                    max_attempts: s.max_attempts.unwrap_or(5),
+                    concurrency: s.concurrency.unwrap_or(4),
+                    credential: match &s.credential {
+                        None => connectors::azure::CredentialKind::Auto,
+                        Some(c) => connectors::azure::CredentialKind::parse(c.get_ref())
+                            .ok_or_else(|| {
+                                invalid(
+                                    format!("unknown credential {:?}", c.get_ref()),
+                                    Some(c.span()),
+                                    Some("credential: \"auto\" (default), \"client-secret\", \"workload-identity\", \"managed-identity\" or \"azure-cli\"".into()),
+                                )
+                            })?,
+                    },
+                },
                 other => {
                     return Err(invalid(
                         format!("unknown source kind {other:?}"),
                         Some(s.kind.span()),
                         Some(
-                            "supported kinds: cloudtrail, bedrock-invocation-logs, aws-api, gcp-api, probe-spool".into(),
+                            "supported kinds: cloudtrail, bedrock-invocation-logs, aws-api, gcp-api, azure-api, probe-spool".into(),
                         ),
                     ));
                 }
@@ -258,6 +292,7 @@ impl Config {
             let url = match (&kind, s.url) {
                 (SourceKind::AwsApi { .. }, url) => url.unwrap_or_else(|| "aws:".into()),
                 (SourceKind::GcpApi { .. }, url) => url.unwrap_or_else(|| "gcp:".into()),
+                (SourceKind::AzureApi { .. }, url) => url.unwrap_or_else(|| "azure:".into()),
                 (_, Some(url)) => url,
                 (_, None) => {
                     return Err(invalid(
@@ -275,7 +310,7 @@ impl Config {
                 (kind, Some(dir)) if kind.is_api() => ApiWire::Replay(base_dir.join(dir)),
                 (_, Some(_)) => {
                     return Err(invalid(
-                        "replay applies to aws-api and gcp-api sources only".into(),
+                        "replay applies to API sources only (aws-api, gcp-api, azure-api)".into(),
                         Some(span.clone()),
                         None,
                     ));
@@ -333,7 +368,43 @@ impl Config {
                     ));
                 }
             };
+            let subscriptions = match (&kind, s.subscriptions) {
+                (SourceKind::AzureApi { .. }, Some(list)) => list_of(
+                    "subscriptions",
+                    list,
+                    "[\"00000000-0000-0000-0000-000000000000\"]",
+                )?,
+                (SourceKind::AzureApi { .. }, None) => {
+                    return Err(invalid(
+                        format!("azure-api source {:?} names no subscriptions", s.name.get_ref()),
+                        Some(span.clone()),
+                        Some("subscriptions = [\"SUBSCRIPTION_ID\", …]: every subscription whose Foundry accounts to read".into()),
+                    ));
+                }
+                (_, None) => Vec::new(),
+                (_, Some(_)) => {
+                    return Err(invalid(
+                        "subscriptions applies to azure-api sources only".into(),
+                        Some(span.clone()),
+                        None,
+                    ));
+                }
+            };
+            if s.credential.is_some() && !matches!(kind, SourceKind::AzureApi { .. }) {
+                return Err(invalid(
+                    "credential applies to azure-api sources only".into(),
+                    s.credential.as_ref().map(|c| c.span()),
+                    None,
+                ));
+            }
             let regions = match (&kind, s.regions) {
+                (SourceKind::AzureApi { .. }, Some(_)) => {
+                    return Err(invalid(
+                        "an azure-api source reads every region of its subscriptions; regions do not apply".into(),
+                        Some(span.clone()),
+                        None,
+                    ));
+                }
                 (SourceKind::GcpApi { .. }, Some(_)) => {
                     return Err(invalid(
                         "a gcp-api source reads locations, not regions".into(),
@@ -378,7 +449,7 @@ impl Config {
             }
             if (s.max_attempts.is_some() || s.concurrency.is_some()) && !kind.is_api() {
                 return Err(invalid(
-                    "max_attempts and concurrency apply to aws-api and gcp-api sources only".into(),
+                    "max_attempts and concurrency apply to API sources only (aws-api, gcp-api, azure-api)".into(),
                     Some(span.clone()),
                     None,
                 ));
@@ -433,6 +504,7 @@ impl Config {
                 wire,
                 regions,
                 projects,
+                subscriptions,
             });
         }
         let mut agents = Vec::new();
@@ -513,7 +585,7 @@ mod tests {
         assert_eq!(
             e.help.as_deref(),
             Some(
-                "supported kinds: cloudtrail, bedrock-invocation-logs, aws-api, gcp-api, probe-spool"
+                "supported kinds: cloudtrail, bedrock-invocation-logs, aws-api, gcp-api, azure-api, probe-spool"
             )
         );
 
@@ -593,6 +665,40 @@ mod tests {
                 panic!("accepted {extra:?} on a CloudTrail source")
             };
             assert!(e.message.contains("sources only"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn azure_sources_need_subscriptions_and_a_known_credential() {
+        let azure = |extra: &str| {
+            parse(&format!(
+                "[[source]]\nname = \"foundry\"\nkind = \"azure-api\"\n{extra}"
+            ))
+        };
+        let ok = azure("subscriptions = [\"s1\"]\ncredential = \"managed-identity\"\n").unwrap();
+        assert_eq!(ok.sources[0].subscriptions, ["s1"]);
+        assert!(matches!(
+            ok.sources[0].kind,
+            SourceKind::AzureApi {
+                credential: connectors::azure::CredentialKind::ManagedIdentity,
+                ..
+            }
+        ));
+        for (extra, says) in [
+            ("", "names no subscriptions"),
+            (
+                "subscriptions = [\"s1\"]\ncredential = \"password\"\n",
+                "unknown credential",
+            ),
+            (
+                "subscriptions = [\"s1\"]\nregions = [\"eastus\"]\n",
+                "regions do not apply",
+            ),
+        ] {
+            let Err(ConfigError::Invalid(e)) = azure(extra) else {
+                panic!("accepted {extra:?}")
+            };
+            assert!(e.message.contains(says), "{extra:?}: {}", e.message);
         }
     }
 

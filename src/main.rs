@@ -9,6 +9,7 @@ mod config;
 mod probe_cmd;
 mod report;
 mod scan;
+mod scan_azure;
 mod scan_gcp;
 mod store;
 
@@ -432,7 +433,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .collect();
                 if api_sources.is_empty() {
                     bail!(
-                        "{} configures no aws-api or gcp-api source: there is nothing to record or replay",
+                        "{} configures no API source (aws-api, gcp-api, azure-api): there is nothing to record or replay",
                         cli.config.display()
                     );
                 }

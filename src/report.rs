@@ -104,6 +104,28 @@ pub fn scan_summary(s: &ScanSummary) -> String {
             }
             continue;
         }
+        if let Some(api) = &src.api
+            && let Some(azure) = &api.azure
+        {
+            let _ = writeln!(
+                out,
+                "  {} ({}): {} API calls; {} in {} of {}, {}; {} facts ({} new); credential: {}",
+                src.name,
+                src.location,
+                thousands(api.calls),
+                count_of(azure.agents, "Foundry agent"),
+                count_of(azure.projects, "project"),
+                count_of(azure.accounts, "AIServices account"),
+                count_of(azure.subscriptions, "subscription"),
+                api.facts,
+                api.changes,
+                azure.credential
+            );
+            for f in &src.failures {
+                let _ = writeln!(out, "    FAILED: {f}");
+            }
+            continue;
+        }
         if let Some(api) = &src.api {
             let _ = writeln!(
                 out,

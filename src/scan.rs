@@ -170,6 +170,19 @@ pub struct ApiSummary {
     /// For a gcp-api source: what it read instead of Bedrock agents.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gcp: Option<GcpSummary>,
+    /// For an azure-api source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureSummary>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AzureSummary {
+    pub credential: String,
+    pub subscriptions: usize,
+    /// AIServices accounts, their projects, and the agents (classic and versioned) read.
+    pub accounts: usize,
+    pub projects: usize,
+    pub agents: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -269,7 +282,9 @@ impl SourceMapper {
             SourceKind::ProbeSpool => Some(SourceMapper::Probe {
                 source: source.name.clone(),
             }),
-            SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } => None,
+            SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. } => {
+                None
+            }
         }
     }
 
@@ -637,7 +652,9 @@ async fn scan_source(
         SourceKind::CloudTrail => cloudtrail::list(&source_at).await,
         SourceKind::InvocationLogs(_) => invocation::list(&source_at).await,
         SourceKind::ProbeSpool => connectors::probe::list(&source_at).await,
-        SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } => return Ok(summary),
+        SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. } => {
+            return Ok(summary);
+        }
     };
     let listing = match listed {
         Ok(l) => l,
@@ -1065,6 +1082,7 @@ async fn api_identity(
         changes: inventory_changes,
         trails: trails.trails.len(),
         gcp: None,
+        azure: None,
     });
     summary.failures = agents.failures;
     summary.failures.extend(read.failures);
@@ -1128,6 +1146,19 @@ pub async fn compute_state(
             .await?
         {
             gcp_coverage.push((source.name.clone(), doc));
+        }
+    }
+    let mut azure_coverage: Vec<(String, crate::scan_azure::AzureTelemetryDoc)> = Vec::new();
+    for source in config
+        .sources
+        .iter()
+        .filter(|s| matches!(s.kind, SourceKind::AzureApi { .. }))
+    {
+        if let Some(doc) = store
+            .get_json::<crate::scan_azure::AzureTelemetryDoc>(&telemetry_doc(&source.name))
+            .await?
+        {
+            azure_coverage.push((source.name.clone(), doc));
         }
     }
     let invocation_sources: Vec<String> = config
@@ -1218,7 +1249,7 @@ pub async fn compute_state(
                 // APIs describe configuration, not what an agent did.
                 SourceKind::AwsApi { .. } => Vec::new(),
                 // Read from the API's configuration below: such sources keep no cursor.
-                SourceKind::GcpApi { .. } => Vec::new(),
+                SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. } => Vec::new(),
                 // A probe reports only the agents it watched.
                 SourceKind::ProbeSpool if agent.provider == normalizer::Provider::SelfHosted => {
                     connectors::probe::coverage(&agent, &source.name, &seen, reported_lost.as_ref())
@@ -1244,9 +1275,17 @@ pub async fn compute_state(
                 }
             }
         }
-        // What a Google Cloud source's configuration reads say, weighed like any source.
-        for (name, doc) in &gcp_coverage {
-            for c in crate::scan_gcp::coverage(&agent, name, inventory, doc) {
+        // What Google Cloud and Azure sources' configuration reads say, weighed like any
+        // source.
+        let configured =
+            gcp_coverage
+                .iter()
+                .flat_map(|(name, doc)| crate::scan_gcp::coverage(&agent, name, inventory, doc))
+                .chain(azure_coverage.iter().flat_map(|(name, doc)| {
+                    crate::scan_azure::coverage(&agent, name, inventory, doc)
+                }));
+        {
+            for c in configured {
                 match coverage.iter_mut().find(|x| x.layer == c.layer) {
                     Some(existing) if rank(&existing.status) < rank(&c.status) => *existing = c,
                     Some(_) => {}
@@ -1383,8 +1422,13 @@ pub async fn compute_state(
                 layer: Layer::ToolInvocation,
                 status: normalizer::CoverageStatus::NotApplicable {
                     reason: format!(
-                        "{}: the agent has no tools (no action group in its draft or in any version an alias routes to); there are no tool invocations to record",
-                        read.provenance.record.source
+                        "{}: the agent has no tools ({}); there are no tool invocations to record",
+                        read.provenance.record.source,
+                        if agent.provider == normalizer::Provider::Aws {
+                            "no action group in its draft or in any version an alias routes to"
+                        } else {
+                            "its configuration lists none"
+                        }
                     ),
                 },
             };
@@ -1458,6 +1502,18 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
         {
             tracing::info!(source = %source.name, "reading the Vertex AI agents");
             sources.push(crate::scan_gcp::scan(&store, source, (max_attempts, concurrency)).await?);
+        }
+        if let SourceKind::AzureApi {
+            max_attempts,
+            concurrency,
+            credential,
+        } = source.kind
+        {
+            tracing::info!(source = %source.name, "reading the Foundry agents");
+            sources.push(
+                crate::scan_azure::scan(&store, source, (max_attempts, concurrency, credential))
+                    .await?,
+            );
         }
     }
     let mut logs: Vec<&SourceConfig> = config.sources.iter().filter(|s| !s.kind.is_api()).collect();

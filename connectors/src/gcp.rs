@@ -679,7 +679,7 @@ pub fn coverage(
             }
         } else {
             CoverageStatus::AvailableIfEnabled {
-                setting: "audit logs never carry prompts; the models the engine calls are chosen in its code, so their request-response logging cannot be checked from the API".into(),
+                setting: format!("{source}: audit logs never carry prompts; the models the engine calls are chosen in its code, so their request-response logging cannot be checked from the API"),
                 how_to_enable: format!(
                     "for each model the agent calls: POST https://{location}-aiplatform.googleapis.com/v1beta1/projects/{project_id}/locations/{location}/publishers/google/models/MODEL:setPublisherModelConfig with publisherModelConfig.loggingConfig {{enabled: true, bigqueryDestination}}; or env GOOGLE_CLOUD_AGENT_ENGINE_ENABLE_TELEMETRY=true with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true"
                 ),

@@ -5,6 +5,7 @@
 //! comes back as a quarantined item with its reason.
 
 pub mod aws;
+pub mod azure;
 pub mod cloudtrail;
 pub mod gcp;
 pub mod invocation;

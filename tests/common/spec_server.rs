@@ -123,7 +123,57 @@ impl SpecServer {
     }
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+impl SpecServer {
+    /// The same server behind TLS with the test certificate for 127.0.0.1 (issued by
+    /// `tests/data/test-ca.pem`, which clients must trust: `SSL_CERT_FILE`).
+    pub fn start_tls(route: Arc<Route>) -> SpecServer {
+        let data = crate::common::repo_root().join("tests/data");
+        let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
+            rustls::pki_types::pem::PemObject::pem_file_iter(data.join("test-server.pem"))
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect();
+        let key = <rustls::pki_types::PrivateKeyDer<'static> as rustls::pki_types::pem::PemObject>::from_pem_file(
+            data.join("test-server.key"),
+        )
+        .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(certs, key)
+                .unwrap(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let kept = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let route = route.clone();
+                let kept = kept.clone();
+                let config = config.clone();
+                std::thread::spawn(move || {
+                    let Ok(connection) = rustls::ServerConnection::new(config) else {
+                        return;
+                    };
+                    let tls = rustls::StreamOwned::new(connection, stream);
+                    serve_stream(tls, &*route, &kept);
+                });
+            }
+        });
+        SpecServer { port, seen }
+    }
+
+    pub fn https_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+}
+
+fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     let mut head = String::new();
     if reader.read_line(&mut head).ok()? == 0 {
         return None;
@@ -160,8 +210,12 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
 }
 
 fn serve(stream: TcpStream, route: &Route, seen: &Mutex<Vec<Request>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
+    serve_stream(stream, route, seen)
+}
+
+/// One connection, plain or TLS: requests are read and answered in turn.
+fn serve_stream(stream: impl Read + Write, route: &Route, seen: &Mutex<Vec<Request>>) {
+    let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
         seen.lock().unwrap().push(request.clone());
         let reply = route(&request);
@@ -174,8 +228,10 @@ fn serve(stream: TcpStream, route: &Route, seen: &Mutex<Vec<Request>>) {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
+        let writer = reader.get_mut();
         if writer.write_all(head.as_bytes()).is_err()
             || writer.write_all(reply.body.as_bytes()).is_err()
+            || writer.flush().is_err()
         {
             return;
         }

@@ -1,0 +1,951 @@
+//! Azure AI Foundry: the `Microsoft.CognitiveServices` accounts (kind `AIServices`) of each
+//! subscription, their projects and model deployments through ARM, and each project's
+//! agents through its data plane — classic agents (`/assistants`, `api-version=v1`) and
+//! the newer versioned agents (`/agents`, `api-version=2025-11-15-preview`) — with tokens
+//! from `azure_identity`. An agent's `model` is a deployment name: it is joined to the
+//! deployment's real model and version. Each account's diagnostic settings, network
+//! injection and each project's Application Insights connection are kept for coverage.
+
+use crate::api_provenance as provenance;
+use crate::rest::{Bearer, Call, RestClient, RestError};
+use normalizer::inventory::{Fact, Guardrail, InventorySnapshot, Observation, Tool, VersionConfig};
+use normalizer::{AgentRef, Coverage, CoverageStatus, Layer, Provider, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Token audiences: Azure Resource Manager, and Foundry projects' data plane.
+pub const ARM_SCOPE: &str = "https://management.azure.com/.default";
+pub const FOUNDRY_SCOPE: &str = "https://ai.azure.com/.default";
+pub const ARM_API: &str = "2025-06-01";
+pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
+pub const CLASSIC_API: &str = "v1";
+pub const AGENTS_API: &str = "2025-11-15-preview";
+/// `Fact::Platform` of a classic agent; a versioned agent's is `azure-foundry-` + its kind.
+pub const CLASSIC: &str = "azure-foundry-classic-agent";
+const PAGE: u32 = 100;
+
+/// Where and how to read.
+#[derive(Debug, Clone)]
+pub struct AzureSettings {
+    pub source: String,
+    pub subscriptions: Vec<String>,
+    /// A base URL instead of `https://management.azure.com` (a test server, a sovereign
+    /// cloud). Project data planes are reached at the endpoints ARM gives.
+    pub endpoint: Option<String>,
+    /// Accounts read at once.
+    pub concurrency: usize,
+}
+
+impl AzureSettings {
+    fn arm(&self, path: &str, api_version: &str) -> Result<url::Url, RestError> {
+        let base = self
+            .endpoint
+            .as_deref()
+            .unwrap_or("https://management.azure.com")
+            .trim_end_matches('/');
+        let mut url =
+            url::Url::parse(&format!("{base}{path}")).map_err(|e| RestError::Transport {
+                call: path.to_string(),
+                reason: format!("not a URL: {e}"),
+            })?;
+        url.query_pairs_mut()
+            .append_pair("api-version", api_version);
+        Ok(url)
+    }
+}
+
+/// Which Entra ID credential to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CredentialKind {
+    /// A client secret (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`), else
+    /// workload identity (`AZURE_FEDERATED_TOKEN_FILE`), else a managed identity whose
+    /// endpoint the environment names (`IDENTITY_ENDPOINT`), else the Azure CLI's login.
+    #[default]
+    Auto,
+    ClientSecret,
+    WorkloadIdentity,
+    /// The VM / AKS / App Service identity (IMDS or `IDENTITY_ENDPOINT`).
+    ManagedIdentity,
+    AzureCli,
+}
+
+impl CredentialKind {
+    pub fn parse(text: &str) -> Option<CredentialKind> {
+        Some(match text {
+            "auto" => CredentialKind::Auto,
+            "client-secret" => CredentialKind::ClientSecret,
+            "workload-identity" => CredentialKind::WorkloadIdentity,
+            "managed-identity" => CredentialKind::ManagedIdentity,
+            "azure-cli" => CredentialKind::AzureCli,
+            _ => return None,
+        })
+    }
+}
+
+/// An `azure_identity` credential as the REST client's bearer.
+pub struct EntraCredential {
+    inner: Arc<dyn azure_core::credentials::TokenCredential>,
+    described: String,
+}
+
+impl EntraCredential {
+    pub fn from_environment(kind: CredentialKind) -> Result<EntraCredential, String> {
+        crate::rest::use_ring_for_tls();
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let failed = |what: &str, e: azure_core::Error| format!("{what}: {e}");
+        let kind = match kind {
+            CredentialKind::Auto if env("AZURE_CLIENT_SECRET").is_some() => {
+                CredentialKind::ClientSecret
+            }
+            CredentialKind::Auto if env("AZURE_FEDERATED_TOKEN_FILE").is_some() => {
+                CredentialKind::WorkloadIdentity
+            }
+            CredentialKind::Auto if env("IDENTITY_ENDPOINT").is_some() => {
+                CredentialKind::ManagedIdentity
+            }
+            CredentialKind::Auto => CredentialKind::AzureCli,
+            other => other,
+        };
+        let (inner, described): (Arc<dyn azure_core::credentials::TokenCredential>, String) =
+            match kind {
+                CredentialKind::ClientSecret => {
+                    let (Some(tenant), Some(client), Some(secret)) = (
+                        env("AZURE_TENANT_ID"),
+                        env("AZURE_CLIENT_ID"),
+                        env("AZURE_CLIENT_SECRET"),
+                    ) else {
+                        return Err("a client secret needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET".into());
+                    };
+                    let credential = azure_identity::ClientSecretCredential::new(
+                        &tenant,
+                        client.clone(),
+                        secret.into(),
+                        None,
+                    )
+                    .map_err(|e| failed("client secret credential", e))?;
+                    (
+                        credential,
+                        format!("Entra ID client secret (tenant {tenant}, client {client})"),
+                    )
+                }
+                CredentialKind::WorkloadIdentity => (
+                    azure_identity::WorkloadIdentityCredential::new(None)
+                        .map_err(|e| failed("workload identity credential", e))?,
+                    "Entra ID workload identity (AZURE_FEDERATED_TOKEN_FILE)".into(),
+                ),
+                CredentialKind::ManagedIdentity => (
+                    azure_identity::ManagedIdentityCredential::new(None)
+                        .map_err(|e| failed("managed identity credential", e))?,
+                    match env("IDENTITY_ENDPOINT") {
+                        Some(_) => "managed identity (IDENTITY_ENDPOINT)".into(),
+                        None => "managed identity (instance metadata service)".into(),
+                    },
+                ),
+                CredentialKind::AzureCli | CredentialKind::Auto => (
+                    azure_identity::AzureCliCredential::new(None)
+                        .map_err(|e| failed("Azure CLI credential", e))?,
+                    "the Azure CLI's login (az account get-access-token)".into(),
+                ),
+            };
+        Ok(EntraCredential { inner, described })
+    }
+}
+
+#[async_trait::async_trait]
+impl Bearer for EntraCredential {
+    async fn token(&self, audience: &str) -> Result<String, String> {
+        self.inner
+            .get_token(&[audience], None)
+            .await
+            .map(|t| t.token.secret().to_string())
+            .map_err(|e| crate::rest::error_chain(&e))
+    }
+
+    fn describe(&self) -> String {
+        self.described.clone()
+    }
+}
+
+/// What coverage needs of one account and its projects.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountTelemetry {
+    /// Resource-log categories a diagnostic setting sends somewhere, with where
+    /// (`RequestResponse → workspace …`); `None` when the settings could not be read.
+    pub diagnostic_categories: Option<BTreeMap<String, String>>,
+    /// The subnet agents' egress is injected into (Standard setup with your VNet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_injection: Option<String>,
+    /// Projects with an Application Insights connection (Foundry tracing's destination).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub traced_projects: BTreeSet<String>,
+}
+
+/// What reading the subscriptions produced.
+#[derive(Debug, Default)]
+pub struct AzureRead {
+    pub observations: Vec<Observation>,
+    pub accounts: usize,
+    pub projects: usize,
+    pub agents: usize,
+    pub failures: Vec<String>,
+    /// Keyed by `SUBSCRIPTION/ACCOUNT` ([`telemetry_key`]).
+    pub telemetry: BTreeMap<String, AccountTelemetry>,
+}
+
+/// The account an agent belongs to: `SUBSCRIPTION`, `LOCATION`, `ACCOUNT/PROJECT/AGENT`.
+pub fn account_of(agent: &AgentRef) -> Option<&str> {
+    agent.id.split('/').next()
+}
+
+/// Where an agent's account telemetry is kept.
+pub fn telemetry_key(agent: &AgentRef) -> String {
+    format!("{}/{}", agent.scope, account_of(agent).unwrap_or_default())
+}
+
+/// Every item of an ARM list, following `nextLink`.
+async fn arm_list(client: &RestClient, first: url::Url) -> Result<Vec<Value>, RestError> {
+    let mut all = Vec::new();
+    let mut next = Some(first);
+    while let Some(url) = next.take() {
+        let page = client.json(Call::get("arm", url, ARM_SCOPE)).await?;
+        all.extend(page["value"].as_array().cloned().unwrap_or_default());
+        if let Some(link) = page["nextLink"].as_str().filter(|l| !l.is_empty()) {
+            next = Some(url::Url::parse(link).map_err(|e| RestError::Parse {
+                call: "arm nextLink".into(),
+                reason: format!("{link:?} is not a URL: {e}"),
+            })?);
+        }
+    }
+    Ok(all)
+}
+
+/// Every item of a data-plane list (`data`, `has_more`, `last_id` → `after`).
+async fn cursor_list(
+    client: &RestClient,
+    service: &str,
+    base: &url::Url,
+    api_version: &str,
+) -> Result<Vec<Value>, RestError> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = base.clone();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("api-version", api_version);
+            q.append_pair("limit", &PAGE.to_string());
+            q.append_pair("order", "asc");
+            if let Some(a) = &after {
+                q.append_pair("after", a);
+            }
+        }
+        let page = client.json(Call::get(service, url, FOUNDRY_SCOPE)).await?;
+        let items = page["data"].as_array().cloned().unwrap_or_default();
+        let more = page["has_more"].as_bool().unwrap_or(false);
+        let last = page["last_id"].as_str().map(str::to_string).or_else(|| {
+            items
+                .last()
+                .and_then(|i| i["id"].as_str().map(str::to_string))
+        });
+        all.extend(items);
+        match (more, last) {
+            (true, Some(l)) if after.as_deref() != Some(l.as_str()) => after = Some(l),
+            (true, _) => {
+                return Err(RestError::Parse {
+                    call: format!("{service} {}", base.path()),
+                    reason: "has_more without a new last_id: the list cannot go on".into(),
+                });
+            }
+            (false, _) => return Ok(all),
+        }
+    }
+}
+
+pub async fn read(
+    client: &RestClient,
+    settings: &AzureSettings,
+    known: &InventorySnapshot,
+    now: Timestamp,
+) -> AzureRead {
+    let mut out = AzureRead::default();
+    let mut accounts: Vec<(String, Value)> = Vec::new();
+    for subscription in &settings.subscriptions {
+        let url = match settings.arm(
+            &format!(
+                "/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/accounts"
+            ),
+            ARM_API,
+        ) {
+            Ok(u) => u,
+            Err(e) => {
+                out.failures.push(e.to_string());
+                continue;
+            }
+        };
+        match arm_list(client, url).await {
+            Ok(list) => accounts.extend(
+                list.into_iter()
+                    .filter(|a| a["kind"] == "AIServices")
+                    .map(|a| (subscription.clone(), a)),
+            ),
+            Err(e) => out.failures.push(format!(
+                "subscription {subscription}: accounts not listed: {e}"
+            )),
+        }
+    }
+    let reads = crate::rest::bounded(accounts, settings.concurrency, |(subscription, account)| {
+        read_account(client, settings, subscription, account, known, now)
+    })
+    .await;
+    for r in reads {
+        out.observations.extend(r.observations);
+        out.accounts += r.accounts;
+        out.projects += r.projects;
+        out.agents += r.agents;
+        out.failures.extend(r.failures);
+        out.telemetry.extend(r.telemetry);
+    }
+    out
+}
+
+/// `deployment name → "MODEL VERSION (FORMAT)"`, and each deployment's RAI policy.
+struct Deployments(BTreeMap<String, (String, Option<String>)>);
+
+impl Deployments {
+    fn model(&self, deployment: &str, account: &str) -> String {
+        match self.0.get(deployment) {
+            Some((model, _)) => format!("{model} (deployment {deployment})"),
+            None => format!("deployment {deployment} (not found in account {account})"),
+        }
+    }
+}
+
+async fn read_account(
+    client: &RestClient,
+    settings: &AzureSettings,
+    subscription: String,
+    account: Value,
+    known: &InventorySnapshot,
+    now: Timestamp,
+) -> AzureRead {
+    let mut out = AzureRead {
+        accounts: 1,
+        ..AzureRead::default()
+    };
+    let id = account["id"].as_str().unwrap_or_default().to_string();
+    let name = account["name"].as_str().unwrap_or_default().to_string();
+    let location = account["location"].as_str().unwrap_or_default().to_string();
+    let mut telemetry = AccountTelemetry {
+        network_injection: account["properties"]["networkInjections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["scenario"] == "agent")
+            .and_then(|n| n["subnetArmId"].as_str().map(str::to_string)),
+        ..AccountTelemetry::default()
+    };
+    let fail = |out: &mut AzureRead, what: &str, e: RestError| {
+        out.failures.push(format!("account {name}: {what}: {e}"));
+    };
+    let deployments = match settings.arm(&format!("{id}/deployments"), ARM_API) {
+        Ok(url) => arm_list(client, url).await,
+        Err(e) => Err(e),
+    };
+    let deployments = Deployments(match deployments {
+        Ok(list) => list
+            .iter()
+            .filter_map(|d| {
+                let model = &d["properties"]["model"];
+                Some((
+                    d["name"].as_str()?.to_string(),
+                    (
+                        format!(
+                            "{} {} ({})",
+                            model["name"].as_str().unwrap_or("?"),
+                            model["version"].as_str().unwrap_or("unversioned"),
+                            model["format"].as_str().unwrap_or("?")
+                        ),
+                        d["properties"]["raiPolicyName"]
+                            .as_str()
+                            .map(str::to_string),
+                    ),
+                ))
+            })
+            .collect(),
+        Err(e) => {
+            fail(
+                &mut out,
+                "deployments not listed (agents' models stay deployment names)",
+                e,
+            );
+            BTreeMap::new()
+        }
+    });
+    match settings.arm(
+        &format!("{id}/providers/Microsoft.Insights/diagnosticSettings"),
+        DIAGNOSTICS_API,
+    ) {
+        Ok(url) => match arm_list(client, url).await {
+            Ok(list) => {
+                let mut categories = BTreeMap::new();
+                for setting in &list {
+                    let props = &setting["properties"];
+                    let to = [
+                        "workspaceId",
+                        "storageAccountId",
+                        "eventHubAuthorizationRuleId",
+                        "marketplacePartnerId",
+                    ]
+                    .iter()
+                    .find_map(|k| props[*k].as_str())
+                    .unwrap_or("nowhere")
+                    .to_string();
+                    for log in props["logs"].as_array().into_iter().flatten() {
+                        if log["enabled"].as_bool() != Some(true) {
+                            continue;
+                        }
+                        let category = log["category"]
+                            .as_str()
+                            .or(log["categoryGroup"].as_str())
+                            .unwrap_or("?");
+                        categories.insert(category.to_string(), to.clone());
+                    }
+                }
+                telemetry.diagnostic_categories = Some(categories);
+            }
+            Err(e) => fail(&mut out, "diagnostic settings not read", e),
+        },
+        Err(e) => fail(&mut out, "diagnostic settings not read", e),
+    }
+    let projects = match settings.arm(&format!("{id}/projects"), ARM_API) {
+        Ok(url) => arm_list(client, url).await,
+        Err(e) => Err(e),
+    };
+    let projects = match projects {
+        Ok(p) => p,
+        Err(e) => {
+            fail(&mut out, "projects not listed", e);
+            out.telemetry
+                .insert(format!("{subscription}/{name}"), telemetry);
+            return out;
+        }
+    };
+    for project in &projects {
+        out.projects += 1;
+        let project_id = project["id"].as_str().unwrap_or_default();
+        // `ACCOUNT/PROJECT` in ARM's `name`.
+        let project_name = project["name"]
+            .as_str()
+            .unwrap_or_default()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        match settings.arm(&format!("{project_id}/connections"), ARM_API) {
+            Ok(url) => match arm_list(client, url).await {
+                Ok(connections) => {
+                    if connections
+                        .iter()
+                        .any(|c| c["properties"]["category"] == "AppInsights")
+                    {
+                        telemetry.traced_projects.insert(project_name.clone());
+                    }
+                }
+                Err(e) => fail(
+                    &mut out,
+                    &format!("project {project_name}: connections not read"),
+                    e,
+                ),
+            },
+            Err(e) => fail(
+                &mut out,
+                &format!("project {project_name}: connections not read"),
+                e,
+            ),
+        }
+        let identity = project["identity"]["principalId"]
+            .as_str()
+            .map(|p| format!("project {project_name} managed identity (principal {p})"));
+        let Some(endpoint) = project["properties"]["endpoints"]["AI Foundry API"]
+            .as_str()
+            .and_then(|e| url::Url::parse(e).ok())
+        else {
+            out.failures.push(format!(
+                "account {name}, project {project_name}: ARM gives no \"AI Foundry API\" endpoint; its agents are not read"
+            ));
+            continue;
+        };
+        let service = format!("foundry {name}/{project_name}");
+        let base = |path: &str| {
+            let mut url = endpoint.clone();
+            let joined = format!("{}/{path}", url.path().trim_end_matches('/'));
+            url.set_path(&joined);
+            url
+        };
+        let agent_ref = |agent_id: &str| AgentRef {
+            provider: Provider::Azure,
+            scope: subscription.clone(),
+            location: location.clone(),
+            id: format!("{name}/{project_name}/{agent_id}"),
+            qualifier: None,
+        };
+        let mut listed: BTreeSet<String> = BTreeSet::new();
+        let mut complete = true;
+        match cursor_list(client, &service, &base("assistants"), CLASSIC_API).await {
+            Ok(assistants) => {
+                for a in &assistants {
+                    let Some(agent_id) = a["id"].as_str() else {
+                        continue;
+                    };
+                    let agent = agent_ref(agent_id);
+                    listed.insert(agent.id.clone());
+                    out.agents += 1;
+                    let call = format!("foundry:GetAssistant {project_name}/{agent_id}");
+                    let config = classic_config(a, &deployments, &name);
+                    push_agent(
+                        &mut out,
+                        settings,
+                        &agent,
+                        &call,
+                        now,
+                        CLASSIC,
+                        a["name"].as_str(),
+                        identity.as_deref(),
+                        config,
+                    );
+                }
+            }
+            Err(e) => {
+                complete = false;
+                fail(
+                    &mut out,
+                    &format!("project {project_name}: classic agents not listed"),
+                    e,
+                );
+            }
+        }
+        match cursor_list(client, &service, &base("agents"), AGENTS_API).await {
+            Ok(agents) => {
+                for a in &agents {
+                    let Some(agent_name) = a["name"].as_str().or(a["id"].as_str()) else {
+                        continue;
+                    };
+                    let latest = &a["versions"]["latest"];
+                    let kind = latest["definition"]["kind"].as_str().unwrap_or("unknown");
+                    let agent = agent_ref(agent_name);
+                    listed.insert(agent.id.clone());
+                    out.agents += 1;
+                    let call = format!("foundry:GetAgent {project_name}/{agent_name}");
+                    let config = versioned_config(latest, &deployments, &name);
+                    push_agent(
+                        &mut out,
+                        settings,
+                        &agent,
+                        &call,
+                        now,
+                        &format!("azure-foundry-{kind}-agent"),
+                        Some(agent_name),
+                        identity.as_deref(),
+                        config,
+                    );
+                }
+            }
+            Err(e) => {
+                complete = false;
+                fail(
+                    &mut out,
+                    &format!("project {project_name}: agents not listed"),
+                    e,
+                );
+            }
+        }
+        if complete {
+            let prefix = format!("{name}/{project_name}/");
+            for gone in known.agents.iter().filter(|a| {
+                a.agent.provider == Provider::Azure
+                    && a.agent.scope == subscription
+                    && a.agent.id.starts_with(&prefix)
+                    && a.deleted.is_none()
+                    && !listed.contains(&a.agent.id)
+            }) {
+                out.observations.push(Observation {
+                    time: now,
+                    agent: gone.agent.clone(),
+                    fact: Fact::AgentDeleted(format!(
+                        "{}: project {project_name} of {name} no longer lists it",
+                        settings.source
+                    )),
+                    provenance: provenance(
+                        &settings.source,
+                        format!("foundry:ListAgents {project_name}"),
+                    ),
+                });
+            }
+        }
+    }
+    out.telemetry
+        .insert(format!("{subscription}/{name}"), telemetry);
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push_agent(
+    out: &mut AzureRead,
+    settings: &AzureSettings,
+    agent: &AgentRef,
+    call: &str,
+    now: Timestamp,
+    platform: &str,
+    name: Option<&str>,
+    identity: Option<&str>,
+    config: VersionConfig,
+) {
+    let mut push = |fact: Fact| {
+        out.observations.push(Observation {
+            time: now,
+            agent: agent.clone(),
+            fact,
+            provenance: provenance(&settings.source, call.to_string()),
+        })
+    };
+    push(Fact::Platform(platform.to_string()));
+    if let Some(n) = name.filter(|n| !n.is_empty()) {
+        push(Fact::Name(n.to_string()));
+    }
+    if let Some(m) = &config.model {
+        push(Fact::DeclaredModel(m.clone()));
+    }
+    if let Some(i) = identity {
+        push(Fact::Role(i.to_string()));
+    }
+    push(Fact::VersionConfig(config));
+}
+
+/// The tools of an assistant or prompt agent, one entry per tool (a function, an OpenAPI
+/// operation, an MCP server, a built-in).
+fn tools_of(tools: &Value) -> Vec<Tool> {
+    let mut out: Vec<Tool> = tools
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let kind = t["type"].as_str().unwrap_or("unknown").to_string();
+            let (name, executor, operations, schema) = match kind.as_str() {
+                "function" => (
+                    t["function"]["name"]
+                        .as_str()
+                        .unwrap_or("function")
+                        .to_string(),
+                    Some("the caller (returned for the client to run)".to_string()),
+                    Vec::new(),
+                    Some(t["function"]["parameters"].to_string()),
+                ),
+                "openapi" => {
+                    let spec = t["openapi"]["spec"].to_string();
+                    (
+                        t["openapi"]["name"]
+                            .as_str()
+                            .unwrap_or("openapi")
+                            .to_string(),
+                        t["openapi"]["spec"]["servers"][0]["url"]
+                            .as_str()
+                            .map(str::to_string),
+                        crate::aws::agents::openapi_operations(&spec).unwrap_or_default(),
+                        Some(spec),
+                    )
+                }
+                "mcp" => (
+                    t["server_label"].as_str().unwrap_or("mcp").to_string(),
+                    t["server_url"].as_str().map(str::to_string),
+                    t["allowed_tools"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|n| n.as_str())
+                        .map(|n| normalizer::inventory::ToolOperation {
+                            name: n.to_string(),
+                            detail: None,
+                        })
+                        .collect(),
+                    None,
+                ),
+                other => (other.to_string(), None, Vec::new(), None),
+            };
+            Tool {
+                name,
+                kind: match kind.as_str() {
+                    "function" | "openapi" | "mcp" => kind.clone(),
+                    _ => "builtin".into(),
+                },
+                executor,
+                signature: None,
+                operations,
+                state: None,
+                schema_sha256: schema.map(|s| crate::aws::wire::digest_of(&s)),
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn knowledge_of(resources: &Value) -> Vec<String> {
+    let mut out: Vec<String> = resources["file_search"]["vector_store_ids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(|v| format!("vector store {v}")))
+        .chain(
+            resources["azure_ai_search"]["indexes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| {
+                    format!(
+                        "Azure AI Search index {} (connection {})",
+                        i["index_name"].as_str().unwrap_or("?"),
+                        i["index_connection_id"].as_str().unwrap_or("?")
+                    )
+                }),
+        )
+        .collect();
+    out.sort();
+    out
+}
+
+fn classic_config(a: &Value, deployments: &Deployments, account: &str) -> VersionConfig {
+    let deployment = a["model"].as_str().unwrap_or_default();
+    VersionConfig {
+        version: "classic".into(),
+        status: None,
+        model: (!deployment.is_empty()).then(|| deployments.model(deployment, account)),
+        role: None,
+        instruction_sha256: a["instructions"]
+            .as_str()
+            .filter(|i| !i.is_empty())
+            .map(crate::aws::wire::digest_of),
+        tools: tools_of(&a["tools"]),
+        knowledge_bases: knowledge_of(&a["tool_resources"]),
+        guardrail: deployments
+            .0
+            .get(deployment)
+            .and_then(|(_, rai)| rai.clone())
+            .map(|id| Guardrail { id, version: None }),
+        ..VersionConfig::default()
+    }
+}
+
+fn versioned_config(v: &Value, deployments: &Deployments, account: &str) -> VersionConfig {
+    let definition = &v["definition"];
+    let deployment = definition["model"].as_str().unwrap_or_default();
+    let rai = definition["rai_config"]["rai_policy_name"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| deployments.0.get(deployment).and_then(|(_, r)| r.clone()));
+    VersionConfig {
+        version: v["version"].as_str().unwrap_or("latest").to_string(),
+        status: definition["kind"].as_str().map(|k| format!("{k} agent")),
+        model: (!deployment.is_empty()).then(|| deployments.model(deployment, account)),
+        role: None,
+        instruction_sha256: definition["instructions"]
+            .as_str()
+            .filter(|i| !i.is_empty())
+            .map(crate::aws::wire::digest_of),
+        tools: tools_of(&definition["tools"]),
+        knowledge_bases: knowledge_of(&definition["tool_resources"]),
+        guardrail: rai.map(|id| Guardrail { id, version: None }),
+        ..VersionConfig::default()
+    }
+}
+
+/// What can be seen of a Foundry agent, layer by layer, from its account's settings.
+pub fn coverage(
+    agent: &AgentRef,
+    source: &str,
+    platform: &str,
+    telemetry: Option<&AccountTelemetry>,
+) -> Vec<Coverage> {
+    let at = |layer: Layer, status: CoverageStatus| Coverage {
+        agent: agent.clone(),
+        layer,
+        status,
+    };
+    let account = account_of(agent).unwrap_or("ACCOUNT");
+    let project = agent.id.split('/').nth(1).unwrap_or("PROJECT");
+    let mut out = vec![at(
+        Layer::Kernel,
+        CoverageStatus::Unavailable {
+            reason: if platform.contains("hosted") {
+                "a hosted agent's container runs on Microsoft-managed compute; no process telemetry of it is published".into()
+            } else {
+                "Foundry Agent Service runs agents on Microsoft-managed infrastructure: no process or file telemetry reaches the customer".into()
+            },
+        },
+    )];
+    out.push(at(
+        Layer::Network,
+        match telemetry.and_then(|t| t.network_injection.as_deref()) {
+            Some(subnet) => CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: agents' egress is injected into your subnet {subnet}, where VNet flow logs record it; agentward does not read flow logs"
+                ),
+                how_to_enable: "az network watcher flow-log create --vnet VNET --name agents-egress --storage-account ACCOUNT (on the subnet's VNet)".into(),
+            },
+            None => CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: account {account} injects no network: agents' egress leaves from Microsoft's network, unrecorded"
+                ),
+                how_to_enable: "recreate the account with the standard agent setup and your own VNet (properties.networkInjections: [{scenario: agent, subnetArmId: SUBNET}]), then VNet flow logs".into(),
+            },
+        },
+    ));
+    let traced = telemetry.is_some_and(|t| t.traced_projects.contains(project));
+    out.push(at(
+        Layer::Prompt,
+        CoverageStatus::AvailableIfEnabled {
+            setting: if traced {
+                format!(
+                    "{source}: project {project} sends traces to Application Insights; prompts are in them only with content recording on, and agentward does not read them; RequestResponse logs carry no payload"
+                )
+            } else {
+                format!(
+                    "{source}: RequestResponse logs carry no prompt; project {project} has no Application Insights connection for Foundry tracing"
+                )
+            },
+            how_to_enable: if traced {
+                "set AZURE_TRACING_GEN_AI_CONTENT_RECORDING_ENABLED=true in the agent's client and read the traces (no Azure setting is missing for tracing)".into()
+            } else {
+                format!("connect an Application Insights resource to project {project} (Foundry portal: Observability → Tracing), with content recording on")
+            },
+        },
+    ));
+    out.push(at(
+        Layer::ToolInvocation,
+        CoverageStatus::AvailableIfEnabled {
+            setting: format!(
+                "{source}: tool calls are in each thread's run steps (GET /threads/ID/runs/ID/steps) and in traces{}; agentward does not read them yet",
+                if traced { "" } else { " (not connected)" }
+            ),
+            how_to_enable: "read run steps per thread, or connect Application Insights tracing to the project".into(),
+        },
+    ));
+    let categories = telemetry.and_then(|t| t.diagnostic_categories.as_ref());
+    let sent = |name: &str| {
+        categories.and_then(|c| {
+            c.get(name)
+                .or_else(|| c.get("allLogs"))
+                .or_else(|| (name == "Audit").then(|| c.get("audit")).flatten())
+        })
+    };
+    out.push(at(
+        Layer::IdentityApi,
+        match (categories, sent("Audit"), sent("RequestResponse")) {
+            (None, ..) => CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: the diagnostic settings of {account} could not be read; Audit and RequestResponse logs are off unless a setting sends them"
+                ),
+                how_to_enable: format!("grant the scanner Microsoft.Insights/diagnosticSettings/read on {account}"),
+            },
+            (Some(_), Some(audit), Some(requests)) => CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: {account} sends Audit logs to {audit} and RequestResponse logs (caller object id, operation, status) to {requests}; agentward does not read them yet"
+                ),
+                how_to_enable: "read them from the workspace or storage account (no Azure setting is missing)".into(),
+            },
+            (Some(_), audit, requests) => CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: no diagnostic setting of {account} sends {}: who called the agents is not recorded beyond the Activity Log's control-plane calls",
+                    [("Audit", audit.is_none()), ("RequestResponse", requests.is_none())]
+                        .iter()
+                        .filter(|(_, missing)| *missing)
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+                how_to_enable: format!(
+                    "az monitor diagnostic-settings create --name agentward --resource ACCOUNT_ID --logs '[{{\"category\":\"Audit\",\"enabled\":true}},{{\"category\":\"RequestResponse\",\"enabled\":true}}]' --workspace WORKSPACE_ID (account {account})"
+                ),
+            },
+        },
+    ));
+    out.push(at(
+        Layer::Control,
+        CoverageStatus::AvailableIfEnabled {
+            setting: format!(
+                "{source}: changes to {account} and its projects are in the Activity Log (always on, 90 days); agentward does not read it yet, only the current configuration"
+            ),
+            how_to_enable: "read it: az monitor activity-log list --resource-id ACCOUNT_ID (no Azure setting is missing)".into(),
+        },
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent() -> AgentRef {
+        AgentRef {
+            provider: Provider::Azure,
+            scope: "sub".into(),
+            location: "swedencentral".into(),
+            id: "acme-eu/research/asst_1".into(),
+            qualifier: None,
+        }
+    }
+
+    fn layer(telemetry: &AccountTelemetry, layer: Layer) -> String {
+        coverage(&agent(), "foundry", CLASSIC, Some(telemetry))
+            .into_iter()
+            .find(|c| c.layer == layer)
+            .unwrap()
+            .status
+            .explanation()
+    }
+
+    #[test]
+    fn network_injection_and_log_categories_decide_their_layers() {
+        let mut t = AccountTelemetry {
+            diagnostic_categories: Some(BTreeMap::new()),
+            ..AccountTelemetry::default()
+        };
+        assert!(layer(&t, Layer::Network).contains("injects no network"));
+        assert!(layer(&t, Layer::IdentityApi).contains("sends Audit or RequestResponse"));
+        t.network_injection = Some("/subscriptions/s/virtualNetworks/v/subnets/agents".into());
+        assert!(
+            layer(&t, Layer::Network)
+                .contains("into your subnet /subscriptions/s/virtualNetworks/v/subnets/agents")
+        );
+        // The `allLogs` category group sends every category, Audit and RequestResponse too.
+        t.diagnostic_categories = Some([("allLogs".to_string(), "workspace w".to_string())].into());
+        assert!(
+            layer(&t, Layer::IdentityApi)
+                .contains("sends Audit logs to workspace w and RequestResponse logs"),
+            "{}",
+            layer(&t, Layer::IdentityApi)
+        );
+        t.diagnostic_categories = None;
+        assert!(layer(&t, Layer::IdentityApi).contains("could not be read"));
+    }
+
+    #[test]
+    fn a_model_is_its_deployment_joined_or_named_as_missing() {
+        let deployments = Deployments(
+            [(
+                "prod".to_string(),
+                ("gpt-4o 2024-11-20 (OpenAI)".to_string(), None),
+            )]
+            .into(),
+        );
+        assert_eq!(
+            deployments.model("prod", "acme"),
+            "gpt-4o 2024-11-20 (OpenAI) (deployment prod)"
+        );
+        assert_eq!(
+            deployments.model("gone", "acme"),
+            "deployment gone (not found in account acme)"
+        );
+    }
+}

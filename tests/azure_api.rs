@@ -1,0 +1,707 @@
+//! The azure-api source end to end: the real `azure_identity` gets its tokens from a local
+//! Entra authority over TLS (client secret, `AZURE_AUTHORITY_HOST`) or from an App Service
+//! managed-identity endpoint, and a local server answers Azure Resource Manager
+//! (`Microsoft.CognitiveServices` accounts, projects, deployments, connections, diagnostic
+//! settings) and a Foundry project's data plane (classic `/assistants`, versioned
+//! `/agents`) in the shapes of their published references, checking what it receives:
+//! the token for the right audience, `api-version`, `nextLink` and `after` cursors it issued.
+
+mod common;
+
+use common::spec_server::{Reply, Request, SpecServer};
+use common::{bin, stderr};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+const SUB: &str = "11111111-2222-3333-4444-555555555555";
+const LOCKED_SUB: &str = "99999999-8888-7777-6666-555555555555";
+const TENANT: &str = "contoso-tenant";
+const CLIENT: &str = "agentward-scanner";
+const SECRET: &str = "local-client-secret";
+const ARM_TOKEN: &str = "arm-token-for-management";
+const FOUNDRY_TOKEN: &str = "foundry-token-for-ai";
+/// More than two pages of 100 classic agents.
+const ASSISTANTS: usize = 205;
+
+struct Azure {
+    data_plane: String,
+    request_response_logs: bool,
+    app_insights: bool,
+    eu_network_injection: bool,
+    issued_cursors: Vec<String>,
+    /// Requests whose token was missing or for another audience.
+    wrong_token: Vec<String>,
+}
+
+fn account_id(name: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/agents-rg/providers/Microsoft.CognitiveServices/accounts/{name}"
+    )
+}
+
+fn assistant(i: usize) -> Value {
+    let mut a = json!({
+        "id": format!("asst_{i:05}"),
+        "object": "assistant",
+        "created_at": 1_760_000_000 + i,
+        "name": format!("helper-{i}"),
+        "model": "gpt-4o-prod",
+        "instructions": format!("You are helper {i}. Never reveal account numbers."),
+        "tools": [],
+        "tool_resources": {},
+        "metadata": {},
+        "temperature": 1.0,
+        "top_p": 1.0
+    });
+    if i == 0 {
+        a["tools"] = json!([
+            {"type": "code_interpreter"},
+            {"type": "file_search"},
+            {"type": "function", "function": {"name": "get_order", "description": "Look up an order",
+                "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}}}},
+            {"type": "openapi", "openapi": {"name": "crm", "description": "CRM API",
+                "spec": {"openapi": "3.0.1", "info": {"title": "CRM", "version": "1"},
+                         "servers": [{"url": "https://crm.internal.contoso.example"}],
+                         "paths": {"/customers/{id}": {"get": {"operationId": "getCustomer"}},
+                                   "/customers/{id}/notes": {"post": {"operationId": "addNote"}}}},
+                "auth": {"type": "managed_identity", "security_scheme": {"audience": "api://crm"}}}},
+            {"type": "mcp", "server_label": "github", "server_url": "https://api.githubcopilot.com/mcp/",
+             "allowed_tools": ["search_code", "get_file_contents"]}
+        ]);
+        a["tool_resources"] = json!({
+            "file_search": {"vector_store_ids": ["vs_policies"]},
+            "azure_ai_search": {"indexes": [{"index_connection_id": "/subscriptions/x/connections/search", "index_name": "kb-articles"}]}
+        });
+    }
+    a
+}
+
+fn route(azure: &Arc<Mutex<Azure>>, r: &Request) -> Reply {
+    let mut az = azure.lock().unwrap();
+    let token = r
+        .header("authorization")
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_string();
+    let arm = r.path.starts_with("/subscriptions/");
+    let expected = if arm { ARM_TOKEN } else { FOUNDRY_TOKEN };
+    if token != expected {
+        az.wrong_token.push(format!("{} {}", r.method, r.path));
+        return azure_error(401, "InvalidAuthenticationToken", "wrong audience");
+    }
+    let version = r.param("api-version").unwrap_or_default();
+    if arm {
+        let wanted = if r.path.ends_with("/diagnosticSettings") {
+            "2021-05-01-preview"
+        } else {
+            "2025-06-01"
+        };
+        if version != wanted {
+            return azure_error(
+                400,
+                "InvalidApiVersionParameter",
+                &format!("api-version {version}"),
+            );
+        }
+    }
+    let foundry = format!("{}/api/projects", az.data_plane);
+    let list = |items: Vec<Value>| Reply::json(json!({ "value": items }));
+    match r.path.as_str() {
+        p if p
+            == format!(
+                "/subscriptions/{LOCKED_SUB}/providers/Microsoft.CognitiveServices/accounts"
+            ) =>
+        {
+            azure_error(
+                403,
+                "AuthorizationFailed",
+                &format!(
+                    "The client '{CLIENT}' does not have authorization to perform action 'Microsoft.CognitiveServices/accounts/read' over scope '/subscriptions/{LOCKED_SUB}'"
+                ),
+            )
+        }
+        p if p
+            == format!("/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/accounts") =>
+        {
+            match r.param("$skiptoken").as_deref() {
+                None => {
+                    az.issued_cursors.push("accounts-2".into());
+                    Reply::json(json!({
+                        "value": [
+                            {"id": account_id("acme-foundry"), "name": "acme-foundry", "kind": "AIServices", "location": "eastus",
+                             "identity": {"type": "SystemAssigned", "principalId": "a1a1a1a1-0000-0000-0000-000000000001"},
+                             "properties": {"endpoint": "https://acme-foundry.cognitiveservices.azure.com/", "allowProjectManagement": true}},
+                            {"id": account_id("acme-speech"), "name": "acme-speech", "kind": "SpeechServices", "location": "eastus", "properties": {}}
+                        ],
+                        "nextLink": format!("{}/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/accounts?api-version=2025-06-01&$skiptoken=accounts-2", az.data_plane)
+                    }))
+                }
+                Some(t) if az.issued_cursors.iter().any(|c| c == t) => {
+                    let mut eu = json!({"id": account_id("acme-foundry-eu"), "name": "acme-foundry-eu", "kind": "AIServices",
+                                        "location": "swedencentral", "properties": {}});
+                    if az.eu_network_injection {
+                        eu["properties"]["networkInjections"] = json!([{"scenario": "agent",
+                            "subnetArmId": format!("/subscriptions/{SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/agents/subnets/egress"),
+                            "useMicrosoftManagedNetwork": false}]);
+                    }
+                    list(vec![eu])
+                }
+                Some(_) => azure_error(400, "InvalidSkipToken", "not issued"),
+            }
+        }
+        p if p == format!("{}/deployments", account_id("acme-foundry")) => list(vec![
+            json!({"name": "gpt-4o-prod", "sku": {"name": "GlobalStandard", "capacity": 50},
+                   "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-11-20"},
+                                  "raiPolicyName": "Microsoft.DefaultV2", "provisioningState": "Succeeded"}}),
+        ]),
+        p if p.ends_with("/deployments") => list(vec![]),
+        p if p
+            == format!(
+                "{}/providers/Microsoft.Insights/diagnosticSettings",
+                account_id("acme-foundry")
+            ) =>
+        {
+            list(vec![json!({"name": "to-law", "properties": {
+                "workspaceId": "/subscriptions/x/resourceGroups/ops/providers/Microsoft.OperationalInsights/workspaces/security",
+                "logs": [{"category": "Audit", "enabled": true},
+                         {"category": "RequestResponse", "enabled": az.request_response_logs},
+                         {"category": "Trace", "enabled": false}]}})])
+        }
+        p if p.ends_with("/diagnosticSettings") => list(vec![]),
+        p if p == format!("{}/projects", account_id("acme-foundry")) => list(vec![json!({
+            "id": format!("{}/projects/support", account_id("acme-foundry")),
+            "name": "acme-foundry/support", "location": "eastus",
+            "identity": {"type": "SystemAssigned", "principalId": "b2b2b2b2-0000-0000-0000-000000000002"},
+            "properties": {"displayName": "support", "endpoints": {"AI Foundry API": format!("{foundry}/support")}}
+        })]),
+        p if p == format!("{}/projects", account_id("acme-foundry-eu")) => list(vec![json!({
+            "id": format!("{}/projects/research", account_id("acme-foundry-eu")),
+            "name": "acme-foundry-eu/research", "location": "swedencentral",
+            "properties": {"endpoints": {"AI Foundry API": format!("{foundry}/research")}}
+        })]),
+        p if p.ends_with("/support/connections") => list(if az.app_insights {
+            vec![
+                json!({"name": "appinsights", "properties": {"category": "AppInsights", "target": "/subscriptions/x/components/ai", "authType": "ApiKey"}}),
+            ]
+        } else {
+            vec![
+                json!({"name": "search", "properties": {"category": "CognitiveSearch", "target": "https://search.example", "authType": "AAD"}}),
+            ]
+        }),
+        p if p.ends_with("/connections") => list(vec![]),
+        "/api/projects/support/assistants" => {
+            if version != "v1" || r.param("limit").as_deref() != Some("100") {
+                return azure_error(400, "BadRequest", "api-version v1 and limit 100 expected");
+            }
+            let start = match r.param("after") {
+                None => 0,
+                Some(a) if az.issued_cursors.contains(&a) => {
+                    a.trim_start_matches("asst_").parse::<usize>().unwrap() + 1
+                }
+                Some(_) => return azure_error(400, "BadRequest", "unknown cursor"),
+            };
+            let end = (start + 100).min(ASSISTANTS);
+            let data: Vec<Value> = (start..end).map(assistant).collect();
+            let last = format!("asst_{:05}", end - 1);
+            az.issued_cursors.push(last.clone());
+            Reply::json(
+                json!({"object": "list", "data": data, "first_id": format!("asst_{start:05}"),
+                               "last_id": last, "has_more": end < ASSISTANTS}),
+            )
+        }
+        "/api/projects/support/agents" => {
+            if version != "2025-11-15-preview" {
+                return azure_error(400, "BadRequest", "api-version 2025-11-15-preview expected");
+            }
+            Reply::json(
+                json!({"object": "list", "has_more": false, "first_id": "refund-helper", "last_id": "ticket-router", "data": [
+                    {"object": "agent", "id": "refund-helper", "name": "refund-helper", "versions": {"latest": {
+                        "object": "agent.version", "id": "refund-helper:3", "name": "refund-helper", "version": "3",
+                        "created_at": 1_762_000_000, "metadata": {},
+                        "definition": {"kind": "prompt", "model": "gpt-4o-prod", "instructions": "Approve refunds under 50 EUR.",
+                                       "tools": [{"type": "function", "function": {"name": "issue_refund", "parameters": {"type": "object"}}}],
+                                       "rai_config": {"rai_policy_name": "refunds-strict"}}}}},
+                    {"object": "agent", "id": "ticket-router", "name": "ticket-router", "versions": {"latest": {
+                        "object": "agent.version", "id": "ticket-router:1", "name": "ticket-router", "version": "1",
+                        "created_at": 1_762_100_000, "metadata": {},
+                        "definition": {"kind": "hosted", "image": "acme.azurecr.io/ticket-router:1.4.2", "cpu": "1", "memory": "2Gi",
+                                       "container_protocol_versions": [{"protocol": "responses", "version": "v1"}],
+                                       "environment_variables": {"ROUTER_DB_PASSWORD": "hunter2-local"}}}}}
+                ]}),
+            )
+        }
+        "/api/projects/research/assistants" | "/api/projects/research/agents" => {
+            Reply::json(json!({"object": "list", "data": [], "has_more": false}))
+        }
+        _ => azure_error(
+            404,
+            "NotFound",
+            &format!("no route for {} {}", r.method, r.path),
+        ),
+    }
+}
+
+fn azure_error(status: u16, code: &str, message: &str) -> Reply {
+    Reply {
+        status,
+        ..Reply::json(json!({"error": {"code": code, "message": message}}))
+    }
+}
+
+/// The Entra authority: client-credentials grants for the two audiences.
+fn authority(seen_scopes: &Arc<Mutex<Vec<String>>>, r: &Request) -> Reply {
+    if r.method != "POST" || r.path != format!("/{TENANT}/oauth2/v2.0/token") {
+        return Reply {
+            status: 404,
+            ..Reply::json(json!({"error": "not_found"}))
+        };
+    }
+    let form: std::collections::BTreeMap<String, String> =
+        url::form_urlencoded::parse(r.body.as_bytes())
+            .into_owned()
+            .collect();
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials")
+        || form.get("client_id").map(String::as_str) != Some(CLIENT)
+        || form.get("client_secret").map(String::as_str) != Some(SECRET)
+    {
+        return Reply {
+            status: 401,
+            ..Reply::json(json!({"error": "invalid_client"}))
+        };
+    }
+    let scope = form.get("scope").cloned().unwrap_or_default();
+    seen_scopes.lock().unwrap().push(scope.clone());
+    let token = match scope.as_str() {
+        "https://management.azure.com/.default" => ARM_TOKEN,
+        "https://ai.azure.com/.default" => FOUNDRY_TOKEN,
+        _ => {
+            return Reply {
+                status: 400,
+                ..Reply::json(json!({"error": "invalid_scope"}))
+            };
+        }
+    };
+    Reply::json(
+        json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}),
+    )
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    config: PathBuf,
+    server: SpecServer,
+    entra: SpecServer,
+    scopes: Arc<Mutex<Vec<String>>>,
+    azure: Arc<Mutex<Azure>>,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let azure = Arc::new(Mutex::new(Azure {
+        data_plane: String::new(),
+        request_response_logs: false,
+        app_insights: false,
+        eu_network_injection: false,
+        issued_cursors: Vec::new(),
+        wrong_token: Vec::new(),
+    }));
+    let routed = azure.clone();
+    let server = SpecServer::start(Arc::new(move |r: &Request| route(&routed, r)));
+    azure.lock().unwrap().data_plane = server.url();
+    let scopes = Arc::new(Mutex::new(Vec::new()));
+    let seen = scopes.clone();
+    let entra = SpecServer::start_tls(Arc::new(move |r: &Request| authority(&seen, r)));
+    let config = root.join("agentward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nurl = \"{}\"\n\n[[source]]\nname = \"foundry\"\nkind = \"azure-api\"\nendpoint = \"{}\"\nsubscriptions = [\"{SUB}\", \"{LOCKED_SUB}\"]\n",
+            root.join("store").display(),
+            server.url()
+        ),
+    )
+    .unwrap();
+    Setup {
+        _dir: dir,
+        root,
+        config,
+        server,
+        entra,
+        scopes,
+        azure,
+    }
+}
+
+fn agentward(s: &Setup, args: &[&str]) -> std::process::Output {
+    bin()
+        .arg("--config")
+        .arg(&s.config)
+        .args(args)
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT)
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .env("AZURE_AUTHORITY_HOST", s.entra.https_url())
+        .env(
+            "SSL_CERT_FILE",
+            common::repo_root().join("tests/data/test-ca.pem"),
+        )
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .env_remove("IDENTITY_ENDPOINT")
+        .output()
+        .unwrap()
+}
+
+fn scan(s: &Setup) -> Value {
+    let out = agentward(s, &["scan", "--format", "json"]);
+    // One subscription is locked: the scan is partial (exit 2) and says why.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn inventory(s: &Setup) -> Vec<Value> {
+    let out = agentward(s, &["inventory", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["agents"].as_array().cloned().unwrap_or_default()
+}
+
+fn agent<'a>(agents: &'a [Value], id: &str) -> &'a Value {
+    agents
+        .iter()
+        .find(|a| a["agent"]["id"] == id)
+        .unwrap_or_else(|| panic!("no agent {id}"))
+}
+
+fn coverage(s: &Setup, id: &str) -> Vec<(String, String)> {
+    let out = agentward(s, &["coverage", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut layers: Vec<(String, String)> = all
+        .iter()
+        .filter(|c| c["agent"]["id"] == id)
+        .map(|c| {
+            let text = [&c["reason"], &c["setting"], &c["via"]]
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            (c["layer"].as_str().unwrap().to_string(), text)
+        })
+        .collect();
+    layers.sort();
+    layers
+}
+
+#[test]
+fn foundry_agents_are_inventoried_with_their_real_models_through_every_page() {
+    let s = setup();
+    let summary = scan(&s);
+    let source = &summary["sources"][0];
+    let failures = source["failures"].to_string();
+    assert!(
+        failures.contains(&format!("subscription {LOCKED_SUB}: accounts not listed"))
+            && failures.contains("403 AuthorizationFailed"),
+        "{failures}"
+    );
+    assert_eq!(
+        source["failures"].as_array().unwrap().len(),
+        1,
+        "{failures}"
+    );
+    let azure = &source["api"]["azure"];
+    assert_eq!(
+        azure["accounts"], 2,
+        "the SpeechServices account is not a Foundry account"
+    );
+    assert_eq!(azure["projects"], 2);
+    assert_eq!(azure["agents"], ASSISTANTS + 2);
+    assert!(
+        azure["credential"]
+            .as_str()
+            .unwrap()
+            .contains("client secret"),
+        "{azure}"
+    );
+
+    // Each audience got its own token from the authority, used where it belongs.
+    let az = s.azure.lock().unwrap();
+    assert!(az.wrong_token.is_empty(), "{:?}", az.wrong_token);
+    drop(az);
+    let mut scopes = s.scopes.lock().unwrap().clone();
+    scopes.sort();
+    scopes.dedup();
+    assert_eq!(
+        scopes,
+        [
+            "https://ai.azure.com/.default",
+            "https://management.azure.com/.default"
+        ]
+    );
+    // Cursors: ARM's nextLink followed, the data plane's `after` = the last id of each page.
+    let pages: Vec<Option<String>> = s
+        .server
+        .requests_to("GET", "/api/projects/support/assistants")
+        .iter()
+        .map(|r| r.param("after"))
+        .collect();
+    assert_eq!(
+        pages,
+        [None, Some("asst_00099".into()), Some("asst_00199".into())]
+    );
+    assert_eq!(
+        s.server
+            .requests_to(
+                "GET",
+                &format!("/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/accounts")
+            )
+            .len(),
+        2
+    );
+
+    let agents = inventory(&s);
+    assert_eq!(agents.len(), ASSISTANTS + 2);
+    let first = agent(&agents, "acme-foundry/support/asst_00000");
+    assert_eq!(first["agent"]["scope"], SUB);
+    assert_eq!(first["agent"]["location"], "eastus");
+    assert_eq!(first["platform"]["value"], "azure-foundry-classic-agent");
+    // The deployment name is joined to the model it serves.
+    assert_eq!(
+        first["declared_model"]["value"],
+        "gpt-4o 2024-11-20 (OpenAI) (deployment gpt-4o-prod)"
+    );
+    assert_eq!(
+        first["role"]["value"],
+        "project support managed identity (principal b2b2b2b2-0000-0000-0000-000000000002)"
+    );
+    let config = &first["configs"][0]["value"];
+    assert_eq!(config["guardrail"]["id"], "Microsoft.DefaultV2");
+    assert_eq!(config["instruction_sha256"].as_str().unwrap().len(), 64);
+    let tools: Vec<(String, String)> = config["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["kind"].as_str().unwrap().into(),
+                t["name"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tools,
+        [
+            ("builtin".into(), "code_interpreter".into()),
+            ("openapi".into(), "crm".into()),
+            ("builtin".into(), "file_search".into()),
+            ("function".into(), "get_order".into()),
+            ("mcp".into(), "github".into()),
+        ]
+    );
+    let crm = config["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "crm")
+        .unwrap();
+    assert_eq!(crm["operations"].as_array().unwrap().len(), 2);
+    assert_eq!(crm["executor"], "https://crm.internal.contoso.example");
+    assert_eq!(
+        config["knowledge_bases"],
+        json!([
+            "Azure AI Search index kb-articles (connection /subscriptions/x/connections/search)",
+            "vector store vs_policies"
+        ])
+    );
+    let refund = agent(&agents, "acme-foundry/support/refund-helper");
+    assert_eq!(refund["platform"]["value"], "azure-foundry-prompt-agent");
+    assert_eq!(refund["configs"][0]["value"]["version"], "3");
+    assert_eq!(
+        refund["configs"][0]["value"]["guardrail"]["id"],
+        "refunds-strict"
+    );
+    let router = agent(&agents, "acme-foundry/support/ticket-router");
+    assert_eq!(router["platform"]["value"], "azure-foundry-hosted-agent");
+    // No instruction text and no environment value reaches the store.
+    assert!(!common::grep_dir(
+        &s.root.join("store"),
+        "Never reveal account numbers"
+    ));
+    assert!(!common::grep_dir(&s.root.join("store"), "hunter2-local"));
+}
+
+#[test]
+fn coverage_flips_exactly_the_layers_a_setting_decides() {
+    let s = setup();
+    scan(&s);
+    // The agent with tools: one without has its tool layer "not applicable".
+    let support = "acme-foundry/support/asst_00000";
+    let before = coverage(&s, support);
+    let layers: Vec<&str> = before.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        layers,
+        [
+            "control",
+            "identity_api",
+            "kernel",
+            "network",
+            "prompt",
+            "tool_invocation"
+        ]
+    );
+    let text =
+        |c: &[(String, String)], layer: &str| c.iter().find(|(l, _)| l == layer).unwrap().1.clone();
+    assert!(
+        text(&before, "identity_api").contains("sends RequestResponse"),
+        "{before:?}"
+    );
+    assert!(text(&before, "network").contains("injects no network"));
+
+    type Flip = (fn(&mut Azure), &'static [&'static str], &'static str);
+    let flips: [Flip; 2] = [
+        (
+            |a| a.request_response_logs = true,
+            &["identity_api"],
+            "RequestResponse logs (caller object id",
+        ),
+        (
+            |a| a.app_insights = true,
+            &["prompt", "tool_invocation"],
+            "sends traces to Application Insights",
+        ),
+    ];
+    let mut current = before;
+    for (change, layers, expected) in flips {
+        change(&mut s.azure.lock().unwrap());
+        scan(&s);
+        let after = coverage(&s, support);
+        for ((l, was), (_, now)) in current.iter().zip(&after) {
+            if layers.contains(&l.as_str()) {
+                assert_ne!(was, now, "{l} did not change");
+            } else {
+                assert_eq!(was, now, "{l} changed when only {layers:?} should");
+            }
+        }
+        assert!(text(&after, layers[0]).contains(expected), "{after:?}");
+        current = after;
+    }
+    // Network injection is the EU account's: its agents' network layer flips, not the US one's.
+    s.azure.lock().unwrap().eu_network_injection = true;
+    scan(&s);
+    assert_eq!(coverage(&s, support), current);
+    let no_tools = coverage(&s, "acme-foundry/support/asst_00001");
+    assert!(
+        text(&no_tools, "tool_invocation").contains("its configuration lists none"),
+        "{no_tools:?}"
+    );
+}
+
+#[test]
+fn an_app_service_managed_identity_and_a_replayed_recording_give_the_same_inventory() {
+    let s = setup();
+    let headers_seen = Arc::new(Mutex::new(Vec::new()));
+    let seen = headers_seen.clone();
+    let identity = SpecServer::start(Arc::new(move |r: &Request| {
+        seen.lock().unwrap().push((
+            r.header("x-identity-header").map(str::to_string),
+            r.param("resource"),
+        ));
+        let token = match r.param("resource").as_deref() {
+            Some("https://management.azure.com") => ARM_TOKEN,
+            Some("https://ai.azure.com") => FOUNDRY_TOKEN,
+            _ => {
+                return Reply {
+                    status: 400,
+                    ..Reply::json(json!({"error": "bad resource"}))
+                };
+            }
+        };
+        Reply::json(
+            json!({"access_token": token, "expires_on": "4102444800", "resource": r.param("resource"), "token_type": "Bearer"}),
+        )
+    }));
+    let recording = s.root.join("recording");
+    let out = bin()
+        .arg("--config")
+        .arg(&s.config)
+        .args(["record", recording.to_str().unwrap(), "--format", "json"])
+        .env("IDENTITY_ENDPOINT", format!("{}/msi/token", identity.url()))
+        .env("IDENTITY_HEADER", "local-identity-header")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        summary["sources"][0]["api"]["azure"]["credential"]
+            .as_str()
+            .unwrap()
+            .contains("managed identity")
+    );
+    assert!(s.azure.lock().unwrap().wrong_token.is_empty());
+    assert!(
+        headers_seen
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|(h, _)| h.as_deref() == Some("local-identity-header"))
+    );
+    let exchanges = std::fs::read_to_string(recording.join("foundry/exchanges.jsonl")).unwrap();
+    assert!(
+        !exchanges.contains("Never reveal account numbers") && !exchanges.contains("hunter2-local")
+    );
+    let recorded = inventory(&s);
+
+    let offline = s.root.join("offline.toml");
+    std::fs::write(
+        &offline,
+        std::fs::read_to_string(&s.config).unwrap().replace(
+            &s.root.join("store").display().to_string(),
+            &s.root.join("store2").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let replayed = bin()
+        .args([
+            "--config",
+            offline.to_str().unwrap(),
+            "scan",
+            "--format",
+            "json",
+            "--replay",
+        ])
+        .arg(&recording)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("IDENTITY_ENDPOINT")
+        .output()
+        .unwrap();
+    assert_eq!(replayed.status.code(), Some(2), "{}", stderr(&replayed));
+    let out = bin()
+        .args([
+            "--config",
+            offline.to_str().unwrap(),
+            "inventory",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let strip = |agents: &[Value]| -> Vec<Value> {
+        agents
+            .iter()
+            .map(|a| {
+                json!([
+                    a["agent"],
+                    a["name"]["value"],
+                    a["declared_model"]["value"],
+                    a["configs"][0]["value"]
+                ])
+            })
+            .collect()
+    };
+    assert_eq!(strip(v["agents"].as_array().unwrap()), strip(&recorded));
+}
