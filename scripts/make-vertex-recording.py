@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates examples/vertex-agents/recording/: one Google Cloud project's Vertex AI Agent
+"""Generates examples/managed-agents/recording/vertex-agents/: one Google Cloud project's Vertex AI Agent
 Engine as `agentward record` writes it, so the quickstart reads the reasoning engines, their
 declared requirements, identities and the project's audit configuration offline.
 
@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-EXAMPLE = os.path.join(ROOT, "examples", "vertex-agents")
+EXAMPLE = os.path.join(ROOT, "examples", "managed-agents")
 PROJECT = "acme-support-prod"
 NUMBER = "418203957316"
 TOKEN = "ya29.example-recording"
@@ -214,12 +214,10 @@ def main():
                        "client_secret": "example", "refresh_token": REFRESH,
                        "token_uri": f"{endpoint}/token"}, f)
         config = os.path.join(tmp, "agentward.toml")
-        with open(os.path.join(EXAMPLE, "agentward.toml")) as f:
-            text = f.read()
-        text = text.replace('replay = "recording/vertex-agents"', f'endpoint = "{endpoint}"')
-        text = text.replace('url = "../../.agentward/quickstart-vertex"', f'url = "{tmp}/store"')
+        # The example's source, live against this server.
         with open(config, "w") as f:
-            f.write(text)
+            f.write(f'[store]\nurl = "{tmp}/store"\n\n[[source]]\nname = "vertex-agents"\nkind = "gcp-api"\n'
+                    f'projects = ["{PROJECT}"]\nlocations = ["us-central1", "europe-west4"]\nendpoint = "{endpoint}"\n')
         env = dict(os.environ, GOOGLE_APPLICATION_CREDENTIALS=adc, HOME=tmp)
         env.pop("GCE_METADATA_HOST", None)
         out = subprocess.run([binary, "--config", config, "record", os.path.join(EXAMPLE, "recording")],

@@ -30,7 +30,8 @@ use std::process::ExitCode;
     name = "agentward",
     version,
     about = "Runtime security for AI agents: runtime inventory, behavior, telemetry coverage and a verifiable audit trail",
-    long_about = "agentward reads what your agents' platforms record (CloudTrail logs today), normalizes it into \
+    long_about = "agentward reads what your agents' platforms record and describe (CloudTrail and Bedrock logs, the \
+                  AWS, Google Cloud and Azure agent APIs, its own node probe's spool), normalizes it into \
                   per-agent events (OCSF 1.8), a runtime-derived inventory (CycloneDX 1.6) and a coverage matrix \
                   that says, layer by layer, what can and cannot be seen and why. Everything is kept in one store \
                   (a local directory by default, or s3://) with a hash-chained audit trail.\n\n\

@@ -576,6 +576,44 @@ async fn cloudtrail_attribution(store: &Store, config: &Config) -> Result<Attrib
 }
 
 /// Merges inventory facts into the shared history (order-independent: safe to repeat).
+/// The client of a REST API source (gcp-api, azure-api): live with the provider's
+/// credential (`live` is only asked for when needed), recording, or replaying.
+pub(crate) fn rest_client(
+    source: &SourceConfig,
+    max_attempts: u32,
+    live: impl FnOnce() -> Result<std::sync::Arc<dyn connectors::rest::Bearer>, String>,
+) -> Result<connectors::rest::RestClient, String> {
+    use connectors::rest::RestWire;
+    let wire = match &source.wire {
+        ApiWire::Live => RestWire::Live(live()?),
+        ApiWire::Record(dir) => RestWire::record(live()?, dir).map_err(|e| e.to_string())?,
+        ApiWire::Replay(dir) => RestWire::replay(dir).map_err(|e| e.to_string())?,
+    };
+    connectors::rest::RestClient::new(wire, max_attempts)
+}
+
+/// The inventory as the store has it, to compare an API read against.
+pub(crate) async fn inventory_history(store: &Store) -> Result<InventoryHistory, StoreError> {
+    Ok(store
+        .latest::<InventoryHistory>(INVENTORY_DIR)
+        .await?
+        .map(|(_, h)| h)
+        .unwrap_or_default())
+}
+
+/// Records what an API read changed; returns (facts read, facts that changed).
+pub(crate) async fn record_read(
+    store: &Store,
+    history: &InventoryHistory,
+    observations: Vec<Observation>,
+) -> Result<(usize, usize), StoreError> {
+    let facts = observations.len();
+    let changes = history.changes(observations);
+    let changed = changes.len();
+    record_inventory(store, changes).await?;
+    Ok((facts, changed))
+}
+
 pub(crate) async fn record_inventory(
     store: &Store,
     facts: Vec<Observation>,

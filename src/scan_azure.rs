@@ -4,12 +4,12 @@
 
 use crate::config::{ApiWire, SourceConfig};
 use crate::scan::{
-    ApiSummary, AzureSummary, INVENTORY_DIR, SourceSummary, now, record_inventory, telemetry_doc,
+    ApiSummary, AzureSummary, SourceSummary, inventory_history, now, record_read, rest_client,
+    telemetry_doc,
 };
 use crate::store::{Store, StoreError};
 use connectors::azure::{AccountTelemetry, AzureSettings, CredentialKind, EntraCredential};
-use connectors::rest::{RestClient, RestWire};
-use normalizer::inventory::{AgentInventory, InventoryHistory};
+use normalizer::inventory::AgentInventory;
 use normalizer::{AgentRef, Coverage, Provider, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -20,15 +20,6 @@ use std::sync::Arc;
 pub struct AzureTelemetryDoc {
     pub read_at: Option<Timestamp>,
     pub accounts: BTreeMap<String, AccountTelemetry>,
-}
-
-fn wire(source: &SourceConfig, credential: CredentialKind) -> Result<RestWire, String> {
-    let live = || EntraCredential::from_environment(credential).map(|c| Arc::new(c) as Arc<_>);
-    match &source.wire {
-        ApiWire::Live => live().map(RestWire::Live),
-        ApiWire::Record(dir) => RestWire::record(live()?, dir).map_err(|e| e.to_string()),
-        ApiWire::Replay(dir) => RestWire::replay(dir).map_err(|e| e.to_string()),
-    }
 }
 
 pub async fn scan(
@@ -54,25 +45,20 @@ pub async fn scan(
         },
         ..SourceSummary::default()
     };
-    let client = match wire(source, credential).and_then(|w| RestClient::new(w, max_attempts)) {
+    let client = match rest_client(source, max_attempts, || {
+        EntraCredential::from_environment(credential).map(|c| Arc::new(c) as Arc<_>)
+    }) {
         Ok(c) => c,
         Err(e) => {
             summary.failures.push(e);
             return Ok(summary);
         }
     };
-    let history = store
-        .latest::<InventoryHistory>(INVENTORY_DIR)
-        .await?
-        .map(|(_, h)| h)
-        .unwrap_or_default();
+    let history = inventory_history(store).await?;
     let known = history.snapshot_at(Timestamp(i64::MAX));
     let read = connectors::azure::read(&client, &settings, &known, now()).await;
     tracing::info!(source = %source.name, agents = read.agents, calls = client.calls(), failures = read.failures.len(), "read the Foundry agents");
-    let facts = read.observations.len();
-    let changes = history.changes(read.observations);
-    let changed = changes.len();
-    record_inventory(store, changes).await?;
+    let (facts, changed) = record_read(store, &history, read.observations).await?;
     // An account whose settings could not be read this time keeps what an earlier scan read.
     let mut doc = store
         .get_json::<AzureTelemetryDoc>(&telemetry_doc(&source.name))

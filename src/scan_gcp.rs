@@ -3,12 +3,12 @@
 
 use crate::config::{ApiWire, SourceConfig};
 use crate::scan::{
-    ApiSummary, GcpSummary, INVENTORY_DIR, SourceSummary, now, record_inventory, telemetry_doc,
+    ApiSummary, GcpSummary, SourceSummary, inventory_history, now, record_read, rest_client,
+    telemetry_doc,
 };
 use crate::store::{Store, StoreError};
 use connectors::gcp::{GcpSettings, GoogleAdc, ProjectTelemetry};
-use connectors::rest::{RestClient, RestWire};
-use normalizer::inventory::{AgentInventory, InventoryHistory};
+use normalizer::inventory::AgentInventory;
 use normalizer::{AgentRef, Coverage, Provider, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -19,15 +19,6 @@ use std::sync::Arc;
 pub struct GcpTelemetryDoc {
     pub read_at: Option<Timestamp>,
     pub projects: BTreeMap<String, ProjectTelemetry>,
-}
-
-fn wire(source: &SourceConfig) -> Result<RestWire, String> {
-    let live = || GoogleAdc::from_environment().map(|a| Arc::new(a) as Arc<_>);
-    match &source.wire {
-        ApiWire::Live => live().map(RestWire::Live),
-        ApiWire::Record(dir) => RestWire::record(live()?, dir).map_err(|e| e.to_string()),
-        ApiWire::Replay(dir) => RestWire::replay(dir).map_err(|e| e.to_string()),
-    }
 }
 
 pub async fn scan(
@@ -55,25 +46,20 @@ pub async fn scan(
         },
         ..SourceSummary::default()
     };
-    let client = match wire(source).and_then(|w| RestClient::new(w, max_attempts)) {
+    let client = match rest_client(source, max_attempts, || {
+        GoogleAdc::from_environment().map(|c| Arc::new(c) as Arc<_>)
+    }) {
         Ok(c) => c,
         Err(e) => {
             summary.failures.push(e);
             return Ok(summary);
         }
     };
-    let history = store
-        .latest::<InventoryHistory>(INVENTORY_DIR)
-        .await?
-        .map(|(_, h)| h)
-        .unwrap_or_default();
+    let history = inventory_history(store).await?;
     let known = history.snapshot_at(Timestamp(i64::MAX));
     let read = connectors::gcp::read(&client, &settings, &known, now()).await;
     tracing::info!(source = %source.name, engines = read.engines, calls = client.calls(), failures = read.failures.len(), "read the reasoning engines");
-    let facts = read.observations.len();
-    let changes = history.changes(read.observations);
-    let changed = changes.len();
-    record_inventory(store, changes).await?;
+    let (facts, changed) = record_read(store, &history, read.observations).await?;
     let policies_read = read
         .projects
         .values()

@@ -9,7 +9,7 @@
 mod common;
 
 use common::spec_server::{Reply, Request, SpecServer};
-use common::{bin, stderr};
+use common::{agent_in as agent, bin, stderr};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -368,31 +368,10 @@ fn inventory(s: &Setup) -> Vec<Value> {
     v["agents"].as_array().cloned().unwrap_or_default()
 }
 
-fn agent<'a>(agents: &'a [Value], id: &str) -> &'a Value {
-    agents
-        .iter()
-        .find(|a| a["agent"]["id"] == id)
-        .unwrap_or_else(|| panic!("no agent {id}"))
-}
-
 fn coverage(s: &Setup, id: &str) -> Vec<(String, String)> {
     let out = agentward(s, &["coverage", "--format", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let mut layers: Vec<(String, String)> = all
-        .iter()
-        .filter(|c| c["agent"]["id"] == id)
-        .map(|c| {
-            let text = [&c["reason"], &c["setting"], &c["via"]]
-                .iter()
-                .filter_map(|v| v.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            (c["layer"].as_str().unwrap().to_string(), text)
-        })
-        .collect();
-    layers.sort();
-    layers
+    common::layer_statements(&out.stdout, id)
 }
 
 #[test]

@@ -313,3 +313,28 @@ fn the_selfhosted_example_is_valid_ocsf_and_cyclonedx_with_its_runtime_inventory
         .collect();
     assert_eq!(servers, ["mcp_server_time", "mcp_server_fetch"]);
 }
+
+#[test]
+fn the_managed_agents_example_is_a_valid_cyclonedx_bom_with_both_providers() {
+    let Some(schemas) = schemas_dir() else { return };
+    let store = tempfile::tempdir().unwrap();
+    let config = repo_root().join("examples/managed-agents/agentward.toml");
+    let with_store = |args: &[&str]| run_on(&config, store.path(), args);
+    with_store(&["scan"]);
+    let out = with_store(&["inventory", "--format", "cyclonedx"]);
+    let bom: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errs: Vec<String> = bom_validator(&schemas)
+        .iter_errors(&bom)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errs.is_empty(), "{errs:?}");
+    let text = bom.to_string();
+    // The engines' declared requirements, with package URLs where pinned.
+    for purl in [
+        "pkg:pypi/google-adk@1.17.0",
+        "pkg:pypi/llama-index-core@0.12.52",
+    ] {
+        assert!(text.contains(purl), "{purl}");
+    }
+    assert!(text.contains("support-desk") && text.contains("kb-summarizer"));
+}

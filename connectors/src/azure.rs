@@ -493,72 +493,43 @@ async fn read_account(
         };
         let mut listed: BTreeSet<String> = BTreeSet::new();
         let mut complete = true;
-        match cursor_list(client, &service, &base("assistants"), CLASSIC_API).await {
-            Ok(assistants) => {
-                for a in &assistants {
-                    let Some(agent_id) = a["id"].as_str() else {
-                        continue;
-                    };
-                    let agent = agent_ref(agent_id);
-                    listed.insert(agent.id.clone());
-                    out.agents += 1;
-                    let call = format!("foundry:GetAssistant {project_name}/{agent_id}");
-                    let config = classic_config(a, &deployments, &name);
-                    push_agent(
+        for list in [AgentList::Classic, AgentList::Versioned] {
+            let (path, api_version, what, operation) = list.endpoint();
+            match cursor_list(client, &service, &base(path), api_version).await {
+                Ok(items) => {
+                    for item in &items {
+                        let Some((agent_id, platform, config)) =
+                            list.config(item, &deployments, &name)
+                        else {
+                            continue;
+                        };
+                        let agent = agent_ref(&agent_id);
+                        listed.insert(agent.id.clone());
+                        out.agents += 1;
+                        push_agent(
+                            &mut out,
+                            settings,
+                            &agent,
+                            &format!("foundry:{operation} {project_name}/{agent_id}"),
+                            now,
+                            &platform,
+                            item["name"].as_str(),
+                            identity.as_deref(),
+                            VersionConfig {
+                                role: identity.clone(),
+                                ..config
+                            },
+                        );
+                    }
+                }
+                Err(e) => {
+                    complete = false;
+                    fail(
                         &mut out,
-                        settings,
-                        &agent,
-                        &call,
-                        now,
-                        CLASSIC,
-                        a["name"].as_str(),
-                        identity.as_deref(),
-                        config,
+                        &format!("project {project_name}: {what} not listed"),
+                        e,
                     );
                 }
-            }
-            Err(e) => {
-                complete = false;
-                fail(
-                    &mut out,
-                    &format!("project {project_name}: classic agents not listed"),
-                    e,
-                );
-            }
-        }
-        match cursor_list(client, &service, &base("agents"), AGENTS_API).await {
-            Ok(agents) => {
-                for a in &agents {
-                    let Some(agent_name) = a["name"].as_str().or(a["id"].as_str()) else {
-                        continue;
-                    };
-                    let latest = &a["versions"]["latest"];
-                    let kind = latest["definition"]["kind"].as_str().unwrap_or("unknown");
-                    let agent = agent_ref(agent_name);
-                    listed.insert(agent.id.clone());
-                    out.agents += 1;
-                    let call = format!("foundry:GetAgent {project_name}/{agent_name}");
-                    let config = versioned_config(latest, &deployments, &name);
-                    push_agent(
-                        &mut out,
-                        settings,
-                        &agent,
-                        &call,
-                        now,
-                        &format!("azure-foundry-{kind}-agent"),
-                        Some(agent_name),
-                        identity.as_deref(),
-                        config,
-                    );
-                }
-            }
-            Err(e) => {
-                complete = false;
-                fail(
-                    &mut out,
-                    &format!("project {project_name}: agents not listed"),
-                    e,
-                );
             }
         }
         if complete {
@@ -715,38 +686,84 @@ fn knowledge_of(resources: &Value) -> Vec<String> {
     out
 }
 
-fn classic_config(a: &Value, deployments: &Deployments, account: &str) -> VersionConfig {
-    let deployment = a["model"].as_str().unwrap_or_default();
-    VersionConfig {
-        version: "classic".into(),
-        status: None,
-        model: (!deployment.is_empty()).then(|| deployments.model(deployment, account)),
-        role: None,
-        instruction_sha256: a["instructions"]
-            .as_str()
-            .filter(|i| !i.is_empty())
-            .map(crate::aws::wire::digest_of),
-        tools: tools_of(&a["tools"]),
-        knowledge_bases: knowledge_of(&a["tool_resources"]),
-        guardrail: deployments
-            .0
-            .get(deployment)
-            .and_then(|(_, rai)| rai.clone())
-            .map(|id| Guardrail { id, version: None }),
-        ..VersionConfig::default()
+/// The two agent APIs of a Foundry project.
+#[derive(Clone, Copy)]
+enum AgentList {
+    /// `/assistants`, `api-version=v1`: one configuration per agent.
+    Classic,
+    /// `/agents`, `2025-11-15-preview`: named agents with versions; the latest is read.
+    Versioned,
+}
+
+impl AgentList {
+    /// Path under the project endpoint, api-version, the name used in messages, and the
+    /// operation that answered (provenance).
+    fn endpoint(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            AgentList::Classic => (
+                "assistants",
+                CLASSIC_API,
+                "classic agents",
+                "ListAgents(v1)",
+            ),
+            AgentList::Versioned => ("agents", AGENTS_API, "versioned agents", "ListAgents"),
+        }
+    }
+
+    /// The agent's id, platform and configuration, from one list item.
+    fn config(
+        self,
+        item: &Value,
+        deployments: &Deployments,
+        account: &str,
+    ) -> Option<(String, String, VersionConfig)> {
+        match self {
+            AgentList::Classic => {
+                let id = item["id"].as_str()?.to_string();
+                let config = agent_config(item, "classic", None, None, deployments, account);
+                Some((id, CLASSIC.to_string(), config))
+            }
+            AgentList::Versioned => {
+                let id = item["name"].as_str().or(item["id"].as_str())?.to_string();
+                let latest = &item["versions"]["latest"];
+                let definition = &latest["definition"];
+                let kind = definition["kind"].as_str().unwrap_or("unknown");
+                let status = match definition["image"].as_str() {
+                    Some(image) => format!("{kind} agent, image {image}"),
+                    None => format!("{kind} agent"),
+                };
+                let config = agent_config(
+                    definition,
+                    latest["version"].as_str().unwrap_or("latest"),
+                    Some(status),
+                    definition["rai_config"]["rai_policy_name"].as_str(),
+                    deployments,
+                    account,
+                );
+                Some((id, format!("azure-foundry-{kind}-agent"), config))
+            }
+        }
     }
 }
 
-fn versioned_config(v: &Value, deployments: &Deployments, account: &str) -> VersionConfig {
-    let definition = &v["definition"];
+/// A configuration as the model keeps it, from an assistant or a version's definition
+/// (both name `model`, `instructions`, `tools`, `tool_resources`); the guardrail is the
+/// agent's RAI policy, else its deployment's.
+fn agent_config(
+    definition: &Value,
+    version: &str,
+    status: Option<String>,
+    rai_policy: Option<&str>,
+    deployments: &Deployments,
+    account: &str,
+) -> VersionConfig {
     let deployment = definition["model"].as_str().unwrap_or_default();
-    let rai = definition["rai_config"]["rai_policy_name"]
-        .as_str()
+    let rai = rai_policy
         .map(str::to_string)
         .or_else(|| deployments.0.get(deployment).and_then(|(_, r)| r.clone()));
     VersionConfig {
-        version: v["version"].as_str().unwrap_or("latest").to_string(),
-        status: definition["kind"].as_str().map(|k| format!("{k} agent")),
+        version: version.to_string(),
+        status,
         model: (!deployment.is_empty()).then(|| deployments.model(deployment, account)),
         role: None,
         instruction_sha256: definition["instructions"]

@@ -171,8 +171,6 @@ pub struct Call<'a> {
     pub url: url::Url,
     pub audience: &'a str,
     pub body: Option<serde_json::Value>,
-    /// Extra headers (`x-goog-user-project`), never recorded.
-    pub headers: Vec<(&'static str, String)>,
 }
 
 impl<'a> Call<'a> {
@@ -183,7 +181,6 @@ impl<'a> Call<'a> {
             url,
             audience,
             body: None,
-            headers: Vec::new(),
         }
     }
 
@@ -374,9 +371,6 @@ impl RestClient {
             .http
             .request(call.method.clone(), call.url.clone())
             .bearer_auth(token);
-        for (name, value) in &call.headers {
-            request = request.header(*name, value);
-        }
         if let Some(body) = &call.body {
             request = request.json(body);
         }

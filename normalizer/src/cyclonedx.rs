@@ -146,6 +146,41 @@ fn agent_service(
         }
         depends.push(bom_ref);
     }
+    // What a reasoning engine declares it installs (its requirements), pinned or not.
+    if let Some(engine) = &a.engine {
+        for requirement in &engine.value.requirements {
+            let (name, version) = requirement_name_and_pin(requirement);
+            if name.is_empty() {
+                continue;
+            }
+            let bom_ref = format!(
+                "package:pypi/{name}@{}",
+                version.as_deref().unwrap_or("unpinned")
+            );
+            let mut props = vec![
+                json!({ "name": "agentward:used-by", "value": agent_ref.clone() }),
+                json!({ "name": "agentward:declared-as", "value": requirement }),
+            ];
+            props.extend(sourced_properties(engine));
+            let component = data.entry(bom_ref.clone()).or_insert_with(|| {
+                let mut c = json!({
+                    "type": "library",
+                    "bom-ref": bom_ref,
+                    "name": name,
+                    "properties": [],
+                });
+                if let Some(v) = &version {
+                    c["version"] = json!(v);
+                    c["purl"] = json!(format!("pkg:pypi/{name}@{v}"));
+                }
+                c
+            });
+            if let Some(arr) = component["properties"].as_array_mut() {
+                arr.extend(props);
+            }
+            depends.push(bom_ref);
+        }
+    }
     for file in &a.model_files {
         let bom_ref = format!("model-file:{}:{}", a.agent.scope, file.value);
         let mut props = vec![
@@ -232,6 +267,21 @@ fn agent_service(
 }
 
 /// The snapshot as a CycloneDX 1.6 JSON document.
+/// `google-adk[extras]==1.17.0 ; python_version>"3"` → (`google-adk`, `Some("1.17.0")`): the
+/// distribution (lower-case, as package URLs name PyPI packages) and its exact pin.
+fn requirement_name_and_pin(requirement: &str) -> (String, Option<String>) {
+    let spec = requirement.split(';').next().unwrap_or("").trim();
+    let end = spec
+        .find(|c: char| "[<>=!~ ".contains(c))
+        .unwrap_or(spec.len());
+    let name = spec[..end].trim().to_lowercase().replace('_', "-");
+    let pin = spec
+        .split_once("==")
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty() && !v.contains(['*', ',', ' ']));
+    (name, pin)
+}
+
 pub fn snapshot_to_cyclonedx(snapshot: &InventorySnapshot, tool_version: &str) -> Value {
     let mut models: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut data: BTreeMap<String, Value> = BTreeMap::new();
@@ -284,4 +334,25 @@ pub fn snapshot_to_cyclonedx(snapshot: &InventorySnapshot, tool_version: &str) -
         &h[20..32]
     ));
     bom
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requirements_name_their_distribution_and_exact_pin() {
+        assert_eq!(
+            requirement_name_and_pin("google-cloud-aiplatform[agent_engines,adk]==1.121.0"),
+            ("google-cloud-aiplatform".into(), Some("1.121.0".into()))
+        );
+        assert_eq!(
+            requirement_name_and_pin("LangGraph>=0.6 ; python_version >= \"3.10\""),
+            ("langgraph".into(), None)
+        );
+        assert_eq!(
+            requirement_name_and_pin("zenpy==2.*"),
+            ("zenpy".into(), None)
+        );
+    }
 }

@@ -460,3 +460,31 @@ pub fn http(port: u16, method: &str, path: &str, body: &[u8]) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+/// Each layer of one agent's coverage in `coverage --format json` output, with its
+/// statement (reason, setting or source), sorted by layer.
+pub fn layer_statements(coverage_json: &[u8], id: &str) -> Vec<(String, String)> {
+    let all: Vec<Value> = serde_json::from_slice(coverage_json).unwrap();
+    let mut layers: Vec<(String, String)> = all
+        .iter()
+        .filter(|c| c["agent"]["id"] == id)
+        .map(|c| {
+            let text = [&c["reason"], &c["setting"], &c["via"]]
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            (c["layer"].as_str().unwrap().to_string(), text)
+        })
+        .collect();
+    layers.sort();
+    layers
+}
+
+/// The agent with this id in `inventory --format json`'s agents.
+pub fn agent_in<'a>(agents: &'a [Value], id: &str) -> &'a Value {
+    agents
+        .iter()
+        .find(|a| a["agent"]["id"] == id)
+        .unwrap_or_else(|| panic!("no agent {id} in the inventory"))
+}

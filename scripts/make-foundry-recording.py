@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Generates examples/managed-agents/recording/foundry-agents/: one Azure subscription's AI
+Foundry agents as `agentward record` writes them, so the quickstart reads them offline.
+
+The subscription holds one AIServices account, acme-foundry (eastus, no network
+injection), with one project, `support`, and two model deployments:
+
+  * `support-desk` (classic agent, /assistants v1): deployment gpt-4o-prod (gpt-4o
+    2024-11-20), file search over the policy vector store, an OpenAPI tool into the CRM
+    (two operations) and the GitHub MCP server;
+  * `refund-helper` (versioned prompt agent, 2025-11-15-preview, version 3): deployment
+    gpt-4o-mini-prod, one function tool, RAI policy refunds-strict;
+  * `ticket-router` (hosted agent): a container image; its environment values are never
+    recorded.
+
+The account's diagnostic setting sends Audit logs to a Log Analytics workspace but not
+RequestResponse, and the project has no Application Insights connection (no tracing).
+
+How: this script serves those answers on 127.0.0.1 in the shapes of the ARM
+Microsoft.CognitiveServices 2025-06-01 and Microsoft.Insights diagnosticSettings
+references and the Foundry agents data plane, with an App Service managed-identity token
+endpoint, and runs `agentward record` against it: every request is the one the client
+really sends, authenticated by azure_identity. A request it has no answer for fails the
+run. Deterministic: the recording is written in call order. Run from the repository root
+after `cargo build`:
+    python3 scripts/make-foundry-recording.py
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+EXAMPLE = os.path.join(ROOT, "examples", "managed-agents")
+SUB = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/support-ai/providers/Microsoft.CognitiveServices/accounts/acme-foundry"
+TOKENS = {"https://management.azure.com": "arm-example-token", "https://ai.azure.com": "foundry-example-token"}
+
+unanswered = []
+state = {"endpoint": ""}
+
+
+def arm_answers():
+    project_endpoint = f"{state['endpoint']}/api/projects/support"
+    return {
+        f"/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/accounts": {"value": [
+            {"id": ACCOUNT, "name": "acme-foundry", "kind": "AIServices", "location": "eastus",
+             "sku": {"name": "S0"}, "identity": {"type": "SystemAssigned", "principalId": "3c0e8a51-7d2b-4f6e-9a14-5b8c2d7e1f90"},
+             "properties": {"endpoint": "https://acme-foundry.cognitiveservices.azure.com/",
+                            "allowProjectManagement": True, "publicNetworkAccess": "Enabled"}}]},
+        f"{ACCOUNT}/deployments": {"value": [
+            {"name": "gpt-4o-prod", "sku": {"name": "GlobalStandard", "capacity": 150},
+             "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-11-20"},
+                            "raiPolicyName": "Microsoft.DefaultV2", "provisioningState": "Succeeded"}},
+            {"name": "gpt-4o-mini-prod", "sku": {"name": "GlobalStandard", "capacity": 300},
+             "properties": {"model": {"format": "OpenAI", "name": "gpt-4o-mini", "version": "2024-07-18"},
+                            "raiPolicyName": "Microsoft.DefaultV2", "provisioningState": "Succeeded"}}]},
+        f"{ACCOUNT}/providers/Microsoft.Insights/diagnosticSettings": {"value": [
+            {"name": "to-security-workspace", "properties": {
+                "workspaceId": f"/subscriptions/{SUB}/resourceGroups/sec/providers/Microsoft.OperationalInsights/workspaces/security-law",
+                "logs": [{"category": "Audit", "enabled": True}, {"category": "RequestResponse", "enabled": False},
+                         {"category": "AzureOpenAIRequestUsage", "enabled": False}, {"category": "Trace", "enabled": False}]}}]},
+        f"{ACCOUNT}/projects": {"value": [
+            {"id": f"{ACCOUNT}/projects/support", "name": "acme-foundry/support", "location": "eastus",
+             "identity": {"type": "SystemAssigned", "principalId": "8d4f2b6a-1e3c-4a5b-9c7d-0e1f2a3b4c5d"},
+             "properties": {"displayName": "support", "isDefault": True,
+                            "endpoints": {"AI Foundry API": project_endpoint}}}]},
+        f"{ACCOUNT}/projects/support/connections": {"value": [
+            {"name": "policies-search", "properties": {"category": "CognitiveSearch", "authType": "AAD",
+                                                        "target": "https://acme-search.search.windows.net"}}]},
+    }
+
+
+CLASSIC = {"object": "list", "has_more": False, "first_id": "asst_7Hq2mXb0", "last_id": "asst_7Hq2mXb0", "data": [{
+    "id": "asst_7Hq2mXb0", "object": "assistant", "created_at": 1759312800, "name": "support-desk",
+    "description": "Answers customers from the policy library and the CRM",
+    "model": "gpt-4o-prod",
+    "instructions": "You are Acme's support desk. Answer from the policy library; look customers up in the CRM; never read out payment details.",
+    "tools": [
+        {"type": "file_search"},
+        {"type": "openapi", "openapi": {"name": "crm", "description": "Customer records",
+            "spec": {"openapi": "3.0.1", "info": {"title": "CRM", "version": "2"},
+                     "servers": [{"url": "https://crm.internal.acme.example"}],
+                     "paths": {"/customers/{id}": {"get": {"operationId": "getCustomer"}},
+                               "/customers/{id}/notes": {"post": {"operationId": "addCustomerNote"}}}},
+            "auth": {"type": "managed_identity", "security_scheme": {"audience": "api://acme-crm"}}}},
+        {"type": "mcp", "server_label": "github", "server_url": "https://api.githubcopilot.com/mcp/",
+         "allowed_tools": ["search_issues", "get_issue"]}],
+    "tool_resources": {"file_search": {"vector_store_ids": ["vs_policy_library"]}},
+    "temperature": 0.3, "top_p": 1.0, "metadata": {"owner": "support-platform"}}]}
+
+VERSIONED = {"object": "list", "has_more": False, "first_id": "refund-helper", "last_id": "ticket-router", "data": [
+    {"object": "agent", "id": "refund-helper", "name": "refund-helper", "versions": {"latest": {
+        "object": "agent.version", "id": "refund-helper:3", "name": "refund-helper", "version": "3",
+        "created_at": 1761900000, "metadata": {},
+        "definition": {"kind": "prompt", "model": "gpt-4o-mini-prod",
+                       "instructions": "Approve refunds under 50 EUR; hand anything else to a person.",
+                       "tools": [{"type": "function", "function": {"name": "issue_refund", "description": "Refund an order",
+                                                                    "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}, "amount": {"type": "number"}}}}}],
+                       "rai_config": {"rai_policy_name": "refunds-strict"}}}}},
+    {"object": "agent", "id": "ticket-router", "name": "ticket-router", "versions": {"latest": {
+        "object": "agent.version", "id": "ticket-router:1", "name": "ticket-router", "version": "1",
+        "created_at": 1762300000, "metadata": {},
+        "definition": {"kind": "hosted", "image": "acmeregistry.azurecr.io/ticket-router:1.4.2", "cpu": "1", "memory": "2Gi",
+                       "container_protocol_versions": [{"protocol": "responses", "version": "v1"}],
+                       "environment_variables": {"ROUTER_QUEUE_URL": "https://queue.internal.acme.example"}}}}}]}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(url.query))
+        if url.path == "/msi/token":
+            if self.headers.get("x-identity-header") != "example-identity-header" or query.get("resource") not in TOKENS:
+                return self.reply(400, {"error": "bad request"})
+            return self.reply(200, {"access_token": TOKENS[query["resource"]], "expires_on": "4102444800",
+                                    "resource": query["resource"], "token_type": "Bearer"})
+        arm = url.path.startswith("/subscriptions/")
+        wanted = TOKENS["https://management.azure.com" if arm else "https://ai.azure.com"]
+        if self.headers.get("authorization") != f"Bearer {wanted}":
+            return self.reply(401, {"error": {"code": "InvalidAuthenticationToken", "message": "wrong token"}})
+        answers = arm_answers()
+        if arm and url.path in answers:
+            return self.reply(200, answers[url.path])
+        if url.path == "/api/projects/support/assistants" and query.get("api-version") == "v1":
+            return self.reply(200, CLASSIC)
+        if url.path == "/api/projects/support/agents" and query.get("api-version") == "2025-11-15-preview":
+            return self.reply(200, VERSIONED)
+        unanswered.append(f"GET {self.path}")
+        self.reply(404, {"error": {"code": "NotFound", "message": "no answer"}})
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_port}"
+    state["endpoint"] = endpoint
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    binary = os.path.join(target, "debug", "agentward")
+    with tempfile.TemporaryDirectory() as tmp:
+        config = os.path.join(tmp, "agentward.toml")
+        # The example's source, live against this server.
+        with open(config, "w") as f:
+            f.write(f'[store]\nurl = "{tmp}/store"\n\n[[source]]\nname = "foundry-agents"\nkind = "azure-api"\n'
+                    f'subscriptions = ["{SUB}"]\nendpoint = "{endpoint}"\n')
+        env = dict(os.environ, IDENTITY_ENDPOINT=f"{endpoint}/msi/token", IDENTITY_HEADER="example-identity-header")
+        for name in ("AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE"):
+            env.pop(name, None)
+        out = subprocess.run([binary, "--config", config, "record", os.path.join(EXAMPLE, "recording")],
+                             env=env, capture_output=True, text=True)
+        sys.stdout.write(out.stdout)
+        sys.stderr.write(out.stderr)
+    if unanswered or out.returncode != 0:
+        sys.exit(f"recording failed (exit {out.returncode}); unanswered: {unanswered}")
+
+
+if __name__ == "__main__":
+    main()
