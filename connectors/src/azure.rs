@@ -310,15 +310,28 @@ pub async fn read(
     out
 }
 
-/// `deployment name → "MODEL VERSION (FORMAT)"`, and each deployment's RAI policy.
-struct Deployments(BTreeMap<String, (String, Option<String>)>);
+/// `deployment name → "MODEL VERSION (FORMAT)"`, and each deployment's RAI policy;
+/// `listed` is false when the deployments could not be read.
+struct Deployments {
+    by_name: BTreeMap<String, (String, Option<String>)>,
+    listed: bool,
+}
 
 impl Deployments {
     fn model(&self, deployment: &str, account: &str) -> String {
-        match self.0.get(deployment) {
+        match self.by_name.get(deployment) {
             Some((model, _)) => format!("{model} (deployment {deployment})"),
-            None => format!("deployment {deployment} (not found in account {account})"),
+            None if self.listed => {
+                format!("deployment {deployment} (not found in account {account})")
+            }
+            None => {
+                format!("deployment {deployment} (the deployments of {account} could not be read)")
+            }
         }
+    }
+
+    fn rai_policy(&self, deployment: &str) -> Option<String> {
+        self.by_name.get(deployment).and_then(|(_, r)| r.clone())
     }
 }
 
@@ -353,7 +366,8 @@ async fn read_account(
         Ok(url) => arm_list(client, url).await,
         Err(e) => Err(e),
     };
-    let deployments = Deployments(match deployments {
+    let listed = deployments.is_ok();
+    let by_name = match deployments {
         Ok(list) => list
             .iter()
             .filter_map(|d| {
@@ -382,7 +396,8 @@ async fn read_account(
             );
             BTreeMap::new()
         }
-    });
+    };
+    let deployments = Deployments { by_name, listed };
     match settings.arm(
         &format!("{id}/providers/Microsoft.Insights/diagnosticSettings"),
         DIAGNOSTICS_API,
@@ -760,7 +775,7 @@ fn agent_config(
     let deployment = definition["model"].as_str().unwrap_or_default();
     let rai = rai_policy
         .map(str::to_string)
-        .or_else(|| deployments.0.get(deployment).and_then(|(_, r)| r.clone()));
+        .or_else(|| deployments.rai_policy(deployment));
     VersionConfig {
         version: version.to_string(),
         status,
@@ -949,13 +964,14 @@ mod tests {
 
     #[test]
     fn a_model_is_its_deployment_joined_or_named_as_missing() {
-        let deployments = Deployments(
-            [(
+        let mut deployments = Deployments {
+            by_name: [(
                 "prod".to_string(),
                 ("gpt-4o 2024-11-20 (OpenAI)".to_string(), None),
             )]
             .into(),
-        );
+            listed: true,
+        };
         assert_eq!(
             deployments.model("prod", "acme"),
             "gpt-4o 2024-11-20 (OpenAI) (deployment prod)"
@@ -963,6 +979,11 @@ mod tests {
         assert_eq!(
             deployments.model("gone", "acme"),
             "deployment gone (not found in account acme)"
+        );
+        deployments.listed = false;
+        assert_eq!(
+            deployments.model("gone", "acme"),
+            "deployment gone (the deployments of acme could not be read)"
         );
     }
 }

@@ -431,9 +431,11 @@ fn error_message(answer: &str) -> String {
     }
 }
 
-/// Fields whose values never enter a recording: environment values, secrets.
+/// Fields whose values never enter a recording: keys, a hosted agent's environment, and
+/// `value` — but only in the entries of an `env` list (Vertex `deploymentSpec.env[]`),
+/// where it is an environment value, and not for the telemetry switches.
 const SECRET_FIELDS: [&str; 3] = ["value", "environment_variables", "key"];
-/// Objects whose `value` field is an environment value (Vertex `deploymentSpec.env[]`).
+/// Fields kept only as their digest, in the form `digest_of` recognizes.
 const DIGESTED_FIELDS: [&str; 1] = ["instructions"];
 
 /// Replaces secrets and digests instructions in a JSON answer; other answers are kept.
