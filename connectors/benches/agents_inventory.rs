@@ -13,11 +13,12 @@ use connectors::aws::{ApiSettings, Wire, agents::read_agents, sdk_config};
 use normalizer::Timestamp;
 use normalizer::inventory::InventorySnapshot;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
+
+#[path = "support/loopback.rs"]
+mod loopback;
 
 const T: &str = "2026-10-01T09:00:00Z";
 
@@ -117,70 +118,18 @@ fn answer(method: &str, path: &str, body: &Value, agents: usize) -> Value {
 }
 
 /// A keep-alive HTTP/1.1 loopback server; counts the requests it answered.
-fn serve(agents: usize) -> (u16, Arc<AtomicU64>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let served = Arc::new(AtomicU64::new(0));
-    let counter = served.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let counter = counter.clone();
-            std::thread::spawn(move || connection(stream, agents, &counter));
-        }
-    });
-    (port, served)
-}
-
-fn connection(stream: TcpStream, agents: usize, served: &AtomicU64) {
-    let _ = stream.set_nodelay(true);
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    loop {
-        let mut head = String::new();
-        if reader.read_line(&mut head).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let mut parts = head.split(' ');
-        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let answer = answer(method, path, &body, agents).to_string();
-        served.fetch_add(1, Ordering::Relaxed);
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
-            answer.len()
-        );
-        if writer.write_all(response.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
-
 fn main() {
     let agents: usize = std::env::var("AGENTS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1000);
-    let (port, served) = serve(agents);
+    let (port, served) = loopback::serve(Arc::new(move |method, path, body, _| {
+        let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        (
+            answer(method, path, &body, agents).to_string(),
+            "application/json",
+        )
+    }));
     // SAFETY: set before any thread reads the environment (the server threads do not).
     unsafe {
         std::env::set_var("AWS_ACCESS_KEY_ID", "bench");

@@ -19,11 +19,12 @@ use connectors::rest::{Bearer, RestClient, RestWire};
 use normalizer::Timestamp;
 use normalizer::inventory::InventorySnapshot;
 use serde_json::json;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
+
+#[path = "support/loopback.rs"]
+mod loopback;
 
 struct Fixed;
 
@@ -138,64 +139,6 @@ fn foundry(path: &str, engines: usize, port: u16) -> Option<serde_json::Value> {
 /// How many Foundry accounts the accounts list holds for the run in progress.
 static ACCOUNTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-fn serve(engines: usize) -> (u16, Arc<AtomicU64>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let served = Arc::new(AtomicU64::new(0));
-    let counter = served.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let counter = counter.clone();
-            std::thread::spawn(move || connection(stream, engines, port, &counter));
-        }
-    });
-    (port, served)
-}
-
-fn connection(stream: TcpStream, engines: usize, port: u16, served: &AtomicU64) {
-    let _ = stream.set_nodelay(true);
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    loop {
-        let mut head = String::new();
-        if reader.read_line(&mut head).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let mut parts = head.split(' ');
-        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let (answer, kind) = answer(method, path, engines, port);
-        served.fetch_add(1, Ordering::Relaxed);
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\ncontent-length: {}\r\n\r\n{answer}",
-            answer.len()
-        );
-        if writer.write_all(response.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
-
 fn main() {
     let size = |name: &str, default: usize| {
         std::env::var(name)
@@ -204,7 +147,9 @@ fn main() {
             .unwrap_or(default)
     };
     let (projects, engines) = (size("PROJECTS", 10), size("ENGINES", 50));
-    let (port, served) = serve(engines);
+    let (port, served) = loopback::serve(Arc::new(move |method, path, _, port| {
+        answer(method, path, engines, port)
+    }));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
