@@ -26,6 +26,8 @@ const ASSISTANTS: usize = 205;
 
 struct Azure {
     data_plane: String,
+    /// The first accounts list is throttled once, to prove the retry.
+    throttled: bool,
     request_response_logs: bool,
     app_insights: bool,
     eu_network_injection: bool,
@@ -124,6 +126,15 @@ fn route(azure: &Arc<Mutex<Azure>>, r: &Request) -> Reply {
         p if p
             == format!("/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/accounts") =>
         {
+            if !az.throttled {
+                az.throttled = true;
+                return azure_error(
+                    429,
+                    "TooManyRequests",
+                    "Rate limit is exceeded. Try again in 0 seconds.",
+                )
+                .with_header("retry-after", "0");
+            }
             match r.param("$skiptoken").as_deref() {
                 None => {
                     az.issued_cursors.push("accounts-2".into());
@@ -302,6 +313,7 @@ fn setup() -> Setup {
     let root = dir.path().to_path_buf();
     let azure = Arc::new(Mutex::new(Azure {
         data_plane: String::new(),
+        throttled: false,
         request_response_logs: false,
         app_insights: false,
         eu_network_injection: false,
@@ -430,15 +442,17 @@ fn foundry_agents_are_inventoried_with_their_real_models_through_every_page() {
         pages,
         [None, Some("asst_00099".into()), Some("asst_00199".into())]
     );
-    assert_eq!(
-        s.server
-            .requests_to(
-                "GET",
-                &format!("/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/accounts")
-            )
-            .len(),
-        2
-    );
+    // Throttled once and retried, then both pages.
+    let accounts: Vec<Option<String>> = s
+        .server
+        .requests_to(
+            "GET",
+            &format!("/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/accounts"),
+        )
+        .iter()
+        .map(|r| r.param("$skiptoken"))
+        .collect();
+    assert_eq!(accounts, [None, None, Some("accounts-2".into())]);
 
     let agents = inventory(&s);
     assert_eq!(agents.len(), ASSISTANTS + 2);
