@@ -575,7 +575,6 @@ async fn cloudtrail_attribution(store: &Store, config: &Config) -> Result<Attrib
     Ok(all)
 }
 
-/// Merges inventory facts into the shared history (order-independent: safe to repeat).
 /// The client of a REST API source (gcp-api, azure-api): live with the provider's
 /// credential (`live` is only asked for when needed), recording, or replaying.
 pub(crate) fn rest_client(
@@ -614,6 +613,7 @@ pub(crate) async fn record_read(
     Ok((facts, changed))
 }
 
+/// Merges inventory facts into the shared history (order-independent: safe to repeat).
 pub(crate) async fn record_inventory(
     store: &Store,
     facts: Vec<Observation>,
