@@ -88,19 +88,7 @@ pub struct SpecServer {
 impl SpecServer {
     /// Starts on a free loopback port; it lives as long as the test process.
     pub fn start(route: Arc<Route>) -> SpecServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let kept = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let route = route.clone();
-                let kept = kept.clone();
-                std::thread::spawn(move || serve(stream, &*route, &kept));
-            }
-        });
-        SpecServer { port, seen }
+        listen(move |stream, seen| serve_stream(stream, &*route, seen))
     }
 
     pub fn url(&self) -> String {
@@ -146,26 +134,12 @@ impl SpecServer {
                 .with_single_cert(certs, key)
                 .unwrap(),
         );
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let kept = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let route = route.clone();
-                let kept = kept.clone();
-                let config = config.clone();
-                std::thread::spawn(move || {
-                    let Ok(connection) = rustls::ServerConnection::new(config) else {
-                        return;
-                    };
-                    let tls = rustls::StreamOwned::new(connection, stream);
-                    serve_stream(tls, &*route, &kept);
-                });
-            }
-        });
-        SpecServer { port, seen }
+        listen(move |stream, seen| {
+            let Ok(connection) = rustls::ServerConnection::new(config.clone()) else {
+                return;
+            };
+            serve_stream(rustls::StreamOwned::new(connection, stream), &*route, seen);
+        })
     }
 
     pub fn https_url(&self) -> String {
@@ -209,8 +183,23 @@ fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     })
 }
 
-fn serve(stream: TcpStream, route: &Route, seen: &Mutex<Vec<Request>>) {
-    serve_stream(stream, route, seen)
+/// Accepts connections on a free loopback port, each served on its own thread.
+fn listen(
+    connection: impl Fn(TcpStream, &Mutex<Vec<Request>>) + Send + Sync + 'static,
+) -> SpecServer {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    let connection = Arc::new(connection);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let (connection, kept) = (connection.clone(), kept.clone());
+            std::thread::spawn(move || connection(stream, &kept));
+        }
+    });
+    SpecServer { port, seen }
 }
 
 /// One connection, plain or TLS: requests are read and answered in turn.
