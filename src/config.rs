@@ -118,6 +118,9 @@ pub enum SourceKind {
     },
     /// A node probe's spool (`agentward probe run --spool DIR`): self-hosted agents.
     ProbeSpool,
+    /// Cloud Audit Logs a Cloud Logging sink exported to Cloud Storage (or copied to a
+    /// directory): calls on and by Vertex AI agents.
+    GcpAuditLogs,
     /// Google Cloud APIs (Vertex AI Agent Engine, IAM policies) read with Application
     /// Default Credentials.
     GcpApi {
@@ -256,6 +259,7 @@ impl Config {
                     SourceKind::InvocationLogs(policy)
                 }
                 "probe-spool" => SourceKind::ProbeSpool,
+                "gcp-audit-logs" => SourceKind::GcpAuditLogs,
                 "aws-api" => SourceKind::AwsApi {
                     max_attempts: s.max_attempts.unwrap_or(3),
                     concurrency: s.concurrency.unwrap_or(8),
@@ -284,7 +288,7 @@ impl Config {
                         format!("unknown source kind {other:?}"),
                         Some(s.kind.span()),
                         Some(
-                            "supported kinds: cloudtrail, bedrock-invocation-logs, aws-api, gcp-api, azure-api, probe-spool".into(),
+                            "supported kinds: cloudtrail, bedrock-invocation-logs, gcp-audit-logs, aws-api, gcp-api, azure-api, probe-spool".into(),
                         ),
                     ));
                 }
@@ -297,7 +301,7 @@ impl Config {
                 (_, None) => {
                     return Err(invalid(
                         format!(
-                            "source {:?} needs a url (a directory, file:// or s3:// URL of its logs)",
+                            "source {:?} needs a url (a directory, file://, s3:// or gs:// URL of its logs)",
                             s.name.get_ref()
                         ),
                         Some(span),
@@ -585,7 +589,7 @@ mod tests {
         assert_eq!(
             e.help.as_deref(),
             Some(
-                "supported kinds: cloudtrail, bedrock-invocation-logs, aws-api, gcp-api, azure-api, probe-spool"
+                "supported kinds: cloudtrail, bedrock-invocation-logs, gcp-audit-logs, aws-api, gcp-api, azure-api, probe-spool"
             )
         );
 

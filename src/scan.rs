@@ -266,11 +266,17 @@ enum SourceMapper {
     Probe {
         source: String,
     },
+    GcpAudit(connectors::gcp::audit::AuditMapper),
 }
 
 impl SourceMapper {
-    /// The mapper of a log source; `None` for sources that are not logs.
-    fn new(source: &SourceConfig, attribution: Attribution) -> Option<SourceMapper> {
+    /// The mapper of a log source; `None` for sources that are not logs. `engines` says
+    /// which Vertex AI engine is which (the AWS `attribution` does not).
+    fn new(
+        source: &SourceConfig,
+        attribution: Attribution,
+        engines: &connectors::gcp::audit::EngineAttribution,
+    ) -> Option<SourceMapper> {
         match source.kind {
             SourceKind::CloudTrail => Some(SourceMapper::CloudTrail(Mapper::new(
                 source.name.clone(),
@@ -282,6 +288,9 @@ impl SourceMapper {
             SourceKind::ProbeSpool => Some(SourceMapper::Probe {
                 source: source.name.clone(),
             }),
+            SourceKind::GcpAuditLogs => Some(SourceMapper::GcpAudit(
+                connectors::gcp::audit::AuditMapper::new(source.name.clone(), engines.clone()),
+            )),
             SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. } => {
                 None
             }
@@ -305,6 +314,9 @@ impl SourceMapper {
             SourceMapper::Probe { source } => {
                 connectors::probe::read_log(reader, source, object, max_record, emit)
             }
+            SourceMapper::GcpAudit(m) => {
+                connectors::gcp::audit::read_log(reader, object, m, max_record, emit)
+            }
         }
     }
 
@@ -312,7 +324,7 @@ impl SourceMapper {
         match self {
             SourceMapper::CloudTrail(m) => Some(&m.attribution),
             SourceMapper::Invocation(m) => Some(&m.attribution),
-            SourceMapper::Probe { .. } => None,
+            SourceMapper::Probe { .. } | SourceMapper::GcpAudit(_) => None,
         }
     }
 
@@ -320,13 +332,15 @@ impl SourceMapper {
         match self {
             SourceMapper::CloudTrail(m) => m.attribution.merge(attribution),
             SourceMapper::Invocation(m) => m.learn(attribution),
-            SourceMapper::Probe { .. } => {}
+            SourceMapper::Probe { .. } | SourceMapper::GcpAudit(_) => {}
         }
     }
 
     fn forget_sightings(&mut self) {
-        if let SourceMapper::CloudTrail(m) = self {
-            m.forget_sightings();
+        match self {
+            SourceMapper::CloudTrail(m) => m.forget_sightings(),
+            SourceMapper::GcpAudit(m) => m.forget_sightings(),
+            SourceMapper::Invocation(_) | SourceMapper::Probe { .. } => {}
         }
     }
 }
@@ -690,6 +704,7 @@ async fn scan_source(
         SourceKind::CloudTrail => cloudtrail::list(&source_at).await,
         SourceKind::InvocationLogs(_) => invocation::list(&source_at).await,
         SourceKind::ProbeSpool => connectors::probe::list(&source_at).await,
+        SourceKind::GcpAuditLogs => connectors::gcp::audit::list(&source_at).await,
         SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. } => {
             return Ok(summary);
         }
@@ -726,7 +741,12 @@ async fn scan_source(
         }
         cursor.format = CURSOR_FORMAT;
     }
-    let Some(mut mapper) = SourceMapper::new(source, cursor.attribution.clone()) else {
+    let engines = connectors::gcp::audit::EngineAttribution::from_inventory(
+        &inventory_history(store)
+            .await?
+            .snapshot_at(Timestamp(i64::MAX)),
+    );
+    let Some(mut mapper) = SourceMapper::new(source, cursor.attribution.clone(), &engines) else {
         return Ok(summary);
     };
     // Records name only a role or a function: the APIs (read first) and the CloudTrail
@@ -776,7 +796,7 @@ async fn scan_source(
         let (returned, result) = scan_file(store, &source_at, source, file, mapper).await;
         mapper = match returned {
             Some(m) => m,
-            None => match SourceMapper::new(source, pending.cursor.attribution.clone()) {
+            None => match SourceMapper::new(source, pending.cursor.attribution.clone(), &engines) {
                 Some(m) => m,
                 None => return Ok(summary),
             },
@@ -1199,6 +1219,12 @@ pub async fn compute_state(
             azure_coverage.push((source.name.clone(), doc));
         }
     }
+    let audit_sources: Vec<String> = config
+        .sources
+        .iter()
+        .filter(|s| s.kind == SourceKind::GcpAuditLogs)
+        .map(|s| s.name.clone())
+        .collect();
     let invocation_sources: Vec<String> = config
         .sources
         .iter()
@@ -1281,9 +1307,16 @@ pub async fn compute_state(
                 *events_by_layer.entry(*l).or_default() += n;
             }
             let source_cov = match source.kind {
-                SourceKind::CloudTrail => {
+                // A trail speaks of AWS agents only; other providers' agents in the same
+                // store are not missing from it.
+                SourceKind::CloudTrail if agent.provider == normalizer::Provider::Aws => {
                     cloudtrail::coverage::bedrock_agent(&agent, &source.name, &seen, loss)
                 }
+                SourceKind::CloudTrail => Vec::new(),
+                SourceKind::GcpAuditLogs if agent.provider == normalizer::Provider::Gcp => {
+                    connectors::gcp::audit::coverage(&agent, &source.name, &seen, loss)
+                }
+                SourceKind::GcpAuditLogs => Vec::new(),
                 // APIs describe configuration, not what an agent did.
                 SourceKind::AwsApi { .. } => Vec::new(),
                 // Read from the API's configuration below: such sources keep no cursor.
@@ -1313,19 +1346,22 @@ pub async fn compute_state(
                 }
             }
         }
-        // What Google Cloud and Azure sources' configuration reads say, weighed like any
-        // source.
+        // What Google Cloud and Azure sources' configuration reads say: it never hides
+        // what events showed, and it says more precisely than an absence of events which
+        // setting is missing.
         let configured =
             gcp_coverage
                 .iter()
-                .flat_map(|(name, doc)| crate::scan_gcp::coverage(&agent, name, inventory, doc))
+                .flat_map(|(name, doc)| {
+                    crate::scan_gcp::coverage(&agent, name, inventory, doc, &audit_sources)
+                })
                 .chain(azure_coverage.iter().flat_map(|(name, doc)| {
                     crate::scan_azure::coverage(&agent, name, inventory, doc)
                 }));
         {
             for c in configured {
                 match coverage.iter_mut().find(|x| x.layer == c.layer) {
-                    Some(existing) if rank(&existing.status) < rank(&c.status) => *existing = c,
+                    Some(existing) if rank(&existing.status) <= rank(&c.status) => *existing = c,
                     Some(_) => {}
                     None => coverage.push(c),
                 }

@@ -96,12 +96,13 @@ pub async fn scan(
 }
 
 /// Coverage of one agent as this source's configuration reads say; only for the agents
-/// this source inventoried.
+/// this source inventoried. `audit_sources`: the gcp-audit-logs sources configured.
 pub fn coverage(
     agent: &AgentRef,
     source: &str,
     inventory: Option<&AgentInventory>,
     doc: &GcpTelemetryDoc,
+    audit_sources: &[String],
 ) -> Vec<Coverage> {
     let Some(inventory) = inventory else {
         return Vec::new();
@@ -117,5 +118,6 @@ pub fn coverage(
         source,
         inventory.engine.as_ref().map(|e| &e.value),
         doc.projects.get(&agent.scope),
+        audit_sources,
     )
 }

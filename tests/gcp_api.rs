@@ -7,7 +7,7 @@
 mod common;
 
 use common::spec_server::{Reply, Request, SpecServer};
-use common::{agent_in as agent, bin, stderr};
+use common::{agent_in as agent, bin, stderr, verify_jwt};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -214,35 +214,6 @@ fn route(cloud: &Arc<Mutex<Cloud>>, request: &Request) -> Reply {
         "NOT_FOUND",
         &format!("no route for {} {}", request.method, request.path),
     )
-}
-
-/// The JWT's claims when its RS256 signature is the test key's.
-fn verify_jwt(token: &str) -> Option<Value> {
-    use base64_decode as b64;
-    let (signed, signature) = token.rsplit_once('.')?;
-    let public = std::fs::read(test_data("gcp-test-service-account.pub.der")).ok()?;
-    ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, public)
-        .verify(signed.as_bytes(), &b64(signature)?)
-        .ok()?;
-    serde_json::from_slice(&b64(signed.split('.').nth(1)?)?).ok()
-}
-
-/// base64url without padding, as JWTs carry it.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for b in text.bytes() {
-        let v = ALPHABET.iter().position(|&a| a == b)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
 }
 
 fn test_data(name: &str) -> PathBuf {

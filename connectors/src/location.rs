@@ -1,5 +1,6 @@
 //! Where records and state live: a local directory or an `object_store` URL (`s3://`,
-//! with an endpoint override for S3-compatible servers), opened the same way everywhere.
+//! with an endpoint override for S3-compatible servers; `gs://`, where Cloud Logging
+//! sinks export), opened the same way everywhere.
 
 use crate::ConnectorError;
 use bytes::Bytes;
@@ -14,9 +15,10 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LocationSpec {
-    /// A directory path, `file:///abs/path`, or `s3://bucket/prefix`.
+    /// A directory path, `file:///abs/path`, `s3://bucket/prefix` or `gs://bucket/prefix`.
     pub url: String,
-    /// S3-compatible endpoint, e.g. `http://127.0.0.1:9000`.
+    /// S3-compatible endpoint, e.g. `http://127.0.0.1:9000`; for `gs://`, the Cloud
+    /// Storage base URL (default `https://storage.googleapis.com`).
     #[serde(default)]
     pub endpoint: Option<String>,
     #[serde(default)]
@@ -91,11 +93,37 @@ pub fn open(
             display: spec.url.clone(),
         });
     }
+    if let Some(rest) = spec.url.strip_prefix("gs://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(bad("no bucket name after gs://".into()));
+        }
+        // Credentials as Google's tools find them: GOOGLE_SERVICE_ACCOUNT(_KEY), or
+        // GOOGLE_APPLICATION_CREDENTIALS / the gcloud login, or the metadata server.
+        let mut builder =
+            object_store::gcp::GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket);
+        if let Ok(path) = std::env::var("GOOGLE_APPLICATION_CREDENTIALS") {
+            builder = builder.with_application_credentials(path);
+        }
+        if let Some(e) = &spec.endpoint {
+            builder = builder.with_base_url(e.trim_end_matches('/'));
+        }
+        if spec.allow_http {
+            builder = builder
+                .with_client_options(object_store::ClientOptions::new().with_allow_http(true));
+        }
+        let store = builder.build().map_err(|e| bad(e.to_string()))?;
+        return Ok(Opened {
+            store: Arc::new(store),
+            prefix: Path::parse(prefix.trim_end_matches('/')).map_err(|e| bad(e.to_string()))?,
+            display: spec.url.clone(),
+        });
+    }
     let local = match spec.url.strip_prefix("file://") {
         Some(p) => std::path::PathBuf::from(p),
         None if spec.url.contains("://") => {
             return Err(bad(
-                "unsupported scheme: use a directory path, file://, or s3://".into(),
+                "unsupported scheme: use a directory path, file://, s3:// or gs://".into(),
             ));
         }
         None => base_dir.join(&spec.url),

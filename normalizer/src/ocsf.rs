@@ -135,6 +135,16 @@ fn account(provider: Provider, uid: &str) -> Account<'_> {
             kind: Some("AWS Account"),
             type_id: Some(10),
         },
+        Provider::Gcp => Account {
+            uid,
+            kind: Some("GCP Project"),
+            type_id: Some(11),
+        },
+        Provider::Azure => Account {
+            uid,
+            kind: Some("Azure Subscription"),
+            type_id: Some(13),
+        },
         _ => Account {
             uid,
             kind: None,
@@ -295,6 +305,13 @@ fn api_record<'a>(event: &'a Event, product_version: &'a str) -> ApiActivity<'a>
         _ => (None, None),
     };
     let p = &event.principal;
+    // The principal's account is in the provider the record came from.
+    let provider = event
+        .cloud
+        .as_ref()
+        .map(|c| c.provider)
+        .or(event.agent.as_ref().map(|a| a.provider))
+        .unwrap_or(Provider::Aws);
     let user = User {
         kind: &p.kind,
         uid: p.id.as_deref(),
@@ -303,10 +320,11 @@ fn api_record<'a>(event: &'a Event, product_version: &'a str) -> ApiActivity<'a>
             .session_name
             .as_deref()
             .or(p.arn.as_deref())
+            .or(p.id.as_deref().filter(|_| provider != Provider::Aws))
             .unwrap_or(&p.kind),
         uid_alt: p.arn.as_deref(),
         credential_uid: p.credential_id.as_deref(),
-        account: p.account.as_deref().map(|a| account(Provider::Aws, a)),
+        account: p.account.as_deref().map(|a| account(provider, a)),
     };
     let src_endpoint = match event.src_ip.as_deref() {
         Some(ip) if ip.parse::<std::net::IpAddr>().is_ok() => SrcEndpoint::Ip(ip),

@@ -488,3 +488,33 @@ pub fn agent_in<'a>(agents: &'a [Value], id: &str) -> &'a Value {
         .find(|a| a["agent"]["id"] == id)
         .unwrap_or_else(|| panic!("no agent {id} in the inventory"))
 }
+
+/// The JWT's claims when its RS256 signature is the test service account's
+/// (`tests/data/gcp-test-service-account.pem`).
+pub fn verify_jwt(token: &str) -> Option<Value> {
+    let (signed, signature) = token.rsplit_once('.')?;
+    let public =
+        std::fs::read(repo_root().join("tests/data/gcp-test-service-account.pub.der")).ok()?;
+    ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, public)
+        .verify(signed.as_bytes(), &base64url_decode(signature)?)
+        .ok()?;
+    serde_json::from_slice(&base64url_decode(signed.split('.').nth(1)?)?).ok()
+}
+
+/// base64url without padding, as JWTs carry it.
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for b in text.bytes() {
+        let v = ALPHABET.iter().position(|&a| a == b)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}

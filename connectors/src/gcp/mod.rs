@@ -7,6 +7,8 @@
 //! model, instructions or tools (they are in the agent's code): the inventory says so with
 //! the reason instead of leaving blanks, and never invents them.
 
+pub mod audit;
+
 use crate::api_provenance as provenance;
 use crate::rest::{Bearer, Call, RestClient, RestError};
 use normalizer::inventory::{EngineConfig, Fact, InventorySnapshot, Observation};
@@ -616,11 +618,15 @@ async fn audit_and_roles(
 
 /// What can be seen of a reasoning engine, layer by layer, from its deployment and its
 /// project's audit configuration; each gap names the setting that closes it.
+///
+/// `audit_sources` are the gcp-audit-logs sources configured: with none, the audit layers
+/// say how to export the logs; with some, that the exports hold nothing of this engine.
 pub fn coverage(
     agent: &AgentRef,
     source: &str,
     engine: Option<&EngineConfig>,
     project: Option<&ProjectTelemetry>,
+    audit_sources: &[String],
 ) -> Vec<Coverage> {
     let at = |layer: Layer, status: CoverageStatus| Coverage {
         agent: agent.clone(),
@@ -710,11 +716,23 @@ pub fn coverage(
         Layer::IdentityApi,
         match data_access {
             Some(d) if d.records_invocations() && d.exempted.is_empty() => {
-                CoverageStatus::AvailableIfEnabled {
-                    setting: format!(
-                        "{source}: Data Access audit logs for aiplatform.googleapis.com are on in {project_id}; agentward does not read Cloud Audit Logs yet"
-                    ),
-                    how_to_enable: "read them: gcloud logging read 'protoPayload.serviceName=\"aiplatform.googleapis.com\"' (no Google Cloud setting is missing)".into(),
+                if audit_sources.is_empty() {
+                    CoverageStatus::AvailableIfEnabled {
+                        setting: format!(
+                            "{source}: Data Access audit logs for aiplatform.googleapis.com are on in {project_id}, and no gcp-audit-logs source reads them"
+                        ),
+                        how_to_enable: export_audit_logs(project_id),
+                    }
+                } else {
+                    CoverageStatus::AvailableIfEnabled {
+                        setting: format!(
+                            "{source}: Data Access audit logs for aiplatform.googleapis.com are on in {project_id}, yet the exports {} read hold no calls on this engine or by its service account",
+                            audit_sources.join(", ")
+                        ),
+                        how_to_enable: format!(
+                            "check that the sink routes logName:\"projects/{project_id}/logs/cloudaudit.googleapis.com%2Fdata_access\" to the bucket those sources read"
+                        ),
+                    }
                 }
             }
             Some(d) => CoverageStatus::AvailableIfEnabled {
@@ -752,14 +770,33 @@ pub fn coverage(
     ));
     out.push(at(
         Layer::Control,
-        CoverageStatus::AvailableIfEnabled {
-            setting: format!(
-                "{source}: changes to the engine are in Admin Activity audit logs (always on); agentward does not read Cloud Audit Logs yet, only the engine's current configuration"
-            ),
-            how_to_enable: "read them: gcloud logging read 'logName:\"cloudaudit.googleapis.com%2Factivity\" AND protoPayload.serviceName=\"aiplatform.googleapis.com\"' (no Google Cloud setting is missing)".into(),
+        if audit_sources.is_empty() {
+            CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: changes to the engine are in Admin Activity audit logs (always on), and no gcp-audit-logs source reads them: only the engine's current configuration is known"
+                ),
+                how_to_enable: export_audit_logs(project_id),
+            }
+        } else {
+            CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: the exports {} read hold no Admin Activity records of changes to this engine: it was not changed in that period, or the sink leaves them out",
+                    audit_sources.join(", ")
+                ),
+                how_to_enable: format!(
+                    "check that the sink routes logName:\"projects/{project_id}/logs/cloudaudit.googleapis.com%2Factivity\" to the bucket those sources read"
+                ),
+            }
         },
     ));
     out
+}
+
+/// How to get a project's Vertex AI audit logs where a gcp-audit-logs source reads them.
+fn export_audit_logs(project_id: &str) -> String {
+    format!(
+        "export them with a Logging sink: gcloud logging sinks create agentward-audit storage.googleapis.com/BUCKET --project {project_id} --log-filter='logName:\"cloudaudit.googleapis.com\" AND protoPayload.serviceName=\"aiplatform.googleapis.com\"', then add a source: kind = \"gcp-audit-logs\", url = \"gs://BUCKET\""
+    )
 }
 
 #[cfg(test)]
@@ -852,7 +889,7 @@ mod tests {
         };
         let identity = |d: Option<DataAccessLogs>| {
             let project = ProjectTelemetry { data_access: d };
-            coverage(&agent, "gcp", None, Some(&project))
+            coverage(&agent, "gcp", None, Some(&project), &[])
                 .into_iter()
                 .find(|c| c.layer == Layer::IdentityApi)
                 .unwrap()

@@ -1,0 +1,590 @@
+//! Cloud Audit Logs of Vertex AI Agent Engine as a source: the objects a Cloud Logging
+//! sink exports to Cloud Storage (`cloudaudit.googleapis.com/activity/YYYY/MM/DD/…json`,
+//! one `LogEntry` per line), in a bucket (`gs://`) or a directory they were copied to.
+//!
+//! Which agent a record is about: a call on a reasoning engine (its resource name) is that
+//! engine's; any other call is the agent's whose identity made it, when exactly one agent
+//! runs as that service account. Both are learned from the inventory the gcp-api sources
+//! read, so an engine deployed before the logs begin is attributed from the first record.
+
+use crate::ConnectorError;
+use crate::cloudtrail::{FileCounts, Listing, Mapped, Output, ReadFailure};
+use crate::location::Opened;
+use normalizer::event::{CloudContext, Target};
+use normalizer::inventory::{
+    Fact, InventorySnapshot, Observation, Provenance, ProvenanceKind, RecordRef,
+};
+use normalizer::{
+    AgentRef, Correlation, Coverage, CoverageStatus, Event, Layer, Outcome, Principal, Provider,
+    RawPointer, Timestamp,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+
+/// The log IDs of Cloud Audit Logs, as a sink names their directories, and what each holds.
+const AUDIT_LOGS: [(&str, &str); 4] = [
+    ("activity", "Admin Activity"),
+    ("data_access", "Data Access"),
+    ("system_event", "System Event"),
+    ("policy", "Policy Denied"),
+];
+const AUDIT_LOG_TYPE: &str = "type.googleapis.com/google.cloud.audit.AuditLog";
+/// `ReasoningEngineService` (deploy, change, read) and `ReasoningEngineExecutionService`
+/// (query, stream query).
+const ENGINE_SERVICES: &str = ".ReasoningEngine";
+const ENGINE_KIND: &str = "aiplatform.googleapis.com/ReasoningEngine";
+/// Methods that change an engine (everything else on it reads or queries it).
+const ENGINE_CONTROL_VERBS: [&str; 3] = ["Create", "Update", "Delete"];
+/// Model calls, whose resource names the model: evidence of what an engine really uses.
+const MODEL_METHODS: [&str; 6] = [
+    "GenerateContent",
+    "StreamGenerateContent",
+    "Predict",
+    "RawPredict",
+    "StreamRawPredict",
+    "ChatCompletions",
+];
+
+/// The audit-log type of an object, from the sink's directory layout; `None` for objects
+/// that are not Cloud Audit Logs.
+fn audit_log_of(key: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = key.split('/').collect();
+    parts.windows(2).find_map(|w| {
+        (w[0] == "cloudaudit.googleapis.com")
+            .then(|| {
+                AUDIT_LOGS
+                    .iter()
+                    .find(|(id, _)| *id == w[1])
+                    .map(|(_, n)| *n)
+            })
+            .flatten()
+    })
+}
+
+/// Every object under the source: the audit-log exports, oldest hour first; anything else
+/// (another log a sink routes there, a temporary object) listed as skipped with the reason.
+pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
+    let mut listing = crate::cloudtrail::list_objects(source, |key| {
+        if audit_log_of(key).is_none() {
+            Some(
+                "not a Cloud Audit Logs export (cloudaudit.googleapis.com/{activity,data_access,system_event,policy}/…): \
+                 other logs, such as an engine's stdout, are not read"
+                    .into(),
+            )
+        } else if key.ends_with(".json") || key.ends_with(".json.gz") {
+            None
+        } else {
+            Some("not a log export file name (.json)".into())
+        }
+    })
+    .await?;
+    // `…/YYYY/MM/DD/HH:MM:SS_HH:MM:SS_S0.json`: the date path and hour order files by time
+    // across the four logs.
+    listing
+        .files
+        .sort_by(|a, b| (time_path(&a.key), &a.key).cmp(&(time_path(&b.key), &b.key)));
+    Ok(listing)
+}
+
+fn time_path(key: &str) -> &str {
+    match key.split_once("cloudaudit.googleapis.com/") {
+        // Past the log ID: `YYYY/MM/DD/file`.
+        Some((_, rest)) => rest.split_once('/').map(|(_, t)| t).unwrap_or(rest),
+        None => key,
+    }
+}
+
+/// Which engine is which, and which agents run as which service account, from the
+/// inventory.
+#[derive(Debug, Clone, Default)]
+pub struct EngineAttribution {
+    /// engine id → the engines with that id (one, unless two projects reuse it).
+    engines: BTreeMap<String, Vec<AgentRef>>,
+    /// service account e-mail → the engines running as it.
+    identities: BTreeMap<String, BTreeSet<AgentRef>>,
+}
+
+impl EngineAttribution {
+    pub fn from_inventory(snapshot: &InventorySnapshot) -> EngineAttribution {
+        let mut out = EngineAttribution::default();
+        for a in snapshot.agents.iter().filter(|a| {
+            a.agent.provider == Provider::Gcp
+                && a.platform
+                    .as_ref()
+                    .is_some_and(|p| p.value == super::PLATFORM)
+        }) {
+            out.engines
+                .entry(a.agent.id.clone())
+                .or_default()
+                .push(a.agent.clone());
+            let identity = a
+                .engine
+                .as_ref()
+                .map(|e| e.value.service_account.clone())
+                .or_else(|| a.role.as_ref().map(|r| r.value.clone()));
+            if let Some(sa) = identity {
+                out.identities
+                    .entry(sa)
+                    .or_default()
+                    .insert(a.agent.clone());
+            }
+        }
+        out
+    }
+
+    /// The engine a resource name points at, in the project the record names.
+    fn engine(
+        &self,
+        resource: &str,
+        project: Option<&str>,
+        location: Option<&str>,
+    ) -> Option<AgentRef> {
+        let id = engine_id(resource)?;
+        let candidates = self.engines.get(id)?;
+        let matching: Vec<&AgentRef> = candidates
+            .iter()
+            .filter(|a| {
+                project.is_none_or(|p| a.scope == p || resource_project(resource) == Some(&a.scope))
+            })
+            .filter(|a| location.is_none_or(|l| a.location == l))
+            .collect();
+        match matching.as_slice() {
+            [one] => Some((*one).clone()),
+            _ => None,
+        }
+    }
+
+    /// The only engine running as this service account; none when several share it (the
+    /// project's Reasoning Engine service agent, typically): the call is kept unattributed.
+    fn running_as(&self, email: &str) -> Option<AgentRef> {
+        match self.identities.get(email) {
+            Some(set) if set.len() == 1 => set.iter().next().cloned(),
+            _ => None,
+        }
+    }
+}
+
+/// `…/reasoningEngines/ID[/…]` → `ID`.
+fn engine_id(resource: &str) -> Option<&str> {
+    let mut parts = resource.split('/');
+    parts.find(|p| *p == "reasoningEngines")?;
+    parts.next().filter(|id| !id.is_empty())
+}
+
+/// `projects/P/…` → `P` (an id or a number).
+fn resource_project(resource: &str) -> Option<&str> {
+    let mut parts = resource.trim_start_matches("//").split('/');
+    parts.find(|p| *p == "projects")?;
+    parts.next()
+}
+
+/// `…/publishers/google/models/gemini-2.5-flash` or `…/endpoints/123` → the model.
+fn model_of(resource: &str) -> Option<String> {
+    let mut parts = resource.split('/');
+    while let Some(p) = parts.next() {
+        if p == "models" || p == "endpoints" {
+            return parts.next().filter(|m| !m.is_empty()).map(|m| {
+                if p == "endpoints" {
+                    format!("endpoints/{m}")
+                } else {
+                    m.to_string()
+                }
+            });
+        }
+    }
+    None
+}
+
+/// google.rpc.Code names, for failures as the console shows them.
+fn status_name(code: i64) -> String {
+    const NAMES: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| code.to_string())
+}
+
+/// Maps audit-log entries to events, remembering which models each agent was already seen
+/// calling so a file proves each only once.
+pub struct AuditMapper {
+    pub source: String,
+    pub attribution: EngineAttribution,
+    sighted: BTreeSet<(AgentRef, String)>,
+}
+
+impl AuditMapper {
+    pub fn new(source: String, attribution: EngineAttribution) -> Self {
+        AuditMapper {
+            source,
+            attribution,
+            sighted: BTreeSet::new(),
+        }
+    }
+
+    pub fn forget_sightings(&mut self) {
+        self.sighted.clear();
+    }
+
+    /// One `LogEntry` line → an event, or the reason it is not one.
+    pub fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Mapped, String> {
+        let entry: Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a JSON log entry: {e}"))?;
+        let text = |v: &Value, path: &str| {
+            v.pointer(path)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let payload = entry
+            .get("protoPayload")
+            .filter(|p| p.get("@type").and_then(Value::as_str) == Some(AUDIT_LOG_TYPE))
+            .ok_or("not a Cloud Audit Logs entry (no protoPayload of type google.cloud.audit.AuditLog)")?;
+        let stamp = text(&entry, "/timestamp").ok_or("entry without a timestamp")?;
+        let time = Timestamp::parse_rfc3339(&stamp)
+            .map_err(|_| format!("timestamp {stamp:?} is not an RFC 3339 timestamp"))?;
+        let log_name = text(&entry, "/logName").unwrap_or_default();
+        let service = text(payload, "/serviceName").ok_or("audit entry without serviceName")?;
+        let method = text(payload, "/methodName").ok_or("audit entry without methodName")?;
+        let resource = text(payload, "/resourceName").unwrap_or_default();
+        // The project the entry was logged in; the monitored resource of an engine names
+        // it `resource_container`.
+        let project = text(&entry, "/resource/labels/project_id")
+            .or_else(|| text(&entry, "/resource/labels/resource_container"))
+            .or_else(|| resource_project(&log_name).map(str::to_string));
+        let location = text(&entry, "/resource/labels/location")
+            .or_else(|| text(&entry, "/resource/labels/region"));
+        // The verb is the last segment: `google.cloud.aiplatform.v1.ReasoningEngineService.QueryReasoningEngine`.
+        let verb = method.rsplit('.').next().unwrap_or(&method).to_string();
+
+        let principal_email = text(payload, "/authenticationInfo/principalEmail");
+        let principal_subject = text(payload, "/authenticationInfo/principalSubject");
+        let delegated_by = payload
+            .pointer("/authenticationInfo/serviceAccountDelegationInfo")
+            .and_then(Value::as_array)
+            .and_then(|chain| {
+                chain.iter().find_map(|d| {
+                    text(d, "/firstPartyPrincipal/principalEmail")
+                        .or_else(|| text(d, "/principalSubject"))
+                })
+            });
+        let principal = Principal {
+            kind: match principal_email.as_deref() {
+                Some(e) if e.ends_with(".gserviceaccount.com") => "ServiceAccount".into(),
+                Some(_) => "User".into(),
+                None if principal_subject.is_some() => "FederatedPrincipal".into(),
+                None => "Unknown".into(),
+            },
+            id: principal_email.clone().or(principal_subject.clone()),
+            arn: None,
+            account: project.clone(),
+            issuer: None,
+            session_name: None,
+            invoked_by: delegated_by,
+            credential_id: text(payload, "/authenticationInfo/serviceAccountKeyName"),
+        };
+
+        let is_engine_call = method.contains(ENGINE_SERVICES);
+        let mut layer = Layer::IdentityApi;
+        let mut agent = None;
+        let mut targets = Vec::new();
+        if !resource.is_empty() {
+            targets.push(Target {
+                uid: resource.clone(),
+                kind: if engine_id(&resource).is_some() {
+                    Some(ENGINE_KIND.into())
+                } else {
+                    text(&entry, "/resource/type")
+                },
+                name: None,
+            });
+        }
+        // A call on an engine is that engine's; a create names only the parent, and the
+        // engine it made is in the response.
+        let subject = engine_id(&resource)
+            .map(|_| resource.clone())
+            .or_else(|| text(payload, "/response/name").filter(|n| engine_id(n).is_some()));
+        if is_engine_call && let Some(name) = &subject {
+            agent = self
+                .attribution
+                .engine(name, project.as_deref(), location.as_deref());
+            if ENGINE_CONTROL_VERBS.iter().any(|v| verb.starts_with(v)) {
+                layer = Layer::Control;
+            }
+        }
+        // An engine with its own agent identity acts as
+        // `principal://agents.global.org-…/…/reasoningEngines/ID`: that engine, in whatever
+        // project it calls.
+        if agent.is_none()
+            && let Some(subject) = &principal_subject
+        {
+            agent = self.attribution.engine(subject, None, None);
+        }
+        if agent.is_none()
+            && let Some(email) = &principal_email
+        {
+            agent = self.attribution.running_as(email);
+        }
+
+        let status_code = payload
+            .pointer("/status/code")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let outcome = if status_code == 0 {
+            Outcome::Success
+        } else {
+            Outcome::Failure {
+                code: status_name(status_code),
+                message: text(payload, "/status/message"),
+            }
+        };
+        let model = MODEL_METHODS
+            .contains(&verb.as_str())
+            .then(|| model_of(&resource))
+            .flatten();
+
+        let raw = RawPointer {
+            source: self.source.clone(),
+            object: object.to_string(),
+            index,
+        };
+        let insert_id = text(&entry, "/insertId");
+        let mut observations = Vec::new();
+        if let (Some(m), Some(a), Outcome::Success) = (&model, &agent, &outcome)
+            && self.sighted.insert((a.clone(), m.clone()))
+        {
+            observations.push(Observation {
+                time,
+                agent: a.clone(),
+                fact: Fact::ModelInvoked(m.clone()),
+                provenance: Provenance {
+                    kind: ProvenanceKind::Inferred,
+                    record: RecordRef::new(&raw, insert_id.as_deref()),
+                },
+            });
+        }
+
+        // insertId is unique within a log and timestamp; with both it is unique anywhere.
+        let uid = hex::encode(
+            &Sha256::digest(
+                format!(
+                    "{log_name}\n{stamp}\n{}",
+                    insert_id.as_deref().unwrap_or("")
+                )
+                .as_bytes(),
+            )[..16],
+        );
+        let category = audit_log_of(&log_name.replace("%2F", "/")).map(str::to_string);
+        let read_only = if verb.starts_with("Get") || verb.starts_with("List") {
+            Some(true)
+        } else if ENGINE_CONTROL_VERBS.iter().any(|v| verb.starts_with(v))
+            || verb.starts_with("Set")
+        {
+            Some(false)
+        } else {
+            None
+        };
+        let event = Event {
+            uid,
+            time,
+            agent,
+            layer,
+            service,
+            operation: method,
+            targets,
+            outcome,
+            principal,
+            correlation: Correlation {
+                request_id: text(&entry, "/operation/id"),
+                trace_id: text(&entry, "/trace"),
+                ..Correlation::default()
+            },
+            source: raw,
+            cloud: project.map(|p| CloudContext {
+                provider: Provider::Gcp,
+                account: p,
+                region: location.unwrap_or_else(|| "global".into()),
+            }),
+            src_ip: text(payload, "/requestMetadata/callerIp"),
+            user_agent: text(payload, "/requestMetadata/callerSuppliedUserAgent"),
+            model,
+            category,
+            read_only,
+            original_time: Some(stamp),
+            prompt: None,
+            count: None,
+        };
+        Ok(Mapped {
+            event,
+            observations,
+            identity: Vec::new(),
+        })
+    }
+}
+
+/// Reads one exported object: an event per audit entry; a line that is not one is
+/// quarantined with the reason.
+pub fn read_log(
+    reader: impl Read,
+    object: &str,
+    mapper: &mut AuditMapper,
+    max_record: usize,
+    emit: &mut dyn FnMut(Output),
+) -> Result<FileCounts, ReadFailure> {
+    crate::invocation::read_json_lines(reader, object, max_record, emit, &mut |index, bytes| {
+        mapper
+            .map(object, index, bytes)
+            .map(|m| Output::Mapped(Box::new(m)))
+    })
+}
+
+fn records(n: u64) -> String {
+    match n {
+        1 => "1 record".into(),
+        n => format!("{} records", normalizer::thousands(n)),
+    }
+}
+
+/// What the scanned audit logs show of one engine: the calls on it and by its identity
+/// (Data Access), its changes (Admin Activity); records that could not be read degrade
+/// what they would have shown. Layers audit logs never hold are said as such.
+pub fn coverage(
+    agent: &AgentRef,
+    source: &str,
+    seen: &BTreeMap<Layer, u64>,
+    loss: Option<crate::cloudtrail::coverage::Loss>,
+) -> Vec<Coverage> {
+    let count = |l: Layer| seen.get(&l).copied().unwrap_or(0);
+    let observed = |via: String| {
+        match loss {
+        Some(l) => CoverageStatus::Degraded {
+            via,
+            lost: l.lost,
+            from: l.from,
+            to: l.to,
+            reason: "entries in these exports could not be read and are quarantined (agentward quarantine); events in that window may be missing".into(),
+        },
+        None => CoverageStatus::Observed { via },
+    }
+    };
+    let project = &agent.scope;
+    let mut out: Vec<Coverage> = super::coverage(agent, source, None, None, &[])
+        .into_iter()
+        .filter(|c| !matches!(c.layer, Layer::IdentityApi | Layer::Control))
+        .collect();
+    let at = |layer, status| Coverage {
+        agent: agent.clone(),
+        layer,
+        status,
+    };
+    out.push(at(
+        Layer::IdentityApi,
+        if count(Layer::IdentityApi) > 0 {
+            observed(format!(
+                "Cloud Audit Logs ({source}): {} of calls on the engine or by its identity",
+                records(count(Layer::IdentityApi))
+            ))
+        } else {
+            CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: no Data Access records of calls on this engine or by its service account in the scanned exports: Data Access audit logs are off by default, or the sink's filter leaves them out"
+                ),
+                how_to_enable: format!(
+                    "turn on DATA_READ and DATA_WRITE for aiplatform.googleapis.com in the IAM policy of {project} (auditConfigs), and route logName:\"cloudaudit.googleapis.com%2Fdata_access\" to the sink"
+                ),
+            }
+        },
+    ));
+    out.push(at(
+        Layer::Control,
+        if count(Layer::Control) > 0 {
+            observed(format!(
+                "Cloud Audit Logs ({source}): {} of changes to the engine (attempts included)",
+                records(count(Layer::Control))
+            ))
+        } else {
+            CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: no Admin Activity records of changes to this engine in the scanned exports: it was not changed in that period, or the sink's filter leaves them out"
+                ),
+                how_to_enable: "route logName:\"cloudaudit.googleapis.com%2Factivity\" AND protoPayload.serviceName=\"aiplatform.googleapis.com\" to the sink (gcloud logging sinks update SINK --log-filter=…)".into(),
+            }
+        },
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_are_recognised_by_the_sinks_layout() {
+        assert_eq!(
+            audit_log_of("cloudaudit.googleapis.com/activity/2026/11/20/10:00:00_10:59:59_S0.json"),
+            Some("Admin Activity")
+        );
+        assert_eq!(
+            audit_log_of("prod/cloudaudit.googleapis.com/data_access/2026/11/20/x.json"),
+            Some("Data Access")
+        );
+        assert_eq!(
+            audit_log_of("projects/p/logs/cloudaudit.googleapis.com/policy"),
+            Some("Policy Denied")
+        );
+        assert_eq!(
+            audit_log_of("aiplatform.googleapis.com/reasoning_engine_stdout/2026/11/20/x.json"),
+            None
+        );
+        assert_eq!(audit_log_of("cloudaudit.googleapis.com/other/x.json"), None);
+        assert_eq!(
+            time_path(
+                "a/cloudaudit.googleapis.com/data_access/2026/11/20/09:00:00_09:59:59_S0.json"
+            ),
+            "2026/11/20/09:00:00_09:59:59_S0.json"
+        );
+    }
+
+    #[test]
+    fn resource_names_give_engine_project_and_model() {
+        let engine =
+            "projects/418203957316/locations/us-central1/reasoningEngines/5723190044817195008";
+        assert_eq!(engine_id(engine), Some("5723190044817195008"));
+        assert_eq!(
+            engine_id(&format!("{engine}/operations/77")),
+            Some("5723190044817195008")
+        );
+        assert_eq!(resource_project(engine), Some("418203957316"));
+        assert_eq!(engine_id("projects/p/locations/l"), None);
+        assert_eq!(
+            model_of("projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash"),
+            Some("gemini-2.5-flash".into())
+        );
+        assert_eq!(
+            model_of("projects/p/locations/us-central1/endpoints/123"),
+            Some("endpoints/123".into())
+        );
+        assert_eq!(status_name(7), "PERMISSION_DENIED");
+        assert_eq!(status_name(99), "99");
+    }
+}
