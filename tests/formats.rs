@@ -315,7 +315,7 @@ fn the_selfhosted_example_is_valid_ocsf_and_cyclonedx_with_its_runtime_inventory
 }
 
 #[test]
-fn the_managed_agents_example_is_a_valid_cyclonedx_bom_with_both_providers() {
+fn the_managed_agents_example_is_valid_cyclonedx_with_both_providers_and_valid_ocsf() {
     let Some(schemas) = schemas_dir() else { return };
     let store = tempfile::tempdir().unwrap();
     let config = repo_root().join("examples/managed-agents/agentward.toml");
@@ -337,4 +337,18 @@ fn the_managed_agents_example_is_a_valid_cyclonedx_bom_with_both_providers() {
         assert!(text.contains(purl), "{purl}");
     }
     assert!(text.contains("support-desk") && text.contains("kb-summarizer"));
+
+    // The Vertex project's audit-log events, in their own provider's terms.
+    let mut ocsf = Ocsf::new(&schemas);
+    let events = with_store(&["events", "--format", "ocsf"]);
+    let mut checked = 0;
+    for line in stdout(&events).lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        let errs = ocsf.errors(&event);
+        assert!(errs.is_empty(), "{errs:?}\n{line}");
+        assert_eq!(event["cloud"]["provider"], "GCP", "{line}");
+        assert_eq!(event["actor"]["user"]["account"]["type_id"], 11, "{line}");
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
 }
