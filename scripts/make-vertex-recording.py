@@ -15,6 +15,10 @@ The project, acme-support-prod (number 418203957316):
   * kb-summarizer (europe-west4): a LlamaIndex agent with its own service account.
   * Data Access audit logs for aiplatform.googleapis.com: DATA_READ only, so who queried
     an engine (a DATA_WRITE) is not recorded.
+  * Request-response logging of the models the audit logs (examples/managed-agents/
+    audit-logs, scripts/make-vertex-audit-logs.py) show the engines calling: on for
+    gemini-2.5-pro in us-central1 (10% sampled to BigQuery), off for gemini-2.5-flash in
+    europe-west4.
 
 How: this script serves those answers on 127.0.0.1 in the shapes of the aiplatform v1,
 Cloud Resource Manager v1 and Cloud Storage JSON API references, with an OAuth endpoint
@@ -156,6 +160,13 @@ POLICY = {
     ],
 }
 
+MODEL_CONFIGS = {
+    f"/v1beta1/projects/{PROJECT}/locations/us-central1/publishers/google/models/gemini-2.5-pro:fetchPublisherModelConfig": {
+        "loggingConfig": {"enabled": True, "samplingRate": 0.1,
+                          "bigqueryDestination": {"outputUri": f"bq://{PROJECT}.vertex_logs.request_response"}}},
+    f"/v1beta1/projects/{PROJECT}/locations/europe-west4/publishers/google/models/gemini-2.5-flash:fetchPublisherModelConfig": {},
+}
+
 unanswered = []
 
 
@@ -195,6 +206,8 @@ class Handler(BaseHTTPRequestHandler):
         for location, engines in ENGINES.items():
             if url.path == f"/v1/projects/{PROJECT}/locations/{location}/reasoningEngines" and "pageToken" not in query:
                 return self.reply(200, {"reasoningEngines": engines})
+        if url.path in MODEL_CONFIGS:
+            return self.reply(200, MODEL_CONFIGS[url.path])
         if url.path in REQUIREMENTS and query.get("alt") == "media":
             return self.reply(200, REQUIREMENTS[url.path], "text/plain")
         unanswered.append(f"GET {self.path}")
@@ -214,10 +227,12 @@ def main():
                        "client_secret": "example", "refresh_token": REFRESH,
                        "token_uri": f"{endpoint}/token"}, f)
         config = os.path.join(tmp, "agentward.toml")
-        # The example's source, live against this server.
+        # The example's sources, the API live against this server; its audit logs show which
+        # models the engines call, whose logging is read after them.
         with open(config, "w") as f:
             f.write(f'[store]\nurl = "{tmp}/store"\n\n[[source]]\nname = "vertex-agents"\nkind = "gcp-api"\n'
-                    f'projects = ["{PROJECT}"]\nlocations = ["us-central1", "europe-west4"]\nendpoint = "{endpoint}"\n')
+                    f'projects = ["{PROJECT}"]\nlocations = ["us-central1", "europe-west4"]\nendpoint = "{endpoint}"\n'
+                    f'\n[[source]]\nname = "vertex-audit"\nkind = "gcp-audit-logs"\nurl = "{EXAMPLE}/audit-logs"\n')
         env = dict(os.environ, GOOGLE_APPLICATION_CREDENTIALS=adc, HOME=tmp)
         env.pop("GCE_METADATA_HOST", None)
         out = subprocess.run([binary, "--config", config, "record", os.path.join(EXAMPLE, "recording")],

@@ -1558,6 +1558,7 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
     // logs' records. Then CloudTrail: invocation logs are attributed with what it learned.
     // The APIs' identity read last: the roles worth reading include those the logs named.
     let mut api_phases = Vec::new();
+    let mut gcp_phases = Vec::new();
     for source in &config.sources {
         if let SourceKind::AwsApi {
             max_attempts,
@@ -1575,7 +1576,8 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
         } = source.kind
         {
             tracing::info!(source = %source.name, "reading the Vertex AI agents");
-            sources.push(crate::scan_gcp::scan(&store, source, (max_attempts, concurrency)).await?);
+            gcp_phases
+                .push(crate::scan_gcp::scan(&store, source, (max_attempts, concurrency)).await?);
         }
         if let SourceKind::AzureApi {
             max_attempts,
@@ -1598,6 +1600,9 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
     }
     for phase in api_phases {
         sources.push(api_identity(&store, config, phase).await?);
+    }
+    for phase in gcp_phases {
+        sources.push(crate::scan_gcp::finish(&store, phase).await?);
     }
 
     let (mut agents, unattributed_events) = compute_state(&store, config).await?;

@@ -1,5 +1,6 @@
 //! A gcp-api source within a scan: the reasoning engines of every project and location
-//! into the inventory, each project's audit configuration kept for coverage.
+//! into the inventory, each project's audit configuration kept for coverage; after the
+//! logs, the request-response logging of the models the logs showed the engines calling.
 
 use crate::config::{ApiWire, SourceConfig};
 use crate::scan::{
@@ -7,11 +8,12 @@ use crate::scan::{
     telemetry_doc,
 };
 use crate::store::{Store, StoreError};
-use connectors::gcp::{GcpSettings, GoogleAdc, ProjectTelemetry};
+use connectors::gcp::{GcpSettings, GoogleAdc, ModelLogging, ProjectTelemetry};
+use connectors::rest::RestClient;
 use normalizer::inventory::AgentInventory;
 use normalizer::{AgentRef, Coverage, Provider, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// What a gcp-api source last read of its projects.
@@ -19,13 +21,24 @@ use std::sync::Arc;
 pub struct GcpTelemetryDoc {
     pub read_at: Option<Timestamp>,
     pub projects: BTreeMap<String, ProjectTelemetry>,
+    /// `PROJECT/LOCATION/MODEL` → request-response logging of that publisher model.
+    #[serde(default)]
+    pub model_logging: BTreeMap<String, ModelLogging>,
+}
+
+/// A gcp-api source between its inventory read and its read after the logs: one client,
+/// so a recording holds both.
+pub struct GcpPhase {
+    summary: SourceSummary,
+    settings: GcpSettings,
+    client: Option<RestClient>,
 }
 
 pub async fn scan(
     store: &Store,
     source: &SourceConfig,
     (max_attempts, concurrency): (u32, usize),
-) -> Result<SourceSummary, StoreError> {
+) -> Result<GcpPhase, StoreError> {
     let settings = GcpSettings {
         source: source.name.clone(),
         projects: source.projects.clone(),
@@ -52,7 +65,11 @@ pub async fn scan(
         Ok(c) => c,
         Err(e) => {
             summary.failures.push(e);
-            return Ok(summary);
+            return Ok(GcpPhase {
+                summary,
+                settings,
+                client: None,
+            });
         }
     };
     let history = inventory_history(store).await?;
@@ -92,7 +109,72 @@ pub async fn scan(
         }),
         ..ApiSummary::default()
     });
+    Ok(GcpPhase {
+        summary,
+        settings,
+        client: Some(client),
+    })
+}
+
+/// After the logs: the request-response logging of every model this source's engines were
+/// seen calling (the audit logs just scanned may have shown new ones), in each engine's
+/// project and location.
+pub async fn finish(store: &Store, phase: GcpPhase) -> Result<SourceSummary, StoreError> {
+    let GcpPhase {
+        mut summary,
+        settings,
+        client,
+    } = phase;
+    let Some(client) = client else {
+        return Ok(summary);
+    };
+    let snapshot = inventory_history(store)
+        .await?
+        .snapshot_at(Timestamp(i64::MAX));
+    let models: BTreeSet<(String, String, String)> = snapshot
+        .agents
+        .iter()
+        .filter(|a| a.deleted.is_none() && is_ours(a, &settings.source))
+        .flat_map(|a| {
+            a.models_invoked.iter().map(|m| {
+                (
+                    a.agent.scope.clone(),
+                    a.agent.location.clone(),
+                    m.value.clone(),
+                )
+            })
+        })
+        .collect();
+    if models.is_empty() {
+        return Ok(summary);
+    }
+    let read = connectors::gcp::read_model_logging(&client, &settings, models).await;
+    for (key, state) in &read {
+        if let ModelLogging::Unreadable { reason } = state {
+            summary.failures.push(format!(
+                "{key}: request-response logging not read: {reason}"
+            ));
+        }
+    }
+    let mut doc = store
+        .get_json::<GcpTelemetryDoc>(&telemetry_doc(&settings.source))
+        .await?
+        .unwrap_or_default();
+    doc.model_logging.extend(read);
+    store
+        .put_json(&telemetry_doc(&settings.source), &doc)
+        .await?;
+    if let Some(api) = summary.api.as_mut() {
+        api.calls = client.calls();
+    }
     Ok(summary)
+}
+
+/// Whether this gcp-api source inventoried the agent.
+fn is_ours(inventory: &AgentInventory, source: &str) -> bool {
+    inventory.platform.as_ref().is_some_and(|p| {
+        p.value == connectors::gcp::PLATFORM && p.provenance.record.source == source
+    })
 }
 
 /// Coverage of one agent as this source's configuration reads say; only for the agents
@@ -107,17 +189,24 @@ pub fn coverage(
     let Some(inventory) = inventory else {
         return Vec::new();
     };
-    let ours = inventory.platform.as_ref().is_some_and(|p| {
-        p.value == connectors::gcp::PLATFORM && p.provenance.record.source == source
-    });
-    if agent.provider != Provider::Gcp || !ours || inventory.deleted.is_some() {
+    if agent.provider != Provider::Gcp || !is_ours(inventory, source) || inventory.deleted.is_some()
+    {
         return Vec::new();
     }
+    let models: Vec<(&str, Option<&ModelLogging>)> = inventory
+        .models_invoked
+        .iter()
+        .map(|m| {
+            let key = connectors::gcp::model_key(&agent.scope, &agent.location, &m.value);
+            (m.value.as_str(), doc.model_logging.get(&key))
+        })
+        .collect();
     connectors::gcp::coverage(
         agent,
         source,
         inventory.engine.as_ref().map(|e| &e.value),
         doc.projects.get(&agent.scope),
         audit_sources,
+        &models,
     )
 }

@@ -324,6 +324,10 @@ fn audit_entries_become_events_of_the_engines_they_concern() {
     assert_eq!(denied["cloud"]["provider"], "GCP");
     let model_call = &events[&(REFUND.to_string(), "identity_api".to_string())][0];
     assert_eq!(model_call["ai_model"]["name"], "gemini-2.5-pro");
+    assert_eq!(
+        model_call["cloud"]["region"], "us-central1",
+        "the location in the model's resource name"
+    );
     let by_identity = &events[&(KB.to_string(), "identity_api".to_string())][1];
     assert_eq!(by_identity["cloud"]["account"]["uid"], "partner-data");
 
@@ -334,6 +338,19 @@ fn audit_entries_become_events_of_the_engines_they_concern() {
     assert_eq!(invoked.len(), 1, "{invoked:?}");
     assert_eq!(invoked[0]["value"], "gemini-2.5-pro");
     assert_eq!(invoked[0]["provenance"]["record"]["object"], DATA_ACCESS);
+
+    // The model the engine was seen calling has its request-response logging read (the
+    // recording says: on, 10% to BigQuery).
+    let prompt = statement(root, REFUND, "prompt");
+    assert!(
+        prompt.contains("request-response logging is on in us-central1")
+            && prompt.contains("gemini-2.5-pro (sampling 10%, to bq://acme-support-prod.vertex_logs.request_response)"),
+        "{prompt}"
+    );
+    assert!(
+        statement(root, KB, "prompt").contains("none was seen in its audit logs"),
+        "no model call of kb-summarizer in this export"
+    );
 
     // Control is observed where changes were logged; elsewhere the statement names the
     // exports that hold nothing of the engine.

@@ -175,9 +175,14 @@ fn engine_id(resource: &str) -> Option<&str> {
 
 /// `projects/P/…` → `P` (an id or a number).
 fn resource_project(resource: &str) -> Option<&str> {
-    let mut parts = resource.trim_start_matches("//").split('/');
-    parts.find(|p| *p == "projects")?;
-    parts.next()
+    resource_segment(resource, "projects")
+}
+
+/// The segment after `collection/` in a resource name.
+fn resource_segment<'a>(resource: &'a str, collection: &str) -> Option<&'a str> {
+    let mut parts = resource.split('/');
+    parts.find(|p| *p == collection)?;
+    parts.next().filter(|s| !s.is_empty())
 }
 
 /// `…/publishers/google/models/gemini-2.5-flash` or `…/endpoints/123` → the model.
@@ -273,7 +278,8 @@ impl AuditMapper {
             .or_else(|| text(&entry, "/resource/labels/resource_container"))
             .or_else(|| resource_project(&log_name).map(str::to_string));
         let location = text(&entry, "/resource/labels/location")
-            .or_else(|| text(&entry, "/resource/labels/region"));
+            .or_else(|| text(&entry, "/resource/labels/region"))
+            .or_else(|| resource_segment(&resource, "locations").map(str::to_string));
         // The verb is the last segment: `google.cloud.aiplatform.v1.ReasoningEngineService.QueryReasoningEngine`.
         let verb = method.rsplit('.').next().unwrap_or(&method).to_string();
 
@@ -488,7 +494,7 @@ pub fn coverage(
     }
     };
     let project = &agent.scope;
-    let mut out: Vec<Coverage> = super::coverage(agent, source, None, None, &[])
+    let mut out: Vec<Coverage> = super::coverage(agent, source, None, None, &[], &[])
         .into_iter()
         .filter(|c| !matches!(c.layer, Layer::IdentityApi | Layer::Control))
         .collect();
@@ -575,6 +581,8 @@ mod tests {
             Some("5723190044817195008")
         );
         assert_eq!(resource_project(engine), Some("418203957316"));
+        assert_eq!(resource_segment(engine, "locations"), Some("us-central1"));
+        assert_eq!(resource_segment("projects/_/buckets/b", "locations"), None);
         assert_eq!(engine_id("projects/p/locations/l"), None);
         assert_eq!(
             model_of("projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash"),

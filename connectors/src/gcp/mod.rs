@@ -154,6 +154,70 @@ pub struct ProjectTelemetry {
     pub data_access: Option<DataAccessLogs>,
 }
 
+/// Request-response logging of one publisher model in one project and location
+/// (`fetchPublisherModelConfig`): where prompts and responses of calls to it are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ModelLogging {
+    On {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sampling_rate: Option<f64>,
+        /// `bq://PROJECT.DATASET.TABLE`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        destination: Option<String>,
+    },
+    Off,
+    /// The call failed; Google's reason.
+    Unreadable {
+        reason: String,
+    },
+}
+
+/// The key of a model's logging state: `PROJECT/LOCATION/MODEL`.
+pub fn model_key(project: &str, location: &str, model: &str) -> String {
+    format!("{project}/{location}/{model}")
+}
+
+/// Request-response logging of each (project, location, publisher model): the models the
+/// engines were seen calling, in the engines' projects and locations. Publisher models only
+/// (`gemini-2.5-flash`, not `endpoints/…`); a call that fails is kept as the reason.
+pub async fn read_model_logging(
+    client: &RestClient,
+    settings: &GcpSettings,
+    models: BTreeSet<(String, String, String)>,
+) -> BTreeMap<String, ModelLogging> {
+    let models: Vec<(String, String, String)> = models
+        .into_iter()
+        .filter(|(.., m)| !m.contains('/'))
+        .collect();
+    let read = crate::rest::bounded(models, settings.concurrency, |(project, location, model)| async move {
+        let state = match settings.url(
+            &format!("{location}-aiplatform.googleapis.com"),
+            &format!("/v1beta1/projects/{project}/locations/{location}/publishers/google/models/{model}:fetchPublisherModelConfig"),
+        ) {
+            Ok(url) => match client.json(Call::get("aiplatform", url, CLOUD_PLATFORM)).await {
+                Ok(config) => match config.get("loggingConfig") {
+                    Some(logging) if logging.get("enabled").and_then(Value::as_bool) == Some(true) => {
+                        ModelLogging::On {
+                            sampling_rate: logging.get("samplingRate").and_then(Value::as_f64),
+                            destination: logging
+                                .pointer("/bigqueryDestination/outputUri")
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
+                        }
+                    }
+                    _ => ModelLogging::Off,
+                },
+                Err(e) => ModelLogging::Unreadable { reason: e.to_string() },
+            },
+            Err(e) => ModelLogging::Unreadable { reason: e.to_string() },
+        };
+        (model_key(&project, &location, &model), state)
+    })
+    .await;
+    read.into_iter().collect()
+}
+
 /// What reading the projects produced.
 #[derive(Debug, Default)]
 pub struct GcpRead {
@@ -621,12 +685,14 @@ async fn audit_and_roles(
 ///
 /// `audit_sources` are the gcp-audit-logs sources configured: with none, the audit layers
 /// say how to export the logs; with some, that the exports hold nothing of this engine.
+/// `models`: the models the engine was seen calling, with their request-response logging.
 pub fn coverage(
     agent: &AgentRef,
     source: &str,
     engine: Option<&EngineConfig>,
     project: Option<&ProjectTelemetry>,
     audit_sources: &[String],
+    models: &[(&str, Option<&ModelLogging>)],
 ) -> Vec<Coverage> {
     let at = |layer: Layer, status: CoverageStatus| Coverage {
         agent: agent.clone(),
@@ -684,12 +750,7 @@ pub fn coverage(
                 how_to_enable: "read the engine's spans (no Google Cloud setting is missing)".into(),
             }
         } else {
-            CoverageStatus::AvailableIfEnabled {
-                setting: format!("{source}: audit logs never carry prompts; the models the engine calls are chosen in its code, so their request-response logging cannot be checked from the API"),
-                how_to_enable: format!(
-                    "for each model the agent calls: POST https://{location}-aiplatform.googleapis.com/v1beta1/projects/{project_id}/locations/{location}/publishers/google/models/MODEL:setPublisherModelConfig with publisherModelConfig.loggingConfig {{enabled: true, bigqueryDestination}}; or env GOOGLE_CLOUD_AGENT_ENGINE_ENABLE_TELEMETRY=true with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true"
-                ),
-            }
+            prompt_logging(source, project_id, location, models)
         },
     ));
     out.push(at(
@@ -792,6 +853,86 @@ pub fn coverage(
     out
 }
 
+/// The prompt layer from the request-response logging of the models the engine was seen
+/// calling (in its project and location); `models` pairs each with its state, `None` when
+/// it has not been read.
+fn prompt_logging(
+    source: &str,
+    project_id: &str,
+    location: &str,
+    models: &[(&str, Option<&ModelLogging>)],
+) -> CoverageStatus {
+    let set_config = |model: &str| {
+        format!(
+            "POST https://{location}-aiplatform.googleapis.com/v1beta1/projects/{project_id}/locations/{location}/publishers/google/models/{model}:setPublisherModelConfig with publisherModelConfig.loggingConfig {{enabled: true, samplingRate: 1, bigqueryDestination: {{outputUri: \"bq://{project_id}.DATASET\"}}}}"
+        )
+    };
+    if models.is_empty() {
+        return CoverageStatus::AvailableIfEnabled {
+            setting: format!(
+                "{source}: audit logs never carry prompts; the models the engine calls are chosen in its code and none was seen in its audit logs, so their request-response logging cannot be checked"
+            ),
+            how_to_enable: format!(
+                "for each model the agent calls: {}; or env GOOGLE_CLOUD_AGENT_ENGINE_ENABLE_TELEMETRY=true with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true",
+                set_config("MODEL")
+            ),
+        };
+    }
+    let mut on = Vec::new();
+    let mut off = Vec::new();
+    let mut unknown = Vec::new();
+    for (model, state) in models {
+        match state {
+            Some(ModelLogging::On {
+                sampling_rate,
+                destination,
+            }) => on.push(format!(
+                "{model} (sampling {}, to {})",
+                sampling_rate.map_or("unset".to_string(), |r| format!("{:.0}%", r * 100.0)),
+                destination.as_deref().unwrap_or("no destination")
+            )),
+            Some(ModelLogging::Off) => off.push(model.to_string()),
+            Some(ModelLogging::Unreadable { reason }) => unknown.push(format!("{model}: {reason}")),
+            None => unknown.push(format!("{model}: not read yet (the next scan reads it)")),
+        }
+    }
+    if off.is_empty() && unknown.is_empty() {
+        return CoverageStatus::AvailableIfEnabled {
+            setting: format!(
+                "{source}: request-response logging is on in {location} for every model the engine was seen calling ({}): prompts and responses are in BigQuery, which agentward does not read",
+                on.join(", ")
+            ),
+            how_to_enable: "read the BigQuery tables (no Google Cloud setting is missing)".into(),
+        };
+    }
+    let mut said = Vec::new();
+    if !off.is_empty() {
+        said.push(format!(
+            "request-response logging is off in {location} for {}, which the engine was seen calling",
+            off.join(", ")
+        ));
+    }
+    if !unknown.is_empty() {
+        said.push(format!(
+            "its state could not be read for {}",
+            unknown.join("; ")
+        ));
+    }
+    if !on.is_empty() {
+        said.push(format!("on for {}", on.join(", ")));
+    }
+    CoverageStatus::AvailableIfEnabled {
+        setting: format!("{source}: {}", said.join("; ")),
+        how_to_enable: match off.first() {
+            Some(model) => set_config(model),
+            None => format!(
+                "grant the scanner aiplatform.endpoints.get on {project_id} (fetchPublisherModelConfig), or turn logging on: {}",
+                set_config("MODEL")
+            ),
+        },
+    }
+}
+
 /// How to get a project's Vertex AI audit logs where a gcp-audit-logs source reads them.
 fn export_audit_logs(project_id: &str) -> String {
     format!(
@@ -889,7 +1030,7 @@ mod tests {
         };
         let identity = |d: Option<DataAccessLogs>| {
             let project = ProjectTelemetry { data_access: d };
-            coverage(&agent, "gcp", None, Some(&project), &[])
+            coverage(&agent, "gcp", None, Some(&project), &[], &[])
                 .into_iter()
                 .find(|c| c.layer == Layer::IdentityApi)
                 .unwrap()
@@ -914,5 +1055,62 @@ mod tests {
         }));
         assert!(exempt.contains("exempt user:ops@acme.com"), "{exempt}");
         assert!(identity(None).contains("could not be read"));
+    }
+    #[test]
+    fn the_prompt_layer_names_each_invoked_models_logging() {
+        let on = ModelLogging::On {
+            sampling_rate: Some(0.25),
+            destination: Some("bq://p.logs.rr".into()),
+        };
+        let statement = |models: &[(&str, Option<&ModelLogging>)]| match prompt_logging(
+            "gcp",
+            "p",
+            "us-central1",
+            models,
+        ) {
+            CoverageStatus::AvailableIfEnabled {
+                setting,
+                how_to_enable,
+            } => (setting, how_to_enable),
+            other => panic!("{other:?}"),
+        };
+        let (setting, how) = statement(&[("gemini-2.5-pro", Some(&on))]);
+        assert!(
+            setting.contains("on in us-central1 for every model")
+                && setting.contains("gemini-2.5-pro (sampling 25%, to bq://p.logs.rr)"),
+            "{setting}"
+        );
+        assert!(how.contains("no Google Cloud setting is missing"));
+
+        let (setting, how) = statement(&[
+            ("gemini-2.5-pro", Some(&on)),
+            ("gemini-2.5-flash", Some(&ModelLogging::Off)),
+        ]);
+        assert!(
+            setting.contains("off in us-central1 for gemini-2.5-flash")
+                && setting.contains("on for gemini-2.5-pro"),
+            "{setting}"
+        );
+        assert!(
+            how.contains("/publishers/google/models/gemini-2.5-flash:setPublisherModelConfig"),
+            "{how}"
+        );
+
+        let denied = ModelLogging::Unreadable {
+            reason: "403 Permission denied".into(),
+        };
+        let (setting, how) = statement(&[("gemini-2.5-pro", Some(&denied)), ("text-bison", None)]);
+        assert!(
+            setting.contains("gemini-2.5-pro: 403 Permission denied")
+                && setting.contains("text-bison: not read yet"),
+            "{setting}"
+        );
+        assert!(how.contains("aiplatform.endpoints.get"), "{how}");
+
+        let (setting, _) = statement(&[]);
+        assert!(
+            setting.contains("none was seen in its audit logs"),
+            "{setting}"
+        );
     }
 }
