@@ -16,6 +16,10 @@ injection), with one project, `support`, and two model deployments:
 The account's diagnostic setting sends Audit logs to a Log Analytics workspace but not
 RequestResponse, and the project has no Application Insights connection (no tracing).
 
+The project's managed identity (the agents' identity) holds Azure AI User on the account,
+Storage Blob Data Reader on the policy documents' storage account, and Contributor on the
+whole support-ai resource group (someone's shortcut: it can change the account itself).
+
 How: this script serves those answers on 127.0.0.1 in the shapes of the ARM
 Microsoft.CognitiveServices 2025-06-01 and Microsoft.Insights diagnosticSettings
 references and the Foundry agents data plane, with an App Service managed-identity token
@@ -40,6 +44,36 @@ EXAMPLE = os.path.join(ROOT, "examples", "managed-agents")
 SUB = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
 ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/support-ai/providers/Microsoft.CognitiveServices/accounts/acme-foundry"
 TOKENS = {"https://management.azure.com": "arm-example-token", "https://ai.azure.com": "foundry-example-token"}
+
+PROJECT_PRINCIPAL = "8d4f2b6a-1e3c-4a5b-9c7d-0e1f2a3b4c5d"
+AI_USER = "53ca6127-db72-4b80-b1b0-d745d6d5456d"
+BLOB_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+ROLES = {
+    AI_USER: ("Azure AI User", {"actions": ["Microsoft.CognitiveServices/*/read", "Microsoft.Authorization/*/read"],
+                                "notActions": [], "dataActions": ["Microsoft.CognitiveServices/*"], "notDataActions": []}),
+    BLOB_READER: ("Storage Blob Data Reader", {
+        "actions": ["Microsoft.Storage/storageAccounts/blobServices/containers/read",
+                    "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"],
+        "notActions": [], "dataActions": ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
+        "notDataActions": []}),
+    CONTRIBUTOR: ("Contributor", {"actions": ["*"], "notActions": [
+        "Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
+        "Microsoft.Authorization/elevateAccess/Action", "Microsoft.Blueprint/blueprintAssignments/write",
+        "Microsoft.Blueprint/blueprintAssignments/delete", "Microsoft.Compute/galleries/share/action",
+        "Microsoft.Purview/consents/write", "Microsoft.Purview/consents/delete"],
+        "dataActions": [], "notDataActions": []}),
+}
+
+
+def role_assignment(n, role, scope):
+    name = f"{n:08d}-5e1f-4c2a-9b3d-7a6c5b4e3d2f"
+    return {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}", "name": name,
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {"roleDefinitionId": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+                           "principalId": PROJECT_PRINCIPAL, "principalType": "ServicePrincipal", "scope": scope,
+                           "condition": None, "conditionVersion": None, "createdOn": "2026-09-30T14:02:11.4410000Z"}}
+
 
 unanswered = []
 state = {"endpoint": ""}
@@ -70,6 +104,16 @@ def arm_answers():
              "identity": {"type": "SystemAssigned", "principalId": "8d4f2b6a-1e3c-4a5b-9c7d-0e1f2a3b4c5d"},
              "properties": {"displayName": "support", "isDefault": True,
                             "endpoints": {"AI Foundry API": project_endpoint}}}]},
+        f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments": {"value": [
+            role_assignment(1, AI_USER, ACCOUNT),
+            role_assignment(2, BLOB_READER, f"/subscriptions/{SUB}/resourceGroups/support-docs/providers/Microsoft.Storage/storageAccounts/acmepolicies"),
+            role_assignment(3, CONTRIBUTOR, f"/subscriptions/{SUB}/resourceGroups/support-ai"),
+        ]},
+        **{f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}": {
+            "id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}", "name": guid,
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {"roleName": name, "type": "BuiltInRole", "description": name, "assignableScopes": ["/"],
+                           "permissions": [permissions]}} for guid, (name, permissions) in ROLES.items()},
         f"{ACCOUNT}/projects/support/connections": {"value": [
             {"name": "policies-search", "properties": {"category": "CognitiveSearch", "authType": "AAD",
                                                         "target": "https://acme-search.search.windows.net"}}]},
@@ -136,6 +180,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("authorization") != f"Bearer {wanted}":
             return self.reply(401, {"error": {"code": "InvalidAuthenticationToken", "message": "wrong token"}})
         answers = arm_answers()
+        if url.path.endswith("/roleAssignments") and query.get("$filter") != f"principalId eq '{PROJECT_PRINCIPAL}'":
+            unanswered.append(f"GET {self.path} (no principalId filter)")
+            return self.reply(400, {"error": {"code": "BadRequest", "message": "principalId filter expected"}})
         if arm and url.path in answers:
             return self.reply(200, answers[url.path])
         if url.path == "/api/projects/support/assistants" and query.get("api-version") == "v1":

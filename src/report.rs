@@ -208,7 +208,7 @@ pub fn scan_summary(s: &ScanSummary) -> String {
     if s.configuration_findings > 0 {
         let _ = writeln!(
             out,
-            "what runs left open to prompt injection: {} (agentward findings)",
+            "what runs left open to attack (prompt injection, unbounded identity): {} (agentward findings)",
             s.configuration_findings
         );
     }
@@ -324,6 +324,22 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
                 r.since,
                 &r.provenance,
             );
+        }
+        if let Some(g) = &a.identity_grants {
+            let mut lines: Vec<String> = g.value.iter().map(grant_line).collect();
+            if lines.is_empty() {
+                lines.push("no role assignments".into());
+            }
+            sourced_line(
+                &mut out,
+                "identity roles",
+                lines.remove(0),
+                g.since,
+                &g.provenance,
+            );
+            for line in lines {
+                let _ = writeln!(out, "  {:<15}   {line}", "");
+            }
         }
         for p in &a.packages {
             let package = &p.value;
@@ -598,6 +614,36 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
 }
 
 /// `label value`, then when and from which record it took effect.
+/// `ROLE on SCOPE` with what it allows: the role's name says little when it is custom, and
+/// a `*` is what an auditor looks for.
+fn grant_line(grant: &normalizer::inventory::RoleGrant) -> String {
+    // `/subscriptions/S/resourceGroups/G/providers/P/TYPE/NAME` → `TYPE/NAME (resource group G)`.
+    let scope = match grant.scope.split_once("/providers/") {
+        Some((container, resource)) => {
+            let group = container.rsplit('/').next().unwrap_or(container);
+            let short = resource.split_once('/').map_or(resource, |(_, r)| r);
+            format!("{short} (resource group {group})")
+        }
+        None if grant.scope.contains("/resourceGroups/") => format!(
+            "resource group {}",
+            grant.scope.rsplit('/').next().unwrap_or(&grant.scope)
+        ),
+        None => grant.scope.clone(),
+    };
+    let mut allows = Vec::new();
+    let listed = |label: &str, list: &[String]| {
+        (!list.is_empty()).then(|| format!("{label} {}", list.join(", ")))
+    };
+    allows.extend(listed("actions", &grant.actions));
+    allows.extend(listed("except", &grant.not_actions));
+    allows.extend(listed("data actions", &grant.data_actions));
+    allows.extend(listed("except data", &grant.not_data_actions));
+    if grant.condition.is_some() {
+        allows.push("under a condition".into());
+    }
+    format!("{} on {scope}: {}", grant.role, allows.join("; "))
+}
+
 fn sourced_line(
     out: &mut String,
     label: &str,

@@ -96,6 +96,8 @@ fn route(azure: &Arc<Mutex<Azure>>, r: &Request) -> Reply {
     if arm {
         let wanted = if r.path.ends_with("/diagnosticSettings") {
             "2021-05-01-preview"
+        } else if r.path.contains("/providers/Microsoft.Authorization/") {
+            "2022-04-01"
         } else {
             "2025-06-01"
         };
@@ -242,6 +244,19 @@ fn route(azure: &Arc<Mutex<Azure>>, r: &Request) -> Reply {
                 ]}),
             )
         }
+        p if p
+            == format!(
+                "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments"
+            ) =>
+        {
+            role_assignments(&mut az, r)
+        }
+        p if p.starts_with(&format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
+        )) =>
+        {
+            role_definition(p.rsplit('/').next().unwrap())
+        }
         "/api/projects/research/assistants" | "/api/projects/research/agents" => {
             Reply::json(json!({"object": "list", "data": [], "has_more": false}))
         }
@@ -251,6 +266,85 @@ fn route(azure: &Arc<Mutex<Azure>>, r: &Request) -> Reply {
             &format!("no route for {} {}", r.method, r.path),
         ),
     }
+}
+
+const PROJECT_PRINCIPAL: &str = "b2b2b2b2-0000-0000-0000-000000000002";
+const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+const BLOB_CONTRIBUTOR: &str = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+
+/// The project identity's role assignments across the subscription, two pages; Reader is
+/// assigned twice, so its definition must be read once.
+fn role_assignments(az: &mut Azure, r: &Request) -> Reply {
+    if r.param("$filter").as_deref() != Some(&format!("principalId eq '{PROJECT_PRINCIPAL}'")) {
+        return azure_error(400, "BadRequest", "a principalId filter was expected");
+    }
+    let assignment = |n: u32, role: &str, scope: String, condition: Option<&str>| {
+        json!({
+            "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/0000000{n}-aaaa-bbbb-cccc-dddddddddddd"),
+            "name": format!("0000000{n}-aaaa-bbbb-cccc-dddddddddddd"),
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {
+                "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}"),
+                "principalId": PROJECT_PRINCIPAL, "principalType": "ServicePrincipal", "scope": scope,
+                "condition": condition, "conditionVersion": condition.map(|_| "2.0"),
+                "createdOn": "2026-10-01T09:00:00.0000000Z"
+            }
+        })
+    };
+    let storage = format!(
+        "/subscriptions/{SUB}/resourceGroups/kb-rg/providers/Microsoft.Storage/storageAccounts/acmekb"
+    );
+    match r.param("$skiptoken").as_deref() {
+        None => {
+            az.issued_cursors.push("rbac-2".into());
+            Reply::json(json!({
+                "value": [
+                    assignment(1, READER, account_id("acme-foundry"), None),
+                    assignment(2, BLOB_CONTRIBUTOR, storage,
+                               Some("@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'kb'")),
+                ],
+                "nextLink": format!("{}/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=principalId%20eq%20%27{PROJECT_PRINCIPAL}%27&$skiptoken=rbac-2", az.data_plane)
+            }))
+        }
+        Some(t) if az.issued_cursors.iter().any(|c| c == t) => Reply::json(json!({"value": [
+            assignment(3, CONTRIBUTOR, format!("/subscriptions/{SUB}/resourceGroups/agents-rg"), None),
+            assignment(4, READER, format!("/subscriptions/{SUB}"), None),
+        ]})),
+        Some(_) => azure_error(400, "InvalidSkipToken", "not issued"),
+    }
+}
+
+fn role_definition(guid: &str) -> Reply {
+    let (name, permissions) = match guid {
+        READER => (
+            "Reader",
+            json!([{"actions": ["*/read"], "notActions": [], "dataActions": [], "notDataActions": []}]),
+        ),
+        CONTRIBUTOR => (
+            "Contributor",
+            json!([{"actions": ["*"], "notActions": [
+            "Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/elevateAccess/Action"], "dataActions": [], "notDataActions": []}]),
+        ),
+        BLOB_CONTRIBUTOR => (
+            "Storage Blob Data Contributor",
+            json!([{
+            "actions": ["Microsoft.Storage/storageAccounts/blobServices/containers/delete",
+                        "Microsoft.Storage/storageAccounts/blobServices/containers/read"],
+            "notActions": [],
+            "dataActions": ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
+                            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
+            "notDataActions": []}]),
+        ),
+        _ => return azure_error(404, "RoleDefinitionDoesNotExist", "no such role"),
+    };
+    Reply::json(json!({
+        "id": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+        "name": guid, "type": "Microsoft.Authorization/roleDefinitions",
+        "properties": {"roleName": name, "type": "BuiltInRole", "description": name,
+                       "assignableScopes": ["/"], "permissions": permissions}
+    }))
 }
 
 fn azure_error(status: u16, code: &str, message: &str) -> Reply {
@@ -508,7 +602,82 @@ fn foundry_agents_are_inventoried_with_their_real_models_through_every_page() {
             "vector store vs_policies"
         ])
     );
+    // What the project's identity may do across the subscription, every page, each role
+    // joined to its definition (read once, though Reader is assigned twice).
+    let grants = first["identity_grants"]["value"].as_array().unwrap();
+    let roles: Vec<(&str, &str)> = grants
+        .iter()
+        .map(|g| (g["role"].as_str().unwrap(), g["scope"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            (
+                "Contributor",
+                &*format!("/subscriptions/{SUB}/resourceGroups/agents-rg")
+            ),
+            ("Reader", &*format!("/subscriptions/{SUB}")),
+            ("Reader", &*account_id("acme-foundry")),
+            (
+                "Storage Blob Data Contributor",
+                &*format!(
+                    "/subscriptions/{SUB}/resourceGroups/kb-rg/providers/Microsoft.Storage/storageAccounts/acmekb"
+                )
+            ),
+        ]
+    );
+    assert_eq!(grants[0]["actions"], json!(["*"]));
+    assert_eq!(grants[0]["not_actions"].as_array().unwrap().len(), 3);
+    assert!(grants[3]["condition"].as_str().unwrap().contains("'kb'"));
+    assert_eq!(
+        grants[3]["data_actions"][1],
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
+    );
+    let reader_reads = s
+        .server
+        .requests_to(
+            "GET",
+            &format!(
+                "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{READER}"
+            ),
+        )
+        .len();
+    assert_eq!(reader_reads, 1);
+    let eu = agents
+        .iter()
+        .filter(|a| {
+            a["agent"]["id"]
+                .as_str()
+                .unwrap()
+                .starts_with("acme-foundry-eu/")
+        })
+        .count();
+    assert_eq!(eu, 0, "the EU project has no agents");
     let refund = agent(&agents, "acme-foundry/support/refund-helper");
+    assert_eq!(
+        refund["identity_grants"]["value"],
+        first["identity_grants"]["value"]
+    );
+    // Contributor on the resource group lets whatever steers an agent change anything there.
+    let findings: Vec<Value> =
+        serde_json::from_slice(&agentward(&s, &["findings", "--format", "json"]).stdout).unwrap();
+    let unbounded: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["check"] == "unbounded-identity-grant")
+        .collect();
+    assert_eq!(
+        unbounded.len(),
+        ASSISTANTS + 2,
+        "one per agent of the project"
+    );
+    assert_eq!(unbounded[0]["severity"], "high");
+    assert!(
+        unbounded[0]["title"].as_str().unwrap().ends_with(&format!(
+            "may perform any operation on /subscriptions/{SUB}/resourceGroups/agents-rg"
+        )),
+        "{}",
+        unbounded[0]["title"]
+    );
     assert_eq!(refund["platform"]["value"], "azure-foundry-prompt-agent");
     assert_eq!(refund["configs"][0]["value"]["version"], "3");
     assert_eq!(

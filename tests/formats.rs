@@ -351,4 +351,20 @@ fn the_managed_agents_example_is_valid_cyclonedx_with_both_providers_and_valid_o
         checked += 1;
     }
     assert_eq!(checked, 8);
+
+    // The findings too, the Foundry identity's Contributor grant among them.
+    let findings =
+        std::fs::read_to_string(store.path().join("findings/current.ocsf.jsonl")).unwrap();
+    for line in findings.lines() {
+        let errs = ocsf.errors(&serde_json::from_str(line).unwrap());
+        assert!(errs.is_empty(), "{errs:?}\n{line}");
+    }
+    assert_eq!(
+        findings
+            .lines()
+            .filter(|l| l.contains("unbounded-identity-grant"))
+            .count(),
+        3,
+        "one per Foundry agent running as the project identity: {findings}"
+    );
 }

@@ -8,7 +8,9 @@
 
 use crate::api_provenance as provenance;
 use crate::rest::{Bearer, Call, RestClient, RestError};
-use normalizer::inventory::{Fact, Guardrail, InventorySnapshot, Observation, Tool, VersionConfig};
+use normalizer::inventory::{
+    Fact, Guardrail, InventorySnapshot, Observation, RoleGrant, Tool, VersionConfig,
+};
 use normalizer::{AgentRef, Coverage, CoverageStatus, Layer, Provider, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,6 +24,7 @@ pub const ARM_API: &str = "2025-06-01";
 pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
 pub const CLASSIC_API: &str = "v1";
 pub const AGENTS_API: &str = "2025-11-15-preview";
+pub const AUTHORIZATION_API: &str = "2022-04-01";
 /// `Fact::Platform` of a classic agent; a versioned agent's is `azure-foundry-` + its kind.
 pub const CLASSIC: &str = "azure-foundry-classic-agent";
 const PAGE: u32 = 100;
@@ -362,6 +365,7 @@ async fn read_account(
     let fail = |out: &mut AzureRead, what: &str, e: RestError| {
         out.failures.push(format!("account {name}: {what}: {e}"));
     };
+    let mut definitions: BTreeMap<String, Value> = BTreeMap::new();
     let deployments = match settings.arm(&format!("{id}/deployments"), ARM_API) {
         Ok(url) => arm_list(client, url).await,
         Err(e) => Err(e),
@@ -480,9 +484,30 @@ async fn read_account(
                 e,
             ),
         }
-        let identity = project["identity"]["principalId"]
+        let principal = project["identity"]["principalId"]
             .as_str()
-            .map(|p| format!("project {project_name} managed identity (principal {p})"));
+            .filter(|p| !p.is_empty());
+        let identity =
+            principal.map(|p| format!("project {project_name} managed identity (principal {p})"));
+        // What the agents' identity may do across the subscription; `None` when unread.
+        let grants = match principal {
+            Some(p) => {
+                match role_grants(client, settings, &subscription, p, &mut definitions).await {
+                    Ok(g) => Some(g),
+                    Err(e) => {
+                        fail(
+                            &mut out,
+                            &format!(
+                                "project {project_name}: role assignments of its managed identity not read"
+                            ),
+                            e,
+                        );
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         let Some(endpoint) = project["properties"]["endpoints"]["AI Foundry API"]
             .as_str()
             .and_then(|e| url::Url::parse(e).ok())
@@ -529,7 +554,7 @@ async fn read_account(
                             now,
                             &platform,
                             item["name"].as_str(),
-                            identity.as_deref(),
+                            (identity.as_deref(), grants.as_ref()),
                             VersionConfig {
                                 role: identity.clone(),
                                 ..config
@@ -585,7 +610,7 @@ fn push_agent(
     now: Timestamp,
     platform: &str,
     name: Option<&str>,
-    identity: Option<&str>,
+    (identity, grants): (Option<&str>, Option<&Vec<RoleGrant>>),
     config: VersionConfig,
 ) {
     let mut push = |fact: Fact| {
@@ -606,7 +631,88 @@ fn push_agent(
     if let Some(i) = identity {
         push(Fact::Role(i.to_string()));
     }
+    if let Some(g) = grants {
+        push(Fact::IdentityGrants(g.clone()));
+    }
     push(Fact::VersionConfig(config));
+}
+
+/// Every role assignment of `principal` in the subscription (at the subscription, its
+/// resource groups and resources, every page), each joined to its role definition; a
+/// definition is read once per account.
+async fn role_grants(
+    client: &RestClient,
+    settings: &AzureSettings,
+    subscription: &str,
+    principal: &str,
+    definitions: &mut BTreeMap<String, Value>,
+) -> Result<Vec<RoleGrant>, RestError> {
+    let mut url = settings.arm(
+        &format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments"),
+        AUTHORIZATION_API,
+    )?;
+    url.query_pairs_mut()
+        .append_pair("$filter", &format!("principalId eq '{principal}'"));
+    let assignments = arm_list(client, url).await?;
+    let mut out = Vec::with_capacity(assignments.len());
+    for assignment in &assignments {
+        let props = &assignment["properties"];
+        let (Some(definition_id), Some(scope)) =
+            (props["roleDefinitionId"].as_str(), props["scope"].as_str())
+        else {
+            return Err(RestError::Parse {
+                call: format!("arm:ListRoleAssignments {principal}"),
+                reason: format!(
+                    "role assignment {} without roleDefinitionId or scope",
+                    assignment["id"].as_str().unwrap_or("?")
+                ),
+            });
+        };
+        let definition = match definitions.get(definition_id) {
+            Some(d) => d.clone(),
+            None => {
+                let read = client
+                    .json(Call::get(
+                        "arm",
+                        settings.arm(definition_id, AUTHORIZATION_API)?,
+                        ARM_SCOPE,
+                    ))
+                    .await?;
+                definitions.insert(definition_id.to_string(), read.clone());
+                read
+            }
+        };
+        let permissions = &definition["properties"]["permissions"];
+        let all = |key: &str| -> Vec<String> {
+            let mut list: Vec<String> = permissions
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|p| p[key].as_array().cloned().unwrap_or_default())
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect();
+            list.sort();
+            list.dedup();
+            list
+        };
+        out.push(RoleGrant {
+            role: definition["properties"]["roleName"]
+                .as_str()
+                .unwrap_or(definition_id)
+                .to_string(),
+            scope: scope.to_string(),
+            actions: all("actions"),
+            not_actions: all("notActions"),
+            data_actions: all("dataActions"),
+            not_data_actions: all("notDataActions"),
+            condition: props["condition"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
+        });
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// The tools of an assistant or prompt agent, one entry per tool (a function, an OpenAPI

@@ -68,7 +68,7 @@ pub enum FindingKind {
     },
     /// What runs is configured so that a known attack goes unchecked.
     Configuration {
-        /// `no-guardrail` or `no-prompt-attack-filter`.
+        /// `no-guardrail`, `no-prompt-attack-filter` or `unbounded-identity-grant`.
         check: String,
         /// The version that runs, and the aliases that route to it.
         subject: String,
@@ -303,6 +303,76 @@ impl Finding {
                     time,
                 });
             }
+            // An identity allowed every operation somewhere: whatever steers the agent
+            // (an injected instruction, a compromised tool) can use all of it.
+            if let Some(grants) = &agent.identity_grants {
+                let unbounded: Vec<String> = grants
+                    .value
+                    .iter()
+                    .filter(|g| g.is_unbounded())
+                    .map(|g| {
+                        let what = if g.actions.iter().any(|a| a == "*") {
+                            "every control-plane operation"
+                        } else {
+                            "every data operation"
+                        };
+                        let except: Vec<&String> =
+                            g.not_actions.iter().chain(&g.not_data_actions).collect();
+                        format!(
+                            "{} on {} allows {what}{}",
+                            g.role,
+                            g.scope,
+                            if except.is_empty() {
+                                String::new()
+                            } else {
+                                format!(
+                                    " except {}",
+                                    except
+                                        .iter()
+                                        .map(|e| e.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                )
+                            }
+                        )
+                    })
+                    .collect();
+                if !unbounded.is_empty() {
+                    let subject = agent
+                        .role
+                        .as_ref()
+                        .map(|r| r.value.clone())
+                        .unwrap_or_else(|| "its identity".into());
+                    out.push(Finding {
+                        uid: format!(
+                            "agentward:configuration:{}:unbounded-identity-grant",
+                            agent.agent.key()
+                        ),
+                        agent: agent.agent.clone(),
+                        kind: FindingKind::Configuration {
+                            check: "unbounded-identity-grant".into(),
+                            subject: subject.clone(),
+                            evidence: unbounded.clone(),
+                        },
+                        severity: Severity::High,
+                        title: format!(
+                            "{subject} may perform any operation {}",
+                            grants
+                                .value
+                                .iter()
+                                .filter(|g| g.is_unbounded())
+                                .map(|g| format!("on {}", g.scope))
+                                .collect::<Vec<_>>()
+                                .join(" and ")
+                        ),
+                        detail: format!(
+                            "{}; whatever steers the agent (an injected instruction, a compromised tool) can do the same — assign a role limited to the operations the agent needs",
+                            unbounded.join("; ")
+                        ),
+                        time,
+                    });
+                }
+            }
         }
         out
     }
@@ -395,5 +465,48 @@ mod tests {
             name: None,
         });
         assert!(checks(draft_only).is_empty());
+    }
+    #[test]
+    fn an_identity_allowed_everything_somewhere_is_a_finding() {
+        use crate::inventory::RoleGrant;
+        let grant = |role: &str, actions: &[&str], condition: Option<&str>| RoleGrant {
+            role: role.into(),
+            scope: "/subscriptions/s/resourceGroups/agents".into(),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            not_actions: vec!["Microsoft.Authorization/*/Write".into()],
+            data_actions: Vec::new(),
+            not_data_actions: Vec::new(),
+            condition: condition.map(str::to_string),
+        };
+        let bounded = vec![
+            grant("Reader", &["*/read"], None),
+            grant("Owner", &["*"], Some("@Resource[tag] StringEquals 'x'")),
+        ];
+        let mut h = InventoryHistory::default();
+        h.merge(vec![obs(Fact::IdentityGrants(bounded.clone()))]);
+        assert!(
+            Finding::configuration(&h.snapshot_at(Timestamp(100)), Timestamp(100)).is_empty(),
+            "read-only and conditioned grants are bounded"
+        );
+        let mut with_contributor = bounded;
+        with_contributor.push(grant("Contributor", &["*"], None));
+        let mut h = InventoryHistory::default();
+        h.merge(vec![obs(Fact::IdentityGrants(with_contributor))]);
+        let found = Finding::configuration(&h.snapshot_at(Timestamp(100)), Timestamp(100));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::High);
+        let FindingKind::Configuration {
+            check, evidence, ..
+        } = &found[0].kind
+        else {
+            panic!("{:?}", found[0].kind)
+        };
+        assert_eq!(check, "unbounded-identity-grant");
+        assert_eq!(
+            evidence,
+            &[
+                "Contributor on /subscriptions/s/resourceGroups/agents allows every control-plane operation except Microsoft.Authorization/*/Write"
+            ]
+        );
     }
 }

@@ -333,6 +333,37 @@ impl RuntimeConfig {
     }
 }
 
+/// A role granted to an agent's identity, where, and what it allows (Azure RBAC: a role
+/// assignment joined to its role definition).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RoleGrant {
+    /// The role's name (`Storage Blob Data Contributor`).
+    pub role: String,
+    /// Where it applies: a subscription, resource group or resource id.
+    pub scope: String,
+    /// Control-plane operations allowed and carved out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_actions: Vec<String>,
+    /// Data-plane operations allowed and carved out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_actions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_data_actions: Vec<String>,
+    /// The assignment's ABAC condition, when one narrows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
+impl RoleGrant {
+    /// Whether the grant allows every operation of its kind at its scope (`*`).
+    pub fn is_unbounded(&self) -> bool {
+        self.condition.is_none()
+            && (self.actions.iter().any(|a| a == "*") || self.data_actions.iter().any(|a| a == "*"))
+    }
+}
+
 /// A Vertex AI Agent Engine reasoning engine as the API describes it. The API holds how the
 /// agent is packaged and deployed, never its model, instructions or tools: those are in
 /// the agent's code, and `unresolved` says so rather than leaving the fields blank.
@@ -580,6 +611,9 @@ pub enum Fact {
     MemoryConfig(MemoryConfig),
     /// A Vertex AI Agent Engine reasoning engine's deployment.
     EngineConfig(EngineConfig),
+    /// Every role granted to the identity the agent runs as, as last read (an empty list:
+    /// none).
+    IdentityGrants(Vec<RoleGrant>),
     /// A framework, model SDK or MCP SDK the process loaded (node probe).
     RuntimePackage(crate::node::RuntimePackage),
     /// An MCP server the process started (node probe).
@@ -753,6 +787,9 @@ pub struct AgentInventory {
     pub gateway: Option<Sourced<GatewayConfig>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Sourced<MemoryConfig>>,
+    /// The roles its identity holds, as last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_grants: Option<Sourced<Vec<RoleGrant>>>,
     /// A Vertex AI reasoning engine's deployment, as last read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<Sourced<EngineConfig>>,
@@ -808,6 +845,7 @@ impl AgentInventory {
             gateway: None,
             memory: None,
             engine: None,
+            identity_grants: None,
             deleted: None,
             packages: Vec::new(),
             mcp_servers: Vec::new(),
@@ -1029,6 +1067,19 @@ impl AgentInventory {
                 if self.engine.as_ref().is_none_or(|cur| &cur.value != e) {
                     self.engine = Some(Sourced {
                         value: e.clone(),
+                        since: obs.time,
+                        provenance: obs.provenance.clone(),
+                    });
+                }
+            }
+            Fact::IdentityGrants(g) => {
+                if self
+                    .identity_grants
+                    .as_ref()
+                    .is_none_or(|cur| &cur.value != g)
+                {
+                    self.identity_grants = Some(Sourced {
+                        value: g.clone(),
                         since: obs.time,
                         provenance: obs.provenance.clone(),
                     });
