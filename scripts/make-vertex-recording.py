@@ -15,6 +15,11 @@ The project, acme-support-prod (number 418203957316):
   * kb-summarizer (europe-west4): a LlamaIndex agent with its own service account.
   * Data Access audit logs for aiplatform.googleapis.com: DATA_READ only, so who queried
     an engine (a DATA_WRITE) is not recorded.
+  * The project sits in folder 701234 ("support") of organization 3390211: the folder
+    grants kb-summarizer's service account roles/storage.admin (inherited, and far more
+    than it needs); the organization's policy grants the engines nothing.
+  * Google's IAM Recommender suggests refund-assistant's identity trade
+    roles/bigquery.dataEditor for roles/bigquery.dataViewer.
   * Request-response logging of the models the audit logs (examples/managed-agents/
     audit-logs, scripts/make-vertex-audit-logs.py) show the engines calling: on for
     gemini-2.5-pro in us-central1 (10% sampled to BigQuery), off for gemini-2.5-flash in
@@ -167,6 +172,39 @@ MODEL_CONFIGS = {
     f"/v1beta1/projects/{PROJECT}/locations/europe-west4/publishers/google/models/gemini-2.5-flash:fetchPublisherModelConfig": {},
 }
 
+ANCESTRY = {"ancestor": [
+    {"resourceId": {"type": "project", "id": PROJECT}},
+    {"resourceId": {"type": "folder", "id": "701234"}},
+    {"resourceId": {"type": "organization", "id": "3390211"}},
+]}
+
+ANCESTOR_POLICIES = {
+    "/v3/folders/701234:getIamPolicy": {"version": 1, "etag": "BwYfR3kq9aA=", "bindings": [
+        {"role": "roles/storage.admin", "members": [f"serviceAccount:{KB_SA}", "group:support-platform@acme.example"]},
+        {"role": "roles/resourcemanager.folderViewer", "members": ["group:support-eng@acme.example"]}]},
+    "/v3/organizations/3390211:getIamPolicy": {"version": 1, "etag": "BwYfR2Xw1cE=", "bindings": [
+        {"role": "roles/resourcemanager.organizationAdmin", "members": ["group:cloud-admins@acme.example"]},
+        {"role": "roles/billing.user", "members": ["domain:acme.example"]}]},
+}
+
+RECOMMENDATIONS = {"recommendations": [{
+    "name": f"projects/{NUMBER}/locations/global/recommenders/google.iam.policy.Recommender/recommendations/4f7c2a1e-9b3d-4e5f-8a6b-1c2d3e4f5a6b",
+    "description": "Replace the current role with a smaller role to cover the permissions needed.",
+    "recommenderSubtype": "REPLACE_ROLE", "priority": "P2", "primaryImpact": {"category": "SECURITY"},
+    "lastRefreshTime": "2026-11-21T06:00:00Z",
+    "content": {"operationGroups": [{"operations": [
+        {"action": "add", "resourceType": "cloudresourcemanager.googleapis.com/Project",
+         "resource": f"//cloudresourcemanager.googleapis.com/projects/{NUMBER}", "path": "/iamPolicy/bindings/*/members/-",
+         "value": f"serviceAccount:{REFUND_SA}",
+         "pathFilters": {"/iamPolicy/bindings/*/condition/expression": "", "/iamPolicy/bindings/*/role": "roles/bigquery.dataViewer"}},
+        {"action": "remove", "resourceType": "cloudresourcemanager.googleapis.com/Project",
+         "resource": f"//cloudresourcemanager.googleapis.com/projects/{NUMBER}", "path": "/iamPolicy/bindings/*/members/*",
+         "pathFilters": {"/iamPolicy/bindings/*/condition/expression": "", "/iamPolicy/bindings/*/members/*": f"serviceAccount:{REFUND_SA}",
+                         "/iamPolicy/bindings/*/role": "roles/bigquery.dataEditor"}}]}],
+        "overview": {"member": f"serviceAccount:{REFUND_SA}", "removedRole": "roles/bigquery.dataEditor",
+                     "addedRoles": ["roles/bigquery.dataViewer"], "minimumObservationPeriodInDays": "90"}},
+    "stateInfo": {"state": "ACTIVE"}, "etag": "\"a1b2c3d4e5f6\""}]}
+
 unanswered = []
 
 
@@ -195,6 +233,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(401, {"error": {"code": 401, "message": "no token", "status": "UNAUTHENTICATED"}})
         if path == f"/v1/projects/{PROJECT}:getIamPolicy" and body == {"options": {"requestedPolicyVersion": 3}}:
             return self.reply(200, POLICY)
+        if path in ANCESTOR_POLICIES and body == {"options": {"requestedPolicyVersion": 3}}:
+            return self.reply(200, ANCESTOR_POLICIES[path])
+        if path == f"/v1/projects/{PROJECT}:getAncestry":
+            return self.reply(200, ANCESTRY)
         unanswered.append(f"POST {self.path}")
         self.reply(404, {"error": {"code": 404, "message": "no answer", "status": "NOT_FOUND"}})
 
@@ -206,6 +248,8 @@ class Handler(BaseHTTPRequestHandler):
         for location, engines in ENGINES.items():
             if url.path == f"/v1/projects/{PROJECT}/locations/{location}/reasoningEngines" and "pageToken" not in query:
                 return self.reply(200, {"reasoningEngines": engines})
+        if url.path == f"/v1/projects/{PROJECT}/locations/global/recommenders/google.iam.policy.Recommender/recommendations":
+            return self.reply(200, RECOMMENDATIONS)
         if url.path in MODEL_CONFIGS:
             return self.reply(200, MODEL_CONFIGS[url.path])
         if url.path in REQUIREMENTS and query.get("alt") == "media":

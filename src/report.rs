@@ -497,6 +497,18 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
                     engine.project_roles.join(", ")
                 ));
             }
+            if !engine.inherited_roles.is_empty() {
+                lines.push(format!(
+                    "inherited roles of that identity: {}",
+                    engine.inherited_roles.join(", ")
+                ));
+            }
+            lines.extend(
+                engine
+                    .recommendations
+                    .iter()
+                    .map(|r| format!("Google IAM Recommender: {r}")),
+            );
             lines.push(match &engine.psc_network_attachment {
                 Some(n) => format!("egress through your VPC: PSC interface {n}"),
                 None => "egress from Google's network (no PSC interface)".into(),

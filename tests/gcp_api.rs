@@ -24,6 +24,8 @@ const ENGINES: usize = 230;
 struct Cloud {
     engines: usize,
     audit_log_types: Vec<&'static str>,
+    /// Log types the project's folder turns on for every service (inherited).
+    folder_audit_log_types: Vec<&'static str>,
     psc: bool,
     telemetry: bool,
     /// The first list call is throttled once, to prove the retry.
@@ -174,12 +176,31 @@ fn route(cloud: &Arc<Mutex<Cloud>>, request: &Request) -> Reply {
                 "requestedPolicyVersion 3 expected",
             );
         }
-        if request.path == format!("/v1/projects/{LOCKED}:getIamPolicy") {
+        if request.path == format!("/v1/projects/{LOCKED}:getIamPolicy")
+            || request.path == "/v3/organizations/4567:getIamPolicy"
+        {
             return Reply::google_error(
                 403,
                 "PERMISSION_DENIED",
                 "The caller does not have permission",
             );
+        }
+        if request.path == "/v3/folders/8123:getIamPolicy" {
+            let mut policy = json!({"version": 3, "etag": "BwYfolder=", "bindings": [
+                {"role": "roles/storage.admin", "members": [
+                    "serviceAccount:triage-agent@acme-agents.iam.gserviceaccount.com",
+                    "group:platform@acme.example"]}
+            ]});
+            if !c.folder_audit_log_types.is_empty() {
+                policy["auditConfigs"] = json!([{
+                    "service": "allServices",
+                    "auditLogConfigs": c.folder_audit_log_types.iter().map(|t| json!({"logType": t})).collect::<Vec<_>>()
+                }]);
+            }
+            return Reply::json(policy);
+        }
+        if request.path != format!("/v1/projects/{PROJECT}:getIamPolicy") {
+            return Reply::google_error(404, "NOT_FOUND", "no such resource");
         }
         let mut policy = json!({
             "version": 3,
@@ -201,6 +222,21 @@ fn route(cloud: &Arc<Mutex<Cloud>>, request: &Request) -> Reply {
         }
         return Reply::json(policy);
     }
+    if request.method == "POST" && request.path == format!("/v1/projects/{PROJECT}:getAncestry") {
+        return Reply::json(json!({"ancestor": [
+            {"resourceId": {"type": "project", "id": PROJECT}},
+            {"resourceId": {"type": "folder", "id": "8123"}},
+            {"resourceId": {"type": "organization", "id": "4567"}}
+        ]}));
+    }
+    if request.method == "GET"
+        && request.path
+            == format!(
+                "/v1/projects/{PROJECT}/locations/global/recommenders/google.iam.policy.Recommender/recommendations"
+            )
+    {
+        return recommendations(request, &mut c);
+    }
     if request.method == "GET"
         && request.path == "/storage/v1/b/acme-staging/o/agents%2Fsupport%2Frequirements.txt"
         && request.param("alt").as_deref() == Some("media")
@@ -214,6 +250,57 @@ fn route(cloud: &Arc<Mutex<Cloud>>, request: &Request) -> Reply {
         "NOT_FOUND",
         &format!("no route for {} {}", request.method, request.path),
     )
+}
+
+/// IAM Recommender, two pages: the triage agent's identity should trade aiplatform.user for
+/// a viewer role; an applied recommendation and one for a person are not the engines'.
+fn recommendations(request: &Request, c: &mut Cloud) -> Reply {
+    let triage = "serviceAccount:triage-agent@acme-agents.iam.gserviceaccount.com";
+    let op = |action: &str, member: &str, role: &str| {
+        let mut op = json!({"action": action, "resourceType": "cloudresourcemanager.googleapis.com/Project",
+                            "resource": format!("//cloudresourcemanager.googleapis.com/projects/{PROJECT_NUMBER}"),
+                            "pathFilters": {"/iamPolicy/bindings/*/condition/expression": "", "/iamPolicy/bindings/*/role": role}});
+        if action == "remove" {
+            op["path"] = json!("/iamPolicy/bindings/*/members/*");
+            op["pathFilters"]["/iamPolicy/bindings/*/members/*"] = json!(member);
+        } else {
+            op["path"] = json!("/iamPolicy/bindings/*/members/-");
+            op["value"] = json!(member);
+        }
+        op
+    };
+    let recommendation = |n: u32, subtype: &str, state: &str, ops: Vec<Value>| {
+        json!({
+            "name": format!("projects/{PROJECT_NUMBER}/locations/global/recommenders/google.iam.policy.Recommender/recommendations/r{n}"),
+            "description": "Replace the current role with a smaller role to cover the permissions needed.",
+            "recommenderSubtype": subtype, "priority": "P2", "primaryImpact": {"category": "SECURITY"},
+            "content": {"operationGroups": [{"operations": ops}]},
+            "stateInfo": {"state": state}, "etag": format!("\"e{n}\"")
+        })
+    };
+    match request.param("pageToken").as_deref() {
+        None => {
+            c.issued_page_tokens.push("recommendations-2".into());
+            Reply::json(json!({
+                "recommendations": [recommendation(1, "REPLACE_ROLE", "ACTIVE", vec![
+                    op("add", triage, "roles/aiplatform.viewer"),
+                    op("remove", triage, "roles/aiplatform.user"),
+                ])],
+                "nextPageToken": "recommendations-2"
+            }))
+        }
+        Some("recommendations-2")
+            if c.issued_page_tokens
+                .iter()
+                .any(|t| t == "recommendations-2") =>
+        {
+            Reply::json(json!({"recommendations": [
+                recommendation(2, "REMOVE_ROLE", "SUCCEEDED", vec![op("remove", triage, "roles/editor")]),
+                recommendation(3, "REMOVE_ROLE", "ACTIVE", vec![op("remove", "user:ops@acme.example", "roles/aiplatform.user")]),
+            ]}))
+        }
+        Some(_) => Reply::google_error(400, "INVALID_ARGUMENT", "Invalid page token."),
+    }
 }
 
 fn test_data(name: &str) -> PathBuf {
@@ -235,6 +322,7 @@ fn setup(adc_kind: &str) -> Setup {
     let cloud = Arc::new(Mutex::new(Cloud {
         engines: ENGINES,
         audit_log_types: vec!["ADMIN_READ", "DATA_READ"],
+        folder_audit_log_types: Vec::new(),
         psc: false,
         telemetry: false,
         throttled: false,
@@ -352,6 +440,16 @@ fn reasoning_engines_are_inventoried_through_every_page_with_user_credentials() 
     );
     assert_eq!(source["api"]["gcp"]["reasoning_engines"], ENGINES);
     assert_eq!(source["api"]["gcp"]["policies_read"], 1);
+    let unreadable_org = source["api"]["unresolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u.as_str().unwrap().contains("organizations/4567"))
+        .count();
+    assert_eq!(
+        unreadable_org, 1,
+        "said once for the project, not per engine"
+    );
     assert!(
         source["api"]["gcp"]["credential"]
             .as_str()
@@ -448,6 +546,37 @@ fn reasoning_engines_are_inventoried_through_every_page_with_user_credentials() 
         engine["project_roles"],
         json!(["roles/storage.objectViewer (conditional)"])
     );
+    // Grants through the project's folder; the organization's policy is unreadable, which
+    // is said, not taken for "no grants".
+    let triage_engine = &triage["engine"]["value"];
+    assert_eq!(
+        triage_engine["inherited_roles"],
+        json!(["roles/storage.admin (from folders/8123)"])
+    );
+    assert!(
+        triage_engine["unresolved"]
+            .to_string()
+            .contains("the IAM policy of organizations/4567 could not be read"),
+        "{triage_engine}"
+    );
+    // Google's recommendation for that identity, from the first of two pages; applied ones
+    // and other principals' are left out.
+    assert_eq!(
+        triage_engine["recommendations"],
+        json!([
+            "REPLACE_ROLE: roles/aiplatform.user → roles/aiplatform.viewer: Replace the current role with a smaller role to cover the permissions needed."
+        ])
+    );
+    let recommender_pages: Vec<Option<String>> = s
+        .server
+        .requests_to(
+            "GET",
+            &format!("/v1/projects/{PROJECT}/locations/global/recommenders/google.iam.policy.Recommender/recommendations"),
+        )
+        .iter()
+        .map(|r| r.param("pageToken"))
+        .collect();
+    assert_eq!(recommender_pages, [None, Some("recommendations-2".into())]);
     assert!(
         triage["engine"]["value"]["unresolved"]
             .to_string()
@@ -495,17 +624,32 @@ fn coverage_flips_exactly_the_layer_whose_setting_changed() {
         text(&before, "identity_api")
             .contains("are off in acme-agents (on: ADMIN_READ, DATA_READ)")
     );
+    assert!(
+        text(&before, "identity_api").contains(
+            "unless an ancestor whose policy could not be read turns them on (organizations/4567"
+        ),
+        "{}",
+        text(&before, "identity_api")
+    );
     assert!(text(&before, "network").contains("no PSC interface"));
     assert!(text(&before, "tool_invocation").contains("does not turn tracing on"));
     assert!(text(&before, "kernel").contains("Google-managed"));
 
     /// The layer a change of setting must flip, the change, and what the layer says after.
     type Flip = (&'static str, fn(&mut Cloud), &'static str);
-    let flips: [Flip; 3] = [
+    let flips: [Flip; 4] = [
         (
             "identity_api",
-            |c| c.audit_log_types = vec!["ADMIN_READ", "DATA_READ", "DATA_WRITE"],
-            "are on in acme-agents",
+            |c| c.folder_audit_log_types = vec!["DATA_WRITE"],
+            "are on in acme-agents (DATA_WRITE from folders/8123)",
+        ),
+        (
+            "identity_api",
+            |c| {
+                c.folder_audit_log_types.clear();
+                c.audit_log_types = vec!["ADMIN_READ", "DATA_READ", "DATA_WRITE"]
+            },
+            "are on in acme-agents, and",
         ),
         ("network", |c| c.psc = true, "networkAttachments/agents"),
         (

@@ -401,10 +401,18 @@ pub struct EngineConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub psc_network_attachment: Option<String>,
     /// Roles the project's IAM policy grants the service account (`(conditional)` when a
-    /// condition limits the binding); inherited folder and organization grants are not
-    /// included.
+    /// condition limits the binding).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub project_roles: Vec<String>,
+    /// Roles it holds through the project's folders and organization
+    /// (`roles/storage.admin (from folders/123)`); an ancestor whose policy could not be
+    /// read is named in `unresolved`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherited_roles: Vec<String>,
+    /// Google IAM Recommender's active recommendations for the service account
+    /// (`REPLACE_ROLE: roles/editor → roles/bigquery.dataViewer: …`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recommendations: Vec<String>,
     /// The methods callers can invoke (`query`, `stream_query` …): not the agent's tools.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub class_methods: Vec<String>,

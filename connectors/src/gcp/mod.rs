@@ -30,6 +30,8 @@ pub const SWITCHES: [&str; 2] = [
 
 /// What no reasoning engine's record holds.
 const STRUCTURAL: [&str; 3] = ["model:", "instructions:", "tools:"];
+/// What the project's policies leave unknown, said once per project in the summary.
+const PROJECT_WIDE: &str = "roles:";
 
 /// Engines asked for per page (the API's maximum is larger; smaller pages keep each
 /// answer small).
@@ -138,6 +140,14 @@ pub struct DataAccessLogs {
     /// Principals exempted from them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exempted: Vec<String>,
+    /// Log types set by a folder or the organization (`DATA_WRITE from folders/123`):
+    /// audit configuration is inherited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherited: Vec<String>,
+    /// Ancestors whose policy could not be read, with the reason: logs they turn on are
+    /// unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ancestors_unread: Vec<String>,
 }
 
 impl DataAccessLogs {
@@ -346,12 +356,12 @@ async fn read_project(
         .map(|(.., c)| c.service_account.clone())
         .collect();
     let policy = audit_and_roles(client, settings, &project, &service_accounts).await;
-    let (telemetry, roles_of) = match policy {
-        Ok((data_access, roles_of)) => (
+    let (telemetry, policies) = match policy {
+        Ok(mut policies) => (
             ProjectTelemetry {
-                data_access: Some(data_access),
+                data_access: Some(std::mem::take(&mut policies.data_access)),
             },
-            roles_of,
+            policies,
         ),
         Err(e) => {
             out.failures
@@ -361,20 +371,40 @@ async fn read_project(
                     "project roles: the IAM policy of {project} could not be read"
                 ));
             }
-            (ProjectTelemetry::default(), BTreeMap::new())
+            (ProjectTelemetry::default(), ProjectPolicies::default())
         }
     };
+    out.unresolved.extend(
+        policies
+            .unreadable
+            .iter()
+            .map(|u| format!("{project}: {PROJECT_WIDE} {u}")),
+    );
     for (agent, name, display, mut config) in read {
-        if let Some(roles) = roles_of.get(&config.service_account) {
-            config.project_roles = roles.iter().cloned().collect();
-        }
+        let roles = |of: &RolesOf| -> Vec<String> {
+            of.get(&config.service_account)
+                .map(|r| r.iter().cloned().collect())
+                .unwrap_or_default()
+        };
+        config.project_roles = roles(&policies.roles_of);
+        config.inherited_roles = roles(&policies.inherited_of);
+        config.recommendations = policies
+            .recommendations
+            .get(&config.service_account)
+            .cloned()
+            .unwrap_or_default();
+        config
+            .unresolved
+            .extend(policies.unreadable.iter().map(|u| format!("roles: {u}")));
         // Model, instructions and tools are missing from every engine's record (said
         // once, in the inventory); what else could not be resolved is this engine's.
         out.unresolved.extend(
             config
                 .unresolved
                 .iter()
-                .filter(|u| !STRUCTURAL.iter().any(|s| u.starts_with(s)))
+                .filter(|u| {
+                    !STRUCTURAL.iter().any(|s| u.starts_with(s)) && !u.starts_with(PROJECT_WIDE)
+                })
                 .map(|u| format!("{project}/{}/{}: {u}", agent.location, agent.id)),
         );
         let call = format!("aiplatform:GetReasoningEngine {name}");
@@ -551,6 +581,8 @@ pub fn engine_config(engine: &Value) -> EngineConfig {
         psc_network_attachment: deployment
             .and_then(|d| text(d.pointer("/pscInterfaceConfig/networkAttachment"))),
         project_roles: Vec::new(),
+        inherited_roles: Vec::new(),
+        recommendations: Vec::new(),
         class_methods,
         unresolved,
     }
@@ -594,27 +626,140 @@ pub fn parse_requirements(text: &str) -> Vec<String> {
 /// Roles granted per service account.
 type RolesOf = BTreeMap<String, BTreeSet<String>>;
 
-/// The project's IAM policy: Data Access logging of aiplatform, and the roles granted to
-/// the agents' service accounts.
+/// What the IAM policies say of one project: its Data Access logging and the roles its
+/// engines' identities hold there, then through its folders and organization (inherited;
+/// an ancestor that cannot be read is named, not fatal), and Google's recommendations for
+/// those identities.
 async fn audit_and_roles(
     client: &RestClient,
     settings: &GcpSettings,
     project: &str,
     service_accounts: &BTreeSet<String>,
-) -> Result<(DataAccessLogs, RolesOf), RestError> {
+) -> Result<ProjectPolicies, RestError> {
+    let policy = policy_of(client, settings, &format!("projects/{project}")).await?;
+    let mut out = ProjectPolicies::default();
+    audit_config(&policy, &mut out.data_access, None);
+    roles_in(&policy, service_accounts, None, &mut out.roles_of);
+    match ancestors(client, settings, project).await {
+        Ok(list) => {
+            for ancestor in list {
+                match policy_of(client, settings, &ancestor).await {
+                    Ok(policy) => {
+                        audit_config(&policy, &mut out.data_access, Some(&ancestor));
+                        roles_in(
+                            &policy,
+                            service_accounts,
+                            Some(&ancestor),
+                            &mut out.inherited_of,
+                        );
+                    }
+                    Err(e) => {
+                        out.data_access
+                            .ancestors_unread
+                            .push(format!("{ancestor}: {e}"));
+                        out.unreadable.push(format!(
+                            "the IAM policy of {ancestor} could not be read: {e}"
+                        ));
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            out.data_access
+                .ancestors_unread
+                .push(format!("the project's folders and organization: {e}"));
+            out.unreadable.push(format!(
+                "the project's ancestry (folders, organization) could not be read: {e}"
+            ));
+        }
+    }
+    out.data_access.exempted.sort();
+    out.data_access.exempted.dedup();
+    match recommendations(client, settings, project, service_accounts).await {
+        Ok(r) => out.recommendations = r,
+        Err(e) => out
+            .unreadable
+            .push(format!("IAM Recommender could not be read: {e}")),
+    }
+    Ok(out)
+}
+
+/// What the IAM policies of a project and its ancestors said.
+#[derive(Debug, Default)]
+struct ProjectPolicies {
+    data_access: DataAccessLogs,
+    roles_of: RolesOf,
+    inherited_of: RolesOf,
+    recommendations: BTreeMap<String, Vec<String>>,
+    /// Ancestors' policies or the recommender that could not be read: the engines' roles
+    /// may be incomplete.
+    unreadable: Vec<String>,
+}
+
+/// The IAM policy (version 3) of `projects/P`, `folders/F` or `organizations/O`.
+async fn policy_of(
+    client: &RestClient,
+    settings: &GcpSettings,
+    resource: &str,
+) -> Result<Value, RestError> {
+    // Projects through v1, folders and organizations through v3, as their references give.
+    let version = if resource.starts_with("projects/") {
+        "v1"
+    } else {
+        "v3"
+    };
     let url = settings.url(
         "cloudresourcemanager.googleapis.com",
-        &format!("/v1/projects/{project}:getIamPolicy"),
+        &format!("/{version}/{resource}:getIamPolicy"),
     )?;
-    let policy = client
+    client
         .json(Call::post(
             "cloudresourcemanager",
             url,
             CLOUD_PLATFORM,
             serde_json::json!({"options": {"requestedPolicyVersion": 3}}),
         ))
+        .await
+}
+
+/// The project's folders, nearest first, then its organization (`folders/F`,
+/// `organizations/O`).
+async fn ancestors(
+    client: &RestClient,
+    settings: &GcpSettings,
+    project: &str,
+) -> Result<Vec<String>, RestError> {
+    let url = settings.url(
+        "cloudresourcemanager.googleapis.com",
+        &format!("/v1/projects/{project}:getAncestry"),
+    )?;
+    let answer = client
+        .json(Call::post(
+            "cloudresourcemanager",
+            url,
+            CLOUD_PLATFORM,
+            serde_json::json!({}),
+        ))
         .await?;
-    let mut data_access = DataAccessLogs::default();
+    Ok(answer
+        .get("ancestor")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            let id = a.pointer("/resourceId/id").and_then(Value::as_str)?;
+            match a.pointer("/resourceId/type").and_then(Value::as_str)? {
+                "folder" => Some(format!("folders/{id}")),
+                "organization" => Some(format!("organizations/{id}")),
+                _ => None,
+            }
+        })
+        .collect())
+}
+
+/// Adds a policy's `auditConfigs` for Vertex AI (its own or `allServices`) to `into`;
+/// `from` names the ancestor that set them.
+fn audit_config(policy: &Value, into: &mut DataAccessLogs, from: Option<&str>) {
     for config in policy
         .get("auditConfigs")
         .and_then(|a| a.as_array())
@@ -632,9 +777,12 @@ async fn audit_and_roles(
             .flatten()
         {
             if let Some(kind) = log.get("logType").and_then(|t| t.as_str()) {
-                data_access.log_types.insert(kind.to_string());
+                into.log_types.insert(kind.to_string());
+                if let Some(ancestor) = from {
+                    into.inherited.push(format!("{kind} from {ancestor}"));
+                }
             }
-            data_access.exempted.extend(
+            into.exempted.extend(
                 log.get("exemptedMembers")
                     .and_then(|m| m.as_array())
                     .into_iter()
@@ -643,9 +791,16 @@ async fn audit_and_roles(
             );
         }
     }
-    data_access.exempted.sort();
-    data_access.exempted.dedup();
-    let mut roles_of = RolesOf::new();
+}
+
+/// The roles a policy grants each of `service_accounts`; `(conditional)` marks a binding a
+/// condition limits, `(from ANCESTOR)` one inherited.
+fn roles_in(
+    policy: &Value,
+    service_accounts: &BTreeSet<String>,
+    from: Option<&str>,
+    into: &mut RolesOf,
+) {
     for binding in policy
         .get("bindings")
         .and_then(|b| b.as_array())
@@ -655,7 +810,13 @@ async fn audit_and_roles(
         let Some(role) = binding.get("role").and_then(|r| r.as_str()) else {
             continue;
         };
-        let conditional = binding.get("condition").is_some();
+        let mut label = role.to_string();
+        if binding.get("condition").is_some() {
+            label.push_str(" (conditional)");
+        }
+        if let Some(ancestor) = from {
+            label.push_str(&format!(" (from {ancestor})"));
+        }
         for member in binding
             .get("members")
             .and_then(|m| m.as_array())
@@ -666,18 +827,111 @@ async fn audit_and_roles(
             if let Some(sa) = member.strip_prefix("serviceAccount:")
                 && service_accounts.contains(sa)
             {
-                roles_of
-                    .entry(sa.to_string())
+                into.entry(sa.to_string())
                     .or_default()
-                    .insert(if conditional {
-                        format!("{role} (conditional)")
-                    } else {
-                        role.to_string()
-                    });
+                    .insert(label.clone());
             }
         }
     }
-    Ok((data_access, roles_of))
+}
+
+/// Google IAM Recommender's active role recommendations for the project, for each of
+/// `service_accounts`: `SUBTYPE: roles removed → roles added: Google's description`.
+async fn recommendations(
+    client: &RestClient,
+    settings: &GcpSettings,
+    project: &str,
+    service_accounts: &BTreeSet<String>,
+) -> Result<BTreeMap<String, Vec<String>>, RestError> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut url = settings.url(
+            "recommender.googleapis.com",
+            &format!("/v1/projects/{project}/locations/global/recommenders/google.iam.policy.Recommender/recommendations"),
+        )?;
+        if let Some(t) = &token {
+            url.query_pairs_mut().append_pair("pageToken", t);
+        }
+        let page = client
+            .json(Call::get("recommender", url, CLOUD_PLATFORM))
+            .await?;
+        for rec in page
+            .get("recommendations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let state = rec.pointer("/stateInfo/state").and_then(Value::as_str);
+            if state.is_some_and(|s| s != "ACTIVE") {
+                continue;
+            }
+            let mut removed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut added: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for op in rec
+                .pointer("/content/operationGroups")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .flat_map(|g| {
+                    g.get("operations")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                })
+            {
+                let filters = op.get("pathFilters");
+                let role = filters
+                    .and_then(|f| f.get("/iamPolicy/bindings/*/role"))
+                    .and_then(Value::as_str);
+                let (member, into) = match op.get("action").and_then(Value::as_str) {
+                    Some("remove") => (
+                        filters
+                            .and_then(|f| f.get("/iamPolicy/bindings/*/members/*"))
+                            .and_then(Value::as_str),
+                        &mut removed,
+                    ),
+                    Some("add") => (op.get("value").and_then(Value::as_str), &mut added),
+                    _ => continue,
+                };
+                if let (Some(sa), Some(role)) =
+                    (member.and_then(|m| m.strip_prefix("serviceAccount:")), role)
+                    && service_accounts.contains(sa)
+                {
+                    into.entry(sa.to_string())
+                        .or_default()
+                        .push(role.to_string());
+                }
+            }
+            let subtype = rec
+                .get("recommenderSubtype")
+                .and_then(Value::as_str)
+                .unwrap_or("RECOMMENDATION");
+            let description = rec
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            for (sa, roles) in removed {
+                let replacement = added.remove(&sa).unwrap_or_default();
+                let change = if replacement.is_empty() {
+                    format!("remove {}", roles.join(", "))
+                } else {
+                    format!("{} → {}", roles.join(", "), replacement.join(", "))
+                };
+                out.entry(sa)
+                    .or_default()
+                    .push(format!("{subtype}: {change}: {description}"));
+            }
+        }
+        match page
+            .get("nextPageToken")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            Some(next) => token = Some(next.to_string()),
+            None => return Ok(out),
+        }
+    }
 }
 
 /// What can be seen of a reasoning engine, layer by layer, from its deployment and its
@@ -780,14 +1034,16 @@ pub fn coverage(
                 if audit_sources.is_empty() {
                     CoverageStatus::AvailableIfEnabled {
                         setting: format!(
-                            "{source}: Data Access audit logs for aiplatform.googleapis.com are on in {project_id}, and no gcp-audit-logs source reads them"
+                            "{source}: Data Access audit logs for aiplatform.googleapis.com are on in {project_id}{}, and no gcp-audit-logs source reads them",
+                            inherited_note(d)
                         ),
                         how_to_enable: export_audit_logs(project_id),
                     }
                 } else {
                     CoverageStatus::AvailableIfEnabled {
                         setting: format!(
-                            "{source}: Data Access audit logs for aiplatform.googleapis.com are on in {project_id}, yet the exports {} read hold no calls on this engine or by its service account",
+                            "{source}: Data Access audit logs for aiplatform.googleapis.com are on in {project_id}{}, yet the exports {} read hold no calls on this engine or by its service account",
+                            inherited_note(d),
                             audit_sources.join(", ")
                         ),
                         how_to_enable: format!(
@@ -804,13 +1060,21 @@ pub fn coverage(
                     )
                 } else {
                     format!(
-                        "{source}: Data Access audit logs (DATA_READ, DATA_WRITE) for aiplatform.googleapis.com are off in {project_id}{}: who queried the engine is not recorded",
+                        "{source}: Data Access audit logs (DATA_READ, DATA_WRITE) for aiplatform.googleapis.com are off in {project_id}{}: who queried the engine is not recorded{}",
                         if d.log_types.is_empty() {
                             String::new()
                         } else {
                             format!(
                                 " (on: {})",
                                 d.log_types.iter().cloned().collect::<Vec<_>>().join(", ")
+                            )
+                        },
+                        if d.ancestors_unread.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                " — unless an ancestor whose policy could not be read turns them on ({})",
+                                d.ancestors_unread.join("; ")
                             )
                         }
                     )
@@ -933,6 +1197,15 @@ fn prompt_logging(
     }
 }
 
+/// ` (DATA_WRITE from folders/1)` when an ancestor sets some of the log types.
+fn inherited_note(d: &DataAccessLogs) -> String {
+    if d.inherited.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", d.inherited.join(", "))
+    }
+}
+
 /// How to get a project's Vertex AI audit logs where a gcp-audit-logs source reads them.
 fn export_audit_logs(project_id: &str) -> String {
     format!(
@@ -1039,13 +1312,13 @@ mod tests {
         };
         let read_only = DataAccessLogs {
             log_types: ["DATA_READ".to_string()].into(),
-            exempted: Vec::new(),
+            ..DataAccessLogs::default()
         };
         let off = identity(Some(read_only));
         assert!(off.contains("are off in acme (on: DATA_READ)"), "{off}");
         let both = DataAccessLogs {
             log_types: ["DATA_READ".to_string(), "DATA_WRITE".to_string()].into(),
-            exempted: Vec::new(),
+            ..DataAccessLogs::default()
         };
         let on = identity(Some(both.clone()));
         assert!(on.contains("are on in acme"), "{on}");
@@ -1056,6 +1329,7 @@ mod tests {
         assert!(exempt.contains("exempt user:ops@acme.com"), "{exempt}");
         assert!(identity(None).contains("could not be read"));
     }
+
     #[test]
     fn the_prompt_layer_names_each_invoked_models_logging() {
         let on = ModelLogging::On {
