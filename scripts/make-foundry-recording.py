@@ -16,6 +16,11 @@ injection), with one project, `support`, and two model deployments:
 The account's diagnostic setting sends Audit logs to a Log Analytics workspace but not
 RequestResponse, and the project has no Application Insights connection (no tracing).
 
+Content filtering: the deployments use Microsoft.DefaultV2 (Jailbreak shield on, no
+Indirect Attack filter), so support-desk, which reads files, a CRM API and an MCP server,
+is open to instructions injected in them; refund-helper uses refunds-strict, which adds
+the Indirect Attack filter and an account-number blocklist.
+
 The project's managed identity (the agents' identity) holds Azure AI User on the account,
 Storage Blob Data Reader on the policy documents' storage account, and Contributor on the
 whole support-ai resource group (someone's shortcut: it can change the account itself).
@@ -66,6 +71,13 @@ ROLES = {
 }
 
 
+def rai_filter(name, source, enabled, threshold):
+    f = {"name": name, "source": source, "enabled": enabled, "blocking": enabled}
+    if threshold:
+        f["severityThreshold"] = threshold
+    return f
+
+
 def role_assignment(n, role, scope):
     name = f"{n:08d}-5e1f-4c2a-9b3d-7a6c5b4e3d2f"
     return {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}", "name": name,
@@ -104,6 +116,26 @@ def arm_answers():
              "identity": {"type": "SystemAssigned", "principalId": "8d4f2b6a-1e3c-4a5b-9c7d-0e1f2a3b4c5d"},
              "properties": {"displayName": "support", "isDefault": True,
                             "endpoints": {"AI Foundry API": project_endpoint}}}]},
+        f"{ACCOUNT}/raiPolicies": {"value": [
+            {"id": f"{ACCOUNT}/raiPolicies/Microsoft.DefaultV2", "name": "Microsoft.DefaultV2",
+             "type": "Microsoft.CognitiveServices/accounts/raiPolicies",
+             "properties": {"type": "SystemManaged", "mode": "Blocking", "contentFilters": [
+                 *[rai_filter(n, src, True, "Medium") for n in ("Hate", "Sexual", "Violence", "Selfharm")
+                   for src in ("Prompt", "Completion")],
+                 rai_filter("Jailbreak", "Prompt", True, None),
+                 rai_filter("Protected Material Text", "Completion", True, None),
+                 rai_filter("Protected Material Code", "Completion", False, None)]}},
+            {"id": f"{ACCOUNT}/raiPolicies/refunds-strict", "name": "refunds-strict",
+             "type": "Microsoft.CognitiveServices/accounts/raiPolicies",
+             "properties": {"type": "UserManaged", "mode": "Blocking", "basePolicyName": "Microsoft.DefaultV2",
+                            "contentFilters": [
+                                *[rai_filter(n, src, True, "Low") for n in ("Hate", "Sexual", "Violence", "Selfharm")
+                                  for src in ("Prompt", "Completion")],
+                                rai_filter("Jailbreak", "Prompt", True, None),
+                                rai_filter("Indirect Attack", "Prompt", True, None),
+                                rai_filter("Protected Material Text", "Completion", True, None)],
+                            "customBlocklists": [{"blocklistName": "account-numbers", "blocking": True,
+                                                  "source": "Completion"}]}}]},
         f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments": {"value": [
             role_assignment(1, AI_USER, ACCOUNT),
             role_assignment(2, BLOB_READER, f"/subscriptions/{SUB}/resourceGroups/support-docs/providers/Microsoft.Storage/storageAccounts/acmepolicies"),

@@ -757,15 +757,20 @@ fn version_config_lines(
     }
     if let Some(g) = &c.guardrail {
         let config = agent.guardrail_config(g);
-        lines.push(format!(
-            "guardrail {} v{}{}",
-            g.id,
-            g.version.as_deref().unwrap_or("?"),
-            config
-                .and_then(|g| g.name.as_deref())
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default()
-        ));
+        if agent.agent.provider == normalizer::Provider::Azure {
+            // RAI policies are named, not versioned.
+            lines.push(format!("guardrail: RAI policy {}", g.id));
+        } else {
+            lines.push(format!(
+                "guardrail {} v{}{}",
+                g.id,
+                g.version.as_deref().unwrap_or("?"),
+                config
+                    .and_then(|g| g.name.as_deref())
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ));
+        }
         for line in config.map(|g| g.summary()).unwrap_or_default() {
             lines.push(format!("  {line}"));
         }

@@ -169,6 +169,28 @@ fn route(azure: &Arc<Mutex<Azure>>, r: &Request) -> Reply {
                                   "raiPolicyName": "Microsoft.DefaultV2", "provisioningState": "Succeeded"}}),
         ]),
         p if p.ends_with("/deployments") => list(vec![]),
+        p if p == format!("{}/raiPolicies", account_id("acme-foundry")) => {
+            let filter = |name: &str, source: &str, enabled: bool, threshold: Option<&str>| {
+                json!({"name": name, "source": source, "enabled": enabled, "blocking": enabled,
+                       "severityThreshold": threshold})
+            };
+            list(vec![
+                json!({"name": "Microsoft.DefaultV2", "type": "Microsoft.CognitiveServices/accounts/raiPolicies",
+                       "properties": {"type": "SystemManaged", "mode": "Blocking", "contentFilters": [
+                           filter("Hate", "Prompt", true, Some("Medium")),
+                           filter("Hate", "Completion", true, Some("Medium")),
+                           filter("Jailbreak", "Prompt", true, None),
+                           filter("Protected Material Text", "Completion", true, None)]}}),
+                json!({"name": "refunds-strict", "type": "Microsoft.CognitiveServices/accounts/raiPolicies",
+                       "properties": {"type": "UserManaged", "mode": "Blocking", "basePolicyName": "Microsoft.DefaultV2",
+                           "contentFilters": [
+                               filter("Jailbreak", "Prompt", true, None),
+                               filter("Indirect Attack", "Prompt", true, None),
+                               filter("Selfharm", "Completion", false, Some("High"))],
+                           "customBlocklists": [{"blocklistName": "account-numbers", "blocking": true, "source": "Completion"}]}}),
+            ])
+        }
+        p if p.ends_with("/raiPolicies") => list(vec![]),
         p if p
             == format!(
                 "{}/providers/Microsoft.Insights/diagnosticSettings",
@@ -653,7 +675,38 @@ fn foundry_agents_are_inventoried_with_their_real_models_through_every_page() {
         })
         .count();
     assert_eq!(eu, 0, "the EU project has no agents");
+    // Each RAI policy an agent uses, filter by filter.
+    let guardrail = |a: &Value, id: &str| -> Value {
+        a["guardrail_configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["value"]["id"] == id)
+            .map(|g| g["value"].clone())
+            .unwrap_or_else(|| panic!("no guardrail {id} in {a}"))
+    };
+    let default_v2 = guardrail(first, "Microsoft.DefaultV2");
+    assert_eq!(
+        default_v2["content_filters"],
+        json!([
+            {"kind": "HATE", "input": "BLOCK Medium", "output": "BLOCK Medium"},
+            {"kind": "JAILBREAK", "input": "BLOCK"},
+            {"kind": "PROTECTED_MATERIAL_TEXT", "output": "BLOCK"}
+        ])
+    );
     let refund = agent(&agents, "acme-foundry/support/refund-helper");
+    let strict = guardrail(refund, "refunds-strict");
+    assert!(
+        strict["content_filters"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"kind": "SELF_HARM", "output": "NONE"})),
+        "{strict}"
+    );
+    assert_eq!(
+        strict["word_filters"],
+        json!(["blocklist account-numbers (Completion, blocking)"])
+    );
     assert_eq!(
         refund["identity_grants"]["value"],
         first["identity_grants"]["value"]
@@ -671,6 +724,15 @@ fn foundry_agents_are_inventoried_with_their_real_models_through_every_page() {
         "one per agent of the project"
     );
     assert_eq!(unbounded[0]["severity"], "high");
+    // The agent reading files, an OpenAPI tool and an MCP server through a policy with no
+    // Indirect Attack filter is open to injected instructions; the one whose policy has it
+    // is not, and agents without tools or knowledge read nothing others write.
+    let open: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["check"] == "no-prompt-attack-filter")
+        .map(|f| f["agent"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(open, ["acme-foundry/support/asst_00000"]);
     assert!(
         unbounded[0]["title"].as_str().unwrap().ends_with(&format!(
             "may perform any operation on /subscriptions/{SUB}/resourceGroups/agents-rg"

@@ -9,7 +9,8 @@
 use crate::api_provenance as provenance;
 use crate::rest::{Bearer, Call, RestClient, RestError};
 use normalizer::inventory::{
-    Fact, Guardrail, InventorySnapshot, Observation, RoleGrant, Tool, VersionConfig,
+    ContentFilter, Fact, Guardrail, GuardrailConfig, InventorySnapshot, Observation, RoleGrant,
+    Tool, VersionConfig,
 };
 use normalizer::{AgentRef, Coverage, CoverageStatus, Layer, Provider, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,8 @@ pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
 pub const CLASSIC_API: &str = "v1";
 pub const AGENTS_API: &str = "2025-11-15-preview";
 pub const AUTHORIZATION_API: &str = "2022-04-01";
+/// RAI policies are not versioned: the one version is what the account holds now.
+const RAI_VERSION: &str = "current";
 /// `Fact::Platform` of a classic agent; a versioned agent's is `azure-foundry-` + its kind.
 pub const CLASSIC: &str = "azure-foundry-classic-agent";
 const PAGE: u32 = 100;
@@ -402,6 +405,35 @@ async fn read_account(
         }
     };
     let deployments = Deployments { by_name, listed };
+    // What each content filter (RAI policy) of the account checks, for the agents' guardrails.
+    let rai_policies: BTreeMap<String, GuardrailConfig> =
+        match settings.arm(&format!("{id}/raiPolicies"), ARM_API) {
+            Ok(url) => match arm_list(client, url).await {
+                Ok(list) => list
+                    .iter()
+                    .filter_map(|p| {
+                        let name = p["name"].as_str()?;
+                        Some((name.to_string(), rai_policy(name, &p["properties"])))
+                    })
+                    .collect(),
+                Err(e) => {
+                    fail(
+                        &mut out,
+                        "RAI policies not read (what the guardrails filter is unknown)",
+                        e,
+                    );
+                    BTreeMap::new()
+                }
+            },
+            Err(e) => {
+                fail(
+                    &mut out,
+                    "RAI policies not read (what the guardrails filter is unknown)",
+                    e,
+                );
+                BTreeMap::new()
+            }
+        };
     match settings.arm(
         &format!("{id}/providers/Microsoft.Insights/diagnosticSettings"),
         DIAGNOSTICS_API,
@@ -546,6 +578,21 @@ async fn read_account(
                         let agent = agent_ref(&agent_id);
                         listed.insert(agent.id.clone());
                         out.agents += 1;
+                        if let Some(rai) = config
+                            .guardrail
+                            .as_ref()
+                            .and_then(|g| rai_policies.get(&g.id))
+                        {
+                            out.observations.push(Observation {
+                                time: now,
+                                agent: agent.clone(),
+                                fact: Fact::GuardrailConfig(rai.clone()),
+                                provenance: provenance(
+                                    &settings.source,
+                                    format!("arm:ListRaiPolicies {name}"),
+                                ),
+                            });
+                        }
                         push_agent(
                             &mut out,
                             settings,
@@ -635,6 +682,72 @@ fn push_agent(
         push(Fact::IdentityGrants(g.clone()));
     }
     push(Fact::VersionConfig(config));
+}
+
+/// An RAI policy as a guardrail: each content filter by kind with what it does to prompts
+/// (input) and completions (output) — `BLOCK Medium`, `ANNOTATE`, `NONE` when disabled —
+/// and custom blocklists as word filters. Jailbreak is a direct prompt attack; Indirect
+/// Attack (text in documents and tool output that tries to instruct the model) is the
+/// filter that screens what others write.
+fn rai_policy(name: &str, properties: &Value) -> GuardrailConfig {
+    let mut filters: BTreeMap<String, ContentFilter> = BTreeMap::new();
+    for f in properties["contentFilters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let label = f["name"].as_str().unwrap_or("unknown");
+        let kind = match label.to_ascii_lowercase().as_str() {
+            "jailbreak" => "JAILBREAK".to_string(),
+            "indirect attack" => "INDIRECT_PROMPT_ATTACK".to_string(),
+            "selfharm" | "self harm" | "self-harm" => "SELF_HARM".to_string(),
+            other => other.replace([' ', '-'], "_").to_ascii_uppercase(),
+        };
+        let action = if f["enabled"].as_bool() == Some(false) {
+            "NONE".to_string()
+        } else if f["blocking"].as_bool() == Some(true) {
+            match f["severityThreshold"].as_str() {
+                Some(t) => format!("BLOCK {t}"),
+                None => "BLOCK".to_string(),
+            }
+        } else {
+            "ANNOTATE".to_string()
+        };
+        let entry = filters.entry(kind.clone()).or_insert(ContentFilter {
+            kind,
+            input: None,
+            output: None,
+        });
+        match f["source"].as_str() {
+            Some("Completion") => entry.output = Some(action),
+            _ => entry.input = Some(action),
+        }
+    }
+    GuardrailConfig {
+        id: name.to_string(),
+        version: RAI_VERSION.into(),
+        name: Some(name.to_string()),
+        status: properties["mode"].as_str().map(|m| format!("mode {m}")),
+        content_filters: filters.into_values().collect(),
+        word_filters: properties["customBlocklists"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| {
+                Some(format!(
+                    "blocklist {} ({}, {})",
+                    b["blocklistName"].as_str()?,
+                    b["source"].as_str().unwrap_or("Prompt"),
+                    if b["blocking"].as_bool() == Some(true) {
+                        "blocking"
+                    } else {
+                        "annotating"
+                    }
+                ))
+            })
+            .collect(),
+        ..GuardrailConfig::default()
+    }
 }
 
 /// Every role assignment of `principal` in the subscription (at the subscription, its
@@ -893,7 +1006,10 @@ fn agent_config(
             .map(crate::aws::wire::digest_of),
         tools: tools_of(&definition["tools"]),
         knowledge_bases: knowledge_of(&definition["tool_resources"]),
-        guardrail: rai.map(|id| Guardrail { id, version: None }),
+        guardrail: rai.map(|id| Guardrail {
+            id,
+            version: Some(RAI_VERSION.into()),
+        }),
         ..VersionConfig::default()
     }
 }

@@ -225,11 +225,22 @@ impl Finding {
                         .push(alias.name.as_deref().unwrap_or(&alias.id));
                 }
             }
+            // A Foundry agent has no aliases: callers reach its latest version.
+            if agent.agent.provider == crate::Provider::Azure
+                && routed.is_empty()
+                && let Some(latest) = agent.configs.iter().max_by_key(|c| c.since)
+            {
+                routed.insert(&latest.value.version, Vec::new());
+            }
             for (version, aliases) in routed {
                 let Some(config) = agent.config(version).map(|c| &c.value) else {
                     continue;
                 };
-                let subject = format!("v{version} (routed by {})", aliases.join(", "));
+                let subject = if aliases.is_empty() {
+                    format!("version {version} (the latest, which callers reach)")
+                } else {
+                    format!("v{version} (routed by {})", aliases.join(", "))
+                };
                 let mut inputs: Vec<String> = config
                     .knowledge_bases
                     .iter()
@@ -265,6 +276,22 @@ impl Finding {
                         vec!["no guardrail is configured on this version".to_string()],
                     ),
                     Some(g) => match agent.guardrail_config(g) {
+                        Some(gc)
+                            if !gc.filters_prompt_attacks()
+                                && agent.agent.provider == crate::Provider::Azure =>
+                        {
+                            (
+                                "no-prompt-attack-filter",
+                                format!(
+                                    "{subject}: RAI policy {} does not filter indirect prompt attacks",
+                                    gc.id
+                                ),
+                                vec![format!(
+                                    "RAI policy {} does not screen documents and tool output for injected instructions (its Indirect Attack filter is absent or off)",
+                                    gc.id
+                                )],
+                            )
+                        }
                         Some(gc) if !gc.filters_prompt_attacks() => (
                             "no-prompt-attack-filter",
                             format!(

@@ -489,7 +489,8 @@ pub struct DataSource {
 /// One content filter of a guardrail; `None` on a side means that side is not filtered.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ContentFilter {
-    /// `PROMPT_ATTACK`, `HATE`, `INSULTS`, `MISCONDUCT`, `SEXUAL`, `VIOLENCE`.
+    /// `PROMPT_ATTACK`, `HATE`, `INSULTS`, `MISCONDUCT`, `SEXUAL`, `VIOLENCE` (Bedrock);
+    /// `JAILBREAK`, `INDIRECT_PROMPT_ATTACK`, `SELF_HARM`, `PROTECTED_MATERIAL_TEXT` … (Azure).
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
@@ -522,12 +523,14 @@ pub struct GuardrailConfig {
 }
 
 impl GuardrailConfig {
-    /// Whether what reaches the model is checked for prompt attacks (jailbreaks,
-    /// injected instructions) at all.
+    /// Whether what reaches the model is checked for injected instructions at all:
+    /// Bedrock's `PROMPT_ATTACK` input filter, or Azure's Indirect Attack filter (its
+    /// Jailbreak filter screens only the user's own prompt, not documents or tool output).
     pub fn filters_prompt_attacks(&self) -> bool {
-        self.content_filters
-            .iter()
-            .any(|f| f.kind == "PROMPT_ATTACK" && f.input.as_deref().is_some_and(|s| s != "NONE"))
+        self.content_filters.iter().any(|f| {
+            (f.kind == "PROMPT_ATTACK" || f.kind == "INDIRECT_PROMPT_ATTACK")
+                && f.input.as_deref().is_some_and(|s| s != "NONE")
+        })
     }
 
     /// The guardrail in one line per policy, for reports.
