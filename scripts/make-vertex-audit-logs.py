@@ -77,6 +77,14 @@ def engine_method(verb, service="ReasoningEngineService"):
     return f"google.cloud.aiplatform.v1.{service}.{verb}"
 
 
+def generate_content(stamp, insert_id, model, principal, user_agent):
+    method = "google.cloud.aiplatform.v1.PredictionService.GenerateContent"
+    return entry("data_access", stamp, insert_id, "aiplatform.googleapis.com", method,
+                 f"projects/{PROJECT}/locations/{model}", principal, "audited_resource",
+                 {"project_id": PROJECT, "service": "aiplatform.googleapis.com", "method": method},
+                 "aiplatform.endpoints.predict", caller_ip="private", user_agent=user_agent)
+
+
 ENTRIES = [
     entry("activity", "2026-10-20T07:55:12.318420Z", "-k2w9ffe1a3c", "aiplatform.googleapis.com",
           engine_method("CreateReasoningEngine"), f"projects/{NUMBER}/locations/europe-west4",
@@ -117,22 +125,10 @@ ENTRIES = [
           f"projects/{PROJECT}/jobs/refund_lookup_6c1f0e", REFUND_SA, "bigquery_project",
           {"project_id": PROJECT, "location": "US"}, "bigquery.jobs.create", caller_ip="private",
           user_agent="gl-python/3.12.11 gccl/3.38.0"),
-    entry("data_access", "2026-11-20T10:14:39.440102Z", "-u8s2m1f0e9", "aiplatform.googleapis.com",
-          "google.cloud.aiplatform.v1.PredictionService.GenerateContent",
-          f"projects/{PROJECT}/locations/us-central1/publishers/google/models/gemini-2.5-pro",
-          REFUND_SA, "audited_resource",
-          {"project_id": PROJECT, "service": "aiplatform.googleapis.com",
-           "method": "google.cloud.aiplatform.v1.PredictionService.GenerateContent"},
-          "aiplatform.endpoints.predict", caller_ip="private",
-          user_agent="google-genai-sdk/1.41.0 gl-python/3.12.11"),
-    entry("data_access", "2026-11-20T11:30:05.901447Z", "9q0wr4c1b2", "aiplatform.googleapis.com",
-          "google.cloud.aiplatform.v1.PredictionService.GenerateContent",
-          f"projects/{PROJECT}/locations/europe-west4/publishers/google/models/gemini-2.5-flash",
-          KB_SA, "audited_resource",
-          {"project_id": PROJECT, "service": "aiplatform.googleapis.com",
-           "method": "google.cloud.aiplatform.v1.PredictionService.GenerateContent"},
-          "aiplatform.endpoints.predict", caller_ip="private",
-          user_agent="llama-index-llms-google-genai/0.3.0 google-genai-sdk/1.41.0"),
+    generate_content("2026-11-20T10:14:39.440102Z", "-u8s2m1f0e9", "us-central1/publishers/google/models/gemini-2.5-pro",
+                     REFUND_SA, "google-genai-sdk/1.41.0 gl-python/3.12.11"),
+    generate_content("2026-11-20T11:30:05.901447Z", "9q0wr4c1b2", "europe-west4/publishers/google/models/gemini-2.5-flash",
+                     KB_SA, "llama-index-llms-google-genai/0.3.0 google-genai-sdk/1.41.0"),
     entry("data_access", "2026-11-20T11:47:13.230556Z", "-3v1d8k7p2s", "bigquery.googleapis.com",
           "google.cloud.bigquery.v2.TableDataService.List",
           f"projects/{PROJECT}/datasets/support/tables/refunds",
