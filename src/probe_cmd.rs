@@ -74,6 +74,10 @@ pub enum ProbeCommand {
         /// Where the kubelet keeps pod logs (`<namespace>_<pod>_<uid>` directories).
         #[arg(long, default_value = "/var/log/pods")]
         pod_log_dir: PathBuf,
+        /// Serve the probe's counters (events sent, lost, deduped; spool records) to
+        /// Prometheus at http://ADDRESS/metrics, e.g. 127.0.0.1:9464 or [::]:9464.
+        #[arg(long, value_name = "ADDRESS:PORT")]
+        metrics: Option<std::net::SocketAddr>,
     },
     /// What each probe writing to the spool reports: programs, watched workloads,
     /// events written, events lost; and the egress policies pinned in the kernel.
@@ -202,6 +206,7 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
             no_resolver_allow,
             pin_dir,
             pod_log_dir,
+            metrics,
         } => {
             if !ring_bytes.is_power_of_two() || *ring_bytes < 4096 {
                 bail!("--ring-bytes {ring_bytes} must be a power of two of at least 4096");
@@ -250,6 +255,7 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
                 },
                 egress,
                 pin_dir: pin_dir.clone(),
+                metrics: *metrics,
             };
             let status = node_probe::daemon::run(options, stop_signal(*duration))
                 .await

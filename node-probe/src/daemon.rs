@@ -31,6 +31,8 @@ pub struct RunOptions {
     /// Egress policy for every watched cgroup, when asked for.
     pub egress: Option<(EgressMode, Vec<AllowRule>)>,
     pub pin_dir: PathBuf,
+    /// Where to answer Prometheus scrapes (`GET /metrics`), when asked.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// What `probe status` shows: written by the running probe beside its spool files.
@@ -91,6 +93,17 @@ pub async fn run(
     options: RunOptions,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<Status, ProbeError> {
+    // Bound first: an address in use fails the run before any program is loaded.
+    let metrics =
+        match options.metrics {
+            Some(address) => Some(tokio::net::TcpListener::bind(address).await.map_err(
+                |source| ProbeError::Io {
+                    what: format!("listening for metrics scrapes on {address}"),
+                    source,
+                },
+            )?),
+            None => None,
+        };
     let root = crate::cgroup::cgroup2_root()?;
     // A relative path names a cgroup under the cgroup v2 root (`agents/rag`).
     let mut watch: Vec<(PathBuf, Option<String>)> = options
@@ -194,6 +207,13 @@ pub async fn run(
     };
     write_status(&options.spool, &status)?;
     tracing::info!(watched = status.watched.len(), spool = %options.spool.display(), "probe running");
+    let (latest, scraped) = tokio::sync::watch::channel(status.clone());
+    let metrics = metrics.map(|listener| {
+        if let Ok(address) = listener.local_addr() {
+            tracing::info!(%address, "serving Prometheus metrics at /metrics");
+        }
+        tokio::spawn(crate::metrics::serve(listener, scraped))
+    });
 
     let mut last_counters = probe.counters()?;
     let mut last_egress_lost = match egress.as_ref() {
@@ -263,10 +283,16 @@ pub async fn run(
             }
             status.running = !stopping;
             write_status(&options.spool, &status)?;
+            latest.send_replace(status.clone());
         }
         if stopping {
             break;
         }
+    }
+    if let Some(task) = metrics {
+        // Awaited, so the listener is closed by the time the run returns.
+        task.abort();
+        let _ = task.await;
     }
     Ok(status)
 }

@@ -12,6 +12,7 @@ pub mod cgroup;
 pub mod collector;
 pub mod daemon;
 pub mod egress;
+pub mod metrics;
 pub mod probe;
 pub mod runtime;
 pub mod spool;

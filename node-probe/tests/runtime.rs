@@ -89,7 +89,34 @@ fn options(
         probe: ProbeConfig::default(),
         egress: None,
         pin_dir: "/nonexistent".into(),
+        metrics: None,
     }
+}
+
+/// One scrape of the probe's Prometheus endpoint: the body of `GET /metrics`.
+async fn scrape(address: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: probe\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    body.to_string()
+}
+
+/// The value of one series in a scrape.
+fn sample(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(&format!("{name}{{")))
+        .and_then(|l| l.rsplit_once(' '))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,10 +133,18 @@ async fn a_real_agent_is_attributed_and_inventoried_from_what_it_does() {
     let model = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let model_port = model.local_addr().unwrap().port();
 
-    let running = start(options(
-        vec![(cgroup.path.clone(), Some("support-bot".into()))],
-        spool.path(),
-    ))
+    // A free port for the Prometheus endpoint.
+    let metrics_address = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let running = start(RunOptions {
+        metrics: Some(metrics_address),
+        ..options(
+            vec![(cgroup.path.clone(), Some("support-bot".into()))],
+            spool.path(),
+        )
+    })
     .await;
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/agent.py");
@@ -129,8 +164,28 @@ async fn a_real_agent_is_attributed_and_inventoried_from_what_it_does() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("get_current_time"));
+    // Once a flush has counted what the agent did, a scrape shows it, and no loss.
+    let mut metrics = scrape(metrics_address).await;
+    for _ in 0..20 {
+        if sample(&metrics, "agentward_probe_spool_records_total") > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        metrics = scrape(metrics_address).await;
+    }
+    assert_eq!(sample(&metrics, "agentward_probe_up"), 1.0);
+    assert_eq!(sample(&metrics, "agentward_probe_watched_cgroups"), 1.0);
+    assert!(sample(&metrics, "agentward_probe_events_emitted_total") > 0.0);
+    assert!(sample(&metrics, "agentward_probe_spool_records_total") > 0.0);
+    assert_eq!(sample(&metrics, "agentward_probe_events_lost_total"), 0.0);
     let status = stop(running).await;
     assert_eq!(status.counters.lost, 0);
+    assert!(
+        tokio::net::TcpStream::connect(metrics_address)
+            .await
+            .is_err(),
+        "the endpoint closes with the probe"
+    );
 
     let records = spool_records(spool.path());
     let mut events = Vec::new();
