@@ -9,7 +9,8 @@ injection), with one project, `support`, and two model deployments:
     2024-11-20), file search over the policy vector store, an OpenAPI tool into the CRM
     (two operations) and the GitHub MCP server;
   * `refund-helper` (versioned prompt agent, 2025-11-15-preview, version 3): deployment
-    gpt-4o-mini-prod, one function tool, RAI policy refunds-strict;
+    gpt-4o-mini-prod, one function tool, RAI policy refunds-strict; its version 2 could
+    also close customer accounts;
   * `ticket-router` (hosted agent): a container image; its environment values are never
     recorded.
 
@@ -186,6 +187,24 @@ VERSIONED = {"object": "list", "has_more": False, "first_id": "refund-helper", "
                        "container_protocol_versions": [{"protocol": "responses", "version": "v1"}],
                        "environment_variables": {"ROUTER_QUEUE_URL": "https://queue.internal.acme.example"}}}}}]}
 
+# refund-helper's history: version 1 could only refund; version 2 also closed accounts (a
+# tool removed again in version 3, the latest above).
+REFUND_LATEST = VERSIONED["data"][0]["versions"]["latest"]
+REFUND_TOOL = REFUND_LATEST["definition"]["tools"][0]
+CLOSE_ACCOUNT = {"type": "function", "function": {"name": "close_account", "description": "Close a customer account",
+                                                  "parameters": {"type": "object", "properties": {"customer_id": {"type": "string"}}}}}
+
+
+def refund_version(n, tools, created):
+    return {**REFUND_LATEST, "id": f"refund-helper:{n}", "version": str(n), "created_at": created,
+            "definition": {**REFUND_LATEST["definition"], "tools": tools}}
+
+
+REFUND_VERSIONS = {"object": "list", "has_more": False, "first_id": "refund-helper:1", "last_id": "refund-helper:3",
+                   "data": [refund_version(1, [REFUND_TOOL], 1760300000),
+                            refund_version(2, [REFUND_TOOL, CLOSE_ACCOUNT], 1761100000),
+                            REFUND_LATEST]}
+
 
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
@@ -221,6 +240,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, CLASSIC)
         if url.path == "/api/projects/support/agents" and query.get("api-version") == "2025-11-15-preview":
             return self.reply(200, VERSIONED)
+        if url.path == "/api/projects/support/agents/refund-helper/versions" and query.get("api-version") == "2025-11-15-preview":
+            return self.reply(200, REFUND_VERSIONS)
         unanswered.append(f"GET {self.path}")
         self.reply(404, {"error": {"code": "NotFound", "message": "no answer"}})
 

@@ -279,6 +279,23 @@ fn route(azure: &Arc<Mutex<Azure>>, r: &Request) -> Reply {
         {
             role_definition(p.rsplit('/').next().unwrap())
         }
+        "/api/projects/support/agents/refund-helper/versions" => {
+            if version != "2025-11-15-preview" {
+                return azure_error(400, "BadRequest", "api-version 2025-11-15-preview expected");
+            }
+            let v = |n: u32, tools: Value| {
+                json!({"object": "agent.version", "id": format!("refund-helper:{n}"), "name": "refund-helper",
+                       "version": n.to_string(), "created_at": 1_761_000_000 + n, "metadata": {},
+                       "definition": {"kind": "prompt", "model": "gpt-4o-prod", "instructions": format!("Refund policy v{n}."),
+                                      "tools": tools, "rai_config": {"rai_policy_name": "refunds-strict"}}})
+            };
+            let refund = json!({"type": "function", "function": {"name": "issue_refund", "parameters": {"type": "object"}}});
+            let cancel = json!({"type": "function", "function": {"name": "cancel_subscription", "parameters": {"type": "object"}}});
+            Reply::json(
+                json!({"object": "list", "has_more": false, "first_id": "refund-helper:1", "last_id": "refund-helper:3",
+                "data": [v(1, json!([refund])), v(2, json!([refund, cancel])), v(3, json!([refund]))]}),
+            )
+        }
         "/api/projects/research/assistants" | "/api/projects/research/agents" => {
             Reply::json(json!({"object": "list", "data": [], "has_more": false}))
         }
@@ -741,10 +758,52 @@ fn foundry_agents_are_inventoried_with_their_real_models_through_every_page() {
         unbounded[0]["title"]
     );
     assert_eq!(refund["platform"]["value"], "azure-foundry-prompt-agent");
-    assert_eq!(refund["configs"][0]["value"]["version"], "3");
+    // Every version, the older ones marked: version 2 could cancel subscriptions.
+    let versions: Vec<(String, String, Vec<String>)> = refund["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let c = &c["value"];
+            (
+                c["version"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+                c["tools"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["name"].as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    let versions_of = |v: &str| versions.iter().find(|(n, ..)| n == v).unwrap().clone();
+    assert_eq!(versions.len(), 3, "{versions:?}");
     assert_eq!(
-        refund["configs"][0]["value"]["guardrail"]["id"],
-        "refunds-strict"
+        versions_of("2"),
+        (
+            "2".into(),
+            "prompt agent, superseded by version 3".into(),
+            vec!["cancel_subscription".into(), "issue_refund".into()]
+        )
+    );
+    assert_eq!(versions_of("3").1, "prompt agent");
+    let router_versions = s
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/agents/ticket-router/versions"))
+        .count();
+    assert_eq!(
+        router_versions, 0,
+        "an agent at version 1 has no older versions"
+    );
+    assert!(
+        refund["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["value"]["guardrail"]["id"] == "refunds-strict")
     );
     let router = agent(&agents, "acme-foundry/support/ticket-router");
     assert_eq!(router["platform"]["value"], "azure-foundry-hosted-agent");

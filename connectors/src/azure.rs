@@ -593,6 +593,7 @@ async fn read_account(
                                 ),
                             });
                         }
+                        let latest_version = config.version.clone();
                         push_agent(
                             &mut out,
                             settings,
@@ -607,6 +608,49 @@ async fn read_account(
                                 ..config
                             },
                         );
+                        // What ran before the latest version: each older version's
+                        // configuration, so a change of tools or model can be traced.
+                        if list == AgentList::Versioned && latest_version != "1" {
+                            let versions_path = format!("agents/{agent_id}/versions");
+                            match cursor_list(client, &service, &base(&versions_path), AGENTS_API)
+                                .await
+                            {
+                                Ok(versions) => {
+                                    for older in versions
+                                        .iter()
+                                        .filter(|v| v["version"].as_str() != Some(&latest_version))
+                                    {
+                                        let (_, older_config) = version_config(
+                                            older,
+                                            Some(&latest_version),
+                                            &deployments,
+                                            &name,
+                                        );
+                                        out.observations.push(Observation {
+                                            time: now,
+                                            agent: agent.clone(),
+                                            fact: Fact::VersionConfig(VersionConfig {
+                                                role: identity.clone(),
+                                                ..older_config
+                                            }),
+                                            provenance: provenance(
+                                                &settings.source,
+                                                format!(
+                                                    "foundry:ListAgentVersions {project_name}/{agent_id}"
+                                                ),
+                                            ),
+                                        });
+                                    }
+                                }
+                                Err(e) => fail(
+                                    &mut out,
+                                    &format!(
+                                        "project {project_name}: older versions of agent {agent_id} not read"
+                                    ),
+                                    e,
+                                ),
+                            }
+                        }
                     }
                 }
                 Err(e) => {
@@ -921,7 +965,7 @@ fn knowledge_of(resources: &Value) -> Vec<String> {
 }
 
 /// The two agent APIs of a Foundry project.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum AgentList {
     /// `/assistants`, `api-version=v1`: one configuration per agent.
     Classic,
@@ -959,25 +1003,40 @@ impl AgentList {
             }
             AgentList::Versioned => {
                 let id = item["name"].as_str().or(item["id"].as_str())?.to_string();
-                let latest = &item["versions"]["latest"];
-                let definition = &latest["definition"];
-                let kind = definition["kind"].as_str().unwrap_or("unknown");
-                let status = match definition["image"].as_str() {
-                    Some(image) => format!("{kind} agent, image {image}"),
-                    None => format!("{kind} agent"),
-                };
-                let config = agent_config(
-                    definition,
-                    latest["version"].as_str().unwrap_or("latest"),
-                    Some(status),
-                    definition["rai_config"]["rai_policy_name"].as_str(),
-                    deployments,
-                    account,
-                );
+                let (kind, config) =
+                    version_config(&item["versions"]["latest"], None, deployments, account);
                 Some((id, format!("azure-foundry-{kind}-agent"), config))
             }
         }
     }
+}
+
+/// One version of a versioned agent (an `agent.version` object): its kind and
+/// configuration; `superseded_by` names the latest when this one is older.
+fn version_config(
+    version: &Value,
+    superseded_by: Option<&str>,
+    deployments: &Deployments,
+    account: &str,
+) -> (String, VersionConfig) {
+    let definition = &version["definition"];
+    let kind = definition["kind"].as_str().unwrap_or("unknown").to_string();
+    let mut status = match definition["image"].as_str() {
+        Some(image) => format!("{kind} agent, image {image}"),
+        None => format!("{kind} agent"),
+    };
+    if let Some(latest) = superseded_by {
+        status.push_str(&format!(", superseded by version {latest}"));
+    }
+    let config = agent_config(
+        definition,
+        version["version"].as_str().unwrap_or("latest"),
+        Some(status),
+        definition["rai_config"]["rai_policy_name"].as_str(),
+        deployments,
+        account,
+    );
+    (kind, config)
 }
 
 /// A configuration as the model keeps it, from an assistant or a version's definition

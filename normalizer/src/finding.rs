@@ -225,10 +225,14 @@ impl Finding {
                         .push(alias.name.as_deref().unwrap_or(&alias.id));
                 }
             }
-            // A Foundry agent has no aliases: callers reach its latest version.
+            // A Foundry agent has no aliases: callers reach its latest version (versions
+            // read in one scan share a time; the highest number is the latest).
             if agent.agent.provider == crate::Provider::Azure
                 && routed.is_empty()
-                && let Some(latest) = agent.configs.iter().max_by_key(|c| c.since)
+                && let Some(latest) = agent
+                    .configs
+                    .iter()
+                    .max_by_key(|c| (c.since, c.value.version.parse::<u64>().unwrap_or(0)))
             {
                 routed.insert(&latest.value.version, Vec::new());
             }
