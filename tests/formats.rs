@@ -25,6 +25,18 @@ impl Ocsf {
         }
     }
 
+    /// Every line of OCSF JSON lines, each asserted valid.
+    fn valid_lines(&mut self, text: &str) -> Vec<Value> {
+        text.lines()
+            .map(|line| {
+                let record: Value = serde_json::from_str(line).unwrap();
+                let errs = self.errors(&record);
+                assert!(errs.is_empty(), "{errs:?}\n{line}");
+                record
+            })
+            .collect()
+    }
+
     fn errors(&mut self, event: &Value) -> Vec<String> {
         let class = match event["class_uid"].as_u64() {
             Some(6003) => "api_activity",
@@ -110,16 +122,15 @@ fn every_stored_event_and_finding_is_valid_ocsf_1_8() {
         "--format",
         "ocsf",
     ]);
-    let mut checked = 0;
-    let mut profiles_seen = std::collections::BTreeSet::new();
-    for line in stdout(&events).lines() {
-        let event: Value = serde_json::from_str(line).unwrap();
-        let errs = ocsf.errors(&event);
-        assert!(errs.is_empty(), "{errs:?}\n{line}");
-        profiles_seen.insert(event["metadata"]["profiles"].to_string());
-        checked += 1;
-    }
-    assert_eq!(checked, QUICKSTART_RECORDS + QUICKSTART_INVOCATIONS);
+    let events = ocsf.valid_lines(&stdout(&events));
+    let profiles_seen: std::collections::BTreeSet<String> = events
+        .iter()
+        .map(|e| e["metadata"]["profiles"].to_string())
+        .collect();
+    assert_eq!(
+        events.len() as u64,
+        QUICKSTART_RECORDS + QUICKSTART_INVOCATIONS
+    );
     assert!(
         profiles_seen.contains(r#"["ai_operation","cloud"]"#),
         "model calls carry the ai_operation profile: {profiles_seen:?}"
@@ -154,11 +165,7 @@ fn every_stored_event_and_finding_is_valid_ocsf_1_8() {
         5,
         "three grants of the support agent, and both agents' roles trust Bedrock beyond themselves: {findings}"
     );
-    assert_eq!(findings.lines().count(), 16);
-    for line in findings.lines() {
-        let errs = ocsf.errors(&serde_json::from_str(line).unwrap());
-        assert!(errs.is_empty(), "{errs:?}\n{line}");
-    }
+    assert_eq!(ocsf.valid_lines(&findings).len(), 16);
 }
 
 #[test]
@@ -268,18 +275,12 @@ fn the_selfhosted_example_is_valid_ocsf_and_cyclonedx_with_its_runtime_inventory
         "--until",
         "2026-11-11T15:00:00Z",
     ]);
-    let mut counted = 0;
-    let mut checked = 0;
-    for line in stdout(&events).lines() {
-        let event: Value = serde_json::from_str(line).unwrap();
-        let errs = ocsf.errors(&event);
-        assert!(errs.is_empty(), "{errs:?}\n{line}");
-        if event["count"].as_u64().is_some_and(|n| n > 1) {
-            counted += 1;
-        }
-        checked += 1;
-    }
-    assert!(checked > 1000, "{checked}");
+    let events = ocsf.valid_lines(&stdout(&events));
+    let counted = events
+        .iter()
+        .filter(|e| e["count"].as_u64().is_some_and(|n| n > 1))
+        .count();
+    assert!(events.len() > 1000, "{}", events.len());
     assert!(
         counted > 0,
         "repeats counted in the kernel carry OCSF count"
@@ -341,24 +342,17 @@ fn the_managed_agents_example_is_valid_cyclonedx_with_both_providers_and_valid_o
     // The Vertex project's audit-log events, in their own provider's terms.
     let mut ocsf = Ocsf::new(&schemas);
     let events = with_store(&["events", "--format", "ocsf"]);
-    let mut checked = 0;
-    for line in stdout(&events).lines() {
-        let event: Value = serde_json::from_str(line).unwrap();
-        let errs = ocsf.errors(&event);
-        assert!(errs.is_empty(), "{errs:?}\n{line}");
-        assert_eq!(event["cloud"]["provider"], "GCP", "{line}");
-        assert_eq!(event["actor"]["user"]["account"]["type_id"], 11, "{line}");
-        checked += 1;
+    let events = ocsf.valid_lines(&stdout(&events));
+    for event in &events {
+        assert_eq!(event["cloud"]["provider"], "GCP", "{event}");
+        assert_eq!(event["actor"]["user"]["account"]["type_id"], 11, "{event}");
     }
-    assert_eq!(checked, 8);
+    assert_eq!(events.len(), 8);
 
     // The findings too, the Foundry identity's Contributor grant among them.
     let findings =
         std::fs::read_to_string(store.path().join("findings/current.ocsf.jsonl")).unwrap();
-    for line in findings.lines() {
-        let errs = ocsf.errors(&serde_json::from_str(line).unwrap());
-        assert!(errs.is_empty(), "{errs:?}\n{line}");
-    }
+    ocsf.valid_lines(&findings);
     assert_eq!(
         findings
             .lines()
