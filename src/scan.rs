@@ -1326,13 +1326,18 @@ pub async fn compute_state(
                     connectors::probe::coverage(&agent, &source.name, &seen, reported_lost.as_ref())
                 }
                 SourceKind::ProbeSpool => Vec::new(),
-                SourceKind::InvocationLogs(policy) => vec![invocation::coverage(
-                    &agent,
-                    &source.name,
-                    seen.get(&Layer::Prompt).copied().unwrap_or(0),
-                    policy,
-                    loss,
-                )],
+                SourceKind::InvocationLogs(policy)
+                    if agent.provider == normalizer::Provider::Aws =>
+                {
+                    vec![invocation::coverage(
+                        &agent,
+                        &source.name,
+                        seen.get(&Layer::Prompt).copied().unwrap_or(0),
+                        policy,
+                        loss,
+                    )]
+                }
+                SourceKind::InvocationLogs(_) => Vec::new(),
             };
             // With several sources, a layer is as well covered as its best source.
             for c in source_cov {

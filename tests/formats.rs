@@ -362,3 +362,57 @@ fn the_managed_agents_example_is_valid_cyclonedx_with_both_providers_and_valid_o
         "one per Foundry agent running as the project identity: {findings}"
     );
 }
+
+/// All three providers in one store: each agent's coverage speaks only of the sources that
+/// can see it (a trail or Bedrock invocation logs say nothing of a Vertex or Foundry agent).
+#[test]
+fn in_a_store_of_every_provider_coverage_comes_from_each_agents_own_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = repo_root().join("examples");
+    let config = dir.path().join("agentward.toml");
+    let mut text = format!(
+        "[store]\nurl = {:?}\n",
+        dir.path().join("store").display().to_string()
+    );
+    for example in ["support-agent", "managed-agents"] {
+        let own = std::fs::read_to_string(examples.join(example).join("agentward.toml")).unwrap();
+        let sources = &own[own.find("[[source]]").unwrap()..];
+        // Relative paths in the example are relative to its directory.
+        let base = examples.join(example).display().to_string();
+        for line in sources.lines() {
+            let line = match line.split_once(" = \"") {
+                Some((key @ ("url" | "replay"), rest)) => format!("{key} = \"{base}/{rest}"),
+                _ => line.to_string(),
+            };
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    std::fs::write(&config, text).unwrap();
+    let scan = run(&["--config", config.to_str().unwrap(), "scan"]);
+    assert!(scan.status.success(), "{}", stderr(&scan));
+    let out = run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "coverage",
+        "--format",
+        "json",
+    ]);
+    let coverage: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut providers = std::collections::BTreeSet::new();
+    for c in &coverage {
+        let provider = c["agent"]["provider"].as_str().unwrap();
+        providers.insert(provider.to_string());
+        let said = c.to_string();
+        if provider != "aws" {
+            assert!(
+                !said.contains("CloudTrail") && !said.contains("Bedrock"),
+                "an AWS source speaks of a {provider} agent: {said}"
+            );
+        }
+    }
+    assert_eq!(
+        providers.into_iter().collect::<Vec<_>>(),
+        ["aws", "azure", "gcp"]
+    );
+}
