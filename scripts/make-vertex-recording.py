@@ -20,6 +20,8 @@ The project, acme-support-prod (number 418203957316):
     than it needs); the organization's policy grants the engines nothing.
   * Google's IAM Recommender suggests refund-assistant's identity trade
     roles/bigquery.dataEditor for roles/bigquery.dataViewer.
+  * refund-assistant's Memory Bank keeps facts about customers, per user_id, none expiring;
+    the other engines keep no memories.
   * Request-response logging of the models the audit logs (examples/managed-agents/
     audit-logs, scripts/make-vertex-audit-logs.py) show the engines calling: on for
     gemini-2.5-pro in us-central1 (10% sampled to BigQuery), off for gemini-2.5-flash in
@@ -205,6 +207,14 @@ RECOMMENDATIONS = {"recommendations": [{
                      "addedRoles": ["roles/bigquery.dataViewer"], "minimumObservationPeriodInDays": "90"}},
     "stateInfo": {"state": "ACTIVE"}, "etag": "\"a1b2c3d4e5f6\""}]}
 
+REFUND_ENGINE = f"projects/{NUMBER}/locations/us-central1/reasoningEngines/8867342190013235200"
+REFUND_MEMORIES = {"memories": [
+    {"name": f"{REFUND_ENGINE}/memories/{n}", "fact": fact, "scope": {"user_id": user},
+     "createTime": "2026-11-1%dT09:00:00Z" % n, "updateTime": "2026-11-1%dT09:00:00Z" % n}
+    for n, (user, fact) in enumerate([("cust-4411", "prefers store credit to card refunds"),
+                                      ("cust-4411", "had two refunds declined in October"),
+                                      ("cust-9027", "asked for refunds to go to a new IBAN")], start=1)]}
+
 unanswered = []
 
 
@@ -250,6 +260,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, {"reasoningEngines": engines})
         if url.path == f"/v1/projects/{PROJECT}/locations/global/recommenders/google.iam.policy.Recommender/recommendations":
             return self.reply(200, RECOMMENDATIONS)
+        if url.path.startswith(f"/v1beta1/projects/{NUMBER}/locations/") and url.path.endswith("/memories"):
+            return self.reply(200, REFUND_MEMORIES if url.path == f"/v1beta1/{REFUND_ENGINE}/memories" else {})
         if url.path in MODEL_CONFIGS:
             return self.reply(200, MODEL_CONFIGS[url.path])
         if url.path in REQUIREMENTS and query.get("alt") == "media":

@@ -509,6 +509,9 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
                     .iter()
                     .map(|r| format!("Google IAM Recommender: {r}")),
             );
+            if let Some(memory) = &engine.memory {
+                lines.push(memory.clone());
+            }
             lines.push(match &engine.psc_network_attachment {
                 Some(n) => format!("egress through your VPC: PSC interface {n}"),
                 None => "egress from Google's network (no PSC interface)".into(),

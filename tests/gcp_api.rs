@@ -222,6 +222,36 @@ fn route(cloud: &Arc<Mutex<Cloud>>, request: &Request) -> Reply {
         }
         return Reply::json(policy);
     }
+    if request.method == "GET" && request.path.ends_with("/memories") {
+        // Engine 1000 keeps memories per user, over two pages; the others keep none.
+        let engine_1000 = format!(
+            "/v1beta1/projects/{PROJECT_NUMBER}/locations/us-central1/reasoningEngines/1000/memories"
+        );
+        if request.path != engine_1000 {
+            return Reply::json(json!({}));
+        }
+        let memory = |n: u32, scope: Value, expires: bool| {
+            let mut m = json!({"name": format!("{}/{n}", &engine_1000[8..]), "fact": format!("user prefers refunds to store credit ({n})"),
+                               "scope": scope, "createTime": "2026-11-01T10:00:00Z", "updateTime": "2026-11-01T10:00:00Z"});
+            if expires {
+                m["expireTime"] = json!("2027-02-01T10:00:00Z");
+            }
+            m
+        };
+        return match request.param("pageToken").as_deref() {
+            None => {
+                c.issued_page_tokens.push("memories-2".into());
+                Reply::json(
+                    json!({"memories": [memory(1, json!({"user_id": "u-1"}), true),
+                                                  memory(2, json!({"user_id": "u-2"}), false)],
+                                   "nextPageToken": "memories-2"}),
+                )
+            }
+            Some("memories-2") => Reply::json(json!({"memories": [
+                memory(3, json!({"user_id": "u-1", "session_id": "s-9"}), false)]})),
+            Some(_) => Reply::google_error(400, "INVALID_ARGUMENT", "Invalid page token."),
+        };
+    }
     if request.method == "POST" && request.path == format!("/v1/projects/{PROJECT}:getAncestry") {
         return Reply::json(json!({"ancestor": [
             {"resourceId": {"type": "project", "id": PROJECT}},
@@ -517,6 +547,16 @@ fn reasoning_engines_are_inventoried_through_every_page_with_user_credentials() 
         json!(["CRM_TOKEN from crm-token (version 2)"])
     );
     assert_eq!(engine["class_methods"], json!(["query", "stream_query"]));
+    // What its Memory Bank keeps, over two pages, without a memory's text.
+    assert_eq!(
+        engine["memory"],
+        "Memory Bank: 3 memories kept per session_id, user_id, 1 expiring"
+    );
+    assert!(!common::grep_dir(
+        &s.root.join("store"),
+        "prefers refunds to store credit"
+    ));
+    assert!(agent(&agents, "1001")["engine"]["value"]["memory"].is_null());
     let unresolved = engine["unresolved"].to_string();
     assert!(
         unresolved.contains("no model field") && unresolved.contains("no tools field"),
@@ -686,6 +726,10 @@ fn a_service_account_key_signs_its_own_token_and_a_recording_replays_offline() {
         &["record", recording.to_str().unwrap(), "--format", "json"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        !common::grep_dir(&recording, "prefers refunds to store credit"),
+        "what a Memory Bank remembers about people stays out of recordings"
+    );
     {
         let c = s.cloud.lock().unwrap();
         assert!(c.unauthorized.is_empty(), "{:?}", c.unauthorized);

@@ -431,10 +431,11 @@ fn error_message(answer: &str) -> String {
     }
 }
 
-/// Fields whose values never enter a recording: keys, a hosted agent's environment, and
+/// Fields whose values never enter a recording: keys, a hosted agent's environment, what a
+/// Memory Bank remembers about people (`fact`), and
 /// `value` — but only in the entries of an `env` list (Vertex `deploymentSpec.env[]`),
 /// where it is an environment value, and not for the telemetry switches.
-const SECRET_FIELDS: [&str; 3] = ["value", "environment_variables", "key"];
+const SECRET_FIELDS: [&str; 4] = ["value", "environment_variables", "key", "fact"];
 /// Fields kept only as their digest, in the form `digest_of` recognizes.
 const DIGESTED_FIELDS: [&str; 1] = ["instructions"];
 

@@ -413,6 +413,10 @@ pub struct EngineConfig {
     /// (`REPLACE_ROLE: roles/editor → roles/bigquery.dataViewer: …`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recommendations: Vec<String>,
+    /// What its Memory Bank keeps between sessions (`Memory Bank: 1,204 memories kept per
+    /// user_id, none expiring`); `None` when it keeps nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
     /// The methods callers can invoke (`query`, `stream_query` …): not the agent's tools.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub class_methods: Vec<String>,

@@ -217,11 +217,11 @@ fn serve_stream(stream: impl Read + Write, route: &Route, seen: &Mutex<Vec<Reque
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
+        // One write: a head and body sent apart wait on the peer's delayed ACK (Nagle).
+        let mut response = head.into_bytes();
+        response.extend_from_slice(reply.body.as_bytes());
         let writer = reader.get_mut();
-        if writer.write_all(head.as_bytes()).is_err()
-            || writer.write_all(reply.body.as_bytes()).is_err()
-            || writer.flush().is_err()
-        {
+        if writer.write_all(&response).is_err() || writer.flush().is_err() {
             return;
         }
     }

@@ -317,6 +317,12 @@ async fn read_project(
                         .push(format!("requirements: {uri} could not be read: {e}")),
                 }
             }
+            match memory_bank(client, settings, name, location).await {
+                Ok(memory) => config.memory = memory,
+                Err(e) => config.unresolved.push(format!(
+                    "memory bank: its memories could not be listed: {e}"
+                )),
+            }
             let agent = AgentRef {
                 provider: Provider::Gcp,
                 scope: project.clone(),
@@ -583,9 +589,89 @@ pub fn engine_config(engine: &Value) -> EngineConfig {
         project_roles: Vec::new(),
         inherited_roles: Vec::new(),
         recommendations: Vec::new(),
+        memory: None,
         class_methods,
         unresolved,
     }
+}
+
+/// Pages of memories read per engine: enough to say how much it keeps and for whom.
+const MEMORY_PAGES: usize = 10;
+
+/// What an engine's Memory Bank keeps (v1beta1 `memories`): how many memories, the scope
+/// keys they are kept under, and whether they expire — never a memory's text. `None` when
+/// it keeps none.
+async fn memory_bank(
+    client: &RestClient,
+    settings: &GcpSettings,
+    engine: &str,
+    location: &str,
+) -> Result<Option<String>, RestError> {
+    let mut count = 0usize;
+    let mut scopes: BTreeSet<String> = BTreeSet::new();
+    let mut expiring = 0usize;
+    let mut token: Option<String> = None;
+    for _ in 0..MEMORY_PAGES {
+        let mut url = settings.url(
+            &format!("{location}-aiplatform.googleapis.com"),
+            &format!("/v1beta1/{engine}/memories"),
+        )?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("pageSize", &PAGE_SIZE.to_string());
+            if let Some(t) = &token {
+                q.append_pair("pageToken", t);
+            }
+        }
+        let page = client
+            .json(Call::get("aiplatform", url, CLOUD_PLATFORM))
+            .await?;
+        for memory in page
+            .get("memories")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            count += 1;
+            if let Some(scope) = memory.get("scope").and_then(Value::as_object) {
+                scopes.extend(scope.keys().cloned());
+            }
+            if memory.get("expireTime").is_some() || memory.get("ttl").is_some() {
+                expiring += 1;
+            }
+        }
+        match page
+            .get("nextPageToken")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            Some(next) => token = Some(next.to_string()),
+            None => {
+                token = None;
+                break;
+            }
+        }
+    }
+    if count == 0 {
+        return Ok(None);
+    }
+    let mut line = format!(
+        "Memory Bank: {}{} memories",
+        if token.is_some() { "at least " } else { "" },
+        normalizer::thousands(count as u64)
+    );
+    if !scopes.is_empty() {
+        line.push_str(&format!(
+            " kept per {}",
+            scopes.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    line.push_str(&match expiring {
+        0 => ", none expiring".to_string(),
+        n if n == count => ", all expiring".to_string(),
+        n => format!(", {n} expiring"),
+    });
+    Ok(Some(line))
 }
 
 /// `gs://bucket/path` → its requirement specifiers (comments, options and blank lines
