@@ -440,35 +440,48 @@ async fn list_engines(
     project: &str,
     location: &str,
 ) -> Result<Vec<Value>, RestError> {
+    let mut first = settings.url(
+        &format!("{location}-aiplatform.googleapis.com"),
+        &format!("/v1/projects/{project}/locations/{location}/reasoningEngines"),
+    )?;
+    first
+        .query_pairs_mut()
+        .append_pair("pageSize", &PAGE_SIZE.to_string());
+    let (engines, _) =
+        google_list(client, "aiplatform", first, "reasoningEngines", usize::MAX).await?;
+    Ok(engines)
+}
+
+/// Every item under `key` of a Google list API, following `nextPageToken` for at most
+/// `max_pages` pages; `true` with them when pages remained unread.
+async fn google_list(
+    client: &RestClient,
+    service: &str,
+    first: url::Url,
+    key: &str,
+    max_pages: usize,
+) -> Result<(Vec<Value>, bool), RestError> {
     let mut all = Vec::new();
     let mut token: Option<String> = None;
-    loop {
-        let mut url = settings.url(
-            &format!("{location}-aiplatform.googleapis.com"),
-            &format!("/v1/projects/{project}/locations/{location}/reasoningEngines"),
-        )?;
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("pageSize", &PAGE_SIZE.to_string());
-            if let Some(t) = &token {
-                q.append_pair("pageToken", t);
-            }
+    for _ in 0..max_pages {
+        let mut url = first.clone();
+        if let Some(t) = &token {
+            url.query_pairs_mut().append_pair("pageToken", t);
         }
-        let page = client
-            .json(Call::get("aiplatform", url, CLOUD_PLATFORM))
-            .await?;
-        if let Some(items) = page.get("reasoningEngines").and_then(|r| r.as_array()) {
+        let page = client.json(Call::get(service, url, CLOUD_PLATFORM)).await?;
+        if let Some(items) = page.get(key).and_then(Value::as_array) {
             all.extend(items.iter().cloned());
         }
         match page
             .get("nextPageToken")
-            .and_then(|t| t.as_str())
+            .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
         {
             Some(next) => token = Some(next.to_string()),
-            None => return Ok(all),
+            None => return Ok((all, false)),
         }
     }
+    Ok((all, true))
 }
 
 /// The engine's deployment as the model keeps it: names of variables, never values.
@@ -607,57 +620,31 @@ async fn memory_bank(
     engine: &str,
     location: &str,
 ) -> Result<Option<String>, RestError> {
-    let mut count = 0usize;
-    let mut scopes: BTreeSet<String> = BTreeSet::new();
-    let mut expiring = 0usize;
-    let mut token: Option<String> = None;
-    for _ in 0..MEMORY_PAGES {
-        let mut url = settings.url(
-            &format!("{location}-aiplatform.googleapis.com"),
-            &format!("/v1beta1/{engine}/memories"),
-        )?;
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("pageSize", &PAGE_SIZE.to_string());
-            if let Some(t) = &token {
-                q.append_pair("pageToken", t);
-            }
-        }
-        let page = client
-            .json(Call::get("aiplatform", url, CLOUD_PLATFORM))
-            .await?;
-        for memory in page
-            .get("memories")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            count += 1;
-            if let Some(scope) = memory.get("scope").and_then(Value::as_object) {
-                scopes.extend(scope.keys().cloned());
-            }
-            if memory.get("expireTime").is_some() || memory.get("ttl").is_some() {
-                expiring += 1;
-            }
-        }
-        match page
-            .get("nextPageToken")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        {
-            Some(next) => token = Some(next.to_string()),
-            None => {
-                token = None;
-                break;
-            }
-        }
-    }
+    let mut first = settings.url(
+        &format!("{location}-aiplatform.googleapis.com"),
+        &format!("/v1beta1/{engine}/memories"),
+    )?;
+    first
+        .query_pairs_mut()
+        .append_pair("pageSize", &PAGE_SIZE.to_string());
+    let (memories, truncated) =
+        google_list(client, "aiplatform", first, "memories", MEMORY_PAGES).await?;
+    let count = memories.len();
+    let scopes: BTreeSet<String> = memories
+        .iter()
+        .filter_map(|m| m.get("scope").and_then(Value::as_object))
+        .flat_map(|scope| scope.keys().cloned())
+        .collect();
+    let expiring = memories
+        .iter()
+        .filter(|m| m.get("expireTime").is_some() || m.get("ttl").is_some())
+        .count();
     if count == 0 {
         return Ok(None);
     }
     let mut line = format!(
         "Memory Bank: {}{} memories",
-        if token.is_some() { "at least " } else { "" },
+        if truncated { "at least " } else { "" },
         normalizer::thousands(count as u64)
     );
     if !scopes.is_empty() {
@@ -929,95 +916,76 @@ async fn recommendations(
     project: &str,
     service_accounts: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, Vec<String>>, RestError> {
+    let first = settings.url(
+        "recommender.googleapis.com",
+        &format!("/v1/projects/{project}/locations/global/recommenders/google.iam.policy.Recommender/recommendations"),
+    )?;
+    let (recommendations, _) =
+        google_list(client, "recommender", first, "recommendations", usize::MAX).await?;
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut url = settings.url(
-            "recommender.googleapis.com",
-            &format!("/v1/projects/{project}/locations/global/recommenders/google.iam.policy.Recommender/recommendations"),
-        )?;
-        if let Some(t) = &token {
-            url.query_pairs_mut().append_pair("pageToken", t);
+    for rec in &recommendations {
+        let state = rec.pointer("/stateInfo/state").and_then(Value::as_str);
+        if state.is_some_and(|s| s != "ACTIVE") {
+            continue;
         }
-        let page = client
-            .json(Call::get("recommender", url, CLOUD_PLATFORM))
-            .await?;
-        for rec in page
-            .get("recommendations")
+        let mut removed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut added: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for op in rec
+            .pointer("/content/operationGroups")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
+            .flat_map(|g| {
+                g.get("operations")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
         {
-            let state = rec.pointer("/stateInfo/state").and_then(Value::as_str);
-            if state.is_some_and(|s| s != "ACTIVE") {
-                continue;
-            }
-            let mut removed: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            let mut added: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for op in rec
-                .pointer("/content/operationGroups")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .flat_map(|g| {
-                    g.get("operations")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                })
+            let filters = op.get("pathFilters");
+            let role = filters
+                .and_then(|f| f.get("/iamPolicy/bindings/*/role"))
+                .and_then(Value::as_str);
+            let (member, into) = match op.get("action").and_then(Value::as_str) {
+                Some("remove") => (
+                    filters
+                        .and_then(|f| f.get("/iamPolicy/bindings/*/members/*"))
+                        .and_then(Value::as_str),
+                    &mut removed,
+                ),
+                Some("add") => (op.get("value").and_then(Value::as_str), &mut added),
+                _ => continue,
+            };
+            if let (Some(sa), Some(role)) =
+                (member.and_then(|m| m.strip_prefix("serviceAccount:")), role)
+                && service_accounts.contains(sa)
             {
-                let filters = op.get("pathFilters");
-                let role = filters
-                    .and_then(|f| f.get("/iamPolicy/bindings/*/role"))
-                    .and_then(Value::as_str);
-                let (member, into) = match op.get("action").and_then(Value::as_str) {
-                    Some("remove") => (
-                        filters
-                            .and_then(|f| f.get("/iamPolicy/bindings/*/members/*"))
-                            .and_then(Value::as_str),
-                        &mut removed,
-                    ),
-                    Some("add") => (op.get("value").and_then(Value::as_str), &mut added),
-                    _ => continue,
-                };
-                if let (Some(sa), Some(role)) =
-                    (member.and_then(|m| m.strip_prefix("serviceAccount:")), role)
-                    && service_accounts.contains(sa)
-                {
-                    into.entry(sa.to_string())
-                        .or_default()
-                        .push(role.to_string());
-                }
-            }
-            let subtype = rec
-                .get("recommenderSubtype")
-                .and_then(Value::as_str)
-                .unwrap_or("RECOMMENDATION");
-            let description = rec
-                .get("description")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            for (sa, roles) in removed {
-                let replacement = added.remove(&sa).unwrap_or_default();
-                let change = if replacement.is_empty() {
-                    format!("remove {}", roles.join(", "))
-                } else {
-                    format!("{} → {}", roles.join(", "), replacement.join(", "))
-                };
-                out.entry(sa)
+                into.entry(sa.to_string())
                     .or_default()
-                    .push(format!("{subtype}: {change}: {description}"));
+                    .push(role.to_string());
             }
         }
-        match page
-            .get("nextPageToken")
+        let subtype = rec
+            .get("recommenderSubtype")
             .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        {
-            Some(next) => token = Some(next.to_string()),
-            None => return Ok(out),
+            .unwrap_or("RECOMMENDATION");
+        let description = rec
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        for (sa, roles) in removed {
+            let replacement = added.remove(&sa).unwrap_or_default();
+            let change = if replacement.is_empty() {
+                format!("remove {}", roles.join(", "))
+            } else {
+                format!("{} → {}", roles.join(", "), replacement.join(", "))
+            };
+            out.entry(sa)
+                .or_default()
+                .push(format!("{subtype}: {change}: {description}"));
         }
     }
+    Ok(out)
 }
 
 /// What can be seen of a reasoning engine, layer by layer, from its deployment and its
