@@ -100,6 +100,15 @@ struct RawSource {
     /// For azure-api: the subscriptions to read (ids).
     #[serde(default)]
     subscriptions: Option<Vec<String>>,
+    /// For gcp-api: also read the projects' Cloud Audit Logs through the Logging API.
+    #[serde(default)]
+    logging_api: Option<bool>,
+    /// For gcp-api with logging_api: how many days back the first read goes.
+    #[serde(default)]
+    logging_days: Option<u32>,
+    /// For gcp-api with logging_api: pages of entries read per project and scan.
+    #[serde(default)]
+    logging_max_pages: Option<u32>,
     /// For azure-api: which Entra ID credential to use.
     #[serde(default)]
     credential: Option<Spanned<String>>,
@@ -127,6 +136,9 @@ pub enum SourceKind {
         max_attempts: u32,
         /// Projects read at once.
         concurrency: usize,
+        /// Also read the projects' Cloud Audit Logs through the Logging API (`entries.list`)
+        /// into the store, scanned as the gcp-audit-logs source `NAME.audit-logs`.
+        logging: Option<connectors::gcp::logging::PullLimits>,
     },
     /// Azure Resource Manager and Foundry projects' data planes (AI Foundry agents) read
     /// with an Entra ID credential.
@@ -163,6 +175,9 @@ pub struct SourceConfig {
     pub projects: Vec<String>,
     /// azure-api sources: the subscriptions to read.
     pub subscriptions: Vec<String>,
+    /// A log source whose objects an API source reads into the store (its name): the
+    /// source's directory inside the store may not exist before the first read.
+    pub pulled_by: Option<String>,
 }
 
 /// Where an API source's answers come from.
@@ -210,6 +225,20 @@ pub struct Config {
 }
 
 const DEFAULT_STORE: &str = ".agentward";
+const DEFAULT_LOGGING_DAYS: u32 = 7;
+const MAX_LOGGING_DAYS: u32 = 400;
+const DEFAULT_LOGGING_PAGES: u32 = 20;
+
+/// The gcp-audit-logs source that scans what the gcp-api source `api` read from the
+/// Logging API.
+pub fn pulled_source_name(api: &str) -> String {
+    format!("{api}.audit-logs")
+}
+
+/// Where, inside the store, the entries the gcp-api source `api` read are kept.
+pub fn pulled_dir(api: &str) -> String {
+    format!("pulled/{api}")
+}
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -267,6 +296,28 @@ impl Config {
                 "gcp-api" => SourceKind::GcpApi {
                     max_attempts: s.max_attempts.unwrap_or(5),
                     concurrency: s.concurrency.unwrap_or(4),
+                    logging: match s.logging_api {
+                        Some(true) => {
+                            let days = s.logging_days.unwrap_or(DEFAULT_LOGGING_DAYS);
+                            if !(1..=MAX_LOGGING_DAYS).contains(&days) {
+                                return Err(invalid(
+                                    format!("logging_days = {days} is out of range"),
+                                    Some(span.clone()),
+                                    Some(format!("1 to {MAX_LOGGING_DAYS} (Admin Activity logs are kept 400 days, Data Access logs 30 by default)")),
+                                ));
+                            }
+                            let max_pages = s.logging_max_pages.unwrap_or(DEFAULT_LOGGING_PAGES);
+                            if max_pages == 0 {
+                                return Err(invalid(
+                                    "logging_max_pages must be at least 1".into(),
+                                    Some(span.clone()),
+                                    None,
+                                ));
+                            }
+                            Some(connectors::gcp::logging::PullLimits { days, max_pages })
+                        }
+                        Some(false) | None => None,
+                    },
                 },
                 "azure-api" => SourceKind::AzureApi {
                     max_attempts: s.max_attempts.unwrap_or(5),
@@ -394,6 +445,28 @@ impl Config {
                     ));
                 }
             };
+            if (s.logging_days.is_some() || s.logging_max_pages.is_some())
+                && !matches!(
+                    kind,
+                    SourceKind::GcpApi {
+                        logging: Some(_),
+                        ..
+                    }
+                )
+            {
+                return Err(invalid(
+                    "logging_days and logging_max_pages apply to gcp-api sources with logging_api = true".into(),
+                    Some(span.clone()),
+                    None,
+                ));
+            }
+            if s.logging_api.is_some() && !matches!(kind, SourceKind::GcpApi { .. }) {
+                return Err(invalid(
+                    "logging_api applies to gcp-api sources only".into(),
+                    Some(span.clone()),
+                    Some("for audit logs a sink exports to Cloud Storage, add a source of kind = \"gcp-audit-logs\"".into()),
+                ));
+            }
             if s.credential.is_some() && !matches!(kind, SourceKind::AzureApi { .. }) {
                 return Err(invalid(
                     "credential applies to azure-api sources only".into(),
@@ -509,6 +582,7 @@ impl Config {
                 regions,
                 projects,
                 subscriptions,
+                pulled_by: None,
             });
         }
         let mut agents = Vec::new();
@@ -559,6 +633,52 @@ impl Config {
             url: DEFAULT_STORE.into(),
             ..LocationSpec::default()
         });
+        // What a gcp-api source reads from the Logging API is kept in the store and
+        // scanned like a sink's export.
+        let pulled: Vec<SourceConfig> = sources
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.kind,
+                    SourceKind::GcpApi {
+                        logging: Some(_),
+                        ..
+                    }
+                )
+            })
+            .map(|api| SourceConfig {
+                name: pulled_source_name(&api.name),
+                kind: SourceKind::GcpAuditLogs,
+                location: LocationSpec {
+                    url: format!(
+                        "{}/{}",
+                        store.url.trim_end_matches('/'),
+                        pulled_dir(&api.name)
+                    ),
+                    ..store.clone()
+                },
+                max_record_bytes: api.max_record_bytes,
+                wire: ApiWire::Live,
+                regions: Vec::new(),
+                projects: Vec::new(),
+                subscriptions: Vec::new(),
+                pulled_by: Some(api.name.clone()),
+            })
+            .collect();
+        for p in pulled {
+            if sources.iter().any(|s| s.name == p.name) {
+                return Err(invalid(
+                    format!(
+                        "source name {:?} is taken by the audit logs gcp-api source {:?} reads",
+                        p.name,
+                        p.pulled_by.as_deref().unwrap_or_default()
+                    ),
+                    None,
+                    Some("rename the other source".into()),
+                ));
+            }
+            sources.push(p);
+        }
         Ok(Config {
             base_dir,
             store,
@@ -731,6 +851,18 @@ mod tests {
                 "projects = [\"a\"]\nregions = [\"us-east-1\"]\n",
                 "locations, not regions",
             ),
+            (
+                "projects = [\"a\"]\nlogging_api = true\nlogging_days = 401\n",
+                "logging_days = 401 is out of range",
+            ),
+            (
+                "projects = [\"a\"]\nlogging_api = true\nlogging_max_pages = 0\n",
+                "logging_max_pages must be at least 1",
+            ),
+            (
+                "projects = [\"a\"]\nlogging_days = 3\n",
+                "with logging_api = true",
+            ),
         ] {
             let Err(ConfigError::Invalid(e)) = gcp(extra) else {
                 panic!("accepted {extra:?}")
@@ -743,6 +875,38 @@ mod tests {
             panic!("accepted projects on a CloudTrail source")
         };
         assert!(e.message.contains("gcp-api sources only"), "{}", e.message);
+
+        // What the Logging API gives is kept in the store and scanned as a source of its own.
+        let pulling = parse(
+            "[store]\nurl = \"s3://acme-sec/agentward/\"\nendpoint = \"http://127.0.0.1:9000\"\n\n[[source]]\nname = \"vertex\"\nkind = \"gcp-api\"\nprojects = [\"a\"]\nlogging_api = true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            pulling.sources[0].kind,
+            SourceKind::GcpApi {
+                max_attempts: 5,
+                concurrency: 4,
+                logging: Some(connectors::gcp::logging::PullLimits {
+                    days: 7,
+                    max_pages: 20
+                }),
+            }
+        );
+        let pulled = &pulling.sources[1];
+        assert_eq!(pulled.name, "vertex.audit-logs");
+        assert_eq!(pulled.kind, SourceKind::GcpAuditLogs);
+        assert_eq!(pulled.location.url, "s3://acme-sec/agentward/pulled/vertex");
+        assert_eq!(
+            pulled.location.endpoint.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(pulled.pulled_by.as_deref(), Some("vertex"));
+        let Err(ConfigError::Invalid(e)) = parse(
+            "[[source]]\nname = \"vertex\"\nkind = \"gcp-api\"\nprojects = [\"a\"]\nlogging_api = true\n\n[[source]]\nname = \"vertex.audit-logs\"\nkind = \"cloudtrail\"\nurl = \"x\"\n",
+        ) else {
+            panic!("accepted a name the pulled logs need")
+        };
+        assert!(e.message.contains("is taken"), "{}", e.message);
     }
 
     #[test]

@@ -96,6 +96,15 @@ pub fn scan_summary(s: &ScanSummary) -> String {
                 api.changes,
                 gcp.credential
             );
+            if let Some(n) = gcp.log_entries {
+                let _ = writeln!(
+                    out,
+                    "    {} audit-log {} read from the Logging API into the store (scanned as {})",
+                    thousands(n),
+                    if n == 1 { "entry" } else { "entries" },
+                    crate::config::pulled_source_name(&src.name)
+                );
+            }
             for f in &src.failures {
                 let _ = writeln!(out, "    FAILED: {f}");
             }

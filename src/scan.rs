@@ -193,6 +193,9 @@ pub struct GcpSummary {
     pub reasoning_engines: usize,
     /// Projects whose IAM policy (audit configuration, roles) was read.
     pub policies_read: usize,
+    /// Audit-log entries read through the Logging API (when `logging_api` is on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_entries: Option<u64>,
 }
 
 /// The trails as an API source last read them.
@@ -692,7 +695,12 @@ async fn scan_source(
         location: source.location.url.clone(),
         ..SourceSummary::default()
     };
-    let source_at = match location::open(&source.location, &config.base_dir, false) {
+    // A directory an API source reads logs into may not exist before its first read.
+    let source_at = match location::open(
+        &source.location,
+        &config.base_dir,
+        source.pulled_by.is_some(),
+    ) {
         Ok(s) => s,
         Err(e) => {
             summary.failures.push(e.to_string());
@@ -1578,6 +1586,7 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
         if let SourceKind::GcpApi {
             max_attempts,
             concurrency,
+            ..
         } = source.kind
         {
             tracing::info!(source = %source.name, "reading the Vertex AI agents");

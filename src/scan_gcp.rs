@@ -8,6 +8,7 @@ use crate::scan::{
     telemetry_doc,
 };
 use crate::store::{Store, StoreError};
+use connectors::gcp::logging::{PullLimits, PullState};
 use connectors::gcp::{GcpSettings, GoogleAdc, ModelLogging, ProjectTelemetry};
 use connectors::rest::RestClient;
 use normalizer::inventory::AgentInventory;
@@ -24,6 +25,9 @@ pub struct GcpTelemetryDoc {
     /// `PROJECT/LOCATION/MODEL` → request-response logging of that publisher model.
     #[serde(default)]
     pub model_logging: BTreeMap<String, ModelLogging>,
+    /// Project → how far its audit logs were read through the Logging API.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub logging: BTreeMap<String, PullState>,
 }
 
 /// A gcp-api source between its inventory read and its read after the logs: one client,
@@ -93,8 +97,22 @@ pub async fn scan(
             doc.projects.insert(project, telemetry);
         }
     }
-    store.put_json(&telemetry_doc(&source.name), &doc).await?;
     summary.failures = read.failures;
+    let mut log_entries = None;
+    if let crate::config::SourceKind::GcpApi {
+        logging: Some(limits),
+        ..
+    } = source.kind
+    {
+        let snapshot = inventory_history(store)
+            .await?
+            .snapshot_at(Timestamp(i64::MAX));
+        let (entries, failures) =
+            pull_audit_logs(store, &client, &settings, &snapshot, &mut doc, limits).await?;
+        log_entries = Some(entries);
+        summary.failures.extend(failures);
+    }
+    store.put_json(&telemetry_doc(&source.name), &doc).await?;
     summary.api = Some(ApiSummary {
         calls: client.calls(),
         unresolved: read.unresolved,
@@ -106,6 +124,7 @@ pub async fn scan(
             locations: settings.locations.len(),
             reasoning_engines: read.engines,
             policies_read,
+            log_entries,
         }),
         ..ApiSummary::default()
     });
@@ -114,6 +133,69 @@ pub async fn scan(
         settings,
         client: Some(client),
     })
+}
+
+/// Reads each project's new audit-log entries through the Logging API into the store,
+/// where the source `NAME.audit-logs` scans them; `doc` keeps how far each project was
+/// read. The entries are written before the state that says they were read: a scan that
+/// stops between the two reads them again rather than losing them.
+async fn pull_audit_logs(
+    store: &Store,
+    client: &RestClient,
+    settings: &GcpSettings,
+    snapshot: &normalizer::inventory::InventorySnapshot,
+    doc: &mut GcpTelemetryDoc,
+    limits: PullLimits,
+) -> Result<(u64, Vec<String>), StoreError> {
+    // Every engine's identity, in every project's query: an engine calls into other
+    // projects too (engines are named by project number, the settings by project id).
+    let principals: BTreeSet<String> = snapshot
+        .agents
+        .iter()
+        .filter(|a| a.deleted.is_none() && is_ours(a, &settings.source))
+        .filter_map(|a| a.engine.as_ref().map(|e| e.value.service_account.clone()))
+        .filter(|sa| !sa.is_empty())
+        .collect();
+    let started = now();
+    let reads =
+        connectors::rest::bounded(settings.projects.clone(), settings.concurrency, |project| {
+            let state = doc.logging.get(&project).cloned();
+            let who = &principals;
+            async move {
+                let read = connectors::gcp::logging::pull(
+                    client, settings, &project, who, state, started, limits,
+                )
+                .await;
+                (project, read)
+            }
+        })
+        .await;
+    let dir = crate::config::pulled_dir(&settings.source);
+    let mut entries = 0;
+    let mut failures = Vec::new();
+    for (project, read) in reads {
+        match read {
+            Ok(pulled) => {
+                for (key, bytes) in pulled.files {
+                    store.put(&format!("{dir}/{key}"), bytes).await?;
+                }
+                entries += pulled.entries as u64;
+                tracing::info!(source = %settings.source, %project, entries = pulled.entries, repeated = pulled.repeated, more = pulled.more, "read audit-log entries from the Logging API");
+                if pulled.more {
+                    failures.push(format!(
+                        "{project}: audit-log entries remain past {} pages of the Logging API (logging_max_pages); the next scan continues from {}",
+                        limits.max_pages,
+                        pulled.state.resume_at.as_deref().unwrap_or("the same point")
+                    ));
+                }
+                doc.logging.insert(project, pulled.state);
+            }
+            Err(e) => failures.push(format!(
+                "{project}: audit logs not read through the Logging API: {e}"
+            )),
+        }
+    }
+    Ok((entries, failures))
 }
 
 /// After the logs: the request-response logging of every model this source's engines were

@@ -8,6 +8,7 @@ mod common;
 
 use common::spec_server::{Reply, Request, SpecServer};
 use common::{agent_in as agent, bin, stderr, verify_jwt};
+use normalizer::Timestamp;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,10 @@ struct Cloud {
     unauthorized: Vec<String>,
     /// A service-account JWT's claims, when the token is one.
     jwt_claims: Vec<Value>,
+    /// What the Logging API holds of the project's audit logs, and the bodies of the
+    /// `entries.list` calls it received.
+    log_entries: Vec<Value>,
+    logging_calls: Vec<Value>,
 }
 
 fn engine(i: usize, cloud: &Cloud) -> Value {
@@ -252,6 +257,9 @@ fn route(cloud: &Arc<Mutex<Cloud>>, request: &Request) -> Reply {
             Some(_) => Reply::google_error(400, "INVALID_ARGUMENT", "Invalid page token."),
         };
     }
+    if request.method == "POST" && request.path == "/v2/entries:list" {
+        return list_entries(request, &mut c);
+    }
     if request.method == "POST" && request.path == format!("/v1/projects/{PROJECT}:getAncestry") {
         return Reply::json(json!({"ancestor": [
             {"resourceId": {"type": "project", "id": PROJECT}},
@@ -280,6 +288,64 @@ fn route(cloud: &Arc<Mutex<Cloud>>, request: &Request) -> Reply {
         "NOT_FOUND",
         &format!("no route for {} {}", request.method, request.path),
     )
+}
+
+/// Logging API `entries.list` (POST /v2/entries:list), as its reference describes: the
+/// filter honored (the audit logs, the receive-time window and the resume point), entries in
+/// timestamp order, two per page whatever `pageSize` asks (the API may return fewer).
+fn list_entries(request: &Request, c: &mut Cloud) -> Reply {
+    let body = request.json();
+    c.logging_calls.push(body.clone());
+    if body["resourceNames"] == json!([format!("projects/{LOCKED}")]) {
+        return Reply::google_error(
+            403,
+            "PERMISSION_DENIED",
+            "Permission 'logging.logEntries.list' denied on resource (or it may not exist).",
+        );
+    }
+    if body["resourceNames"] != json!([format!("projects/{PROJECT}")])
+        || body["orderBy"] != "timestamp asc"
+        || body["pageSize"] != 1000
+    {
+        return Reply::google_error(400, "INVALID_ARGUMENT", "unexpected request");
+    }
+    let filter = body["filter"].as_str().unwrap_or_default();
+    let bound = |field: &str| {
+        filter
+            .split(" AND ")
+            .find_map(|c| c.strip_prefix(&format!("{field}>=\"")))
+            .map(|t| Timestamp::parse_rfc3339(t.trim_end_matches('"')).unwrap())
+    };
+    let Some(received_from) = bound("receiveTimestamp") else {
+        return Reply::google_error(400, "INVALID_ARGUMENT", "no receiveTimestamp bound");
+    };
+    if !filter.starts_with("logName:\"cloudaudit.googleapis.com\" AND (") {
+        return Reply::google_error(400, "INVALID_ARGUMENT", "not an audit-log filter");
+    }
+    let since = bound("timestamp");
+    let stamp = |e: &Value, f: &str| Timestamp::parse_rfc3339(e[f].as_str().unwrap()).unwrap();
+    let mut matching: Vec<&Value> = c
+        .log_entries
+        .iter()
+        .filter(|e| stamp(e, "receiveTimestamp") >= received_from)
+        .filter(|e| since.is_none_or(|t| stamp(e, "timestamp") >= t))
+        .collect();
+    matching.sort_by_key(|e| stamp(e, "timestamp"));
+    let start = match body["pageToken"].as_str() {
+        None => 0,
+        Some(t) if c.issued_page_tokens.iter().any(|i| i == t) => {
+            t.trim_start_matches("entries-").parse().unwrap()
+        }
+        Some(_) => return Reply::google_error(400, "INVALID_ARGUMENT", "Invalid page token."),
+    };
+    let end = (start + 2).min(matching.len());
+    let mut page = json!({"entries": matching[start..end]});
+    if end < matching.len() {
+        let token = format!("entries-{end}");
+        c.issued_page_tokens.push(token.clone());
+        page["nextPageToken"] = json!(token);
+    }
+    Reply::json(page)
 }
 
 /// IAM Recommender, two pages: the triage agent's identity should trade aiplatform.user for
@@ -359,6 +425,8 @@ fn setup(adc_kind: &str) -> Setup {
         issued_page_tokens: Vec::new(),
         unauthorized: Vec::new(),
         jwt_claims: Vec::new(),
+        log_entries: Vec::new(),
+        logging_calls: Vec::new(),
     }));
     let routed = cloud.clone();
     let server = SpecServer::start(Arc::new(move |r: &Request| route(&routed, r)));
@@ -842,4 +910,194 @@ fn missing_credentials_fail_the_source_with_the_reason() {
         "{failures}"
     );
     assert!(s.server.requests().is_empty());
+}
+
+/// One audit entry as the Logging API returns it, `hours_ago` old, received a second after
+/// (or at `received`).
+fn audit_entry(
+    (log, insert_id): (&str, &str),
+    method: &str,
+    resource: &str,
+    principal: &str,
+    (at, received): (Timestamp, Timestamp),
+) -> Value {
+    json!({
+        "protoPayload": {
+            "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+            "status": {},
+            "authenticationInfo": {"principalEmail": principal},
+            "requestMetadata": {"callerIp": "203.0.113.7"},
+            "serviceName": method.split('/').next().unwrap(),
+            "methodName": method.split('/').nth(1).unwrap(),
+            "resourceName": resource,
+        },
+        "insertId": insert_id,
+        "resource": {"type": "audited_resource", "labels": {"project_id": PROJECT}},
+        "timestamp": at.rfc3339(),
+        "receiveTimestamp": received.rfc3339(),
+        "severity": "INFO",
+        "logName": format!("projects/{PROJECT}/logs/cloudaudit.googleapis.com%2F{log}"),
+    })
+}
+
+#[test]
+fn audit_logs_are_read_through_the_logging_api_page_by_page_and_never_twice() {
+    let s = setup("authorized_user");
+    let config = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(
+        &s.config,
+        format!("{config}logging_api = true\nlogging_max_pages = 1\n"),
+    )
+    .unwrap();
+    let now = Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
+    let ago = |minutes: i64| Timestamp(now.millis() - minutes * 60_000);
+    let engine =
+        |id: u32| format!("projects/{PROJECT_NUMBER}/locations/us-central1/reasoningEngines/{id}");
+    const TRIAGE_SA: &str = "triage-agent@acme-agents.iam.gserviceaccount.com";
+    const AIPLATFORM: &str = "aiplatform.googleapis.com/google.cloud.aiplatform.v1";
+    s.cloud.lock().unwrap().log_entries = vec![
+        audit_entry(
+            ("activity", "e1"),
+            &format!("{AIPLATFORM}.ReasoningEngineService.UpdateReasoningEngine"),
+            &engine(1000),
+            "ops@acme.example",
+            (ago(180), ago(179)),
+        ),
+        audit_entry(
+            ("data_access", "e2"),
+            &format!("{AIPLATFORM}.ReasoningEngineExecutionService.QueryReasoningEngine"),
+            &engine(1001),
+            "ops@acme.example",
+            (ago(120), ago(119)),
+        ),
+        audit_entry(
+            ("data_access", "e3"),
+            "storage.googleapis.com/storage.objects.get",
+            "projects/_/buckets/acme-kb/objects/faq.md",
+            TRIAGE_SA,
+            (ago(90), ago(89)),
+        ),
+        // Eight days old: before the first read's window.
+        audit_entry(
+            ("data_access", "old"),
+            "storage.googleapis.com/storage.objects.get",
+            "projects/_/buckets/acme-kb/objects/old.md",
+            TRIAGE_SA,
+            (ago(8 * 24 * 60), ago(8 * 24 * 60)),
+        ),
+    ];
+    let vertex = |summary: &Value| {
+        summary["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "vertex")
+            .unwrap()
+            .clone()
+    };
+    let pulled = |summary: &Value| vertex(summary)["api"]["gcp"]["log_entries"].clone();
+
+    // One page per scan: two entries, and the scan says the rest waits.
+    let first = scan(&s);
+    assert_eq!(pulled(&first), 2, "{}", first["sources"]);
+    let failures = vertex(&first)["failures"].to_string();
+    assert!(
+        failures.contains("audit-log entries remain past 1 pages")
+            && failures.contains("acme-locked: audit logs not read through the Logging API")
+            && failures.contains("PERMISSION_DENIED"),
+        "{failures}"
+    );
+    {
+        let c = s.cloud.lock().unwrap();
+        let filter = c.logging_calls[0]["filter"].as_str().unwrap();
+        assert!(filter.contains(&format!("\"{TRIAGE_SA}\"")));
+        assert!(!filter.contains(" AND timestamp>="));
+    }
+    // The next scan continues where the page budget stopped, in the same window.
+    let second = scan(&s);
+    assert_eq!(pulled(&second), 1);
+    {
+        let c = s.cloud.lock().unwrap();
+        let ours = c
+            .logging_calls
+            .iter()
+            .rfind(|b| b["resourceNames"][0] == format!("projects/{PROJECT}"))
+            .unwrap();
+        let filter = ours["filter"].as_str().unwrap();
+        assert!(
+            filter.contains(" AND timestamp>=\""),
+            "{}",
+            &filter[filter.len() - 120..]
+        );
+    }
+    // An entry that reached Cloud Logging late (an old timestamp, received now) is read;
+    // the ones read before are not read again.
+    s.cloud.lock().unwrap().log_entries.push(audit_entry(
+        ("data_access", "late"),
+        &format!("{AIPLATFORM}.PredictionService.GenerateContent"),
+        &format!(
+            "projects/{PROJECT}/locations/us-central1/publishers/google/models/gemini-2.5-flash"
+        ),
+        TRIAGE_SA,
+        (ago(240), now),
+    ));
+    assert_eq!(pulled(&scan(&s)), 1);
+    assert_eq!(
+        pulled(&scan(&s)),
+        0,
+        "the late entry is asked for again, and left out"
+    );
+
+    let out = agentward(&s, &["events", "--format", "ocsf"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut seen: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let e: Value = serde_json::from_str(l).unwrap();
+            let a = &e["unmapped"]["agentward"];
+            (
+                a["agent"]["id"].as_str().unwrap_or("-").to_string(),
+                e["api"]["operation"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('.')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("1000".to_string(), "UpdateReasoningEngine".to_string()),
+            ("1001".into(), "GenerateContent".into()),
+            ("1001".into(), "QueryReasoningEngine".into()),
+            ("1001".into(), "get".into()),
+        ],
+        "every entry once, attributed by engine and by identity"
+    );
+    let identity = coverage(&s, "1001")
+        .into_iter()
+        .find(|(l, _)| l == "identity_api")
+        .unwrap()
+        .1;
+    assert!(
+        identity.contains("Cloud Audit Logs (vertex.audit-logs): 3 records"),
+        "{identity}"
+    );
+    assert!(
+        inventory(&s)
+            .iter()
+            .find(|a| a["agent"]["id"] == "1001")
+            .unwrap()["models_invoked"]
+            .to_string()
+            .contains("gemini-2.5-flash")
+    );
 }

@@ -513,7 +513,7 @@ pub fn coverage(
         } else {
             CoverageStatus::AvailableIfEnabled {
                 setting: format!(
-                    "{source}: no Data Access records of calls on this engine or by its service account in the scanned exports: Data Access audit logs are off by default, or the sink's filter leaves them out"
+                    "{source}: no Data Access records of calls on this engine or by its service account in the scanned exports: Data Access audit logs are off by default, or the sink's filter leaves them out (read through the Logging API: the scanner may lack roles/logging.privateLogViewer)"
                 ),
                 how_to_enable: format!(
                     "turn on DATA_READ and DATA_WRITE for aiplatform.googleapis.com in the IAM policy of {project} (auditConfigs), and route logName:\"cloudaudit.googleapis.com%2Fdata_access\" to the sink"

@@ -8,6 +8,7 @@
 //! the reason instead of leaving blanks, and never invents them.
 
 pub mod audit;
+pub mod logging;
 
 use crate::api_provenance as provenance;
 use crate::rest::{Bearer, Call, RestClient, RestError};
@@ -1101,7 +1102,7 @@ pub fn coverage(
                             audit_sources.join(", ")
                         ),
                         how_to_enable: format!(
-                            "check that the sink routes logName:\"projects/{project_id}/logs/cloudaudit.googleapis.com%2Fdata_access\" to the bucket those sources read"
+                            "check that the sink routes logName:\"projects/{project_id}/logs/cloudaudit.googleapis.com%2Fdata_access\" to the bucket those sources read; a source reading the Logging API (logging_api) needs roles/logging.privateLogViewer on {project_id} to see Data Access logs"
                         ),
                     }
                 }
@@ -1163,7 +1164,7 @@ pub fn coverage(
                     audit_sources.join(", ")
                 ),
                 how_to_enable: format!(
-                    "check that the sink routes logName:\"projects/{project_id}/logs/cloudaudit.googleapis.com%2Factivity\" to the bucket those sources read"
+                    "check that the sink routes logName:\"projects/{project_id}/logs/cloudaudit.googleapis.com%2Factivity\" to the bucket those sources read, or that logging_api reads {project_id}"
                 ),
             }
         },
@@ -1263,7 +1264,7 @@ fn inherited_note(d: &DataAccessLogs) -> String {
 /// How to get a project's Vertex AI audit logs where a gcp-audit-logs source reads them.
 fn export_audit_logs(project_id: &str) -> String {
     format!(
-        "export them with a Logging sink: gcloud logging sinks create agentward-audit storage.googleapis.com/BUCKET --project {project_id} --log-filter='logName:\"cloudaudit.googleapis.com\" AND protoPayload.serviceName=\"aiplatform.googleapis.com\"', then add a source: kind = \"gcp-audit-logs\", url = \"gs://BUCKET\""
+        "set logging_api = true on the gcp-api source to read them through the Logging API (roles/logging.viewer, and roles/logging.privateLogViewer for Data Access logs), or export them with a Logging sink: gcloud logging sinks create agentward-audit storage.googleapis.com/BUCKET --project {project_id} --log-filter='logName:\"cloudaudit.googleapis.com\" AND protoPayload.serviceName=\"aiplatform.googleapis.com\"', then add a source: kind = \"gcp-audit-logs\", url = \"gs://BUCKET\""
     )
 }
 
