@@ -1100,4 +1100,44 @@ fn audit_logs_are_read_through_the_logging_api_page_by_page_and_never_twice() {
             .to_string()
             .contains("gemini-2.5-flash")
     );
+
+    // A recording of a first read replays offline, and a second replay reads nothing again.
+    let fresh = std::fs::read_to_string(&s.config).unwrap().replace(
+        &s.root.join("store").display().to_string(),
+        &s.root.join("store2").display().to_string(),
+    );
+    std::fs::write(&s.config, &fresh).unwrap();
+    let recording = s.root.join("recording");
+    let out = agentward(
+        &s,
+        &["record", recording.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    std::fs::write(
+        &s.config,
+        fresh
+            .replace(
+                &s.root.join("store2").display().to_string(),
+                &s.root.join("store3").display().to_string(),
+            )
+            .replace(&s.server.url(), "http://127.0.0.1:9"),
+    )
+    .unwrap();
+    let replay = |expected: u64| {
+        let out = agentward(
+            &s,
+            &[
+                "scan",
+                "--format",
+                "json",
+                "--replay",
+                recording.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(pulled(&summary), expected, "{}", vertex(&summary));
+    };
+    replay(2);
+    replay(0);
 }

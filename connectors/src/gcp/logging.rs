@@ -134,6 +134,9 @@ pub async fn pull(
     now: Timestamp,
     limits: PullLimits,
 ) -> Result<Pulled, RestError> {
+    // Only a window that follows an earlier read is checked on the answers: a recording's
+    // first window is whatever was asked when it was made.
+    let resumed = state.is_some();
     let mut state = state.unwrap_or_else(|| PullState {
         received_from: Timestamp(now.millis() - i64::from(limits.days) * Timestamp::MS_PER_DAY),
         resume_at: None,
@@ -171,8 +174,9 @@ pub async fn pull(
             // What the filter asked for, checked here too: a recording answers whatever
             // window is asked, and an entry outside it was read before.
             let received = millis(entry, "receiveTimestamp");
-            if received.is_some_and(|r| r < state.received_from)
-                || (resume_ms.is_some() && millis(entry, "timestamp") < resume_ms)
+            if resumed
+                && (received.is_some_and(|r| r < state.received_from)
+                    || (resume_ms.is_some() && millis(entry, "timestamp") < resume_ms))
             {
                 repeated += 1;
                 continue;
