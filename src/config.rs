@@ -137,7 +137,7 @@ pub enum SourceKind {
         /// Projects read at once.
         concurrency: usize,
         /// Also read the projects' Cloud Audit Logs through the Logging API (`entries.list`)
-        /// into the store, scanned as the gcp-audit-logs source `NAME.audit-logs`.
+        /// into the store, scanned as the gcp-audit-logs source `NAME.logs`.
         logging: Option<connectors::gcp::logging::PullLimits>,
     },
     /// Azure Resource Manager and Foundry projects' data planes (AI Foundry agents) read
@@ -147,7 +147,13 @@ pub enum SourceKind {
         /// Accounts read at once.
         concurrency: usize,
         credential: connectors::azure::CredentialKind,
+        /// Also read the Activity Log and the classic agents' run steps into the store,
+        /// scanned as the source `NAME.logs`.
+        logging: Option<connectors::gcp::logging::PullLimits>,
     },
+    /// What an azure-api source read of the Activity Log and run steps (never configured:
+    /// added for an azure-api source with `logging_api = true`).
+    AzureLogs,
 }
 
 impl SourceKind {
@@ -157,6 +163,14 @@ impl SourceKind {
             self,
             SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. }
         )
+    }
+
+    /// How much of its logs an API source reads through the API, when it does.
+    pub fn logging(&self) -> Option<connectors::gcp::logging::PullLimits> {
+        match self {
+            SourceKind::GcpApi { logging, .. } | SourceKind::AzureApi { logging, .. } => *logging,
+            _ => None,
+        }
     }
 }
 
@@ -227,15 +241,15 @@ pub struct Config {
 const DEFAULT_STORE: &str = ".agentward";
 const DEFAULT_LOGGING_DAYS: u32 = 7;
 const MAX_LOGGING_DAYS: u32 = 400;
+const MAX_AZURE_LOGGING_DAYS: u32 = 90;
 const DEFAULT_LOGGING_PAGES: u32 = 20;
 
-/// The gcp-audit-logs source that scans what the gcp-api source `api` read from the
-/// Logging API.
+/// The source that scans what the API source `api` read of its logs.
 pub fn pulled_source_name(api: &str) -> String {
-    format!("{api}.audit-logs")
+    format!("{api}.logs")
 }
 
-/// Where, inside the store, the entries the gcp-api source `api` read are kept.
+/// Where, inside the store, what the API source `api` read of its logs is kept.
 pub fn pulled_dir(api: &str) -> String {
     format!("pulled/{api}")
 }
@@ -271,6 +285,30 @@ impl Config {
         for s in raw.source {
             let span = s.span();
             let s = s.into_inner();
+            let logging = match s.logging_api {
+                Some(true) => {
+                    let days = s.logging_days.unwrap_or(DEFAULT_LOGGING_DAYS);
+                    if !(1..=MAX_LOGGING_DAYS).contains(&days) {
+                        return Err(invalid(
+                            format!("logging_days = {days} is out of range"),
+                            Some(span.clone()),
+                            Some(format!(
+                                "1 to {MAX_LOGGING_DAYS} (Admin Activity logs are kept 400 days, Data Access logs 30 by default)"
+                            )),
+                        ));
+                    }
+                    let max_pages = s.logging_max_pages.unwrap_or(DEFAULT_LOGGING_PAGES);
+                    if max_pages == 0 {
+                        return Err(invalid(
+                            "logging_max_pages must be at least 1".into(),
+                            Some(span.clone()),
+                            None,
+                        ));
+                    }
+                    Some(connectors::gcp::logging::PullLimits { days, max_pages })
+                }
+                Some(false) | None => None,
+            };
             let kind = match s.kind.get_ref().as_str() {
                 "cloudtrail" => SourceKind::CloudTrail,
                 "bedrock-invocation-logs" => {
@@ -296,32 +334,12 @@ impl Config {
                 "gcp-api" => SourceKind::GcpApi {
                     max_attempts: s.max_attempts.unwrap_or(5),
                     concurrency: s.concurrency.unwrap_or(4),
-                    logging: match s.logging_api {
-                        Some(true) => {
-                            let days = s.logging_days.unwrap_or(DEFAULT_LOGGING_DAYS);
-                            if !(1..=MAX_LOGGING_DAYS).contains(&days) {
-                                return Err(invalid(
-                                    format!("logging_days = {days} is out of range"),
-                                    Some(span.clone()),
-                                    Some(format!("1 to {MAX_LOGGING_DAYS} (Admin Activity logs are kept 400 days, Data Access logs 30 by default)")),
-                                ));
-                            }
-                            let max_pages = s.logging_max_pages.unwrap_or(DEFAULT_LOGGING_PAGES);
-                            if max_pages == 0 {
-                                return Err(invalid(
-                                    "logging_max_pages must be at least 1".into(),
-                                    Some(span.clone()),
-                                    None,
-                                ));
-                            }
-                            Some(connectors::gcp::logging::PullLimits { days, max_pages })
-                        }
-                        Some(false) | None => None,
-                    },
+                    logging,
                 },
                 "azure-api" => SourceKind::AzureApi {
                     max_attempts: s.max_attempts.unwrap_or(5),
                     concurrency: s.concurrency.unwrap_or(4),
+                    logging,
                     credential: match &s.credential {
                         None => connectors::azure::CredentialKind::Auto,
                         Some(c) => connectors::azure::CredentialKind::parse(c.get_ref())
@@ -445,24 +463,40 @@ impl Config {
                     ));
                 }
             };
-            if (s.logging_days.is_some() || s.logging_max_pages.is_some())
-                && !matches!(
-                    kind,
-                    SourceKind::GcpApi {
-                        logging: Some(_),
-                        ..
-                    }
-                )
+            if let SourceKind::AzureApi {
+                logging: Some(limits),
+                ..
+            } = kind
+                && limits.days > MAX_AZURE_LOGGING_DAYS
             {
                 return Err(invalid(
-                    "logging_days and logging_max_pages apply to gcp-api sources with logging_api = true".into(),
+                    format!(
+                        "logging_days = {} is out of range for an azure-api source",
+                        limits.days
+                    ),
+                    Some(span.clone()),
+                    Some(format!(
+                        "1 to {MAX_AZURE_LOGGING_DAYS}: the Activity Log keeps 90 days"
+                    )),
+                ));
+            }
+            if (s.logging_days.is_some() || s.logging_max_pages.is_some())
+                && kind.logging().is_none()
+            {
+                return Err(invalid(
+                    "logging_days and logging_max_pages apply to gcp-api and azure-api sources with logging_api = true".into(),
                     Some(span.clone()),
                     None,
                 ));
             }
-            if s.logging_api.is_some() && !matches!(kind, SourceKind::GcpApi { .. }) {
+            if s.logging_api.is_some()
+                && !matches!(
+                    kind,
+                    SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. }
+                )
+            {
                 return Err(invalid(
-                    "logging_api applies to gcp-api sources only".into(),
+                    "logging_api applies to gcp-api and azure-api sources only".into(),
                     Some(span.clone()),
                     Some("for audit logs a sink exports to Cloud Storage, add a source of kind = \"gcp-audit-logs\"".into()),
                 ));
@@ -633,22 +667,17 @@ impl Config {
             url: DEFAULT_STORE.into(),
             ..LocationSpec::default()
         });
-        // What a gcp-api source reads from the Logging API is kept in the store and
-        // scanned like a sink's export.
+        // What an API source reads of its logs is kept in the store and scanned from there
+        // like an export.
         let pulled: Vec<SourceConfig> = sources
             .iter()
-            .filter(|s| {
-                matches!(
-                    s.kind,
-                    SourceKind::GcpApi {
-                        logging: Some(_),
-                        ..
-                    }
-                )
-            })
+            .filter(|s| s.kind.logging().is_some())
             .map(|api| SourceConfig {
                 name: pulled_source_name(&api.name),
-                kind: SourceKind::GcpAuditLogs,
+                kind: match api.kind {
+                    SourceKind::AzureApi { .. } => SourceKind::AzureLogs,
+                    _ => SourceKind::GcpAuditLogs,
+                },
                 location: LocationSpec {
                     url: format!(
                         "{}/{}",
@@ -669,7 +698,7 @@ impl Config {
             if sources.iter().any(|s| s.name == p.name) {
                 return Err(invalid(
                     format!(
-                        "source name {:?} is taken by the audit logs gcp-api source {:?} reads",
+                        "source name {:?} is taken by the logs the source {:?} reads",
                         p.name,
                         p.pulled_by.as_deref().unwrap_or_default()
                     ),
@@ -893,7 +922,7 @@ mod tests {
             }
         );
         let pulled = &pulling.sources[1];
-        assert_eq!(pulled.name, "vertex.audit-logs");
+        assert_eq!(pulled.name, "vertex.logs");
         assert_eq!(pulled.kind, SourceKind::GcpAuditLogs);
         assert_eq!(pulled.location.url, "s3://acme-sec/agentward/pulled/vertex");
         assert_eq!(
@@ -902,7 +931,7 @@ mod tests {
         );
         assert_eq!(pulled.pulled_by.as_deref(), Some("vertex"));
         let Err(ConfigError::Invalid(e)) = parse(
-            "[[source]]\nname = \"vertex\"\nkind = \"gcp-api\"\nprojects = [\"a\"]\nlogging_api = true\n\n[[source]]\nname = \"vertex.audit-logs\"\nkind = \"cloudtrail\"\nurl = \"x\"\n",
+            "[[source]]\nname = \"vertex\"\nkind = \"gcp-api\"\nprojects = [\"a\"]\nlogging_api = true\n\n[[source]]\nname = \"vertex.logs\"\nkind = \"cloudtrail\"\nurl = \"x\"\n",
         ) else {
             panic!("accepted a name the pulled logs need")
         };

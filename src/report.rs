@@ -130,6 +130,16 @@ pub fn scan_summary(s: &ScanSummary) -> String {
                 api.changes,
                 azure.credential
             );
+            if let (Some(calls), Some(entries)) = (azure.tool_calls, azure.activity_entries) {
+                let _ = writeln!(
+                    out,
+                    "    {} from run steps and {} Activity Log {} read into the store (scanned as {})",
+                    count_of(calls as usize, "tool call"),
+                    thousands(entries),
+                    if entries == 1 { "entry" } else { "entries" },
+                    crate::config::pulled_source_name(&src.name)
+                );
+            }
             for f in &src.failures {
                 let _ = writeln!(out, "    FAILED: {f}");
             }

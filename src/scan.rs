@@ -183,6 +183,11 @@ pub struct AzureSummary {
     pub accounts: usize,
     pub projects: usize,
     pub agents: usize,
+    /// With `logging_api`: tool calls read from run steps, Activity Log entries read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_entries: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -270,6 +275,8 @@ enum SourceMapper {
         source: String,
     },
     GcpAudit(connectors::gcp::audit::AuditMapper),
+    /// An azure-api source's read logs: attributed when they were read.
+    AzureLogs(connectors::azure::logs::LogMapper),
 }
 
 impl SourceMapper {
@@ -293,6 +300,11 @@ impl SourceMapper {
             }),
             SourceKind::GcpAuditLogs => Some(SourceMapper::GcpAudit(
                 connectors::gcp::audit::AuditMapper::new(source.name.clone(), engines.clone()),
+            )),
+            SourceKind::AzureLogs => Some(SourceMapper::AzureLogs(
+                connectors::azure::logs::LogMapper {
+                    source: source.name.clone(),
+                },
             )),
             SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. } => {
                 None
@@ -320,6 +332,9 @@ impl SourceMapper {
             SourceMapper::GcpAudit(m) => {
                 connectors::gcp::audit::read_log(reader, object, m, max_record, emit)
             }
+            SourceMapper::AzureLogs(m) => {
+                connectors::azure::logs::read_log(reader, object, m, max_record, emit)
+            }
         }
     }
 
@@ -327,7 +342,9 @@ impl SourceMapper {
         match self {
             SourceMapper::CloudTrail(m) => Some(&m.attribution),
             SourceMapper::Invocation(m) => Some(&m.attribution),
-            SourceMapper::Probe { .. } | SourceMapper::GcpAudit(_) => None,
+            SourceMapper::Probe { .. } | SourceMapper::GcpAudit(_) | SourceMapper::AzureLogs(_) => {
+                None
+            }
         }
     }
 
@@ -335,7 +352,8 @@ impl SourceMapper {
         match self {
             SourceMapper::CloudTrail(m) => m.attribution.merge(attribution),
             SourceMapper::Invocation(m) => m.learn(attribution),
-            SourceMapper::Probe { .. } | SourceMapper::GcpAudit(_) => {}
+            SourceMapper::Probe { .. } | SourceMapper::GcpAudit(_) | SourceMapper::AzureLogs(_) => {
+            }
         }
     }
 
@@ -343,7 +361,9 @@ impl SourceMapper {
         match self {
             SourceMapper::CloudTrail(m) => m.forget_sightings(),
             SourceMapper::GcpAudit(m) => m.forget_sightings(),
-            SourceMapper::Invocation(_) | SourceMapper::Probe { .. } => {}
+            SourceMapper::Invocation(_)
+            | SourceMapper::Probe { .. }
+            | SourceMapper::AzureLogs(_) => {}
         }
     }
 }
@@ -713,6 +733,7 @@ async fn scan_source(
         SourceKind::InvocationLogs(_) => invocation::list(&source_at).await,
         SourceKind::ProbeSpool => connectors::probe::list(&source_at).await,
         SourceKind::GcpAuditLogs => connectors::gcp::audit::list(&source_at).await,
+        SourceKind::AzureLogs => connectors::azure::logs::list(&source_at).await,
         SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. } => {
             return Ok(summary);
         }
@@ -1214,7 +1235,7 @@ pub async fn compute_state(
             gcp_coverage.push((source.name.clone(), doc));
         }
     }
-    let mut azure_coverage: Vec<(String, crate::scan_azure::AzureTelemetryDoc)> = Vec::new();
+    let mut azure_coverage: Vec<(&SourceConfig, crate::scan_azure::AzureTelemetryDoc)> = Vec::new();
     for source in config
         .sources
         .iter()
@@ -1224,7 +1245,7 @@ pub async fn compute_state(
             .get_json::<crate::scan_azure::AzureTelemetryDoc>(&telemetry_doc(&source.name))
             .await?
         {
-            azure_coverage.push((source.name.clone(), doc));
+            azure_coverage.push((source, doc));
         }
     }
     let audit_sources: Vec<String> = config
@@ -1325,6 +1346,10 @@ pub async fn compute_state(
                     connectors::gcp::audit::coverage(&agent, &source.name, &seen, loss)
                 }
                 SourceKind::GcpAuditLogs => Vec::new(),
+                SourceKind::AzureLogs if agent.provider == normalizer::Provider::Azure => {
+                    connectors::azure::logs::coverage(&agent, &source.name, &seen, loss)
+                }
+                SourceKind::AzureLogs => Vec::new(),
                 // APIs describe configuration, not what an agent did.
                 SourceKind::AwsApi { .. } => Vec::new(),
                 // Read from the API's configuration below: such sources keep no cursor.
@@ -1362,19 +1387,26 @@ pub async fn compute_state(
         // What Google Cloud and Azure sources' configuration reads say: it never hides
         // what events showed, and it says more precisely than an absence of events which
         // setting is missing.
-        let configured =
-            gcp_coverage
-                .iter()
-                .flat_map(|(name, doc)| {
-                    crate::scan_gcp::coverage(&agent, name, inventory, doc, &audit_sources)
-                })
-                .chain(azure_coverage.iter().flat_map(|(name, doc)| {
-                    crate::scan_azure::coverage(&agent, name, inventory, doc)
-                }));
+        let configured = gcp_coverage
+            .iter()
+            .flat_map(|(name, doc)| {
+                crate::scan_gcp::coverage(&agent, name, inventory, doc, &audit_sources)
+            })
+            .chain(azure_coverage.iter().flat_map(|(source, doc)| {
+                crate::scan_azure::coverage(&agent, source, inventory, doc)
+            }));
         {
             for c in configured {
                 match coverage.iter_mut().find(|x| x.layer == c.layer) {
-                    Some(existing) if rank(&existing.status) <= rank(&c.status) => *existing = c,
+                    // What events showed stays: a configuration read that found "no
+                    // events in the window" says less than the events themselves.
+                    Some(existing)
+                        if rank(&existing.status) < rank(&c.status)
+                            || (rank(&existing.status) == rank(&c.status)
+                                && rank(&existing.status) <= 1) =>
+                    {
+                        *existing = c
+                    }
                     Some(_) => {}
                     None => coverage.push(c),
                 }
@@ -1597,6 +1629,7 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
             max_attempts,
             concurrency,
             credential,
+            ..
         } = source.kind
         {
             tracing::info!(source = %source.name, "reading the Foundry agents");

@@ -8,7 +8,10 @@ use crate::scan::{
     telemetry_doc,
 };
 use crate::store::{Store, StoreError};
+use connectors::azure::logs::{AgentScopes, LogsState, Pulled};
 use connectors::azure::{AccountTelemetry, AzureSettings, CredentialKind, EntraCredential};
+use connectors::gcp::logging::PullLimits;
+use connectors::rest::RestClient;
 use normalizer::inventory::AgentInventory;
 use normalizer::{AgentRef, Coverage, Provider, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -20,6 +23,9 @@ use std::sync::Arc;
 pub struct AzureTelemetryDoc {
     pub read_at: Option<Timestamp>,
     pub accounts: BTreeMap<String, AccountTelemetry>,
+    /// How far the Activity Log and the runs were read (with `logging_api`).
+    #[serde(default)]
+    pub logs: LogsState,
 }
 
 pub async fn scan(
@@ -71,8 +77,29 @@ pub async fn scan(
             doc.accounts.insert(account, telemetry);
         }
     }
-    store.put_json(&telemetry_doc(&source.name), &doc).await?;
     summary.failures = read.failures;
+    let mut pulled = None;
+    if let Some(limits) = source.kind.logging() {
+        let scopes = AgentScopes::from_inventory(
+            &inventory_history(store)
+                .await?
+                .snapshot_at(Timestamp(i64::MAX)),
+            &source.name,
+        );
+        let read_logs = pull_logs(
+            store,
+            &client,
+            &settings,
+            &read.endpoints,
+            &scopes,
+            &mut doc.logs,
+            limits,
+        )
+        .await?;
+        summary.failures.extend(read_logs.failures);
+        pulled = Some((read_logs.tool_calls as u64, read_logs.activity as u64));
+    }
+    store.put_json(&telemetry_doc(&source.name), &doc).await?;
     summary.api = Some(ApiSummary {
         calls: client.calls(),
         facts,
@@ -83,20 +110,83 @@ pub async fn scan(
             accounts: read.accounts,
             projects: read.projects,
             agents: read.agents,
+            tool_calls: pulled.map(|p| p.0),
+            activity_entries: pulled.map(|p| p.1),
         }),
         ..ApiSummary::default()
     });
     Ok(summary)
 }
 
+/// Reads the subscriptions' Activity Log and the projects' recent runs into the store,
+/// where the source `NAME.logs` scans them. What was read is written before the state
+/// that says so: a scan that stops between the two reads it again rather than losing it.
+async fn pull_logs(
+    store: &Store,
+    client: &RestClient,
+    settings: &AzureSettings,
+    endpoints: &[connectors::azure::logs::ProjectEndpoint],
+    scopes: &AgentScopes,
+    state: &mut LogsState,
+    limits: PullLimits,
+) -> Result<Pulled, StoreError> {
+    let started = now();
+    let mut pulled = Pulled::default();
+    for subscription in &settings.subscriptions {
+        let before = state.activity.get(subscription).cloned();
+        if let Some(after) = connectors::azure::logs::pull_activity(
+            client,
+            settings,
+            subscription,
+            before,
+            scopes,
+            (started, limits),
+            &mut pulled,
+        )
+        .await
+        {
+            state.activity.insert(subscription.clone(), after);
+        }
+    }
+    // Runs are marked read as they are read; the marks are kept only once the files are.
+    let mut runs = state.runs.clone();
+    for project in endpoints {
+        let key = format!(
+            "{}/{}/{}",
+            project.subscription, project.account, project.project
+        );
+        let mut done = runs.get(&key).cloned().unwrap_or_default();
+        if connectors::azure::logs::pull_runs(
+            client,
+            project,
+            &mut done,
+            started,
+            limits,
+            &mut pulled,
+        )
+        .await
+        {
+            runs.insert(key, done);
+        }
+    }
+    let dir = crate::config::pulled_dir(&settings.source);
+    for (key, bytes) in std::mem::take(&mut pulled.files) {
+        store.put(&format!("{dir}/{key}"), bytes).await?;
+    }
+    state.runs = runs;
+    tracing::info!(source = %settings.source, tool_calls = pulled.tool_calls, activity = pulled.activity, "read the Activity Log and run steps");
+    Ok(pulled)
+}
+
 /// Coverage of one agent as this source's configuration reads say; only for the agents
 /// this source inventoried.
 pub fn coverage(
     agent: &AgentRef,
-    source: &str,
+    config: &SourceConfig,
     inventory: Option<&AgentInventory>,
     doc: &AzureTelemetryDoc,
 ) -> Vec<Coverage> {
+    let source = config.name.as_str();
     let Some(inventory) = inventory else {
         return Vec::new();
     };
@@ -110,10 +200,28 @@ pub fn coverage(
     if agent.provider != Provider::Azure || inventory.deleted.is_some() {
         return Vec::new();
     }
+    let logs = config
+        .kind
+        .logging()
+        .map(|limits| connectors::azure::LogsRead {
+            source: crate::config::pulled_source_name(source),
+            days: limits.days,
+            activity_read: doc.logs.activity.contains_key(&agent.scope),
+            runs_read: doc.logs.runs.contains_key(&format!(
+                "{}/{}",
+                agent.scope,
+                agent
+                    .id
+                    .rsplit_once('/')
+                    .map(|(p, _)| p)
+                    .unwrap_or_default()
+            )),
+        });
     connectors::azure::coverage(
         agent,
         source,
         &platform.value,
         doc.accounts.get(&connectors::azure::telemetry_key(agent)),
+        logs.as_ref(),
     )
 }

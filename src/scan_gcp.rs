@@ -136,7 +136,7 @@ pub async fn scan(
 }
 
 /// Reads each project's new audit-log entries through the Logging API into the store,
-/// where the source `NAME.audit-logs` scans them; `doc` keeps how far each project was
+/// where the source `NAME.logs` scans them; `doc` keeps how far each project was
 /// read. The entries are written before the state that says they were read: a scan that
 /// stops between the two reads them again rather than losing them.
 async fn pull_audit_logs(

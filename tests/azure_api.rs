@@ -10,6 +10,7 @@ mod common;
 
 use common::spec_server::{Reply, Request, SpecServer};
 use common::{agent_in as agent, bin, stderr};
+use normalizer::Timestamp;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,12 @@ struct Azure {
     issued_cursors: Vec<String>,
     /// Requests whose token was missing or for another audience.
     wrong_token: Vec<String>,
+    /// The Activity Log of the subscription, and the `$filter`s it was asked with.
+    activity: Vec<Value>,
+    activity_filters: Vec<String>,
+    /// Unix time the test's threads and runs were created at; whether the second run ended.
+    runs_at: i64,
+    second_run_done: bool,
 }
 
 fn account_id(name: &str) -> String {
@@ -96,6 +103,8 @@ fn route(azure: &Arc<Mutex<Azure>>, r: &Request) -> Reply {
     if arm {
         let wanted = if r.path.ends_with("/diagnosticSettings") {
             "2021-05-01-preview"
+        } else if r.path.ends_with("/eventtypes/management/values") {
+            "2015-04-01"
         } else if r.path.contains("/providers/Microsoft.Authorization/") {
             "2022-04-01"
         } else {
@@ -296,7 +305,13 @@ fn route(azure: &Arc<Mutex<Azure>>, r: &Request) -> Reply {
                 "data": [v(1, json!([refund])), v(2, json!([refund, cancel])), v(3, json!([refund]))]}),
             )
         }
-        "/api/projects/research/assistants" | "/api/projects/research/agents" => {
+        p if p.ends_with("/providers/Microsoft.Insights/eventtypes/management/values") => {
+            activity_log(&mut az, r)
+        }
+        p if p.starts_with("/api/projects/support/threads") => runs_api(&mut az, r),
+        "/api/projects/research/assistants"
+        | "/api/projects/research/agents"
+        | "/api/projects/research/threads" => {
             Reply::json(json!({"object": "list", "data": [], "has_more": false}))
         }
         _ => azure_error(
@@ -304,6 +319,182 @@ fn route(azure: &Arc<Mutex<Azure>>, r: &Request) -> Reply {
             "NotFound",
             &format!("no route for {} {}", r.method, r.path),
         ),
+    }
+}
+
+/// The Activity Log (`GET …/eventtypes/management/values`, api-version 2015-04-01): the
+/// `$filter` must bound `eventTimestamp` and name the resource provider; entries in the
+/// window, one per page, pages linked by `nextLink`.
+fn activity_log(az: &mut Azure, r: &Request) -> Reply {
+    if r.path
+        != format!("/subscriptions/{SUB}/providers/Microsoft.Insights/eventtypes/management/values")
+    {
+        return azure_error(
+            403,
+            "AuthorizationFailed",
+            "The client does not have authorization to perform action 'Microsoft.Insights/eventtypes/values/read'",
+        );
+    }
+    let filter = r.param("$filter").unwrap_or_default();
+    az.activity_filters.push(filter.clone());
+    let bound = |op: &str| {
+        filter
+            .split(&format!("eventTimestamp {op} '"))
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .and_then(|t| Timestamp::parse_rfc3339(t).ok())
+    };
+    let (Some(from), Some(to)) = (bound("ge"), bound("le")) else {
+        return azure_error(400, "BadRequest", "eventTimestamp ge and le are required");
+    };
+    if !filter.ends_with(" and resourceProvider eq 'Microsoft.CognitiveServices'") {
+        return azure_error(400, "BadRequest", "unexpected filter");
+    }
+    let matching: Vec<&Value> = az
+        .activity
+        .iter()
+        .filter(|e| {
+            let t = Timestamp::parse_rfc3339(e["eventTimestamp"].as_str().unwrap()).unwrap();
+            t >= from && t <= to
+        })
+        .collect();
+    let page: usize = match r.param("$skipToken") {
+        None => 0,
+        Some(t) if az.issued_cursors.contains(&t) => {
+            t.trim_start_matches("activity-").parse().unwrap()
+        }
+        Some(_) => return azure_error(400, "BadRequest", "unknown skip token"),
+    };
+    let mut body =
+        json!({"value": matching.get(page).map(|e| vec![(*e).clone()]).unwrap_or_default()});
+    if page + 1 < matching.len() {
+        let token = format!("activity-{}", page + 1);
+        az.issued_cursors.push(token.clone());
+        let mut next = url_of(az, r);
+        next.query_pairs_mut().append_pair("$skipToken", &token);
+        body["nextLink"] = json!(next.to_string());
+    }
+    Reply::json(body)
+}
+
+/// The request's own URL on the test server, without a skip token.
+fn url_of(az: &Azure, r: &Request) -> url::Url {
+    let mut url = url::Url::parse(&format!("{}{}", az.data_plane, r.path)).unwrap();
+    for (k, v) in url::form_urlencoded::parse(r.query.as_bytes()) {
+        if k != "$skipToken" {
+            url.query_pairs_mut().append_pair(&k, &v);
+        }
+    }
+    url
+}
+
+/// Threads, runs and run steps of the support project (api-version v1, newest first for
+/// threads and runs): a thread of the last hour with a finished run and one still running,
+/// and a month-old thread the read must not go into.
+fn runs_api(az: &mut Azure, r: &Request) -> Reply {
+    if r.param("api-version").as_deref() != Some("v1") || r.param("limit").as_deref() != Some("100")
+    {
+        return azure_error(400, "BadRequest", "api-version v1 and limit 100 expected");
+    }
+    let at = az.runs_at;
+    let list = |data: Vec<Value>, more: bool| {
+        let last = data.last().map(|d| d["id"].clone()).unwrap_or(Value::Null);
+        Reply::json(
+            json!({"object": "list", "data": data, "first_id": null, "last_id": last, "has_more": more}),
+        )
+    };
+    match r.path.trim_start_matches("/api/projects/support/threads") {
+        "" => {
+            if r.param("order").as_deref() != Some("desc") {
+                return azure_error(400, "BadRequest", "newest first expected");
+            }
+            list(
+                vec![
+                    json!({"id": "thread_new", "object": "thread", "created_at": at - 3600, "metadata": {}}),
+                    json!({"id": "thread_old", "object": "thread", "created_at": at - 30 * 86_400, "metadata": {}}),
+                ],
+                true,
+            )
+        }
+        "/thread_old/runs" => panic!("a thread older than the window was read"),
+        "/thread_new/runs" => {
+            let run = |id: &str, status: &str| {
+                json!({"id": id, "object": "thread.run", "thread_id": "thread_new",
+                "assistant_id": "asst_00000", "status": status, "model": "gpt-4o-prod", "created_at": at - 3000})
+            };
+            list(
+                vec![
+                    run(
+                        "run_2",
+                        if az.second_run_done {
+                            "completed"
+                        } else {
+                            "in_progress"
+                        },
+                    ),
+                    run("run_1", "completed"),
+                ],
+                false,
+            )
+        }
+        "/thread_new/runs/run_1/steps" => {
+            let step = |id: &str, status: &str, details: Value| {
+                json!({"id": id, "object": "thread.run.step",
+                "type": details["type"], "status": status, "assistant_id": "asst_00000", "thread_id": "thread_new",
+                "run_id": "run_1", "created_at": at - 2990, "completed_at": if status == "completed" { json!(at - 2980) } else { Value::Null },
+                "failed_at": if status == "failed" { json!(at - 2970) } else { Value::Null },
+                "last_error": if status == "failed" { json!({"code": "tool_error", "message": "CRM answered 403"}) } else { Value::Null },
+                "step_details": details})
+            };
+            match r.param("after").as_deref() {
+                None => {
+                    az.issued_cursors.push("step_2".into());
+                    list(
+                        vec![
+                            step(
+                                "step_1",
+                                "completed",
+                                json!({"type": "message_creation", "message_creation": {"message_id": "msg_1"}}),
+                            ),
+                            step(
+                                "step_2",
+                                "completed",
+                                json!({"type": "tool_calls", "tool_calls": [
+                            {"id": "call_1", "type": "function", "function": {"name": "get_order", "arguments": "{\"order_id\": \"A-4411\"}", "output": "shipped"}},
+                            {"id": "call_2", "type": "mcp", "server_label": "github", "name": "search_code", "arguments": "{}", "output": "[]"}]}),
+                            ),
+                        ],
+                        true,
+                    )
+                }
+                Some("step_2") => list(
+                    vec![step(
+                        "step_3",
+                        "failed",
+                        json!({"type": "tool_calls", "tool_calls": [
+                        {"id": "call_3", "type": "openapi", "openapi": {"name": "crm_getCustomer", "arguments": "{\"id\": \"c-77\"}"}}]}),
+                    )],
+                    false,
+                ),
+                Some(_) => azure_error(400, "BadRequest", "unknown cursor"),
+            }
+        }
+        "/thread_new/runs/run_2/steps" => {
+            assert!(
+                az.second_run_done,
+                "the steps of a run still in progress were read"
+            );
+            list(
+                vec![
+                    json!({"id": "step_9", "object": "thread.run.step", "type": "tool_calls", "status": "completed",
+                "assistant_id": "asst_00000", "thread_id": "thread_new", "run_id": "run_2", "created_at": at - 2900,
+                "completed_at": at - 2890, "step_details": {"type": "tool_calls", "tool_calls": [
+                    {"id": "call_9", "type": "file_search", "file_search": {"results": [{"content": "refund policy text"}]}}]}}),
+                ],
+                false,
+            )
+        }
+        other => azure_error(404, "NotFound", &format!("no route for {other}")),
     }
 }
 
@@ -452,6 +643,10 @@ fn setup() -> Setup {
         eu_network_injection: false,
         issued_cursors: Vec::new(),
         wrong_token: Vec::new(),
+        activity: Vec::new(),
+        activity_filters: Vec::new(),
+        runs_at: 0,
+        second_run_done: false,
     }));
     let routed = azure.clone();
     let server = SpecServer::start(Arc::new(move |r: &Request| route(&routed, r)));
@@ -987,4 +1182,216 @@ fn an_app_service_managed_identity_and_a_replayed_recording_give_the_same_invent
             .collect()
     };
     assert_eq!(strip(v["agents"].as_array().unwrap()), strip(&recorded));
+}
+
+/// One Activity Log entry (EventData) of a Cognitive Services resource.
+fn activity_entry(
+    id: &str,
+    operation: &str,
+    resource: &str,
+    status: &str,
+    at: Timestamp,
+    caller: &str,
+) -> Value {
+    json!({
+        "authorization": {"action": operation, "scope": resource},
+        "caller": caller,
+        "channels": "Operation",
+        "claims": {"appid": "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "idtyp": "user", "ipaddr": "198.51.100.4"},
+        "correlationId": format!("corr-{id}"),
+        "eventDataId": id,
+        "eventName": {"value": "EndRequest", "localizedValue": "End request"},
+        "category": {"value": "Administrative", "localizedValue": "Administrative"},
+        "eventTimestamp": at.rfc3339(),
+        "httpRequest": {"clientRequestId": "req-1", "clientIpAddress": "198.51.100.4", "method": "PUT"},
+        "id": format!("{resource}/events/{id}"),
+        "level": "Informational",
+        "resourceGroupName": "agents-rg",
+        "resourceProviderName": {"value": "Microsoft.CognitiveServices", "localizedValue": "Microsoft.CognitiveServices"},
+        "resourceId": resource,
+        "operationId": format!("op-{id}"),
+        "operationName": {"value": operation, "localizedValue": operation},
+        "properties": {"requestbody": "{\"properties\": {\"credentials\": {\"key\": \"s3cr3t-key\"}}}"},
+        "status": {"value": status, "localizedValue": status},
+        "subStatus": {"value": if status == "Failed" { "Forbidden" } else { "" }, "localizedValue": ""},
+        "submissionTimestamp": at.rfc3339(),
+        "subscriptionId": SUB,
+        "tenantId": TENANT
+    })
+}
+
+#[test]
+fn run_steps_and_the_activity_log_become_tool_and_control_events_read_once() {
+    let s = setup();
+    let config = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(&s.config, format!("{config}logging_api = true\n")).unwrap();
+    let now = Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
+    let ago = |minutes: i64| Timestamp(now.millis() - minutes * 60_000);
+    let support = format!("{}/projects/support", account_id("acme-foundry"));
+    {
+        let mut az = s.azure.lock().unwrap();
+        az.runs_at = now.millis() / 1000;
+        az.activity = vec![
+            activity_entry(
+                "ev-1s",
+                "Microsoft.CognitiveServices/accounts/projects/write",
+                &support,
+                "Started",
+                ago(60),
+                "ops@contoso.example",
+            ),
+            activity_entry(
+                "ev-1",
+                "Microsoft.CognitiveServices/accounts/projects/write",
+                &support,
+                "Succeeded",
+                ago(59),
+                "ops@contoso.example",
+            ),
+            activity_entry(
+                "ev-2",
+                "Microsoft.CognitiveServices/accounts/deployments/write",
+                &format!("{}/deployments/gpt-4o-prod", account_id("acme-foundry")),
+                "Failed",
+                ago(30),
+                "dev@partner.example",
+            ),
+            activity_entry(
+                "ev-3",
+                "Microsoft.CognitiveServices/accounts/write",
+                &account_id("acme-foundry-eu"),
+                "Succeeded",
+                ago(20),
+                "ops@contoso.example",
+            ),
+            // Older than the first read's window.
+            activity_entry(
+                "ev-0",
+                "Microsoft.CognitiveServices/accounts/write",
+                &account_id("acme-foundry"),
+                "Succeeded",
+                ago(8 * 24 * 60),
+                "ops@contoso.example",
+            ),
+        ];
+    }
+    let foundry = |summary: &Value| {
+        summary["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "foundry")
+            .unwrap()
+            .clone()
+    };
+    let first = scan(&s);
+    let azure = &foundry(&first)["api"]["azure"];
+    assert_eq!(azure["tool_calls"], 3, "{azure}");
+    assert_eq!(
+        azure["activity_entries"], 3,
+        "Started is followed by its final entry; ev-0 is too old"
+    );
+    let failures = foundry(&first)["failures"].to_string();
+    assert!(
+        failures.contains(&format!("subscription {LOCKED_SUB}: Activity Log not read")),
+        "{failures}"
+    );
+    assert!(
+        !common::grep_dir(&s.root.join("store/pulled"), "s3cr3t-key")
+            && !common::grep_dir(&s.root.join("store/pulled"), "A-4411")
+            && !common::grep_dir(&s.root.join("store"), "refund policy text"),
+        "request bodies and tool arguments stay out of the store"
+    );
+
+    // The second run ends; the same Activity Log entries come back and are not read again.
+    s.azure.lock().unwrap().second_run_done = true;
+    let second = scan(&s);
+    let azure = &foundry(&second)["api"]["azure"];
+    assert_eq!(azure["tool_calls"], 1, "{azure}");
+    assert_eq!(azure["activity_entries"], 0);
+    let filters = s.azure.lock().unwrap().activity_filters.clone();
+    assert!(
+        filters
+            .iter()
+            .all(|f| f.contains(" and resourceProvider eq 'Microsoft.CognitiveServices'"))
+    );
+
+    let out = agentward(&s, &["events", "--format", "ocsf"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut by_layer: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut unattributed = 0;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let e: Value = serde_json::from_str(line).unwrap();
+        let a = &e["unmapped"]["agentward"];
+        match a["agent"]["id"].as_str() {
+            Some("acme-foundry/support/asst_00000") => by_layer
+                .entry(a["layer"].as_str().unwrap().to_string())
+                .or_default()
+                .push(format!(
+                    "{} {}",
+                    e["api"]["operation"].as_str().unwrap(),
+                    e["status"].as_str().unwrap()
+                )),
+            None => unattributed += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        unattributed, 1,
+        "the EU account has no agents: its change is kept unattributed"
+    );
+    let mut tools = by_layer.remove("tool_invocation").unwrap_or_default();
+    tools.sort();
+    assert_eq!(
+        tools,
+        [
+            "file_search Success",
+            "function Success",
+            "mcp Success",
+            "openapi Failure"
+        ]
+    );
+    let mut control = by_layer.remove("control").unwrap_or_default();
+    control.sort();
+    assert_eq!(
+        control,
+        [
+            "Microsoft.CognitiveServices/accounts/deployments/write Failure",
+            "Microsoft.CognitiveServices/accounts/projects/write Success",
+        ]
+    );
+
+    let layer = |id: &str, layer: &str| {
+        coverage(&s, id)
+            .into_iter()
+            .find(|(l, _)| l == layer)
+            .unwrap()
+            .1
+    };
+    let tool = layer("acme-foundry/support/asst_00000", "tool_invocation");
+    assert!(
+        tool.contains("foundry.logs: 4 records of tool calls"),
+        "{tool}"
+    );
+    let control = layer("acme-foundry/support/asst_00000", "control");
+    assert!(
+        control.contains("foundry.logs: 2 records of Activity Log changes"),
+        "{control}"
+    );
+    let versioned = layer("acme-foundry/support/refund-helper", "tool_invocation");
+    assert!(
+        versioned.contains("run steps exist for classic agents only"),
+        "{versioned}"
+    );
+    // A classic agent without tool calls: run steps were read, and held none of its.
+    let idle = layer("acme-foundry/support/asst_00002", "tool_invocation");
+    assert!(
+        idle.contains("its configuration lists none") || idle.contains("no tool call in them"),
+        "{idle}"
+    );
 }

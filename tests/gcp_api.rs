@@ -1089,7 +1089,7 @@ fn audit_logs_are_read_through_the_logging_api_page_by_page_and_never_twice() {
         .unwrap()
         .1;
     assert!(
-        identity.contains("Cloud Audit Logs (vertex.audit-logs): 3 records"),
+        identity.contains("Cloud Audit Logs (vertex.logs): 3 records"),
         "{identity}"
     );
     assert!(

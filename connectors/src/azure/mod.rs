@@ -6,6 +6,8 @@
 //! deployment's real model and version. Each account's diagnostic settings, network
 //! injection and each project's Application Insights connection are kept for coverage.
 
+pub mod logs;
+
 use crate::api_provenance as provenance;
 use crate::rest::{Bearer, Call, RestClient, RestError};
 use normalizer::inventory::{
@@ -198,6 +200,8 @@ pub struct AzureRead {
     pub failures: Vec<String>,
     /// Keyed by `SUBSCRIPTION/ACCOUNT` ([`telemetry_key`]).
     pub telemetry: BTreeMap<String, AccountTelemetry>,
+    /// The projects whose data plane answered, for reading their runs.
+    pub endpoints: Vec<logs::ProjectEndpoint>,
 }
 
 /// The account an agent belongs to: `SUBSCRIPTION`, `LOCATION`, `ACCOUNT/PROJECT/AGENT`.
@@ -312,6 +316,7 @@ pub async fn read(
         out.agents += r.agents;
         out.failures.extend(r.failures);
         out.telemetry.extend(r.telemetry);
+        out.endpoints.extend(r.endpoints);
     }
     out
 }
@@ -549,6 +554,13 @@ async fn read_account(
             ));
             continue;
         };
+        out.endpoints.push(logs::ProjectEndpoint {
+            subscription: subscription.clone(),
+            location: location.clone(),
+            account: name.clone(),
+            project: project_name.clone(),
+            endpoint: endpoint.clone(),
+        });
         let service = format!("foundry {name}/{project_name}");
         let base = |path: &str| {
             let mut url = endpoint.clone();
@@ -1074,11 +1086,23 @@ fn agent_config(
 }
 
 /// What can be seen of a Foundry agent, layer by layer, from its account's settings.
+/// The logs an azure-api source reads (`logging_api`): the source that scans them, and how
+/// many days back runs are read.
+pub struct LogsRead {
+    pub source: String,
+    pub days: u32,
+    /// The agent's subscription's Activity Log was read by an earlier or this scan.
+    pub activity_read: bool,
+    /// The agent's project's runs were listed.
+    pub runs_read: bool,
+}
+
 pub fn coverage(
     agent: &AgentRef,
     source: &str,
     platform: &str,
     telemetry: Option<&AccountTelemetry>,
+    logs: Option<&LogsRead>,
 ) -> Vec<Coverage> {
     let at = |layer: Layer, status: CoverageStatus| Coverage {
         agent: agent.clone(),
@@ -1134,16 +1158,45 @@ pub fn coverage(
             },
         },
     ));
-    out.push(at(
-        Layer::ToolInvocation,
-        CoverageStatus::AvailableIfEnabled {
+    let tools = match logs {
+        None => CoverageStatus::AvailableIfEnabled {
             setting: format!(
-                "{source}: tool calls are in each thread's run steps (GET /threads/ID/runs/ID/steps) and in traces{}; agentward does not read them yet",
+                "{source}: tool calls are in each thread's run steps (GET /threads/ID/runs/ID/steps) and in traces{}; this source does not read them",
                 if traced { "" } else { " (not connected)" }
             ),
-            how_to_enable: "read run steps per thread, or connect Application Insights tracing to the project".into(),
+            how_to_enable: format!(
+                "set logging_api = true on the azure-api source {source} to read the run steps of recent runs"
+            ),
         },
-    ));
+        Some(read) if platform == CLASSIC && read.runs_read => CoverageStatus::Observed {
+            via: format!(
+                "{}: run steps of the runs of the last {} days read (threads created in that window); no tool call in them",
+                read.source, read.days
+            ),
+        },
+        Some(read) if platform == CLASSIC => CoverageStatus::AvailableIfEnabled {
+            setting: format!(
+                "{}: the runs of project {project} could not be listed (the scan summary says why)",
+                read.source
+            ),
+            how_to_enable: format!("grant the scanner the Azure AI User role on project {project}"),
+        },
+        Some(read) => CoverageStatus::AvailableIfEnabled {
+            setting: format!(
+                "{}: run steps exist for classic agents only; a versioned agent's tool calls are in its traces{}",
+                read.source,
+                if traced {
+                    ", which agentward does not read"
+                } else {
+                    " (no Application Insights connection)"
+                }
+            ),
+            how_to_enable: format!(
+                "connect an Application Insights resource to project {project} (Foundry portal: Observability → Tracing)"
+            ),
+        },
+    };
+    out.push(at(Layer::ToolInvocation, tools));
     let categories = telemetry.and_then(|t| t.diagnostic_categories.as_ref());
     let sent = |name: &str| {
         categories.and_then(|c| {
@@ -1185,11 +1238,26 @@ pub fn coverage(
     ));
     out.push(at(
         Layer::Control,
-        CoverageStatus::AvailableIfEnabled {
-            setting: format!(
-                "{source}: changes to {account} and its projects are in the Activity Log (always on, 90 days); agentward does not read it yet, only the current configuration"
-            ),
-            how_to_enable: "read it: az monitor activity-log list --resource-id ACCOUNT_ID (no Azure setting is missing)".into(),
+        match logs {
+            Some(read) if read.activity_read => CoverageStatus::Observed {
+                via: format!(
+                    "{}: Activity Log read (Microsoft.CognitiveServices, {} days back at first); no change to {account} or project {project} in it",
+                    read.source, read.days
+                ),
+            },
+            Some(read) => CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{}: the Activity Log of subscription {} could not be read (the scan summary says why)",
+                    read.source, agent.scope
+                ),
+                how_to_enable: format!("grant the scanner Microsoft.Insights/eventtypes/values/read (Reader) on subscription {}", agent.scope),
+            },
+            None => CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: changes to {account} and its projects are in the Activity Log (always on, 90 days); this source does not read it, only the current configuration"
+                ),
+                how_to_enable: format!("set logging_api = true on the azure-api source {source} to read the Activity Log (no Azure setting is missing)"),
+            },
         },
     ));
     out
@@ -1210,7 +1278,7 @@ mod tests {
     }
 
     fn layer(telemetry: &AccountTelemetry, layer: Layer) -> String {
-        coverage(&agent(), "foundry", CLASSIC, Some(telemetry))
+        coverage(&agent(), "foundry", CLASSIC, Some(telemetry), None)
             .into_iter()
             .find(|c| c.layer == layer)
             .unwrap()
