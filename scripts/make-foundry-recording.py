@@ -22,6 +22,15 @@ Indirect Attack filter), so support-desk, which reads files, a CRM API and an MC
 is open to instructions injected in them; refund-helper uses refunds-strict, which adds
 the Indirect Attack filter and an account-number blocklist.
 
+What the agents did (the source reads it with logging_api = true): support-desk's runs of
+the last days — one looked a customer up in the CRM, searched the policy library and
+GitHub issues; a later one tried to add a note to a customer's record and the CRM refused
+(a failed tool call); one run is still in progress and is not read. The Activity Log shows
+the CI service principal changing the gpt-4o-mini deployment, a person re-pointing the
+project's search connection, and a partner's account failing to change the account's
+network rules. Times are relative to when the recording is made; the recording keeps that
+moment, so a replay asks for the same windows.
+
 The project's managed identity (the agents' identity) holds Azure AI User on the account,
 Storage Blob Data Reader on the policy documents' storage account, and Contributor on the
 whole support-ai resource group (someone's shortcut: it can change the account itself).
@@ -37,6 +46,7 @@ after `cargo build`:
 """
 import json
 import os
+import time
 import subprocess
 import sys
 import tempfile
@@ -206,6 +216,90 @@ REFUND_VERSIONS = {"object": "list", "has_more": False, "first_id": "refund-help
                             REFUND_LATEST]}
 
 
+NOW = int(time.time())
+SUPPORT_DESK = "asst_7Hq2mXb0"
+
+
+def iso(seconds_ago):
+    return time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime(NOW - seconds_ago))
+
+
+def activity(n, operation, resource, status, seconds_ago, caller, identity_type, sub_status=""):
+    return {
+        "authorization": {"action": operation, "scope": resource},
+        "caller": caller, "channels": "Operation",
+        "claims": {"appid": "c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "idtyp": identity_type},
+        "correlationId": f"5f0c9e1a-0000-4000-8000-00000000000{n}", "eventDataId": f"7a1d3c2b-0000-4000-9000-00000000000{n}",
+        "eventName": {"value": "EndRequest", "localizedValue": "End request"},
+        "category": {"value": "Administrative", "localizedValue": "Administrative"},
+        "eventTimestamp": iso(seconds_ago), "submissionTimestamp": iso(seconds_ago - 40),
+        "httpRequest": {"clientRequestId": f"req-{n}", "clientIpAddress": "203.0.113.24", "method": "PUT"},
+        "id": f"{resource}/events/{n}", "level": "Error" if status == "Failed" else "Informational",
+        "resourceGroupName": "support-ai", "resourceId": resource, "operationId": f"op-{n}",
+        "resourceProviderName": {"value": "Microsoft.CognitiveServices", "localizedValue": "Microsoft.CognitiveServices"},
+        "operationName": {"value": operation, "localizedValue": operation},
+        "properties": {"statusCode": "Forbidden" if status == "Failed" else "OK"},
+        "status": {"value": status, "localizedValue": status},
+        "subStatus": {"value": sub_status, "localizedValue": sub_status},
+        "subscriptionId": SUB, "tenantId": "9b7c6d5e-4f3a-4b2c-8d1e-0f9a8b7c6d5e",
+    }
+
+
+ACTIVITY = {"value": [
+    activity(1, "Microsoft.CognitiveServices/accounts/deployments/write", f"{ACCOUNT}/deployments/gpt-4o-mini-prod",
+             "Succeeded", 5 * 86400, "4e5f6a7b-platform-ci", "app"),
+    activity(2, "Microsoft.CognitiveServices/accounts/projects/connections/write",
+             f"{ACCOUNT}/projects/support/connections/policies-search", "Started", 2 * 86400 + 30, "maria.lopez@acme.example", "user"),
+    activity(3, "Microsoft.CognitiveServices/accounts/projects/connections/write",
+             f"{ACCOUNT}/projects/support/connections/policies-search", "Succeeded", 2 * 86400, "maria.lopez@acme.example", "user"),
+    activity(4, "Microsoft.CognitiveServices/accounts/write", ACCOUNT, "Failed", 86400, "dev@partner.example", "user",
+             "Forbidden"),
+]}
+
+
+def step(run, n, status, calls, seconds_ago, error=None):
+    return {"id": f"step_{run}_{n}", "object": "thread.run.step", "type": "tool_calls", "status": status,
+            "assistant_id": SUPPORT_DESK, "thread_id": THREAD_OF[run], "run_id": run,
+            "created_at": NOW - seconds_ago - 2, "completed_at": NOW - seconds_ago if status == "completed" else None,
+            "failed_at": NOW - seconds_ago if status == "failed" else None, "last_error": error,
+            "step_details": {"type": "tool_calls", "tool_calls": calls},
+            "usage": {"prompt_tokens": 812, "completion_tokens": 64, "total_tokens": 876}}
+
+
+THREAD_OF = {"run_Lk3vQ8": "thread_Ab41", "run_Zp7tW2": "thread_Cd92", "run_Mq5xR1": "thread_Cd92"}
+THREADS = {"object": "list", "has_more": False, "first_id": "thread_Cd92", "last_id": "thread_Ab41", "data": [
+    {"id": "thread_Cd92", "object": "thread", "created_at": NOW - 86400 - 600, "metadata": {}},
+    {"id": "thread_Ab41", "object": "thread", "created_at": NOW - 3 * 86400 - 600, "metadata": {}}]}
+
+
+def run(run_id, status, seconds_ago):
+    return {"id": run_id, "object": "thread.run", "thread_id": THREAD_OF[run_id], "assistant_id": SUPPORT_DESK,
+            "status": status, "model": "gpt-4o-prod", "created_at": NOW - seconds_ago,
+            "instructions": "(the agent's instructions)", "tools": [], "metadata": {}}
+
+
+RUNS = {
+    "thread_Cd92": {"object": "list", "has_more": False, "data": [
+        run("run_Mq5xR1", "in_progress", 60), run("run_Zp7tW2", "completed", 86400)]},
+    "thread_Ab41": {"object": "list", "has_more": False, "data": [run("run_Lk3vQ8", "completed", 3 * 86400)]},
+}
+STEPS = {
+    "run_Lk3vQ8": {"object": "list", "has_more": False, "data": [
+        step("run_Lk3vQ8", 1, "completed", [{"id": "call_fs1", "type": "file_search", "file_search": {
+            "ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0}, "results": []}}], 3 * 86400 - 20),
+        step("run_Lk3vQ8", 2, "completed", [
+            {"id": "call_crm1", "type": "openapi", "openapi": {"name": "crm_getCustomer", "arguments": "{\"id\": \"C-20931\"}",
+                                                               "output": "(customer record)"}},
+            {"id": "call_gh1", "type": "mcp", "server_label": "github", "name": "search_issues",
+             "arguments": "{\"q\": \"refund delay\"}", "output": "(issues)"}], 3 * 86400 - 40)]},
+    "run_Zp7tW2": {"object": "list", "has_more": False, "data": [
+        step("run_Zp7tW2", 1, "failed", [
+            {"id": "call_crm2", "type": "openapi", "openapi": {"name": "crm_addCustomerNote",
+                                                               "arguments": "{\"id\": \"C-20931\", \"note\": \"(text)\"}"}}],
+             86400 - 30, {"code": "tool_user_error", "message": "CRM answered 403 Forbidden"})]},
+}
+
+
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -242,6 +336,19 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, VERSIONED)
         if url.path == "/api/projects/support/agents/refund-helper/versions" and query.get("api-version") == "2025-11-15-preview":
             return self.reply(200, REFUND_VERSIONS)
+        if (url.path == f"/subscriptions/{SUB}/providers/Microsoft.Insights/eventtypes/management/values"
+                and query.get("api-version") == "2015-04-01"
+                and query.get("$filter", "").endswith(" and resourceProvider eq 'Microsoft.CognitiveServices'")):
+            return self.reply(200, ACTIVITY)
+        runs = url.path.removeprefix("/api/projects/support/threads")
+        if url.path.startswith("/api/projects/support/threads") and query.get("api-version") == "v1":
+            if runs == "" and query.get("order") == "desc":
+                return self.reply(200, THREADS)
+            parts = runs.strip("/").split("/")
+            if len(parts) == 2 and parts[1] == "runs" and parts[0] in RUNS:
+                return self.reply(200, RUNS[parts[0]])
+            if len(parts) == 4 and parts[3] == "steps" and parts[2] in STEPS:
+                return self.reply(200, STEPS[parts[2]])
         unanswered.append(f"GET {self.path}")
         self.reply(404, {"error": {"code": "NotFound", "message": "no answer"}})
 
@@ -258,7 +365,7 @@ def main():
         # The example's source, live against this server.
         with open(config, "w") as f:
             f.write(f'[store]\nurl = "{tmp}/store"\n\n[[source]]\nname = "foundry-agents"\nkind = "azure-api"\n'
-                    f'subscriptions = ["{SUB}"]\nendpoint = "{endpoint}"\n')
+                    f'subscriptions = ["{SUB}"]\nendpoint = "{endpoint}"\nlogging_api = true\n')
         env = dict(os.environ, IDENTITY_ENDPOINT=f"{endpoint}/msi/token", IDENTITY_HEADER="example-identity-header")
         for name in ("AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE"):
             env.pop(name, None)

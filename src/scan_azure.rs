@@ -130,7 +130,7 @@ async fn pull_logs(
     state: &mut LogsState,
     limits: PullLimits,
 ) -> Result<Pulled, StoreError> {
-    let started = now();
+    let started = client.clock(now());
     let mut pulled = Pulled::default();
     for subscription in &settings.subscriptions {
         let before = state.activity.get(subscription).cloned();

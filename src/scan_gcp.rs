@@ -156,7 +156,7 @@ async fn pull_audit_logs(
         .filter_map(|a| a.engine.as_ref().map(|e| e.value.service_account.clone()))
         .filter(|sa| !sa.is_empty())
         .collect();
-    let started = now();
+    let started = client.clock(now());
     let reads =
         connectors::rest::bounded(settings.projects.clone(), settings.concurrency, |project| {
             let state = doc.logging.get(&project).cloned();

@@ -339,15 +339,46 @@ fn the_managed_agents_example_is_valid_cyclonedx_with_both_providers_and_valid_o
     }
     assert!(text.contains("support-desk") && text.contains("kb-summarizer"));
 
-    // The Vertex project's audit-log events, in their own provider's terms.
+    // The Vertex project's audit-log events and the Foundry agents' tool calls and Activity
+    // Log changes, each in its own provider's terms.
     let mut ocsf = Ocsf::new(&schemas);
     let events = with_store(&["events", "--format", "ocsf"]);
     let events = ocsf.valid_lines(&stdout(&events));
+    let mut by_provider: std::collections::BTreeMap<String, Vec<&Value>> = Default::default();
     for event in &events {
-        assert_eq!(event["cloud"]["provider"], "GCP", "{event}");
-        assert_eq!(event["actor"]["user"]["account"]["type_id"], 11, "{event}");
+        let provider = event["cloud"]["provider"].as_str().unwrap().to_string();
+        let account_type = match provider.as_str() {
+            "GCP" => 11,
+            "Azure" => 13,
+            other => panic!("{other}: {event}"),
+        };
+        assert_eq!(
+            event["actor"]["user"]["account"]["type_id"], account_type,
+            "{event}"
+        );
+        by_provider.entry(provider).or_default().push(event);
     }
-    assert_eq!(events.len(), 8);
+    assert_eq!(by_provider["GCP"].len(), 8);
+    let layer = |e: &&Value| {
+        e["unmapped"]["agentward"]["layer"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let azure_layers: Vec<String> = by_provider["Azure"].iter().map(layer).collect();
+    assert_eq!(
+        azure_layers
+            .iter()
+            .filter(|l| *l == "tool_invocation")
+            .count(),
+        4,
+        "the classic agent's tool calls"
+    );
+    assert_eq!(
+        azure_layers.iter().filter(|l| *l == "control").count(),
+        9,
+        "three Activity Log changes, each of the project's three agents"
+    );
 
     // The findings too, the Foundry identity's Contributor grant among them.
     let findings =

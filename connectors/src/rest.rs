@@ -202,7 +202,7 @@ impl<'a> Call<'a> {
             service: self.service.to_string(),
             method: self.method.to_string(),
             path: self.url.path().to_string(),
-            query: self.url.query().unwrap_or_default().to_string(),
+            query: timeless_query(self.url.query().unwrap_or_default()),
             body: self.body.as_ref().map(timeless).unwrap_or_default(),
         }
     }
@@ -225,8 +225,39 @@ fn timeless(body: &serde_json::Value) -> String {
     let Some(filter) = body.get("filter").and_then(serde_json::Value::as_str) else {
         return body.to_string();
     };
-    let parts: Vec<&str> = filter.split('"').collect();
-    let kept: Vec<&str> = parts
+    let mut body = body.clone();
+    body["filter"] = serde_json::Value::String(without_instants(filter, '"'));
+    body.to_string()
+}
+
+/// A query as recordings know it: instants in an ARM `$filter` (an Activity Log window)
+/// are left out. Other queries are kept as sent.
+fn timeless_query(query: &str) -> String {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| {
+            let v = if k == "$filter" {
+                without_instants(&v, '\'')
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    let changed = url::form_urlencoded::parse(query.as_bytes())
+        .zip(&pairs)
+        .any(|((_, was), (_, now))| was != now.as_str());
+    if !changed {
+        return query.to_string();
+    }
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// `text` with every `quote`d RFC 3339 instant replaced by `…`.
+fn without_instants(text: &str, quote: char) -> String {
+    let parts: Vec<&str> = text.split(quote).collect();
+    parts
         .iter()
         .enumerate()
         .map(|(i, part)| {
@@ -237,10 +268,8 @@ fn timeless(body: &serde_json::Value) -> String {
                 part
             }
         })
-        .collect();
-    let mut body = body.clone();
-    body["filter"] = serde_json::Value::String(kept.join("\""));
-    body.to_string()
+        .collect::<Vec<_>>()
+        .join(&quote.to_string())
 }
 
 /// The client every Google Cloud and Azure read goes through.
@@ -284,6 +313,45 @@ impl RestClient {
 
     pub fn is_replay(&self) -> bool {
         matches!(self.wire, RestWire::Replay(_))
+    }
+
+    /// The time a read's windows are measured from: `now`, which a recording keeps, so
+    /// that replaying it later asks for the same windows and keeps the same runs.
+    pub fn clock(&self, now: normalizer::Timestamp) -> normalizer::Timestamp {
+        let key = CallKey {
+            service: "clock".into(),
+            method: "NOW".into(),
+            path: String::new(),
+            query: String::new(),
+            body: String::new(),
+        };
+        match &self.wire {
+            RestWire::Live(_) => now,
+            RestWire::Record(_, file) => {
+                let exchange = Exchange {
+                    call: key,
+                    status: 200,
+                    retry_after: None,
+                    answer: now.millis().to_string(),
+                };
+                if let Ok(line) = serde_json::to_string(&exchange) {
+                    let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+                    // A recording without its clock still replays, measured from the
+                    // time of the replay.
+                    let _ = writeln!(file, "{line}");
+                }
+                now
+            }
+            RestWire::Replay(answers) => {
+                let answers = answers.lock().unwrap_or_else(|e| e.into_inner());
+                answers
+                    .get(&key)
+                    .and_then(|q| q.front())
+                    .and_then(|e| e.answer.parse::<i64>().ok())
+                    .map(normalizer::Timestamp)
+                    .unwrap_or(now)
+            }
+        }
     }
 
     /// Which credential the client uses, for the summary.
@@ -536,6 +604,32 @@ mod tests {
         // A `value` that is not an environment value stays: only env entries are secrets.
         assert_eq!(v["labels"]["value"], "kept");
         assert_eq!(v["displayName"], "a");
+    }
+
+    #[test]
+    fn recordings_match_log_windows_of_any_time_and_other_calls_exactly() {
+        let at = |q: &str| timeless_query(q);
+        let window = |from: &str| {
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("api-version", "2015-04-01")
+                .append_pair("$filter", &format!("eventTimestamp ge '{from}' and resourceProvider eq 'Microsoft.CognitiveServices'"))
+                .finish()
+        };
+        assert_eq!(
+            at(&window("2026-11-01T00:00:00Z")),
+            at(&window("2026-11-20T08:00:00.5Z"))
+        );
+        assert!(at(&window("2026-11-01T00:00:00Z")).contains("resourceProvider"));
+        // A filter without instants, and any other query, stay exactly as sent.
+        let plain = "api-version=2022-04-01&%24filter=principalId+eq+%27b2%27";
+        assert_eq!(at(plain), plain);
+        assert_eq!(at("pageSize=100&pageToken=x"), "pageSize=100&pageToken=x");
+        let body = |from: &str| serde_json::json!({"filter": format!("receiveTimestamp>=\"{from}\" AND x=\"y\""), "pageSize": 1000});
+        assert_eq!(
+            timeless(&body("2026-11-01T00:00:00Z")),
+            timeless(&body("2026-12-01T00:00:00Z"))
+        );
+        assert!(timeless(&body("2026-11-01T00:00:00Z")).contains("x=\\\"y\\\""));
     }
 
     #[test]
