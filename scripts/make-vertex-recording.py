@@ -260,6 +260,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, {"reasoningEngines": engines})
         if url.path == f"/v1/projects/{PROJECT}/locations/global/recommenders/google.iam.policy.Recommender/recommendations":
             return self.reply(200, RECOMMENDATIONS)
+        # The project runs no Conversational Agents: the Dialogflow API was never enabled.
+        if url.path.startswith(f"/v3beta1/projects/{PROJECT}/locations/") and url.path.endswith("/agents"):
+            return self.reply(403, {"error": {"code": 403, "status": "PERMISSION_DENIED",
+                "message": f"Dialogflow API has not been used in project {PROJECT} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/dialogflow.googleapis.com/overview?project={PROJECT} then retry.",
+                "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
+                             "domain": "googleapis.com", "metadata": {"service": "dialogflow.googleapis.com"}}]}})
         if url.path.startswith(f"/v1beta1/projects/{NUMBER}/locations/") and url.path.endswith("/memories"):
             return self.reply(200, REFUND_MEMORIES if url.path == f"/v1beta1/{REFUND_ENGINE}/memories" else {})
         if url.path in MODEL_CONFIGS:

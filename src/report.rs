@@ -83,11 +83,12 @@ pub fn scan_summary(s: &ScanSummary) -> String {
         {
             let _ = writeln!(
                 out,
-                "  {} ({}): {} API calls; {} in {} × {}; IAM policies of {}/{} projects read; {} facts ({} new); credential: {}",
+                "  {} ({}): {} API calls; {} and {} in {} × {}; IAM policies of {}/{} projects read; {} facts ({} new); credential: {}",
                 src.name,
                 src.location,
                 thousands(api.calls),
                 count_of(gcp.reasoning_engines, "reasoning engine"),
+                count_of(gcp.conversational_agents, "Conversational Agent"),
                 count_of(gcp.projects, "project"),
                 count_of(gcp.locations, "location"),
                 gcp.policies_read,
@@ -96,6 +97,9 @@ pub fn scan_summary(s: &ScanSummary) -> String {
                 api.changes,
                 gcp.credential
             );
+            for n in &gcp.notes {
+                let _ = writeln!(out, "    note: {n}");
+            }
             if let Some(n) = gcp.log_entries {
                 let _ = writeln!(
                     out,

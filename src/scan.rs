@@ -196,6 +196,12 @@ pub struct GcpSummary {
     pub projects: usize,
     pub locations: usize,
     pub reasoning_engines: usize,
+    /// Dialogflow CX / Conversational Agents read.
+    #[serde(default)]
+    pub conversational_agents: usize,
+    /// What was found absent rather than failed (an API not enabled in a project).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Projects whose IAM policy (audit configuration, roles) was read.
     pub policies_read: usize,
     /// Audit-log entries read through the Logging API (when `logging_api` is on).

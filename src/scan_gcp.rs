@@ -25,6 +25,9 @@ pub struct GcpTelemetryDoc {
     /// `PROJECT/LOCATION/MODEL` → request-response logging of that publisher model.
     #[serde(default)]
     pub model_logging: BTreeMap<String, ModelLogging>,
+    /// Conversational Agent (key) → its logging settings.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dialogflow: BTreeMap<String, connectors::gcp::dialogflow::AgentLogging>,
     /// Project → how far its audit logs were read through the Logging API.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub logging: BTreeMap<String, PullState>,
@@ -92,6 +95,7 @@ pub async fn scan(
         .await?
         .unwrap_or_default();
     doc.read_at = Some(now());
+    doc.dialogflow.extend(read.dialogflow_logging);
     for (project, telemetry) in read.projects {
         if telemetry.data_access.is_some() || !doc.projects.contains_key(&project) {
             doc.projects.insert(project, telemetry);
@@ -123,6 +127,8 @@ pub async fn scan(
             projects: settings.projects.len(),
             locations: settings.locations.len(),
             reasoning_engines: read.engines,
+            conversational_agents: read.dialogflow_agents,
+            notes: read.notes,
             policies_read,
             log_entries,
         }),
@@ -271,8 +277,19 @@ pub fn coverage(
     let Some(inventory) = inventory else {
         return Vec::new();
     };
-    if agent.provider != Provider::Gcp || !is_ours(inventory, source) || inventory.deleted.is_some()
-    {
+    if agent.provider != Provider::Gcp || inventory.deleted.is_some() {
+        return Vec::new();
+    }
+    if inventory.platform.as_ref().is_some_and(|p| {
+        p.value == connectors::gcp::dialogflow::PLATFORM && p.provenance.record.source == source
+    }) {
+        return connectors::gcp::dialogflow::coverage(
+            agent,
+            source,
+            doc.dialogflow.get(&agent.key()),
+        );
+    }
+    if !is_ours(inventory, source) {
         return Vec::new();
     }
     let models: Vec<(&str, Option<&ModelLogging>)> = inventory

@@ -257,6 +257,9 @@ fn route(cloud: &Arc<Mutex<Cloud>>, request: &Request) -> Reply {
             Some(_) => Reply::google_error(400, "INVALID_ARGUMENT", "Invalid page token."),
         };
     }
+    if request.method == "GET" && request.path.starts_with("/v3beta1/") {
+        return dialogflow(request);
+    }
     if request.method == "POST" && request.path == "/v2/entries:list" {
         return list_entries(request, &mut c);
     }
@@ -288,6 +291,57 @@ fn route(cloud: &Arc<Mutex<Cloud>>, request: &Request) -> Reply {
         "NOT_FOUND",
         &format!("no route for {} {}", request.method, request.path),
     )
+}
+
+const CX_AGENT: &str =
+    "projects/acme-agents/locations/global/agents/5e0d4c3b-2a19-4f88-b7e6-1c2d3e4f5a6b";
+
+/// Dialogflow CX v3beta1: one Conversational Agent in `global` with three tools and two
+/// playbooks; none in the regions; the API disabled in the locked project.
+fn dialogflow(request: &Request) -> Reply {
+    if request
+        .path
+        .starts_with(&format!("/v3beta1/projects/{LOCKED}/"))
+    {
+        return Reply::google_error(
+            403,
+            "PERMISSION_DENIED",
+            "Dialogflow API has not been used in project acme-locked before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/dialogflow.googleapis.com/overview?project=acme-locked then retry. (reason: SERVICE_DISABLED)",
+        );
+    }
+    match request.path.trim_start_matches("/v3beta1/") {
+        "projects/acme-agents/locations/global/agents" => Reply::json(json!({"agents": [{
+            "name": CX_AGENT, "displayName": "order-desk", "defaultLanguageCode": "en", "timeZone": "Europe/Paris",
+            "startPlaybook": format!("{CX_AGENT}/playbooks/00000000-0000-0000-0000-000000000000"),
+            "advancedSettings": {"loggingSettings": {"enableInteractionLogging": true, "enableStackdriverLogging": false}}
+        }]})),
+        p if p.ends_with("/agents") => Reply::json(json!({})),
+        p if p == format!("{CX_AGENT}/tools") => {
+            let schema = json!({"openapi": "3.0.0", "info": {"title": "Orders", "version": "1"},
+                "servers": [{"url": "https://orders.internal.acme"}],
+                "paths": {"/orders/{id}": {"get": {"operationId": "getOrder"}},
+                          "/orders/{id}/refund": {"post": {"operationId": "refundOrder"}}}});
+            Reply::json(json!({"tools": [
+                {"name": format!("{CX_AGENT}/tools/t1"), "displayName": "orders", "toolType": "CUSTOMIZED_TOOL",
+                 "openApiSpec": {"textSchema": schema.to_string(), "authentication": {"serviceAgentAuthConfig": {}},
+                                 "serviceDirectoryConfig": {"service": "projects/acme-agents/locations/us-central1/namespaces/n/services/orders"}}},
+                {"name": format!("{CX_AGENT}/tools/t2"), "displayName": "help-center", "toolType": "CUSTOMIZED_TOOL",
+                 "dataStoreSpec": {"dataStoreConnections": [{"dataStoreType": "UNSTRUCTURED",
+                     "dataStore": "projects/123456789012/locations/global/collections/default_collection/dataStores/help-center"}]}},
+                {"name": format!("{CX_AGENT}/tools/t3"), "displayName": "open_ticket", "toolType": "CUSTOMIZED_TOOL",
+                 "functionSpec": {"inputSchema": {"type": "object"}, "outputSchema": {"type": "object"}}}
+            ]}))
+        }
+        p if p == format!("{CX_AGENT}/playbooks") => Reply::json(json!({"playbooks": [
+            {"name": format!("{CX_AGENT}/playbooks/11111111-0000-0000-0000-000000000000"), "displayName": "refunds",
+             "goal": "Handle refunds", "instruction": {"steps": [{"text": "Use ${TOOL:orders} to find the order."}]},
+             "llmModelSettings": {"model": "gemini-2.0-flash-001"}},
+            {"name": format!("{CX_AGENT}/playbooks/00000000-0000-0000-0000-000000000000"), "displayName": "Default Generative Playbook",
+             "goal": "Help customers with orders", "instruction": {"steps": [{"text": "Greet the customer."}]},
+             "llmModelSettings": {"model": "gemini-2.5-flash"}}
+        ]})),
+        other => Reply::google_error(404, "NOT_FOUND", &format!("no route for {other}")),
+    }
 }
 
 /// Logging API `entries.list` (POST /v2/entries:list), as its reference describes: the
@@ -588,7 +642,12 @@ fn reasoning_engines_are_inventoried_through_every_page_with_user_credentials() 
     );
 
     let agents = inventory(&s);
-    assert_eq!(agents.len(), ENGINES);
+    let engines = agents
+        .iter()
+        .filter(|a| a["platform"]["value"] == "vertex-ai-agent-engine")
+        .count();
+    assert_eq!(engines, ENGINES);
+    assert_eq!(agents.len(), ENGINES + 1, "and the Conversational Agent");
     let support = agent(&agents, "1000");
     assert_eq!(support["agent"]["scope"], PROJECT);
     assert_eq!(support["agent"]["location"], "us-central1");
@@ -1140,4 +1199,57 @@ fn audit_logs_are_read_through_the_logging_api_page_by_page_and_never_twice() {
     };
     replay(2);
     replay(0);
+}
+
+#[test]
+fn conversational_agents_are_inventoried_with_their_playbooks_and_tools() {
+    let s = setup("authorized_user");
+    let summary = scan(&s);
+    let vertex = &summary["sources"][0];
+    assert_eq!(vertex["api"]["gcp"]["conversational_agents"], 1, "{vertex}");
+    assert!(
+        vertex["api"]["gcp"]["notes"]
+            .to_string()
+            .contains("project acme-locked: the Dialogflow API is not enabled"),
+        "{vertex}"
+    );
+    assert!(
+        !vertex["failures"].to_string().contains("Dialogflow"),
+        "a disabled API is no failure: {}",
+        vertex["failures"]
+    );
+    let agents = inventory(&s);
+    let cx = agents
+        .iter()
+        .find(|a| a["agent"]["id"] == "5e0d4c3b-2a19-4f88-b7e6-1c2d3e4f5a6b")
+        .expect("the Conversational Agent is in the inventory");
+    assert_eq!(cx["agent"]["location"], "global");
+    assert_eq!(cx["platform"]["value"], "dialogflow-cx-agent");
+    assert_eq!(cx["name"]["value"], "order-desk");
+    assert_eq!(
+        cx["declared_model"]["value"],
+        "gemini-2.5-flash (start playbook; others use gemini-2.0-flash-001)"
+    );
+    let text = cx.to_string();
+    for expected in [
+        "getOrder",
+        "refundOrder",
+        "https://orders.internal.acme (serviceAgentAuthConfig)",
+        "dataStores/help-center",
+        "open_ticket",
+    ] {
+        assert!(text.contains(expected), "{expected} missing: {text}");
+    }
+    assert!(
+        !text.contains("Greet the customer"),
+        "instructions are kept as a digest only"
+    );
+    let layers = coverage(&s, "5e0d4c3b-2a19-4f88-b7e6-1c2d3e4f5a6b");
+    let of = |layer: &str| layers.iter().find(|(l, _)| l == layer).unwrap().1.clone();
+    assert!(of("prompt").contains("conversation history"), "{layers:?}");
+    assert!(
+        of("network").contains("tools orders reach their servers through Service Directory"),
+        "{layers:?}"
+    );
+    assert!(of("kernel").contains("Google-managed"), "{layers:?}");
 }

@@ -8,6 +8,7 @@
 //! the reason instead of leaving blanks, and never invents them.
 
 pub mod audit;
+pub mod dialogflow;
 pub mod logging;
 
 use crate::api_provenance as provenance;
@@ -239,6 +240,11 @@ pub struct GcpRead {
     /// What the API does not say, per engine.
     pub unresolved: Vec<String>,
     pub projects: BTreeMap<String, ProjectTelemetry>,
+    /// Conversational Agents (Dialogflow CX) read, with each one's logging settings.
+    pub dialogflow_agents: usize,
+    pub dialogflow_logging: BTreeMap<String, dialogflow::AgentLogging>,
+    /// Projects where the Dialogflow API is off: said, not failures.
+    pub notes: Vec<String>,
 }
 
 impl GcpRead {
@@ -248,6 +254,9 @@ impl GcpRead {
         self.failures.extend(other.failures);
         self.unresolved.extend(other.unresolved);
         self.projects.extend(other.projects);
+        self.dialogflow_agents += other.dialogflow_agents;
+        self.dialogflow_logging.extend(other.dialogflow_logging);
+        self.notes.extend(other.notes);
     }
 }
 
@@ -430,6 +439,18 @@ async fn read_project(
         push(Fact::Role(config.service_account.clone()));
         push(Fact::EngineConfig(config));
     }
+    // Conversational Agents live in the same locations, and often in `global`.
+    let mut locations = settings.locations.clone();
+    if !locations.iter().any(|l| l == "global") {
+        locations.push("global".into());
+    }
+    let conversational =
+        dialogflow::read_project(client, settings, &project, &locations, known, now).await;
+    out.observations.extend(conversational.observations);
+    out.dialogflow_agents += conversational.agents;
+    out.failures.extend(conversational.failures);
+    out.notes.extend(conversational.not_enabled);
+    out.dialogflow_logging.extend(conversational.logging);
     out.projects.insert(project, telemetry);
     out
 }
