@@ -1225,12 +1225,7 @@ fn run_steps_and_the_activity_log_become_tool_and_control_events_read_once() {
     let s = setup();
     let config = std::fs::read_to_string(&s.config).unwrap();
     std::fs::write(&s.config, format!("{config}logging_api = true\n")).unwrap();
-    let now = Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64,
-    );
+    let now = common::now();
     let ago = |minutes: i64| Timestamp(now.millis() - minutes * 60_000);
     let support = format!("{}/projects/support", account_id("acme-foundry"));
     {

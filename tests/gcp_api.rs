@@ -1008,12 +1008,7 @@ fn audit_logs_are_read_through_the_logging_api_page_by_page_and_never_twice() {
         format!("{config}logging_api = true\nlogging_max_pages = 1\n"),
     )
     .unwrap();
-    let now = Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64,
-    );
+    let now = common::now();
     let ago = |minutes: i64| Timestamp(now.millis() - minutes * 60_000);
     let engine =
         |id: u32| format!("projects/{PROJECT_NUMBER}/locations/us-central1/reasoningEngines/{id}");

@@ -518,3 +518,13 @@ fn base64url_decode(text: &str) -> Option<Vec<u8>> {
     }
     Some(out)
 }
+
+/// The current time, as the store keeps it: for test data that must fall in a read's window.
+pub fn now() -> normalizer::Timestamp {
+    normalizer::Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    )
+}

@@ -5,7 +5,7 @@
 //! names, status and times, never a tool's arguments or output, nor a request body — and
 //! scanned from there like any log: cursors, evidence pointers, baselines.
 
-use super::{ARM_SCOPE, CLASSIC_API, FOUNDRY_SCOPE, PAGE};
+use super::{ARM_SCOPE, CLASSIC_API, FOUNDRY_SCOPE};
 use crate::ConnectorError;
 use crate::cloudtrail::{FileCounts, Listing, Mapped, Output, ReadFailure};
 use crate::location::Opened;
@@ -13,8 +13,8 @@ use crate::rest::{Call, RestClient, RestError};
 use normalizer::event::{CloudContext, Target};
 use normalizer::inventory::InventorySnapshot;
 use normalizer::{
-    AgentRef, Correlation, Coverage, CoverageStatus, Event, Layer, Outcome, Principal, Provider,
-    RawPointer, Timestamp,
+    AgentRef, Correlation, Coverage, Event, Layer, Outcome, Principal, Provider, RawPointer,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -163,16 +163,7 @@ async fn newest_first(
             return Ok((all, true));
         }
         *budget -= 1;
-        let mut url = base.clone();
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("api-version", CLASSIC_API);
-            q.append_pair("limit", &PAGE.to_string());
-            q.append_pair("order", "desc");
-            if let Some(a) = &after {
-                q.append_pair("after", a);
-            }
-        }
+        let url = super::cursor_url(base, CLASSIC_API, "desc", after.as_deref());
         let page = client.json(Call::get(service, url, FOUNDRY_SCOPE)).await?;
         let items = page["data"].as_array().cloned().unwrap_or_default();
         let last = page["last_id"].as_str().map(str::to_string).or_else(|| {
@@ -332,16 +323,12 @@ pub async fn pull_runs(
                     break 'threads;
                 }
                 budget -= 1;
-                let mut url = base(&format!("threads/{thread_id}/runs/{run_id}/steps"));
-                {
-                    let mut q = url.query_pairs_mut();
-                    q.append_pair("api-version", CLASSIC_API);
-                    q.append_pair("limit", &PAGE.to_string());
-                    q.append_pair("order", "asc");
-                    if let Some(a) = &after {
-                        q.append_pair("after", a);
-                    }
-                }
+                let url = super::cursor_url(
+                    &base(&format!("threads/{thread_id}/runs/{run_id}/steps")),
+                    CLASSIC_API,
+                    "asc",
+                    after.as_deref(),
+                );
                 let page = match client.json(Call::get(&service, url, FOUNDRY_SCOPE)).await {
                     Ok(p) => p,
                     Err(e) => {
@@ -731,10 +718,8 @@ pub fn read_log(
     max_record: usize,
     emit: &mut dyn FnMut(Output),
 ) -> Result<FileCounts, ReadFailure> {
-    crate::invocation::read_json_lines(reader, object, max_record, emit, &mut |index, bytes| {
-        mapper
-            .map(object, index, bytes)
-            .map(|m| Output::Mapped(Box::new(m)))
+    crate::invocation::read_mapped_lines(reader, object, max_record, emit, &mut |index, bytes| {
+        mapper.map(object, index, bytes)
     })
 }
 
@@ -748,21 +733,13 @@ pub fn coverage(
 ) -> Vec<Coverage> {
     let count = |l: Layer| seen.get(&l).copied().unwrap_or(0);
     let observed = |via: String| {
-        match loss {
-        Some(l) => CoverageStatus::Degraded {
+        crate::cloudtrail::coverage::Loss::observed(
+            loss,
             via,
-            lost: l.lost,
-            from: l.from,
-            to: l.to,
-            reason: "lines of the read logs could not be mapped and are quarantined (agentward quarantine)".into(),
-        },
-        None => CoverageStatus::Observed { via },
-    }
+            "lines of the read logs could not be mapped and are quarantined (agentward quarantine)",
+        )
     };
-    let records = |n: u64| match n {
-        1 => "1 record".to_string(),
-        n => format!("{} records", normalizer::thousands(n)),
-    };
+    let records = crate::cloudtrail::coverage::records;
     let mut out = Vec::new();
     for (layer, what) in [
         (Layer::ToolInvocation, "tool calls in the agent's run steps"),

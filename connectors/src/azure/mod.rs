@@ -231,6 +231,21 @@ async fn arm_list(client: &RestClient, first: url::Url) -> Result<Vec<Value>, Re
     Ok(all)
 }
 
+/// One page of a data-plane list: `PAGE` items in `order`, after the cursor.
+fn cursor_url(base: &url::Url, api_version: &str, order: &str, after: Option<&str>) -> url::Url {
+    let mut url = base.clone();
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("api-version", api_version);
+        q.append_pair("limit", &PAGE.to_string());
+        q.append_pair("order", order);
+        if let Some(a) = after {
+            q.append_pair("after", a);
+        }
+    }
+    url
+}
+
 /// Every item of a data-plane list (`data`, `has_more`, `last_id` → `after`).
 async fn cursor_list(
     client: &RestClient,
@@ -241,16 +256,7 @@ async fn cursor_list(
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let mut url = base.clone();
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("api-version", api_version);
-            q.append_pair("limit", &PAGE.to_string());
-            q.append_pair("order", "asc");
-            if let Some(a) = &after {
-                q.append_pair("after", a);
-            }
-        }
+        let url = cursor_url(base, api_version, "asc", after.as_deref());
         let page = client.json(Call::get(service, url, FOUNDRY_SCOPE)).await?;
         let items = page["data"].as_array().cloned().unwrap_or_default();
         let more = page["has_more"].as_bool().unwrap_or(false);

@@ -14,6 +14,31 @@ pub struct Loss {
     pub to: Timestamp,
 }
 
+impl Loss {
+    /// `via` as observed, or degraded by this loss when there is one; `reason` says what
+    /// was lost.
+    pub fn observed(loss: Option<Loss>, via: String, reason: &str) -> CoverageStatus {
+        match loss {
+            Some(l) => CoverageStatus::Degraded {
+                via,
+                lost: l.lost,
+                from: l.from,
+                to: l.to,
+                reason: reason.into(),
+            },
+            None => CoverageStatus::Observed { via },
+        }
+    }
+}
+
+/// `1 record`, `1,234 records`.
+pub fn records(n: u64) -> String {
+    match n {
+        1 => "1 record".into(),
+        n => format!("{} records", normalizer::thousands(n)),
+    }
+}
+
 const LAMBDA_DATA_EVENTS: &str = "aws cloudtrail put-event-selectors --trail-name TRAIL --advanced-event-selectors \
 '[{\"Name\":\"agent tools\",\"FieldSelectors\":[{\"Field\":\"eventCategory\",\"Equals\":[\"Data\"]},\
 {\"Field\":\"resources.type\",\"Equals\":[\"AWS::Lambda::Function\"]}]}]'";

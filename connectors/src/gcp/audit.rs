@@ -457,18 +457,9 @@ pub fn read_log(
     max_record: usize,
     emit: &mut dyn FnMut(Output),
 ) -> Result<FileCounts, ReadFailure> {
-    crate::invocation::read_json_lines(reader, object, max_record, emit, &mut |index, bytes| {
-        mapper
-            .map(object, index, bytes)
-            .map(|m| Output::Mapped(Box::new(m)))
+    crate::invocation::read_mapped_lines(reader, object, max_record, emit, &mut |index, bytes| {
+        mapper.map(object, index, bytes)
     })
-}
-
-fn records(n: u64) -> String {
-    match n {
-        1 => "1 record".into(),
-        n => format!("{} records", normalizer::thousands(n)),
-    }
 }
 
 /// What the scanned audit logs show of one engine: the calls on it and by its identity
@@ -482,17 +473,13 @@ pub fn coverage(
 ) -> Vec<Coverage> {
     let count = |l: Layer| seen.get(&l).copied().unwrap_or(0);
     let observed = |via: String| {
-        match loss {
-        Some(l) => CoverageStatus::Degraded {
+        crate::cloudtrail::coverage::Loss::observed(
+            loss,
             via,
-            lost: l.lost,
-            from: l.from,
-            to: l.to,
-            reason: "entries in these exports could not be read and are quarantined (agentward quarantine); events in that window may be missing".into(),
-        },
-        None => CoverageStatus::Observed { via },
-    }
+            "entries in these exports could not be read and are quarantined (agentward quarantine); events in that window may be missing",
+        )
     };
+    let records = crate::cloudtrail::coverage::records;
     let project = &agent.scope;
     let mut out: Vec<Coverage> = super::coverage(agent, source, None, None, &[], &[])
         .into_iter()

@@ -449,10 +449,27 @@ pub fn read_log(
     max_record: usize,
     emit: &mut dyn FnMut(Output),
 ) -> Result<FileCounts, ReadFailure> {
+    read_mapped_lines(reader, object, max_record, emit, &mut |index, bytes| {
+        mapper.map(object, index, bytes)
+    })
+}
+
+/// Maps one line (by its index in the object) to its event, or gives the reason it is
+/// not a record.
+pub(crate) type RecordMapper<'a> =
+    dyn FnMut(u64, &[u8]) -> Result<crate::cloudtrail::Mapped, String> + 'a;
+
+/// [`read_json_lines`] for sources whose every record is one event: `map` gives it, with
+/// what it proves, or the reason the line is not a record.
+pub(crate) fn read_mapped_lines(
+    reader: impl Read,
+    object: &str,
+    max_record: usize,
+    emit: &mut dyn FnMut(Output),
+    map: &mut RecordMapper<'_>,
+) -> Result<FileCounts, ReadFailure> {
     read_json_lines(reader, object, max_record, emit, &mut |index, bytes| {
-        mapper
-            .map(object, index, bytes)
-            .map(|m| Output::Mapped(Box::new(m)))
+        map(index, bytes).map(|m| Output::Mapped(Box::new(m)))
     })
 }
 
