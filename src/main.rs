@@ -334,7 +334,7 @@ async fn sample_events(
                 .with_context(|| format!("corrupt event line in {name}"))?;
             let ours = &record["unmapped"]["agentward"];
             let action = ours["action"].as_str().unwrap_or_default();
-            let resources: Vec<String> = record["resources"]
+            let mut resources: Vec<String> = record["resources"]
                 .as_array()
                 .map(|r| {
                     r.iter()
@@ -343,6 +343,8 @@ async fn sample_events(
                         .collect()
                 })
                 .unwrap_or_default();
+            // A probe's record keeps its target with agentward's fields.
+            resources.extend(ours["target"].as_str().map(generalize));
             let hit = actions
                 .iter()
                 .any(|(a, r)| *a == action && r.is_none_or(|r| resources.iter().any(|x| x == r)))

@@ -840,7 +840,12 @@ pub fn event_row(record: &serde_json::Value) -> String {
         .as_str()
         .or(record["actor"]["user"]["uid"].as_str())
         .unwrap_or("-");
-    let target = record["resources"][0]["uid"].as_str().unwrap_or("-");
+    // API calls name their resources; the probe's process, file and network records keep
+    // their target with agentward's own fields.
+    let target = record["resources"][0]["uid"]
+        .as_str()
+        .or(ours["target"].as_str())
+        .unwrap_or("-");
     format!(
         "{}  {:<15} {:<40} {:<7} {:<28} {}  {}",
         time,

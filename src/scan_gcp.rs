@@ -160,7 +160,8 @@ async fn pull_audit_logs(
         .iter()
         .filter(|a| a.deleted.is_none() && is_ours(a, &settings.source))
         .filter_map(|a| a.engine.as_ref().map(|e| e.value.service_account.clone()))
-        .filter(|sa| !sa.is_empty())
+        // Agent identities are matched by principalSubject in the filter already.
+        .filter(|sa| sa.contains('@'))
         .collect();
     let started = client.clock(now());
     let reads =

@@ -41,6 +41,9 @@ impl Ocsf {
         let class = match event["class_uid"].as_u64() {
             Some(6003) => "api_activity",
             Some(2004) => "detection_finding",
+            Some(1007) => "process_activity",
+            Some(1001) => "file_activity",
+            Some(4001) => "network_activity",
             other => return vec![format!("unexpected class_uid {other:?}")],
         };
         let mut profiles: Vec<&str> = event["metadata"]["profiles"]
@@ -284,6 +287,30 @@ fn the_selfhosted_example_is_valid_ocsf_and_cyclonedx_with_its_runtime_inventory
     assert!(
         counted > 0,
         "repeats counted in the kernel carry OCSF count"
+    );
+    // What the probe saw, each in the class of what it is.
+    let classes: std::collections::BTreeSet<u64> = events
+        .iter()
+        .filter_map(|e| e["class_uid"].as_u64())
+        .collect();
+    assert_eq!(classes, [1001, 1007, 4001].into_iter().collect());
+    let launch = events
+        .iter()
+        .find(|e| {
+            e["class_uid"] == 1007 && e["activity_id"] == 1 && e["process"]["cmd_line"].is_string()
+        })
+        .expect("a process launch with its command line");
+    assert!(launch["device"]["hostname"].is_string() && launch["actor"]["process"]["pid"].is_u64());
+    let connect = events.iter().find(|e| e["class_uid"] == 4001).unwrap();
+    assert!(
+        connect["dst_endpoint"]["ip"].is_string() && connect["dst_endpoint"]["port"].is_u64(),
+        "{connect}"
+    );
+    assert_eq!(connect["connection_info"]["direction"], "Outbound");
+    let open = events.iter().find(|e| e["class_uid"] == 1001).unwrap();
+    assert!(
+        open["file"]["path"].as_str().unwrap().starts_with('/'),
+        "{open}"
     );
 
     let out = with_store(&["inventory", "--format", "cyclonedx"]);

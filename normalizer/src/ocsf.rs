@@ -435,21 +435,211 @@ fn api_record<'a>(event: &'a Event, product_version: &'a str) -> ApiActivity<'a>
     }
 }
 
-/// Appends an [`Event`] as one OCSF 1.8.0 API Activity JSON line (no newline) to `out`.
-///
-/// Every event the cloud connectors produce is an API call, whatever its layer; kernel and
-/// network layer events from the node probe map to other classes and are not produced here.
+/// Appends an [`Event`] as one OCSF 1.8.0 JSON line (no newline) to `out`: a node
+/// probe's process, file and network events as Process Activity, File System Activity and
+/// Network Activity; every other event — an API call, whatever its layer — as API Activity.
 pub fn write_event_ocsf(
     event: &Event,
     product_version: &str,
     out: &mut Vec<u8>,
 ) -> Result<(), serde_json::Error> {
-    serde_json::to_writer(out, &api_record(event, product_version))
+    match system_record(event, product_version) {
+        Some(record) => serde_json::to_writer(out, &record),
+        None => serde_json::to_writer(out, &api_record(event, product_version)),
+    }
 }
 
-/// An [`Event`] as an OCSF 1.8.0 API Activity record.
+/// An [`Event`] as an OCSF 1.8.0 record (see [`write_event_ocsf`]).
 pub fn event_to_ocsf(event: &Event, product_version: &str) -> Value {
-    serde_json::to_value(api_record(event, product_version)).unwrap_or(Value::Null)
+    system_record(event, product_version).unwrap_or_else(|| {
+        serde_json::to_value(api_record(event, product_version)).unwrap_or(Value::Null)
+    })
+}
+
+pub const PROCESS_ACTIVITY: u32 = 1007;
+pub const FILE_ACTIVITY: u32 = 1001;
+pub const NETWORK_ACTIVITY: u32 = 4001;
+
+/// A node probe's event in the OCSF class of what it is, or `None` for any other event.
+/// The probe's events are a process's (its principal) on services `process`, `file`,
+/// `network` and `egress`.
+fn system_record(event: &Event, product_version: &str) -> Option<Value> {
+    if event.principal.kind != "process" {
+        return None;
+    }
+    // The probe names its events `HOST-BOOT_NS-TID-OPERATION`; a node's name may hold dashes.
+    let host = event.uid.rsplitn(4, '-').nth(3).unwrap_or("unknown");
+    let (class_uid, class_name, category_uid, category_name, activity_id, activity_name) =
+        match (event.service.as_str(), event.operation.as_str()) {
+            ("process", "exit") => (
+                PROCESS_ACTIVITY,
+                "Process Activity",
+                1,
+                "System Activity",
+                2,
+                "Terminate",
+            ),
+            ("process", _) => (
+                PROCESS_ACTIVITY,
+                "Process Activity",
+                1,
+                "System Activity",
+                1,
+                "Launch",
+            ),
+            ("file", _) => (
+                FILE_ACTIVITY,
+                "File System Activity",
+                1,
+                "System Activity",
+                14,
+                "Open",
+            ),
+            ("network", _) => (
+                NETWORK_ACTIVITY,
+                "Network Activity",
+                4,
+                "Network Activity",
+                1,
+                "Open",
+            ),
+            ("egress", "denied") => (
+                NETWORK_ACTIVITY,
+                "Network Activity",
+                4,
+                "Network Activity",
+                5,
+                "Refuse",
+            ),
+            ("egress", _) => (
+                NETWORK_ACTIVITY,
+                "Network Activity",
+                4,
+                "Network Activity",
+                1,
+                "Open",
+            ),
+            _ => return None,
+        };
+    let (status_id, status) = match &event.outcome {
+        Outcome::Success => (1, "Success"),
+        Outcome::Failure { .. } => (2, "Failure"),
+        Outcome::Unknown => (0, "Unknown"),
+    };
+    let p = &event.principal;
+    let c = &event.correlation;
+    let mut process = json!({});
+    if let Some(pid) = c.pid {
+        process["pid"] = json!(pid);
+    }
+    if let Some(comm) = &p.session_name {
+        process["name"] = json!(comm);
+    }
+    if let Some(uid) = &p.id {
+        process["user"] = json!({ "uid": uid });
+    }
+    if let Some(ppid) = c.ppid {
+        process["parent_process"] = json!({ "pid": ppid });
+    }
+    let target = event.targets.first();
+    let mut out = json!({
+        "class_uid": class_uid,
+        "class_name": class_name,
+        "category_uid": category_uid,
+        "category_name": category_name,
+        "activity_id": activity_id,
+        "activity_name": activity_name,
+        "type_uid": class_uid * 100 + activity_id,
+        "type_name": format!("{class_name}: {activity_name}"),
+        "severity_id": 1,
+        "severity": "Informational",
+        "status_id": status_id,
+        "status": status,
+        "time": event.time.millis(),
+        "actor": { "process": process.clone() },
+        "device": { "hostname": host, "type_id": 0, "type": "Unknown" },
+        "metadata": {
+            "version": OCSF_VERSION,
+            "product": product(product_version, event.category.as_deref()),
+            "uid": event.uid,
+            "event_code": event.operation,
+            "log_provider": event.source.source,
+            "log_name": event.source.object,
+            // The host profile brings the device and the acting process to every class
+            // (Network Activity has them only through it); agents run in containers.
+            "profiles": ["container", "host"],
+        },
+        "unmapped": { "agentward": {
+            "layer": event.layer.as_str(),
+            "action": event.action(),
+            "raw": event.source,
+            "correlation": event.correlation,
+            "agent": event.agent,
+            "agent_key": event.agent.as_ref().map(AgentRef::key),
+            "target": target.map(|t| &t.uid),
+        }},
+    });
+    if let Outcome::Failure { code, message } = &event.outcome {
+        out["status_code"] = json!(code);
+        if let Some(m) = message {
+            out["status_detail"] = json!(m);
+        }
+    }
+    if let Some(n) = event.count {
+        out["count"] = json!(n);
+    }
+    match class_uid {
+        PROCESS_ACTIVITY => {
+            // What was started: the exec's command line and binary; a fork or exit is the
+            // process itself.
+            let mut subject = process;
+            if let Some(t) = target {
+                subject["cmd_line"] = json!(t.uid);
+                if let Some(path) = &t.name {
+                    subject["file"] = json!({ "name": basename(path), "path": path, "type_id": 1, "type": "Regular File" });
+                    subject["name"] = json!(basename(path));
+                }
+            }
+            out["process"] = subject;
+        }
+        FILE_ACTIVITY => {
+            let path = target.map(|t| t.uid.as_str()).unwrap_or_default();
+            out["file"] =
+                json!({ "name": basename(path), "path": path, "type_id": 0, "type": "Unknown" });
+        }
+        _ => {
+            if let Some(t) = target {
+                let mut endpoint = match t.uid.rsplit_once(':') {
+                    Some((ip, port)) => {
+                        let ip = ip.trim_start_matches('[').trim_end_matches(']');
+                        match (ip.parse::<std::net::IpAddr>(), port.parse::<u16>()) {
+                            (Ok(ip), Ok(port)) => json!({ "ip": ip.to_string(), "port": port }),
+                            _ => json!({ "name": t.uid }),
+                        }
+                    }
+                    None => json!({ "name": t.uid }),
+                };
+                if endpoint.get("ip").is_none() {
+                    endpoint = json!({ "name": t.uid });
+                }
+                out["dst_endpoint"] = endpoint;
+            }
+            let protocol = event
+                .operation
+                .strip_prefix("connect_")
+                .or(target.and_then(|t| t.name.as_deref()));
+            let mut connection = json!({ "direction_id": 2, "direction": "Outbound" });
+            if let Some(p) = protocol {
+                connection["protocol_name"] = json!(p);
+            }
+            out["connection_info"] = connection;
+        }
+    }
+    Some(out)
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// A [`Finding`] as an OCSF 1.8.0 Detection Finding.
@@ -506,6 +696,106 @@ pub fn layer_of(record: &Value) -> Option<Layer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn probe_event(service: &str, operation: &str, target: &str, name: Option<&str>) -> Event {
+        Event {
+            uid: format!("node-1-42-7-{operation}"),
+            time: crate::Timestamp(1_763_800_000_000),
+            agent: None,
+            layer: if service == "file" || service == "process" {
+                Layer::Kernel
+            } else {
+                Layer::Network
+            },
+            service: service.into(),
+            operation: operation.into(),
+            targets: vec![crate::event::Target {
+                uid: target.into(),
+                kind: None,
+                name: name.map(str::to_string),
+            }],
+            outcome: Outcome::Success,
+            principal: crate::Principal {
+                kind: "process".into(),
+                id: Some("1000".into()),
+                session_name: Some("python3".into()),
+                ..crate::Principal::default()
+            },
+            correlation: crate::Correlation {
+                pid: Some(4242),
+                ppid: Some(1),
+                ..crate::Correlation::default()
+            },
+            source: crate::RawPointer {
+                source: "probe:node-1".into(),
+                object: "spool/1.jsonl".into(),
+                index: 3,
+            },
+            cloud: None,
+            src_ip: None,
+            user_agent: None,
+            model: None,
+            category: None,
+            read_only: None,
+            original_time: None,
+            prompt: None,
+            count: None,
+        }
+    }
+
+    #[test]
+    fn probe_events_take_the_class_of_what_they_are() {
+        let exec = event_to_ocsf(
+            &probe_event(
+                "process",
+                "exec",
+                "npx -y @modelcontextprotocol/server-github",
+                Some("/usr/bin/npx"),
+            ),
+            "0",
+        );
+        assert_eq!(
+            (exec["class_uid"].as_u64(), exec["activity_name"].as_str()),
+            (Some(1007), Some("Launch"))
+        );
+        assert_eq!(
+            exec["process"]["cmd_line"],
+            "npx -y @modelcontextprotocol/server-github"
+        );
+        assert_eq!(exec["process"]["file"]["path"], "/usr/bin/npx");
+        assert_eq!(exec["actor"]["process"]["parent_process"]["pid"], 1);
+        assert_eq!(exec["device"]["hostname"], "node-1");
+        let open = event_to_ocsf(
+            &probe_event("file", "open_read", "/srv/models/llama.gguf", None),
+            "0",
+        );
+        assert_eq!(
+            (open["class_uid"].as_u64(), open["file"]["name"].as_str()),
+            (Some(1001), Some("llama.gguf"))
+        );
+        let connect = event_to_ocsf(
+            &probe_event("network", "connect_tcp", "[2001:db8::1]:443", None),
+            "0",
+        );
+        assert_eq!(connect["class_uid"], 4001);
+        assert_eq!(
+            connect["dst_endpoint"],
+            json!({"ip": "2001:db8::1", "port": 443})
+        );
+        assert_eq!(connect["connection_info"]["protocol_name"], "tcp");
+        let denied = event_to_ocsf(
+            &probe_event("egress", "denied", "10.0.0.9:5432", Some("tcp")),
+            "0",
+        );
+        assert_eq!(
+            (denied["activity_id"].as_u64(), denied["type_uid"].as_u64()),
+            (Some(5), Some(400105))
+        );
+        // Anything else stays an API call.
+        let mut api = probe_event("bedrock", "InvokeModel", "m", None);
+        api.principal.kind = "AssumedRole".into();
+        assert_eq!(event_to_ocsf(&api, "0")["class_uid"], API_ACTIVITY);
+    }
 
     #[test]
     fn activity_follows_the_operation_verb() {

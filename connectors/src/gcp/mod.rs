@@ -519,8 +519,30 @@ pub fn engine_config(engine: &Value) -> EngineConfig {
         "instructions: the reasoningEngines API has no instructions field; they are in the agent's code".to_string(),
         "tools: the reasoningEngines API has no tools field (classMethods are the methods callers invoke, not the agent's tools)".to_string(),
     ];
+    let agent_identity = text(spec.get("identityType")).as_deref() == Some("AGENT_IDENTITY");
     let (service_account, defaulted) = match text(spec.get("serviceAccount")) {
         Some(sa) => (sa, false),
+        // The engine's own identity: `principal://agents.global.org-…/…/reasoningEngines/ID`,
+        // the member IAM bindings name and audit logs record as principalSubject.
+        None if agent_identity => match text(spec.get("effectiveIdentity")) {
+            Some(principal) => (principal, false),
+            None => {
+                unresolved.push(
+                    "identity: the engine runs as its own agent identity, and the API did not return its principal (spec.effectiveIdentity)".into(),
+                );
+                (
+                    format!(
+                        "agent identity of reasoning engine {}",
+                        engine
+                            .get("name")
+                            .and_then(|n| n.as_str())
+                            .and_then(|n| n.rsplit('/').next())
+                            .unwrap_or("?")
+                    ),
+                    false,
+                )
+            }
+        },
         None => {
             // `projects/NUMBER/locations/…`: the service agent is named by the number.
             let number = engine
@@ -919,9 +941,10 @@ fn roles_in(
             .flatten()
             .filter_map(|m| m.as_str())
         {
-            if let Some(sa) = member.strip_prefix("serviceAccount:")
-                && service_accounts.contains(sa)
-            {
+            // A service account is `serviceAccount:EMAIL`; an agent identity is its own
+            // `principal://…` member.
+            let sa = member.strip_prefix("serviceAccount:").unwrap_or(member);
+            if service_accounts.contains(sa) {
                 into.entry(sa.to_string())
                     .or_default()
                     .insert(label.clone());
@@ -978,9 +1001,10 @@ async fn recommendations(
                 Some("add") => (op.get("value").and_then(Value::as_str), &mut added),
                 _ => continue,
             };
-            if let (Some(sa), Some(role)) =
-                (member.and_then(|m| m.strip_prefix("serviceAccount:")), role)
-                && service_accounts.contains(sa)
+            if let (Some(sa), Some(role)) = (
+                member.map(|m| m.strip_prefix("serviceAccount:").unwrap_or(m)),
+                role,
+            ) && service_accounts.contains(sa)
             {
                 into.entry(sa.to_string())
                     .or_default()
@@ -1292,6 +1316,50 @@ fn export_audit_logs(project_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_engine_with_its_own_agent_identity_is_granted_roles_as_that_principal() {
+        let principal = "principal://agents.global.org-7781.system.id.goog/resources/aiplatform/projects/123456789012/locations/us-central1/reasoningEngines/42";
+        let engine = serde_json::json!({
+            "name": "projects/123456789012/locations/us-central1/reasoningEngines/42",
+            "spec": {"identityType": "AGENT_IDENTITY", "effectiveIdentity": principal}
+        });
+        let c = engine_config(&engine);
+        assert_eq!(c.service_account, principal);
+        assert!(!c.service_account_defaulted);
+        let policy = serde_json::json!({"bindings": [
+            {"role": "roles/aiplatform.user", "members": [principal, "user:ops@acme.example"]},
+            {"role": "roles/storage.objectViewer", "members": ["serviceAccount:other@p.iam.gserviceaccount.com"]}
+        ]});
+        let mut roles = RolesOf::new();
+        roles_in(
+            &policy,
+            &[principal.to_string()].into_iter().collect(),
+            None,
+            &mut roles,
+        );
+        assert_eq!(
+            roles
+                .get(principal)
+                .map(|r| r.iter().cloned().collect::<Vec<_>>()),
+            Some(vec!["roles/aiplatform.user".to_string()])
+        );
+        // Without the principal in the answer, the engine says so rather than guess.
+        let unnamed = engine_config(&serde_json::json!({
+            "name": "projects/1/locations/l/reasoningEngines/7",
+            "spec": {"identityType": "AGENT_IDENTITY"}
+        }));
+        assert_eq!(
+            unnamed.service_account,
+            "agent identity of reasoning engine 7"
+        );
+        assert!(
+            unnamed
+                .unresolved
+                .iter()
+                .any(|u| u.starts_with("identity:"))
+        );
+    }
 
     #[test]
     fn an_engine_without_service_account_runs_as_the_projects_service_agent() {
