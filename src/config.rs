@@ -130,6 +130,9 @@ pub enum SourceKind {
     /// Cloud Audit Logs a Cloud Logging sink exported to Cloud Storage (or copied to a
     /// directory): calls on and by Vertex AI agents.
     GcpAuditLogs,
+    /// Resource logs (Audit, RequestResponse) of AI Foundry accounts a diagnostic setting
+    /// archives to a storage account (or copied to a directory).
+    AzureDiagnosticLogs,
     /// Google Cloud APIs (Vertex AI Agent Engine, IAM policies) read with Application
     /// Default Credentials.
     GcpApi {
@@ -327,6 +330,7 @@ impl Config {
                 }
                 "probe-spool" => SourceKind::ProbeSpool,
                 "gcp-audit-logs" => SourceKind::GcpAuditLogs,
+                "azure-diagnostic-logs" => SourceKind::AzureDiagnosticLogs,
                 "aws-api" => SourceKind::AwsApi {
                     max_attempts: s.max_attempts.unwrap_or(3),
                     concurrency: s.concurrency.unwrap_or(8),
@@ -357,7 +361,7 @@ impl Config {
                         format!("unknown source kind {other:?}"),
                         Some(s.kind.span()),
                         Some(
-                            "supported kinds: cloudtrail, bedrock-invocation-logs, gcp-audit-logs, aws-api, gcp-api, azure-api, probe-spool".into(),
+                            "supported kinds: cloudtrail, bedrock-invocation-logs, gcp-audit-logs, azure-diagnostic-logs, aws-api, gcp-api, azure-api, probe-spool".into(),
                         ),
                     ));
                 }
@@ -370,7 +374,7 @@ impl Config {
                 (_, None) => {
                     return Err(invalid(
                         format!(
-                            "source {:?} needs a url (a directory, file://, s3:// or gs:// URL of its logs)",
+                            "source {:?} needs a url (a directory, file://, s3://, gs:// or az:// URL of its logs)",
                             s.name.get_ref()
                         ),
                         Some(span),
@@ -738,7 +742,7 @@ mod tests {
         assert_eq!(
             e.help.as_deref(),
             Some(
-                "supported kinds: cloudtrail, bedrock-invocation-logs, gcp-audit-logs, aws-api, gcp-api, azure-api, probe-spool"
+                "supported kinds: cloudtrail, bedrock-invocation-logs, gcp-audit-logs, azure-diagnostic-logs, aws-api, gcp-api, azure-api, probe-spool"
             )
         );
 

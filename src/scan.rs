@@ -283,6 +283,7 @@ enum SourceMapper {
     GcpAudit(connectors::gcp::audit::AuditMapper),
     /// An azure-api source's read logs: attributed when they were read.
     AzureLogs(connectors::azure::logs::LogMapper),
+    AzureDiagnostics(connectors::azure::diagnostics::DiagnosticsMapper),
 }
 
 impl SourceMapper {
@@ -291,7 +292,7 @@ impl SourceMapper {
     fn new(
         source: &SourceConfig,
         attribution: Attribution,
-        engines: &connectors::gcp::audit::EngineAttribution,
+        (engines, deployments): &ManagedAttribution,
     ) -> Option<SourceMapper> {
         match source.kind {
             SourceKind::CloudTrail => Some(SourceMapper::CloudTrail(Mapper::new(
@@ -306,6 +307,12 @@ impl SourceMapper {
             }),
             SourceKind::GcpAuditLogs => Some(SourceMapper::GcpAudit(
                 connectors::gcp::audit::AuditMapper::new(source.name.clone(), engines.clone()),
+            )),
+            SourceKind::AzureDiagnosticLogs => Some(SourceMapper::AzureDiagnostics(
+                connectors::azure::diagnostics::DiagnosticsMapper::new(
+                    source.name.clone(),
+                    deployments.clone(),
+                ),
             )),
             SourceKind::AzureLogs => Some(SourceMapper::AzureLogs(
                 connectors::azure::logs::LogMapper {
@@ -341,6 +348,9 @@ impl SourceMapper {
             SourceMapper::AzureLogs(m) => {
                 connectors::azure::logs::read_log(reader, object, m, max_record, emit)
             }
+            SourceMapper::AzureDiagnostics(m) => {
+                connectors::azure::diagnostics::read_log(reader, object, m, max_record, emit)
+            }
         }
     }
 
@@ -348,9 +358,10 @@ impl SourceMapper {
         match self {
             SourceMapper::CloudTrail(m) => Some(&m.attribution),
             SourceMapper::Invocation(m) => Some(&m.attribution),
-            SourceMapper::Probe { .. } | SourceMapper::GcpAudit(_) | SourceMapper::AzureLogs(_) => {
-                None
-            }
+            SourceMapper::Probe { .. }
+            | SourceMapper::GcpAudit(_)
+            | SourceMapper::AzureLogs(_)
+            | SourceMapper::AzureDiagnostics(_) => None,
         }
     }
 
@@ -358,8 +369,10 @@ impl SourceMapper {
         match self {
             SourceMapper::CloudTrail(m) => m.attribution.merge(attribution),
             SourceMapper::Invocation(m) => m.learn(attribution),
-            SourceMapper::Probe { .. } | SourceMapper::GcpAudit(_) | SourceMapper::AzureLogs(_) => {
-            }
+            SourceMapper::Probe { .. }
+            | SourceMapper::GcpAudit(_)
+            | SourceMapper::AzureLogs(_)
+            | SourceMapper::AzureDiagnostics(_) => {}
         }
     }
 
@@ -367,12 +380,20 @@ impl SourceMapper {
         match self {
             SourceMapper::CloudTrail(m) => m.forget_sightings(),
             SourceMapper::GcpAudit(m) => m.forget_sightings(),
+            SourceMapper::AzureDiagnostics(m) => m.forget_sightings(),
             SourceMapper::Invocation(_)
             | SourceMapper::Probe { .. }
             | SourceMapper::AzureLogs(_) => {}
         }
     }
 }
+
+/// Which managed agent a log record is about: Vertex AI engines and service accounts;
+/// Foundry accounts and deployments.
+type ManagedAttribution = (
+    connectors::gcp::audit::EngineAttribution,
+    connectors::azure::diagnostics::DeploymentAttribution,
+);
 
 /// What the parser thread sends to the writer: bytes bound for one object.
 struct Chunk {
@@ -740,6 +761,7 @@ async fn scan_source(
         SourceKind::ProbeSpool => connectors::probe::list(&source_at).await,
         SourceKind::GcpAuditLogs => connectors::gcp::audit::list(&source_at).await,
         SourceKind::AzureLogs => connectors::azure::logs::list(&source_at).await,
+        SourceKind::AzureDiagnosticLogs => connectors::azure::diagnostics::list(&source_at).await,
         SourceKind::AwsApi { .. } | SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. } => {
             return Ok(summary);
         }
@@ -776,10 +798,12 @@ async fn scan_source(
         }
         cursor.format = CURSOR_FORMAT;
     }
-    let engines = connectors::gcp::audit::EngineAttribution::from_inventory(
-        &inventory_history(store)
-            .await?
-            .snapshot_at(Timestamp(i64::MAX)),
+    let snapshot = inventory_history(store)
+        .await?
+        .snapshot_at(Timestamp(i64::MAX));
+    let engines = (
+        connectors::gcp::audit::EngineAttribution::from_inventory(&snapshot),
+        connectors::azure::diagnostics::DeploymentAttribution::from_inventory(&snapshot),
     );
     let Some(mut mapper) = SourceMapper::new(source, cursor.attribution.clone(), &engines) else {
         return Ok(summary);
@@ -1260,6 +1284,12 @@ pub async fn compute_state(
         .filter(|s| s.kind == SourceKind::GcpAuditLogs)
         .map(|s| s.name.clone())
         .collect();
+    let diagnostic_sources: Vec<String> = config
+        .sources
+        .iter()
+        .filter(|s| s.kind == SourceKind::AzureDiagnosticLogs)
+        .map(|s| s.name.clone())
+        .collect();
     let invocation_sources: Vec<String> = config
         .sources
         .iter()
@@ -1356,6 +1386,12 @@ pub async fn compute_state(
                     connectors::azure::logs::coverage(&agent, &source.name, &seen, loss)
                 }
                 SourceKind::AzureLogs => Vec::new(),
+                SourceKind::AzureDiagnosticLogs
+                    if agent.provider == normalizer::Provider::Azure =>
+                {
+                    connectors::azure::diagnostics::coverage(&agent, &source.name, &seen, loss)
+                }
+                SourceKind::AzureDiagnosticLogs => Vec::new(),
                 // APIs describe configuration, not what an agent did.
                 SourceKind::AwsApi { .. } => Vec::new(),
                 // Read from the API's configuration below: such sources keep no cursor.
@@ -1399,7 +1435,7 @@ pub async fn compute_state(
                 crate::scan_gcp::coverage(&agent, name, inventory, doc, &audit_sources)
             })
             .chain(azure_coverage.iter().flat_map(|(source, doc)| {
-                crate::scan_azure::coverage(&agent, source, inventory, doc)
+                crate::scan_azure::coverage(&agent, source, inventory, doc, &diagnostic_sources)
             }));
         {
             for c in configured {

@@ -185,6 +185,7 @@ pub fn coverage(
     config: &SourceConfig,
     inventory: Option<&AgentInventory>,
     doc: &AzureTelemetryDoc,
+    diagnostic_sources: &[String],
 ) -> Vec<Coverage> {
     let source = config.name.as_str();
     let Some(inventory) = inventory else {
@@ -223,5 +224,6 @@ pub fn coverage(
         &platform.value,
         doc.accounts.get(&connectors::azure::telemetry_key(agent)),
         logs.as_ref(),
+        diagnostic_sources,
     )
 }

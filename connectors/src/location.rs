@@ -15,10 +15,12 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LocationSpec {
-    /// A directory path, `file:///abs/path`, `s3://bucket/prefix` or `gs://bucket/prefix`.
+    /// A directory path, `file:///abs/path`, `s3://bucket/prefix`, `gs://bucket/prefix` or
+    /// `az://container/prefix` (the storage account from `AZURE_STORAGE_ACCOUNT_NAME`).
     pub url: String,
     /// S3-compatible endpoint, e.g. `http://127.0.0.1:9000`; for `gs://`, the Cloud
-    /// Storage base URL (default `https://storage.googleapis.com`).
+    /// Storage base URL (default `https://storage.googleapis.com`); for `az://`, the blob
+    /// service URL (default `https://ACCOUNT.blob.core.windows.net`).
     #[serde(default)]
     pub endpoint: Option<String>,
     #[serde(default)]
@@ -119,11 +121,38 @@ pub fn open(
             display: spec.url.clone(),
         });
     }
+    if let Some(rest) = spec.url.strip_prefix("az://") {
+        let (container, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if container.is_empty() {
+            return Err(bad("no container name after az://".into()));
+        }
+        // Credentials and account as Azure's tools name them: AZURE_STORAGE_ACCOUNT_NAME
+        // with AZURE_STORAGE_ACCOUNT_KEY, a SAS or AZURE_STORAGE_TOKEN; or an Entra ID
+        // client secret, workload identity or managed identity (AZURE_CLIENT_ID, …).
+        let mut builder =
+            object_store::azure::MicrosoftAzureBuilder::from_env().with_container_name(container);
+        if let Some(e) = &spec.endpoint {
+            builder = builder.with_endpoint(e.trim_end_matches('/').to_string());
+        }
+        if spec.allow_http {
+            builder = builder.with_allow_http(true);
+        }
+        let store = builder.build().map_err(|e| {
+            bad(format!(
+                "{e} (the storage account is named by AZURE_STORAGE_ACCOUNT_NAME)"
+            ))
+        })?;
+        return Ok(Opened {
+            store: Arc::new(store),
+            prefix: Path::parse(prefix.trim_end_matches('/')).map_err(|e| bad(e.to_string()))?,
+            display: spec.url.clone(),
+        });
+    }
     let local = match spec.url.strip_prefix("file://") {
         Some(p) => std::path::PathBuf::from(p),
         None if spec.url.contains("://") => {
             return Err(bad(
-                "unsupported scheme: use a directory path, file://, s3:// or gs://".into(),
+                "unsupported scheme: use a directory path, file://, s3://, gs:// or az://".into(),
             ));
         }
         None => base_dir.join(&spec.url),

@@ -6,6 +6,7 @@
 //! deployment's real model and version. Each account's diagnostic settings, network
 //! injection and each project's Application Insights connection are kept for coverage.
 
+pub mod diagnostics;
 pub mod logs;
 
 use crate::api_provenance as provenance;
@@ -1109,6 +1110,7 @@ pub fn coverage(
     platform: &str,
     telemetry: Option<&AccountTelemetry>,
     logs: Option<&LogsRead>,
+    diagnostic_sources: &[String],
 ) -> Vec<Coverage> {
     let at = |layer: Layer, status: CoverageStatus| Coverage {
         agent: agent.clone(),
@@ -1220,11 +1222,18 @@ pub fn coverage(
                 ),
                 how_to_enable: format!("grant the scanner Microsoft.Insights/diagnosticSettings/read on {account}"),
             },
-            (Some(_), Some(audit), Some(requests)) => CoverageStatus::AvailableIfEnabled {
+            (Some(_), Some(audit), Some(requests)) if diagnostic_sources.is_empty() => CoverageStatus::AvailableIfEnabled {
                 setting: format!(
-                    "{source}: {account} sends Audit logs to {audit} and RequestResponse logs (caller object id, operation, status) to {requests}; agentward does not read them yet"
+                    "{source}: {account} sends Audit logs to {audit} and RequestResponse logs (caller object id, operation, status) to {requests}; no azure-diagnostic-logs source reads them"
                 ),
-                how_to_enable: "read them from the workspace or storage account (no Azure setting is missing)".into(),
+                how_to_enable: "archive them to a storage account too (a diagnostic setting with storageAccountId), then add a source: kind = \"azure-diagnostic-logs\", url = \"az://insights-logs-requestresponse\"".into(),
+            },
+            (Some(_), Some(_), Some(_)) => CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: {account} sends Audit and RequestResponse logs, yet the archives {} read hold no call attributable to this agent (no record through a deployment only it uses)",
+                    diagnostic_sources.join(", ")
+                ),
+                how_to_enable: format!("check that a diagnostic setting of {account} archives to the storage account those sources read; calls through a deployment several agents share cannot be told apart"),
             },
             (Some(_), audit, requests) => CoverageStatus::AvailableIfEnabled {
                 setting: format!(
@@ -1284,7 +1293,7 @@ mod tests {
     }
 
     fn layer(telemetry: &AccountTelemetry, layer: Layer) -> String {
-        coverage(&agent(), "foundry", CLASSIC, Some(telemetry), None)
+        coverage(&agent(), "foundry", CLASSIC, Some(telemetry), None, &[])
             .into_iter()
             .find(|c| c.layer == layer)
             .unwrap()
@@ -1312,6 +1321,27 @@ mod tests {
                 .contains("sends Audit logs to workspace w and RequestResponse logs"),
             "{}",
             layer(&t, Layer::IdentityApi)
+        );
+        assert!(
+            layer(&t, Layer::IdentityApi).contains("no azure-diagnostic-logs source reads them")
+        );
+        // With an archive read, the statement says what it did not show.
+        let read = coverage(
+            &agent(),
+            "foundry",
+            CLASSIC,
+            Some(&t),
+            None,
+            &["diag".into()],
+        )
+        .into_iter()
+        .find(|c| c.layer == Layer::IdentityApi)
+        .unwrap()
+        .status
+        .explanation();
+        assert!(
+            read.contains("the archives diag read hold no call attributable to this agent"),
+            "{read}"
         );
         t.diagnostic_categories = None;
         assert!(layer(&t, Layer::IdentityApi).contains("could not be read"));

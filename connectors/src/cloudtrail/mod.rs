@@ -246,7 +246,16 @@ pub fn read_log(
 /// The time span a log file covers, read from its `YYYY/MM/DD` path: used to say which
 /// window lost records when a file is damaged.
 pub fn file_day(key: &str) -> Option<(Timestamp, Timestamp)> {
-    let parts: Vec<&str> = key.split('/').collect();
+    // Azure's archives name the parts `y=YYYY/m=MM/d=DD`.
+    let parts: Vec<&str> = key
+        .split('/')
+        .map(|p| {
+            ["y=", "m=", "d="]
+                .iter()
+                .find_map(|k| p.strip_prefix(k))
+                .unwrap_or(p)
+        })
+        .collect();
     parts.windows(3).rev().find_map(|w| {
         if w[0].len() == 4
             && w[1].len() == 2
