@@ -17,6 +17,8 @@ pub enum Mode {
 }
 
 #[derive(Subcommand)]
+// Parsed once per invocation: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum ProbeCommand {
     /// Load the eBPF programs and write what watched agents do to the spool until
     /// stopped (Ctrl-C / SIGTERM) or --duration has passed. Needs root.
@@ -37,6 +39,15 @@ pub enum ProbeCommand {
         /// The directory the spool files are written to.
         #[arg(long, default_value = DEFAULT_SPOOL)]
         spool: PathBuf,
+        /// Also ship every finished spool file to this place — s3://BUCKET/PREFIX,
+        /// gs://BUCKET/PREFIX, az://CONTAINER/PREFIX or a directory — and remove the local
+        /// copy once it is there; a file that cannot be shipped stays and is retried each
+        /// flush. A scan reads it there with a `kind = "probe-spool"` source.
+        #[arg(long, value_name = "URL")]
+        ship_to: Option<String>,
+        /// For --ship-to: the S3-compatible endpoint or blob service URL to use.
+        #[arg(long, value_name = "URL", requires = "ship_to")]
+        ship_endpoint: Option<String>,
         /// The cluster or host name agents are scoped to (default: the node's name).
         #[arg(long)]
         scope: Option<String>,
@@ -195,6 +206,8 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
             watch_cgroup,
             k8s,
             spool,
+            ship_to,
+            ship_endpoint,
             scope,
             node,
             flush_every,
@@ -257,9 +270,60 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
                 pin_dir: pin_dir.clone(),
                 metrics: *metrics,
             };
-            let status = node_probe::daemon::run(options, stop_signal(*duration))
-                .await
-                .context("probe run")?;
+            let destination = match ship_to {
+                Some(url) => Some(
+                    connectors::location::open(
+                        &connectors::location::LocationSpec {
+                            url: url.clone(),
+                            allow_http: ship_endpoint
+                                .as_deref()
+                                .is_some_and(|e| e.starts_with("http://")),
+                            endpoint: ship_endpoint.clone(),
+                            region: None,
+                        },
+                        std::path::Path::new("."),
+                        true,
+                    )
+                    .with_context(|| format!("--ship-to {url}"))?,
+                ),
+                None => None,
+            };
+            let shipper = destination.map(|to| {
+                let to = std::sync::Arc::new(to);
+                let (spool, every) = (spool.clone(), Duration::from_secs(*flush_every));
+                let task = tokio::spawn({
+                    let (to, spool) = (to.clone(), spool.clone());
+                    async move {
+                        let mut tick = tokio::time::interval(every);
+                        loop {
+                            tick.tick().await;
+                            if let Err(e) = connectors::probe::ship_spool(&spool, &to).await {
+                                tracing::warn!(error = %e, "spool files not shipped yet; retried next flush");
+                            }
+                        }
+                    }
+                });
+                (task, to, spool)
+            });
+            let status = node_probe::daemon::run(options, stop_signal(*duration)).await;
+            if let Some((task, to, spool)) = shipper {
+                task.abort();
+                // What the last flush wrote, shipped before exiting.
+                match connectors::probe::ship_spool(&spool, &to).await {
+                    Ok(s) => writeln!(
+                        out,
+                        "shipped to {}: {} spool files ({} bytes) in the last pass",
+                        to.display, s.files, s.bytes
+                    )?,
+                    Err(e) => writeln!(
+                        out,
+                        "NOT shipped to {}: {e}; the files stay in {}",
+                        to.display,
+                        spool.display()
+                    )?,
+                }
+            }
+            let status = status.context("probe run")?;
             print_status(out, &status)?;
         }
         ProbeCommand::Status { spool, pin_dir } => {

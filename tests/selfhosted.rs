@@ -272,3 +272,140 @@ fn a_probe_loss_degrades_exactly_the_agents_it_names() {
         "unavailable"
     );
 }
+
+/// `probe run --ship-to` opens the destination before loading anything: a place it cannot
+/// ship to is refused at once, with the reason, not after a day of spooling.
+#[test]
+fn a_ship_to_place_that_cannot_be_used_is_refused_before_the_probe_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let out = bin()
+        .args([
+            "probe",
+            "run",
+            "--watch-cgroup",
+            "agentward-test-none",
+            "--duration",
+            "1",
+        ])
+        .arg("--spool")
+        .arg(&spool)
+        .args(["--ship-to", "ftp://spool.example/node-1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("--ship-to ftp://spool.example/node-1") && err.contains("unsupported scheme"),
+        "{err}"
+    );
+    let out = bin()
+        .args(["probe", "run", "--ship-endpoint", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--ship-to"),
+        "an endpoint needs a destination: {}",
+        stderr(&out)
+    );
+}
+
+/// As root: `probe run --ship-to` ships each spool file as it flushes, and nothing stays
+/// behind but the status.
+#[test]
+fn a_running_probe_ships_its_spool_files_as_it_flushes() {
+    let test = "a_running_probe_ships_its_spool_files_as_it_flushes";
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        let reason = "not root: loading eBPF programs needs CAP_BPF and CAP_PERFMON";
+        assert!(
+            std::env::var_os("AGENTWARD_REQUIRE_KERNEL").is_none(),
+            "{test}: {reason}, and AGENTWARD_REQUIRE_KERNEL is set"
+        );
+        eprintln!(
+            "SKIPPED {test}: {reason} (set AGENTWARD_REQUIRE_KERNEL=1 to make this a failure)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (spool, shipped) = (dir.path().join("spool"), dir.path().join("shipped"));
+    let cgroup = node_probe::cgroup::cgroup2_root()
+        .expect("cgroup v2 is mounted")
+        .join(format!("agentward-test-ship-{}", std::process::id()));
+    std::fs::create_dir(&cgroup).expect("creating a test cgroup");
+    let probe = bin()
+        .args(["probe", "run", "--flush-every", "1", "--duration", "4"])
+        .arg("--watch-cgroup")
+        .arg(format!("{}=shipper", cgroup.display()))
+        .arg("--spool")
+        .arg(&spool)
+        .arg("--ship-to")
+        .arg(&shipped)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the probe reports its status, it is watching.
+    let started = std::time::Instant::now();
+    while !spool.join("status").is_dir() && started.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let agent = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > {}/cgroup.procs && cat /etc/hostname > /dev/null && ls / > /dev/null",
+            cgroup.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(agent.success());
+    let out = probe.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir(&cgroup);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains(&format!(
+            "shipped to {}",
+            shipped.canonicalize().unwrap().display()
+        )),
+        "{report}"
+    );
+    let files_in = |root: &Path| -> Vec<String> {
+        let mut found = Vec::new();
+        for day in std::fs::read_dir(root).into_iter().flatten().flatten() {
+            if day.file_name() == "status" {
+                continue;
+            }
+            for f in std::fs::read_dir(day.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                found.push(f.file_name().to_string_lossy().into_owned());
+            }
+        }
+        found
+    };
+    let shipped_files = files_in(&shipped);
+    assert!(
+        !shipped_files.is_empty() && shipped_files.iter().all(|f| f.ends_with(".jsonl.gz")),
+        "{shipped_files:?}"
+    );
+    assert_eq!(
+        files_in(&spool),
+        Vec::<String>::new(),
+        "every finished file left the spool"
+    );
+    assert!(
+        spool.join("status").is_dir(),
+        "the status stays for probe status"
+    );
+}

@@ -46,4 +46,6 @@ pub enum ConnectorError {
     },
     #[error("the parser for {path} stopped unexpectedly: {reason}")]
     Worker { path: String, reason: String },
+    #[error("cannot ship {path}: {reason}")]
+    Ship { path: String, reason: String },
 }

@@ -7,6 +7,7 @@ use crate::cloudtrail::{FileCounts, Listing, Lost, Mapped, Output, ReadFailure};
 use crate::location::Opened;
 use normalizer::node::SpoolRecord;
 use normalizer::{AgentRef, Coverage, CoverageStatus, Layer, RawPointer};
+use object_store::ObjectStoreExt;
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -28,6 +29,71 @@ pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
     .await?;
     listing.files.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(listing)
+}
+
+/// What one shipping pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Shipped {
+    pub files: usize,
+    pub bytes: u64,
+}
+
+/// Uploads every finished spool file under `spool` (`YYYY-MM-DD/HOST-….jsonl.gz`; never a
+/// `.…tmp` file being written, nor the `status` directory) to the same key under `to`,
+/// and removes the local copy once the upload succeeded. A file that fails stays for the
+/// next pass: nothing is dropped. The first failure ends the pass with its reason.
+pub async fn ship_spool(spool: &std::path::Path, to: &Opened) -> Result<Shipped, ConnectorError> {
+    let fail = |path: &std::path::Path, reason: String| ConnectorError::Ship {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mut shipped = Shipped::default();
+    let mut days: Vec<std::path::PathBuf> = match std::fs::read_dir(spool) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_dir()
+                    && p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| file_day(n).is_some())
+            })
+            .collect(),
+        Err(e) => return Err(fail(spool, e.to_string())),
+    };
+    days.sort();
+    for day in days {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&day)
+            .map_err(|e| fail(&day, e.to_string()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| !n.starts_with('.') && n.ends_with(".jsonl.gz"))
+            })
+            .collect();
+        files.sort();
+        for file in files {
+            let bytes = std::fs::read(&file).map_err(|e| fail(&file, e.to_string()))?;
+            let key = format!(
+                "{}/{}",
+                day.file_name().and_then(|n| n.to_str()).unwrap_or_default(),
+                file.file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+            );
+            let size = bytes.len() as u64;
+            to.store
+                .put(&to.child(&key), object_store::PutPayload::from(bytes))
+                .await
+                .map_err(|e| fail(&file, format!("uploading to {}: {e}", to.display)))?;
+            std::fs::remove_file(&file).map_err(|e| fail(&file, e.to_string()))?;
+            shipped.files += 1;
+            shipped.bytes += size;
+        }
+    }
+    Ok(shipped)
 }
 
 /// Reads one spool file: each event with its inventory facts, pointed at this source,
