@@ -343,13 +343,13 @@ impl SourceMapper {
                 connectors::probe::read_log(reader, source, object, max_record, emit)
             }
             SourceMapper::GcpAudit(m) => {
-                connectors::gcp::audit::read_log(reader, object, m, max_record, emit)
+                connectors::invocation::read_records(reader, object, m, max_record, emit)
             }
             SourceMapper::AzureLogs(m) => {
-                connectors::azure::logs::read_log(reader, object, m, max_record, emit)
+                connectors::invocation::read_records(reader, object, m, max_record, emit)
             }
             SourceMapper::AzureDiagnostics(m) => {
-                connectors::azure::diagnostics::read_log(reader, object, m, max_record, emit)
+                connectors::invocation::read_records(reader, object, m, max_record, emit)
             }
         }
     }
@@ -539,6 +539,7 @@ async fn scan_file(
                 identity.extend(m.identity);
             }
             Output::Lost(l) => losses.push(l),
+            Output::Evidence(found) => observations.extend(found),
             Output::Quarantined(q) => {
                 let row = QuarantineRow {
                     source: &source_name,

@@ -373,7 +373,7 @@ fn list_entries(request: &Request, c: &mut Cloud) -> Reply {
     let Some(received_from) = bound("receiveTimestamp") else {
         return Reply::google_error(400, "INVALID_ARGUMENT", "no receiveTimestamp bound");
     };
-    if !filter.starts_with("logName:\"cloudaudit.googleapis.com\" AND (") {
+    if !filter.starts_with("((logName:\"cloudaudit.googleapis.com\" AND (") {
         return Reply::google_error(400, "INVALID_ARGUMENT", "not an audit-log filter");
     }
     let since = bound("timestamp");
@@ -1100,11 +1100,35 @@ fn audit_logs_are_read_through_the_logging_api_page_by_page_and_never_twice() {
         TRIAGE_SA,
         (ago(240), now),
     ));
-    assert_eq!(pulled(&scan(&s)), 1);
+    // And an engine's runtime line in which ADK names the model it calls: evidence of the
+    // model, never an event, its text never kept.
+    s.cloud.lock().unwrap().log_entries.push(json!({
+        "textPayload": "2026-11-22 10:00:00,123 - INFO - google_llm.py:90 - Sending out request, model: gemini-2.0-flash-001, backend: GoogleLLMVariant.VERTEX_AI, stream: False (user asked about order 77)",
+        "insertId": "rt1",
+        "resource": {"type": "aiplatform.googleapis.com/ReasoningEngine",
+                     "labels": {"reasoning_engine_id": "1002", "location": "us-central1", "resource_container": PROJECT_NUMBER}},
+        "timestamp": ago(30).rfc3339(),
+        "receiveTimestamp": now.rfc3339(),
+        "severity": "INFO",
+        "logName": format!("projects/{PROJECT}/logs/aiplatform.googleapis.com%2Freasoning_engine_stderr"),
+    }));
+    assert_eq!(pulled(&scan(&s)), 2);
     assert_eq!(
         pulled(&scan(&s)),
         0,
-        "the late entry is asked for again, and left out"
+        "the late entries are asked for again, and left out"
+    );
+    assert!(
+        inventory(&s)
+            .iter()
+            .find(|a| a["agent"]["id"] == "1002")
+            .unwrap()["models_invoked"]
+            .to_string()
+            .contains("gemini-2.0-flash-001")
+    );
+    assert!(
+        !common::grep_dir(&s.root.join("store"), "order 77"),
+        "runtime lines are not kept in the store's events"
     );
 
     let out = agentward(&s, &["events", "--format", "ocsf"]);

@@ -23,6 +23,7 @@ const CLIENT_EMAIL: &str = "agentward-reader@acme-security.iam.gserviceaccount.c
 const ACTIVITY: &str = "cloudaudit.googleapis.com/activity/2026/11/20/10:00:00_10:59:59_S0.json";
 const DATA_ACCESS: &str =
     "cloudaudit.googleapis.com/data_access/2026/11/20/10:00:00_10:59:59_S0.json";
+const OTHER: &str = "syslog/2026/11/20/10:00:00_10:59:59_S0.json";
 const STDOUT: &str =
     "aiplatform.googleapis.com/reasoning_engine_stdout/2026/11/20/10:00:00_10:59:59_S0.json";
 
@@ -150,8 +151,9 @@ fn export() -> BTreeMap<&'static str, String> {
             PROJECT,
         ),
     ]);
-    // An engine's stdout line routed into the audit export by a broad sink filter, and a
-    // line cut short: neither is an audit record, and both are said so.
+    // An engine's stdout line routed into the audit export by a broad sink filter (read as
+    // runtime output: nothing in it names a model, nothing is kept), and a line cut short
+    // (quarantined).
     data_access.push_str(
         &json!({"textPayload": "refund approved for ticket 4411", "insertId": "r1",
                 "resource": {"type": "aiplatform.googleapis.com/ReasoningEngine"},
@@ -166,8 +168,16 @@ fn export() -> BTreeMap<&'static str, String> {
         (DATA_ACCESS, data_access),
         (
             STDOUT,
-            "{\"textPayload\": \"starting agent\"}\n".to_string(),
+            format!(
+                "{{\"textPayload\": \"starting agent\"}}\n{}\n",
+                json!({"textPayload": "2026-11-20 10:20:00,001 - INFO - google_llm.py:90 - Sending out request, model: gemini-2.5-pro, backend: GoogleLLMVariant.VERTEX_AI, stream: False",
+                       "insertId": "o2", "timestamp": "2026-11-20T10:20:00.001Z", "severity": "INFO",
+                       "resource": {"type": "aiplatform.googleapis.com/ReasoningEngine",
+                                    "labels": {"reasoning_engine_id": TRIAGE, "location": "us-central1", "resource_container": PROJECT}},
+                       "logName": format!("projects/{PROJECT}/logs/aiplatform.googleapis.com%2Freasoning_engine_stdout")})
+            ),
         ),
+        (OTHER, "{\"jsonPayload\": {}}\n".to_string()),
     ])
 }
 
@@ -271,18 +281,18 @@ fn audit_entries_become_events_of_the_engines_they_concern() {
     write_config(root, Some("url = \"export\""));
     let summary = json_of(&agentward(root, &["scan", "--format", "json"], &[]));
     let audit = source_summary(&summary, "audit");
-    assert_eq!(audit["files"], 2, "{audit}");
-    assert_eq!(audit["records"], 8);
+    assert_eq!(audit["files"], 3, "{audit}");
+    assert_eq!(audit["records"], 10);
     assert_eq!(audit["events"], 6);
-    assert_eq!(audit["quarantined"], 2);
+    assert_eq!(audit["quarantined"], 1);
     let skipped = audit["skipped_objects"].as_array().unwrap();
     assert_eq!(skipped.len(), 1);
-    assert_eq!(skipped[0]["key"], STDOUT);
+    assert_eq!(skipped[0]["key"], OTHER);
     assert!(
         skipped[0]["reason"]
             .as_str()
             .unwrap()
-            .contains("not a Cloud Audit Logs export")
+            .contains("neither a Cloud Audit Logs export")
     );
 
     let events = events_by_agent(root, &[]);
@@ -338,6 +348,16 @@ fn audit_entries_become_events_of_the_engines_they_concern() {
     assert_eq!(invoked.len(), 1, "{invoked:?}");
     assert_eq!(invoked[0]["value"], "gemini-2.5-pro");
     assert_eq!(invoked[0]["provenance"]["record"]["object"], DATA_ACCESS);
+    // The triage engine's own runtime line names the model it calls: evidence, not an event.
+    let triage = common::agent_in(inventory["agents"].as_array().unwrap(), TRIAGE);
+    assert_eq!(
+        triage["models_invoked"][0]["value"], "gemini-2.5-pro",
+        "{triage}"
+    );
+    assert_eq!(
+        triage["models_invoked"][0]["provenance"]["record"]["object"],
+        STDOUT
+    );
 
     // The model the engine was seen calling has its request-response logging read (the
     // recording says: on, 10% to BigQuery).
@@ -380,20 +400,19 @@ fn audit_entries_become_events_of_the_engines_they_concern() {
     assert_eq!(status(KB, "identity_api"), "degraded");
     assert_eq!(status(KB, "control"), "available_if_enabled");
 
-    // Each unreadable line is kept with its reason.
+    // The unreadable line is kept with its reason, never its text; the engine's stdout line
+    // routed into the audit export is read as runtime output, not quarantined.
     let quarantine =
         String::from_utf8_lossy(&agentward(root, &["quarantine", "--source", "audit"], &[]).stdout)
             .into_owned();
-    assert!(
-        quarantine.contains("not a Cloud Audit Logs entry"),
-        "{quarantine}"
-    );
     assert!(quarantine.contains("not a JSON log entry"), "{quarantine}");
+    assert!(quarantine.contains("1 quarantined"), "{quarantine}");
+    assert!(!quarantine.contains("refund approved"), "{quarantine}");
 
     // A second scan reads nothing again and stores nothing twice.
     let again = json_of(&agentward(root, &["scan", "--format", "json"], &[]));
     assert_eq!(source_summary(&again, "audit")["records"], 0);
-    assert_eq!(source_summary(&again, "audit")["files_already_scanned"], 2);
+    assert_eq!(source_summary(&again, "audit")["files_already_scanned"], 3);
     assert_eq!(
         events_by_agent(root, &[])
             .values()
@@ -514,7 +533,7 @@ fn a_sink_bucket_is_read_over_the_cloud_storage_api() {
     let env = [("GOOGLE_APPLICATION_CREDENTIALS", key.as_path())];
     let summary = json_of(&agentward(root, &["scan", "--format", "json"], &env));
     let audit = source_summary(&summary, "audit");
-    assert_eq!(audit["files"], 2, "{audit}");
+    assert_eq!(audit["files"], 3, "{audit}");
     assert_eq!(audit["events"], 6);
     assert_eq!(audit["skipped_objects"].as_array().unwrap().len(), 1);
     assert_eq!(audit["failures"].as_array().unwrap().len(), 0);

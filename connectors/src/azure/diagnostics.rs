@@ -10,20 +10,17 @@
 //! no prompt or completion, so none is kept.
 
 use crate::ConnectorError;
-use crate::cloudtrail::{FileCounts, Listing, Mapped, Output, ReadFailure};
+use crate::cloudtrail::{Listing, Mapped, Output};
 use crate::location::Opened;
 use normalizer::event::{CloudContext, Target};
-use normalizer::inventory::{
-    Fact, InventorySnapshot, Observation, Provenance, ProvenanceKind, RecordRef,
-};
+use normalizer::inventory::{InventorySnapshot, Observation};
 use normalizer::{
     AgentRef, Correlation, Coverage, Event, Layer, Outcome, Principal, Provider, RawPointer,
     Timestamp,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::collections::BTreeMap;
 
 /// Every archived blob under the source, in time order per resource; anything else listed
 /// as skipped with the reason.
@@ -119,7 +116,7 @@ fn segment<'a>(resource_id: &'a str, collection: &str) -> Option<&'a str> {
 pub struct DiagnosticsMapper {
     pub source: String,
     pub attribution: DeploymentAttribution,
-    sighted: BTreeSet<(AgentRef, String)>,
+    sighted: crate::invocation::ModelSightings,
 }
 
 impl DiagnosticsMapper {
@@ -127,15 +124,42 @@ impl DiagnosticsMapper {
         DiagnosticsMapper {
             source,
             attribution,
-            sighted: BTreeSet::new(),
+            sighted: crate::invocation::ModelSightings::default(),
         }
     }
 
     pub fn forget_sightings(&mut self) {
         self.sighted.clear();
     }
+}
 
-    pub fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Mapped, String> {
+/// What the archived resource logs show of one agent: the calls attributed to it.
+pub fn coverage(
+    agent: &AgentRef,
+    source: &str,
+    seen: &BTreeMap<Layer, u64>,
+    loss: Option<crate::cloudtrail::coverage::Loss>,
+) -> Vec<Coverage> {
+    let calls = seen.get(&Layer::IdentityApi).copied().unwrap_or(0);
+    if calls == 0 {
+        return Vec::new();
+    }
+    vec![Coverage {
+        agent: agent.clone(),
+        layer: Layer::IdentityApi,
+        status: crate::cloudtrail::coverage::Loss::observed(
+            loss,
+            format!(
+                "{source}: {} of calls through its deployment (Audit, RequestResponse resource logs: caller, operation, status; never a payload)",
+                crate::cloudtrail::coverage::records(calls)
+            ),
+            "records in these archives could not be read and are quarantined (agentward quarantine); calls in that window may be missing",
+        ),
+    }]
+}
+
+impl crate::invocation::RecordMap for DiagnosticsMapper {
+    fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, String> {
         let record: Value =
             serde_json::from_slice(bytes).map_err(|e| format!("not a JSON log record: {e}"))?;
         let text = |v: &Value, k: &str| {
@@ -195,20 +219,16 @@ impl DiagnosticsMapper {
             index,
         };
         let correlation_id = text(&record, "correlationId");
-        let mut observations = Vec::new();
-        if let (Some(m), Some(a), Outcome::Success) = (&model, &agent, &outcome)
-            && self.sighted.insert((a.clone(), m.clone()))
-        {
-            observations.push(Observation {
+        let observations: Vec<Observation> = self
+            .sighted
+            .first(
+                (agent.as_ref(), model.as_ref()),
+                &outcome,
                 time,
-                agent: a.clone(),
-                fact: Fact::ModelInvoked(m.clone()),
-                provenance: Provenance {
-                    kind: ProvenanceKind::Inferred,
-                    record: RecordRef::new(&raw, correlation_id.as_deref()),
-                },
-            });
-        }
+                (&raw, correlation_id.as_deref()),
+            )
+            .into_iter()
+            .collect();
         let uid = hex::encode(
             &Sha256::digest(
                 format!(
@@ -268,56 +288,18 @@ impl DiagnosticsMapper {
             prompt: None,
             count: None,
         };
-        Ok(Mapped {
+        Ok(Output::Mapped(Box::new(Mapped {
             event,
             observations,
             identity: Vec::new(),
-        })
+        })))
     }
-}
-
-/// Reads one archived blob: an event per record; a line that is not one is quarantined
-/// with the reason.
-pub fn read_log(
-    reader: impl Read,
-    object: &str,
-    mapper: &mut DiagnosticsMapper,
-    max_record: usize,
-    emit: &mut dyn FnMut(Output),
-) -> Result<FileCounts, ReadFailure> {
-    crate::invocation::read_mapped_lines(reader, object, max_record, emit, &mut |index, bytes| {
-        mapper.map(object, index, bytes)
-    })
-}
-
-/// What the archived resource logs show of one agent: the calls attributed to it.
-pub fn coverage(
-    agent: &AgentRef,
-    source: &str,
-    seen: &BTreeMap<Layer, u64>,
-    loss: Option<crate::cloudtrail::coverage::Loss>,
-) -> Vec<Coverage> {
-    let calls = seen.get(&Layer::IdentityApi).copied().unwrap_or(0);
-    if calls == 0 {
-        return Vec::new();
-    }
-    vec![Coverage {
-        agent: agent.clone(),
-        layer: Layer::IdentityApi,
-        status: crate::cloudtrail::coverage::Loss::observed(
-            loss,
-            format!(
-                "{source}: {} of calls through its deployment (Audit, RequestResponse resource logs: caller, operation, status; never a payload)",
-                crate::cloudtrail::coverage::records(calls)
-            ),
-            "records in these archives could not be read and are quarantined (agentward quarantine); calls in that window may be missing",
-        ),
-    }]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invocation::RecordMap;
 
     #[test]
     fn records_go_to_the_agent_whose_deployment_they_name() {
@@ -358,6 +340,8 @@ mod tests {
         };
         let mapped = mapper
             .map("x.json", 0, record("gpt-4o-mini-prod", "200").as_bytes())
+            .unwrap()
+            .mapped()
             .unwrap();
         assert_eq!(mapped.event.agent, Some(agent("refunds")));
         assert_eq!(
@@ -372,6 +356,8 @@ mod tests {
         );
         let shared = mapper
             .map("x.json", 1, record("gpt-4.1-shared", "429").as_bytes())
+            .unwrap()
+            .mapped()
             .unwrap();
         assert_eq!(
             shared.event.agent, None,

@@ -7,7 +7,7 @@
 
 use super::{ARM_SCOPE, CLASSIC_API, FOUNDRY_SCOPE};
 use crate::ConnectorError;
-use crate::cloudtrail::{FileCounts, Listing, Mapped, Output, ReadFailure};
+use crate::cloudtrail::{Listing, Mapped, Output};
 use crate::location::Opened;
 use crate::rest::{Call, RestClient, RestError};
 use normalizer::event::{CloudContext, Target};
@@ -20,7 +20,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 
 pub const ACTIVITY_API: &str = "2015-04-01";
 /// Activity Log entries can appear well after their `eventTimestamp`: the last hours are
@@ -537,8 +536,44 @@ pub struct LogMapper {
     pub source: String,
 }
 
-impl LogMapper {
-    pub fn map(&self, object: &str, index: u64, bytes: &[u8]) -> Result<Mapped, String> {
+/// What the read logs show of one agent: its tool calls (classic agents' run steps) and
+/// the changes to its project and account (Activity Log).
+pub fn coverage(
+    agent: &AgentRef,
+    source: &str,
+    seen: &BTreeMap<Layer, u64>,
+    loss: Option<crate::cloudtrail::coverage::Loss>,
+) -> Vec<Coverage> {
+    let count = |l: Layer| seen.get(&l).copied().unwrap_or(0);
+    let observed = |via: String| {
+        crate::cloudtrail::coverage::Loss::observed(
+            loss,
+            via,
+            "lines of the read logs could not be mapped and are quarantined (agentward quarantine)",
+        )
+    };
+    let records = crate::cloudtrail::coverage::records;
+    let mut out = Vec::new();
+    for (layer, what) in [
+        (Layer::ToolInvocation, "tool calls in the agent's run steps"),
+        (
+            Layer::Control,
+            "Activity Log changes to its project or account",
+        ),
+    ] {
+        if count(layer) > 0 {
+            out.push(Coverage {
+                agent: agent.clone(),
+                layer,
+                status: observed(format!("{source}: {} of {what}", records(count(layer)))),
+            });
+        }
+    }
+    out
+}
+
+impl crate::invocation::RecordMap for LogMapper {
+    fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, String> {
         let line: Value =
             serde_json::from_slice(bytes).map_err(|e| format!("not a JSON line: {e}"))?;
         let field = |k: &str| text(&line, &format!("/{k}")).map(str::to_string);
@@ -702,66 +737,18 @@ impl LogMapper {
                 );
             }
         };
-        Ok(Mapped {
+        Ok(Output::Mapped(Box::new(Mapped {
             event,
             observations: Vec::new(),
             identity: Vec::new(),
-        })
+        })))
     }
-}
-
-/// Reads one object the pulls wrote.
-pub fn read_log(
-    reader: impl Read,
-    object: &str,
-    mapper: &LogMapper,
-    max_record: usize,
-    emit: &mut dyn FnMut(Output),
-) -> Result<FileCounts, ReadFailure> {
-    crate::invocation::read_mapped_lines(reader, object, max_record, emit, &mut |index, bytes| {
-        mapper.map(object, index, bytes)
-    })
-}
-
-/// What the read logs show of one agent: its tool calls (classic agents' run steps) and
-/// the changes to its project and account (Activity Log).
-pub fn coverage(
-    agent: &AgentRef,
-    source: &str,
-    seen: &BTreeMap<Layer, u64>,
-    loss: Option<crate::cloudtrail::coverage::Loss>,
-) -> Vec<Coverage> {
-    let count = |l: Layer| seen.get(&l).copied().unwrap_or(0);
-    let observed = |via: String| {
-        crate::cloudtrail::coverage::Loss::observed(
-            loss,
-            via,
-            "lines of the read logs could not be mapped and are quarantined (agentward quarantine)",
-        )
-    };
-    let records = crate::cloudtrail::coverage::records;
-    let mut out = Vec::new();
-    for (layer, what) in [
-        (Layer::ToolInvocation, "tool calls in the agent's run steps"),
-        (
-            Layer::Control,
-            "Activity Log changes to its project or account",
-        ),
-    ] {
-        if count(layer) > 0 {
-            out.push(Coverage {
-                agent: agent.clone(),
-                layer,
-                status: observed(format!("{source}: {} of {what}", records(count(layer)))),
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invocation::RecordMap;
 
     #[test]
     fn resources_concern_their_projects_agents_or_the_whole_account() {
@@ -832,7 +819,7 @@ mod tests {
         for private in ["4411", "Main St", "jo@example.com", "q=secret"] {
             assert!(!text.contains(private), "{private} kept in {text}");
         }
-        let mapper = LogMapper {
+        let mut mapper = LogMapper {
             source: "foundry.logs".into(),
         };
         let tools: Vec<(String, String)> = text
@@ -841,6 +828,8 @@ mod tests {
             .map(|(i, l)| {
                 let e = mapper
                     .map("runs/x.jsonl", i as u64, l.as_bytes())
+                    .unwrap()
+                    .mapped()
                     .unwrap()
                     .event;
                 assert_eq!(e.agent.as_ref().unwrap().id, "acme-ai/support/asst_1");

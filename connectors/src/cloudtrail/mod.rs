@@ -111,8 +111,21 @@ pub struct Quarantined {
     pub excerpt: String,
 }
 
+impl Output {
+    /// The event and what it proves, when the record was one.
+    pub fn mapped(self) -> Option<Mapped> {
+        match self {
+            Output::Mapped(m) => Some(*m),
+            _ => None,
+        }
+    }
+}
+
 pub enum Output {
     Mapped(Box<Mapped>),
+    /// A record that is no event but proves inventory facts: an engine's runtime log line
+    /// naming the model it calls. Its text is not kept.
+    Evidence(Vec<normalizer::inventory::Observation>),
     Quarantined(Quarantined),
     /// Records the source itself says it lost (a probe whose ring was full), with the
     /// window and the agents that may be missing events.

@@ -8,12 +8,10 @@
 //! read, so an engine deployed before the logs begin is attributed from the first record.
 
 use crate::ConnectorError;
-use crate::cloudtrail::{FileCounts, Listing, Mapped, Output, ReadFailure};
+use crate::cloudtrail::{Listing, Mapped, Output};
 use crate::location::Opened;
 use normalizer::event::{CloudContext, Target};
-use normalizer::inventory::{
-    Fact, InventorySnapshot, Observation, Provenance, ProvenanceKind, RecordRef,
-};
+use normalizer::inventory::{InventorySnapshot, Observation};
 use normalizer::{
     AgentRef, Correlation, Coverage, CoverageStatus, Event, Layer, Outcome, Principal, Provider,
     RawPointer, Timestamp,
@@ -21,7 +19,6 @@ use normalizer::{
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 
 /// The log IDs of Cloud Audit Logs, as a sink names their directories, and what each holds.
 const AUDIT_LOGS: [(&str, &str); 4] = [
@@ -63,14 +60,35 @@ fn audit_log_of(key: &str) -> Option<&'static str> {
     })
 }
 
-/// Every object under the source: the audit-log exports, oldest hour first; anything else
-/// (another log a sink routes there, a temporary object) listed as skipped with the reason.
+/// An engine's own output, as Agent Engine routes it to Cloud Logging.
+const RUNTIME_LOGS: [&str; 2] = ["reasoning_engine_stdout", "reasoning_engine_stderr"];
+
+/// Whether an object holds an engine's runtime log (`aiplatform.googleapis.com/reasoning_engine_stdout/…`).
+fn runtime_log_of(key: &str) -> bool {
+    let parts: Vec<&str> = key.split('/').collect();
+    parts
+        .windows(2)
+        .any(|w| w[0] == "aiplatform.googleapis.com" && RUNTIME_LOGS.contains(&w[1]))
+}
+
+/// The model an agent framework's own log line says it is calling: ADK logs `Sending out
+/// request, model: gemini-2.0-flash, backend: …` before every model call.
+pub(crate) fn runtime_model(line: &str) -> Option<String> {
+    let rest = line.split_once("Sending out request, model: ")?.1;
+    let model = rest.split([',', ' ']).next()?.trim();
+    let model = model.rsplit("/models/").next().unwrap_or(model);
+    (!model.is_empty()).then(|| model.to_string())
+}
+
+/// Every object under the source: the audit-log exports and the engines' runtime logs,
+/// oldest hour first; anything else (another log a sink routes there, a temporary object)
+/// listed as skipped with the reason.
 pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
     let mut listing = crate::cloudtrail::list_objects(source, |key| {
-        if audit_log_of(key).is_none() {
+        if audit_log_of(key).is_none() && !runtime_log_of(key) {
             Some(
-                "not a Cloud Audit Logs export (cloudaudit.googleapis.com/{activity,data_access,system_event,policy}/…): \
-                 other logs, such as an engine's stdout, are not read"
+                "neither a Cloud Audit Logs export (cloudaudit.googleapis.com/{activity,data_access,system_event,policy}/…) \
+                 nor an engine's runtime log (aiplatform.googleapis.com/reasoning_engine_{stdout,stderr}/…)"
                     .into(),
             )
         } else if key.ends_with(".json") || key.ends_with(".json.gz") {
@@ -235,7 +253,7 @@ fn status_name(code: i64) -> String {
 pub struct AuditMapper {
     pub source: String,
     pub attribution: EngineAttribution,
-    sighted: BTreeSet<(AgentRef, String)>,
+    sighted: crate::invocation::ModelSightings,
 }
 
 impl AuditMapper {
@@ -243,16 +261,83 @@ impl AuditMapper {
         AuditMapper {
             source,
             attribution,
-            sighted: BTreeSet::new(),
+            sighted: crate::invocation::ModelSightings::default(),
         }
     }
 
     pub fn forget_sightings(&mut self) {
         self.sighted.clear();
     }
+}
 
+/// What the scanned audit logs show of one engine: the calls on it and by its identity
+/// (Data Access), its changes (Admin Activity); records that could not be read degrade
+/// what they would have shown. Layers audit logs never hold are said as such.
+pub fn coverage(
+    agent: &AgentRef,
+    source: &str,
+    seen: &BTreeMap<Layer, u64>,
+    loss: Option<crate::cloudtrail::coverage::Loss>,
+) -> Vec<Coverage> {
+    let count = |l: Layer| seen.get(&l).copied().unwrap_or(0);
+    let observed = |via: String| {
+        crate::cloudtrail::coverage::Loss::observed(
+            loss,
+            via,
+            "entries in these exports could not be read and are quarantined (agentward quarantine); events in that window may be missing",
+        )
+    };
+    let records = crate::cloudtrail::coverage::records;
+    let project = &agent.scope;
+    let mut out: Vec<Coverage> = super::coverage(agent, source, None, None, &[], &[])
+        .into_iter()
+        .filter(|c| !matches!(c.layer, Layer::IdentityApi | Layer::Control))
+        .collect();
+    let at = |layer, status| Coverage {
+        agent: agent.clone(),
+        layer,
+        status,
+    };
+    out.push(at(
+        Layer::IdentityApi,
+        if count(Layer::IdentityApi) > 0 {
+            observed(format!(
+                "Cloud Audit Logs ({source}): {} of calls on the engine or by its identity",
+                records(count(Layer::IdentityApi))
+            ))
+        } else {
+            CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: no Data Access records of calls on this engine or by its service account in the scanned exports: Data Access audit logs are off by default, or the sink's filter leaves them out (read through the Logging API: the scanner may lack roles/logging.privateLogViewer)"
+                ),
+                how_to_enable: format!(
+                    "turn on DATA_READ and DATA_WRITE for aiplatform.googleapis.com in the IAM policy of {project} (auditConfigs), and route logName:\"cloudaudit.googleapis.com%2Fdata_access\" to the sink"
+                ),
+            }
+        },
+    ));
+    out.push(at(
+        Layer::Control,
+        if count(Layer::Control) > 0 {
+            observed(format!(
+                "Cloud Audit Logs ({source}): {} of changes to the engine (attempts included)",
+                records(count(Layer::Control))
+            ))
+        } else {
+            CoverageStatus::AvailableIfEnabled {
+                setting: format!(
+                    "{source}: no Admin Activity records of changes to this engine in the scanned exports: it was not changed in that period, or the sink's filter leaves them out"
+                ),
+                how_to_enable: "route logName:\"cloudaudit.googleapis.com%2Factivity\" AND protoPayload.serviceName=\"aiplatform.googleapis.com\" to the sink (gcloud logging sinks update SINK --log-filter=…)".into(),
+            }
+        },
+    ));
+    out
+}
+
+impl crate::invocation::RecordMap for AuditMapper {
     /// One `LogEntry` line → an event, or the reason it is not one.
-    pub fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Mapped, String> {
+    fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, String> {
         let entry: Value =
             serde_json::from_slice(bytes).map_err(|e| format!("not a JSON log entry: {e}"))?;
         let text = |v: &Value, path: &str| {
@@ -261,6 +346,48 @@ impl AuditMapper {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
+        let runtime = runtime_log_of(object)
+            || text(&entry, "/logName")
+                .is_some_and(|l| RUNTIME_LOGS.iter().any(|r| l.ends_with(r)));
+        if runtime {
+            // The engine's own output is no event and may hold prompts: only the model it
+            // names is kept, as evidence, never the line.
+            let labels = |k: &str| text(&entry, &format!("/resource/labels/{k}"));
+            let (Some(id), Some(location), Some(project)) = (
+                labels("reasoning_engine_id"),
+                labels("location"),
+                labels("resource_container"),
+            ) else {
+                return Ok(Output::Evidence(Vec::new()));
+            };
+            let name = format!("projects/{project}/locations/{location}/reasoningEngines/{id}");
+            // `resource_container` may be the project's id or number: the engine id and
+            // its location decide.
+            let agent = self.attribution.engine(&name, None, Some(&location));
+            let line =
+                text(&entry, "/textPayload").or_else(|| text(&entry, "/jsonPayload/message"));
+            let model = line.as_deref().and_then(runtime_model);
+            let time = text(&entry, "/timestamp")
+                .and_then(|t| Timestamp::parse_rfc3339(&t).ok())
+                .ok_or("runtime log entry without a timestamp")?;
+            let raw = RawPointer {
+                source: self.source.clone(),
+                object: object.to_string(),
+                index,
+            };
+            let insert_id = text(&entry, "/insertId");
+            return Ok(Output::Evidence(
+                self.sighted
+                    .first(
+                        (agent.as_ref(), model.as_ref()),
+                        &Outcome::Success,
+                        time,
+                        (&raw, insert_id.as_deref()),
+                    )
+                    .into_iter()
+                    .collect(),
+            ));
+        }
         let payload = entry
             .get("protoPayload")
             .filter(|p| p.get("@type").and_then(Value::as_str) == Some(AUDIT_LOG_TYPE))
@@ -375,20 +502,16 @@ impl AuditMapper {
             index,
         };
         let insert_id = text(&entry, "/insertId");
-        let mut observations = Vec::new();
-        if let (Some(m), Some(a), Outcome::Success) = (&model, &agent, &outcome)
-            && self.sighted.insert((a.clone(), m.clone()))
-        {
-            observations.push(Observation {
+        let observations: Vec<Observation> = self
+            .sighted
+            .first(
+                (agent.as_ref(), model.as_ref()),
+                &outcome,
                 time,
-                agent: a.clone(),
-                fact: Fact::ModelInvoked(m.clone()),
-                provenance: Provenance {
-                    kind: ProvenanceKind::Inferred,
-                    record: RecordRef::new(&raw, insert_id.as_deref()),
-                },
-            });
-        }
+                (&raw, insert_id.as_deref()),
+            )
+            .into_iter()
+            .collect();
 
         // insertId is unique within a log and timestamp; with both it is unique anywhere.
         let uid = hex::encode(
@@ -440,91 +563,12 @@ impl AuditMapper {
             prompt: None,
             count: None,
         };
-        Ok(Mapped {
+        Ok(Output::Mapped(Box::new(Mapped {
             event,
             observations,
             identity: Vec::new(),
-        })
+        })))
     }
-}
-
-/// Reads one exported object: an event per audit entry; a line that is not one is
-/// quarantined with the reason.
-pub fn read_log(
-    reader: impl Read,
-    object: &str,
-    mapper: &mut AuditMapper,
-    max_record: usize,
-    emit: &mut dyn FnMut(Output),
-) -> Result<FileCounts, ReadFailure> {
-    crate::invocation::read_mapped_lines(reader, object, max_record, emit, &mut |index, bytes| {
-        mapper.map(object, index, bytes)
-    })
-}
-
-/// What the scanned audit logs show of one engine: the calls on it and by its identity
-/// (Data Access), its changes (Admin Activity); records that could not be read degrade
-/// what they would have shown. Layers audit logs never hold are said as such.
-pub fn coverage(
-    agent: &AgentRef,
-    source: &str,
-    seen: &BTreeMap<Layer, u64>,
-    loss: Option<crate::cloudtrail::coverage::Loss>,
-) -> Vec<Coverage> {
-    let count = |l: Layer| seen.get(&l).copied().unwrap_or(0);
-    let observed = |via: String| {
-        crate::cloudtrail::coverage::Loss::observed(
-            loss,
-            via,
-            "entries in these exports could not be read and are quarantined (agentward quarantine); events in that window may be missing",
-        )
-    };
-    let records = crate::cloudtrail::coverage::records;
-    let project = &agent.scope;
-    let mut out: Vec<Coverage> = super::coverage(agent, source, None, None, &[], &[])
-        .into_iter()
-        .filter(|c| !matches!(c.layer, Layer::IdentityApi | Layer::Control))
-        .collect();
-    let at = |layer, status| Coverage {
-        agent: agent.clone(),
-        layer,
-        status,
-    };
-    out.push(at(
-        Layer::IdentityApi,
-        if count(Layer::IdentityApi) > 0 {
-            observed(format!(
-                "Cloud Audit Logs ({source}): {} of calls on the engine or by its identity",
-                records(count(Layer::IdentityApi))
-            ))
-        } else {
-            CoverageStatus::AvailableIfEnabled {
-                setting: format!(
-                    "{source}: no Data Access records of calls on this engine or by its service account in the scanned exports: Data Access audit logs are off by default, or the sink's filter leaves them out (read through the Logging API: the scanner may lack roles/logging.privateLogViewer)"
-                ),
-                how_to_enable: format!(
-                    "turn on DATA_READ and DATA_WRITE for aiplatform.googleapis.com in the IAM policy of {project} (auditConfigs), and route logName:\"cloudaudit.googleapis.com%2Fdata_access\" to the sink"
-                ),
-            }
-        },
-    ));
-    out.push(at(
-        Layer::Control,
-        if count(Layer::Control) > 0 {
-            observed(format!(
-                "Cloud Audit Logs ({source}): {} of changes to the engine (attempts included)",
-                records(count(Layer::Control))
-            ))
-        } else {
-            CoverageStatus::AvailableIfEnabled {
-                setting: format!(
-                    "{source}: no Admin Activity records of changes to this engine in the scanned exports: it was not changed in that period, or the sink's filter leaves them out"
-                ),
-                how_to_enable: "route logName:\"cloudaudit.googleapis.com%2Factivity\" AND protoPayload.serviceName=\"aiplatform.googleapis.com\" to the sink (gcloud logging sinks update SINK --log-filter=…)".into(),
-            }
-        },
-    ));
-    out
 }
 
 #[cfg(test)]

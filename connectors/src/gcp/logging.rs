@@ -67,9 +67,12 @@ const MAX_FILTER_CHARS: usize = 20_000;
 /// The filter: audit logs of Vertex AI calls and of calls by the engines' identities.
 pub fn filter(principals: &BTreeSet<String>, state: &PullState) -> String {
     let window = format!("receiveTimestamp>=\"{}\"", state.received_from.rfc3339());
+    // OR binds tighter than AND in the Logging query language: every group is bracketed.
+    // Besides the audit logs, the engines' runtime lines in which ADK names the model it
+    // calls (never any other line of their output).
     let build = |identities: &str| {
         format!(
-            "logName:\"cloudaudit.googleapis.com\" AND (protoPayload.serviceName=\"aiplatform.googleapis.com\" OR protoPayload.authenticationInfo.principalSubject:\"/reasoningEngines/\"{identities}) AND {window}"
+            "((logName:\"cloudaudit.googleapis.com\" AND (protoPayload.serviceName=\"aiplatform.googleapis.com\" OR protoPayload.authenticationInfo.principalSubject:\"/reasoningEngines/\"{identities})) OR (resource.type=\"aiplatform.googleapis.com/ReasoningEngine\" AND textPayload:\"Sending out request, model:\")) AND {window}"
         )
     };
     let list: Vec<String> = principals.iter().map(|p| format!("\"{p}\"")).collect();
@@ -108,13 +111,11 @@ fn entry_key(entry: &Value) -> String {
     )
 }
 
-/// `projects/P/logs/cloudaudit.googleapis.com%2Fdata_access` → `data_access`.
-fn log_id(log_name: &str) -> &str {
+/// `projects/P/logs/cloudaudit.googleapis.com%2Fdata_access` → `cloudaudit.googleapis.com/data_access`:
+/// the directory a sink files the log under.
+fn log_dir(log_name: &str) -> String {
     let name = log_name.rsplit("/logs/").next().unwrap_or(log_name);
-    name.rsplit_once("%2F")
-        .or_else(|| name.rsplit_once('/'))
-        .map(|(_, id)| id)
-        .unwrap_or(name)
+    name.replace("%2F", "/")
 }
 
 fn millis(entry: &Value, field: &str) -> Option<Timestamp> {
@@ -187,7 +188,7 @@ pub async fn pull(
                 continue;
             }
             state.seen.insert(key, received.unwrap_or(now));
-            fresh.push(entry.clone());
+            fresh.push(kept(entry));
         }
         token = page
             .get("nextPageToken")
@@ -225,13 +226,41 @@ pub async fn pull(
     })
 }
 
+/// An entry as the store keeps it: an audit entry whole; an engine's runtime line reduced
+/// to the model it names (the rest of an agent's output may hold prompts).
+fn kept(entry: &Value) -> Value {
+    let mut entry = entry.clone();
+    let runtime = entry.pointer("/resource/type").and_then(Value::as_str)
+        == Some("aiplatform.googleapis.com/ReasoningEngine")
+        && entry.get("protoPayload").is_none();
+    if runtime && let Some(object) = entry.as_object_mut() {
+        let model = object
+            .get("textPayload")
+            .and_then(Value::as_str)
+            .and_then(super::audit::runtime_model);
+        object.remove("jsonPayload");
+        match model {
+            Some(m) => {
+                object.insert(
+                    "textPayload".into(),
+                    Value::String(format!("Sending out request, model: {m}")),
+                );
+            }
+            None => {
+                object.remove("textPayload");
+            }
+        }
+    }
+    entry
+}
+
 /// The entries as a sink would have written them: per log and day, one entry per line.
 /// The name is derived from the entries so that writing the same ones again replaces the
 /// object instead of adding one.
 fn files_of(project: &str, entries: &[Value]) -> Vec<(String, Vec<u8>)> {
     let mut groups: BTreeMap<(String, String), Vec<&Value>> = BTreeMap::new();
     for entry in entries {
-        let log = log_id(entry.get("logName").and_then(Value::as_str).unwrap_or("")).to_string();
+        let log = log_dir(entry.get("logName").and_then(Value::as_str).unwrap_or(""));
         let day = millis(entry, "timestamp")
             .map(|t| t.utc_date().replace('-', "/"))
             .unwrap_or_else(|| "undated".into());
@@ -256,7 +285,7 @@ fn files_of(project: &str, entries: &[Value]) -> Vec<(String, Vec<u8>)> {
                 .unwrap_or("00:00:00")
                 .replace(':', "");
             let name = format!(
-                "{project}/cloudaudit.googleapis.com/{log}/{day}/{first}_{}.json",
+                "{project}/{log}/{day}/{first}_{}.json",
                 &hex::encode(digest.finalize())[..12]
             );
             (name, bytes)
@@ -279,7 +308,8 @@ mod tests {
             .into_iter()
             .collect();
         let f = filter(&principals, &state);
-        assert!(f.starts_with("logName:\"cloudaudit.googleapis.com\" AND (protoPayload.serviceName=\"aiplatform.googleapis.com\" OR "));
+        assert!(f.starts_with("((logName:\"cloudaudit.googleapis.com\" AND (protoPayload.serviceName=\"aiplatform.googleapis.com\" OR "));
+        assert!(f.contains(" OR (resource.type=\"aiplatform.googleapis.com/ReasoningEngine\" AND textPayload:\"Sending out request, model:\")) AND receiveTimestamp>="));
         assert!(f.contains("principalEmail=(\"a@p.iam.gserviceaccount.com\")"));
         assert!(f.contains("receiveTimestamp>=\"2026-11-20T00:00:00Z\""));
         assert!(f.ends_with(" AND timestamp>=\"2026-11-20T08:00:00.123456Z\""));
@@ -296,12 +326,12 @@ mod tests {
     #[test]
     fn entries_are_filed_per_log_and_day_like_a_sink() {
         assert_eq!(
-            log_id("projects/p/logs/cloudaudit.googleapis.com%2Fdata_access"),
-            "data_access"
+            log_dir("projects/p/logs/cloudaudit.googleapis.com%2Fdata_access"),
+            "cloudaudit.googleapis.com/data_access"
         );
         assert_eq!(
-            log_id("projects/p/logs/cloudaudit.googleapis.com/activity"),
-            "activity"
+            log_dir("projects/p/logs/aiplatform.googleapis.com%2Freasoning_engine_stdout"),
+            "aiplatform.googleapis.com/reasoning_engine_stdout"
         );
         let entry = |log: &str, ts: &str, id: &str| json!({"logName": format!("projects/p/logs/cloudaudit.googleapis.com%2F{log}"), "timestamp": ts, "insertId": id});
         let files = files_of(

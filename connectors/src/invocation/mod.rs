@@ -14,6 +14,7 @@ use crate::location::Opened;
 use normalizer::coverage::{Coverage, CoverageStatus};
 use normalizer::event::{CloudContext, PromptContent, Target};
 use normalizer::identity::role_key;
+use normalizer::inventory::{Fact, Observation, Provenance, ProvenanceKind, RecordRef};
 use normalizer::{
     AgentRef, Correlation, Event, Layer, Outcome, Principal, Provider, RawPointer, Timestamp,
 };
@@ -449,27 +450,68 @@ pub fn read_log(
     max_record: usize,
     emit: &mut dyn FnMut(Output),
 ) -> Result<FileCounts, ReadFailure> {
-    read_mapped_lines(reader, object, max_record, emit, &mut |index, bytes| {
-        mapper.map(object, index, bytes)
+    read_json_lines(reader, object, max_record, emit, &mut |index, bytes| {
+        mapper
+            .map(object, index, bytes)
+            .map(|m| Output::Mapped(Box::new(m)))
     })
 }
 
-/// Maps one line (by its index in the object) to its event, or gives the reason it is
-/// not a record.
-pub(crate) type RecordMapper<'a> =
-    dyn FnMut(u64, &[u8]) -> Result<crate::cloudtrail::Mapped, String> + 'a;
+/// The models each agent was seen calling, each said once, with the first successful call
+/// that proves it.
+#[derive(Debug, Clone, Default)]
+pub struct ModelSightings(std::collections::BTreeSet<(AgentRef, String)>);
 
-/// [`read_json_lines`] for sources whose every record is one event: `map` gives it, with
-/// what it proves, or the reason the line is not a record.
-pub(crate) fn read_mapped_lines(
+impl ModelSightings {
+    /// A `ModelInvoked` fact for `agent` and `model` the first time a successful call shows
+    /// them together; `id` is the record's own id, for the evidence pointer.
+    pub fn first(
+        &mut self,
+        (agent, model): (Option<&AgentRef>, Option<&String>),
+        outcome: &Outcome,
+        time: Timestamp,
+        (raw, id): (&RawPointer, Option<&str>),
+    ) -> Option<Observation> {
+        let (Some(agent), Some(model), Outcome::Success) = (agent, model, outcome) else {
+            return None;
+        };
+        self.0
+            .insert((agent.clone(), model.clone()))
+            .then(|| Observation {
+                time,
+                agent: agent.clone(),
+                fact: Fact::ModelInvoked(model.clone()),
+                provenance: Provenance {
+                    kind: ProvenanceKind::Inferred,
+                    record: RecordRef::new(raw, id),
+                },
+            })
+    }
+
+    /// Forgets what was said: a file that failed is read again and says it again.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// A source whose records are read one line at a time.
+pub trait RecordMap {
+    /// Line `index` of `object` → its event (or the facts it proves), or the reason it is
+    /// not a record.
+    fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, String>;
+}
+
+/// Reads one object of such a source; a line that is no record is quarantined with the
+/// reason.
+pub fn read_records(
     reader: impl Read,
     object: &str,
+    mapper: &mut impl RecordMap,
     max_record: usize,
     emit: &mut dyn FnMut(Output),
-    map: &mut RecordMapper<'_>,
 ) -> Result<FileCounts, ReadFailure> {
     read_json_lines(reader, object, max_record, emit, &mut |index, bytes| {
-        map(index, bytes).map(|m| Output::Mapped(Box::new(m)))
+        mapper.map(object, index, bytes)
     })
 }
 

@@ -46,6 +46,7 @@ fn read(bytes: &[u8], policy: PromptText) -> (Vec<Event>, Vec<Quarantined>, File
             Output::Mapped(m) => events.push(m.event),
             Output::Quarantined(q) => quarantined.push(q),
             Output::Lost(l) => panic!("invocation logs report no losses of their own: {l:?}"),
+            Output::Evidence(_) => panic!("every invocation record is an event"),
         },
     )
     .unwrap();
