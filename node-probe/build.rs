@@ -8,7 +8,10 @@ const OBJECTS: [&str; 2] = ["probe.bpf.o", "egress.bpf.o"];
 
 fn main() {
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    let bpf = Path::new(env!("CARGO_MANIFEST_DIR")).join("bpf");
+    // Read when the script runs, not when it was compiled: cargo reuses a build script
+    // compiled in another checkout of the same workspace.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let bpf = Path::new(&manifest_dir).join("bpf");
     for file in [
         "probe.bpf.c",
         "egress.bpf.c",

@@ -72,7 +72,8 @@ pub enum ProbeCommand {
         /// force after the probe exits; `probe egress release/disable` lifts it.
         #[arg(long, value_enum)]
         egress: Option<Mode>,
-        /// An allowed destination: ADDRESS, ADDRESS:PORT or [IPV6]:PORT. Repeatable.
+        /// An allowed destination: ADDRESS, ADDRESS:PORT or [IPV6]:PORT, or a network:
+        /// 10.8.0.0/16, 10.8.0.0/16:443, [2001:db8::/32]:443. Repeatable.
         /// The nameservers of /etc/resolv.conf are allowed on port 53 unless
         /// --no-resolver-allow.
         #[arg(long = "allow", value_name = "ADDRESS[:PORT]")]
@@ -137,6 +138,7 @@ fn resolvers(resolv_conf: &str) -> Vec<AllowRule> {
         .map(|addr| AllowRule {
             addr,
             port: Some(53),
+            prefix: None,
         })
         .collect()
 }

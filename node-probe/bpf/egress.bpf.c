@@ -41,6 +41,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } egress_allow SEC(".maps");
 
+/* Allowed networks: the longest prefix of (policy cgroup, port, address) that matches. The
+ * cgroup and port are always matched whole (prefixlen counts their 80 bits), the address
+ * to the network's length (an IPv4 network's bits start at bit 96 of the v4-mapped form). */
+struct egress_net {
+	__u32 prefixlen;
+	__u64 policy_cgroup;
+	__u16 port; /* 0: any port */
+	__u8 addr[16];
+} __attribute__((packed));
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__type(key, struct egress_net);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_allow_nets SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 18);
@@ -100,6 +119,14 @@ static __always_inline int decide(__u16 family, __u16 port, __u16 sock_type, con
 		return 1;
 	rule.port = 0;
 	if (bpf_map_lookup_elem(&egress_allow, &rule))
+		return 1;
+	struct egress_net net = {.prefixlen = 64 + 16 + 128, .policy_cgroup = policy_cgroup,
+				 .port = port};
+	__builtin_memcpy(net.addr, addr, 16);
+	if (bpf_map_lookup_elem(&egress_allow_nets, &net))
+		return 1;
+	net.port = 0;
+	if (bpf_map_lookup_elem(&egress_allow_nets, &net))
 		return 1;
 	__u8 enforce = policy->enforce;
 	report(cgroup_id, family, port, sock_type, addr, enforce);

@@ -9,6 +9,7 @@
 
 use crate::ProbeError;
 use crate::probe::{Counters, EventReader, sum_counters};
+use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{HashMap, MapData};
 use aya::programs::links::{CgroupAttachMode, FdLink, PinnedLink};
 use aya::programs::{CgroupSockAddr, CgroupSockAddrAttachType};
@@ -38,34 +39,131 @@ pub enum EgressMode {
     Enforce,
 }
 
-/// One allowed destination: an address, on one port or (`None`) any.
+/// One allowed destination: an address or a network (`prefix` bits of it), on one port or
+/// (`None`) any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AllowRule {
     pub addr: IpAddr,
     pub port: Option<u16>,
+    /// The network's length; `None` is the one address.
+    pub prefix: Option<u8>,
 }
 
 impl std::str::FromStr for AllowRule {
     type Err = String;
 
-    /// `10.0.0.7:443`, `[2001:db8::1]:443`, `10.0.0.7` (any port), `[::1]`.
+    /// `10.0.0.7:443`, `[2001:db8::1]:443`, `10.0.0.7` (any port), `[::1]`; networks as
+    /// `10.0.0.0/8`, `10.0.0.0/8:443`, `[2001:db8::/32]:443`.
     fn from_str(text: &str) -> Result<AllowRule, String> {
-        let bad = || format!("{text:?} is not ADDRESS, ADDRESS:PORT or [IPV6]:PORT");
+        let bad = || {
+            format!(
+                "{text:?} is not ADDRESS, ADDRESS:PORT, [IPV6]:PORT, or a network NETWORK/BITS[:PORT] / [IPV6/BITS]:PORT"
+            )
+        };
         if let Ok(addr) = text.parse::<IpAddr>() {
-            return Ok(AllowRule { addr, port: None });
+            return Ok(AllowRule {
+                addr,
+                port: None,
+                prefix: None,
+            });
         }
         if let Ok(socket) = text.parse::<std::net::SocketAddr>() {
             return Ok(AllowRule {
                 addr: socket.ip(),
                 port: Some(socket.port()).filter(|&p| p != 0),
+                prefix: None,
             });
         }
-        let inner = text
-            .strip_prefix('[')
-            .and_then(|t| t.strip_suffix(']'))
-            .ok_or_else(bad)?;
-        let addr = inner.parse::<IpAddr>().map_err(|_| bad())?;
-        Ok(AllowRule { addr, port: None })
+        // `[ADDRESS[/BITS]]:PORT` or `[ADDRESS[/BITS]]`; else `ADDRESS/BITS[:PORT]`.
+        let (address, port) = match text.strip_prefix('[') {
+            Some(rest) => {
+                let (inner, after) = rest.split_once(']').ok_or_else(bad)?;
+                let port = match after {
+                    "" => None,
+                    p => Some(p.strip_prefix(':').ok_or_else(bad)?),
+                };
+                (inner, port)
+            }
+            None => match text.split_once('/') {
+                Some((addr, bits)) => match bits.split_once(':') {
+                    Some((b, p)) => (&text[..addr.len() + 1 + b.len()], Some(p)),
+                    None => (text, None),
+                },
+                None => return Err(bad()),
+            },
+        };
+        let port = match port {
+            None => None,
+            Some(p) => Some(p.parse::<u16>().map_err(|_| bad())?).filter(|&p| p != 0),
+        };
+        let (addr, prefix) = match address.split_once('/') {
+            None => (address.parse::<IpAddr>().map_err(|_| bad())?, None),
+            Some((a, bits)) => {
+                let addr = a.parse::<IpAddr>().map_err(|_| bad())?;
+                let bits: u8 = bits.parse().map_err(|_| bad())?;
+                let max = if addr.is_ipv4() { 32 } else { 128 };
+                if bits > max {
+                    return Err(format!(
+                        "{text:?}: a prefix of {bits} bits is longer than the address"
+                    ));
+                }
+                let network = network_of(addr, bits);
+                if network != addr {
+                    return Err(format!(
+                        "{text:?} has host bits set: did you mean {network}/{bits}?"
+                    ));
+                }
+                // A full-length prefix is one address.
+                (addr, (bits < max).then_some(bits))
+            }
+        };
+        Ok(AllowRule { addr, port, prefix })
+    }
+}
+
+/// `addr` with every bit past the first `bits` cleared.
+fn network_of(addr: IpAddr, bits: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(v4) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            IpAddr::V4((u32::from(v4) & mask).into())
+        }
+        IpAddr::V6(v6) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            IpAddr::V6((u128::from(v6) & mask).into())
+        }
+    }
+}
+
+/// The LPM key's data: matched whole but for the address's network bits.
+#[repr(C, packed)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct NetData {
+    policy_cgroup: u64,
+    port: u16,
+    addr: [u8; 16],
+}
+
+// SAFETY: integers and a byte array, packed (26 bytes, no padding), any bit pattern valid.
+unsafe impl aya::Pod for NetData {}
+
+impl AllowRule {
+    /// The LPM key of a network rule; `None` for one address (the exact-match map's).
+    fn net_key(&self, policy_cgroup: u64) -> Option<Key<NetData>> {
+        let bits = self.prefix?;
+        let address_bits = if self.addr.is_ipv4() {
+            96 + u32::from(bits)
+        } else {
+            u32::from(bits)
+        };
+        Some(Key::new(
+            64 + 16 + address_bits,
+            NetData {
+                policy_cgroup,
+                port: self.port.unwrap_or(0),
+                addr: addr16(self.addr),
+            },
+        ))
     }
 }
 
@@ -228,10 +326,42 @@ impl Egress {
         HashMap::try_from(map).map_err(|e| ProbeError::map("egress_allow", e))
     }
 
+    fn nets_mut(&mut self) -> Result<LpmTrie<&mut MapData, NetData, u8>, ProbeError> {
+        let map = self
+            .ebpf
+            .map_mut("egress_allow_nets")
+            .ok_or(ProbeError::MissingMap("egress_allow_nets"))?;
+        LpmTrie::try_from(map).map_err(|e| ProbeError::map("egress_allow_nets", e))
+    }
+
     fn set_rules(&mut self, cgroup_id: u64, allow: &[AllowRule]) -> Result<(), ProbeError> {
+        let mut nets = self.nets_mut()?;
+        let wanted_nets: Vec<Key<NetData>> =
+            allow.iter().filter_map(|r| r.net_key(cgroup_id)).collect();
+        let stale_nets: Vec<Key<NetData>> = nets
+            .keys()
+            .filter_map(Result::ok)
+            .filter(|key| {
+                let data = key.data();
+                let policy = data.policy_cgroup;
+                policy == cgroup_id
+                    && !wanted_nets
+                        .iter()
+                        .any(|w| w.prefix_len() == key.prefix_len() && w.data() == data)
+            })
+            .collect();
+        for key in &wanted_nets {
+            nets.insert(key, 1, 0)
+                .map_err(|e| ProbeError::map("egress_allow_nets", e))?;
+        }
+        for key in &stale_nets {
+            nets.remove(key)
+                .map_err(|e| ProbeError::map("egress_allow_nets", e))?;
+        }
         let mut rules = self.rules_mut()?;
         let wanted: Vec<RuleKey> = allow
             .iter()
+            .filter(|rule| rule.prefix.is_none())
             .map(|rule| RuleKey {
                 policy_cgroup: cgroup_id,
                 addr: addr16(rule.addr),
@@ -300,6 +430,17 @@ impl Egress {
         )
         .map_err(|e| ProbeError::map("egress_allow", e))?;
         let rule_keys: Vec<RuleKey> = rules.keys().filter_map(Result::ok).collect();
+        let nets: LpmTrie<&MapData, NetData, u8> = LpmTrie::try_from(
+            self.ebpf
+                .map("egress_allow_nets")
+                .ok_or(ProbeError::MissingMap("egress_allow_nets"))?,
+        )
+        .map_err(|e| ProbeError::map("egress_allow_nets", e))?;
+        let net_policies: Vec<u64> = nets
+            .keys()
+            .filter_map(Result::ok)
+            .map(|k| k.data().policy_cgroup)
+            .collect();
         let mut out = Vec::new();
         for entry in policies.iter() {
             let (cgroup_id, policy) = entry.map_err(|e| ProbeError::map("egress_policies", e))?;
@@ -314,7 +455,8 @@ impl Egress {
                 rules: rule_keys
                     .iter()
                     .filter(|k| k.policy_cgroup == cgroup_id)
-                    .count(),
+                    .count()
+                    + net_policies.iter().filter(|p| **p == cgroup_id).count(),
                 pinned_links: PROGRAMS
                     .iter()
                     .filter(|(name, _)| dir.join(name).exists())
@@ -351,6 +493,7 @@ impl Egress {
         for name in [
             "egress_policies",
             "egress_allow",
+            "egress_allow_nets",
             "egress_events",
             "egress_counters",
         ] {
@@ -406,6 +549,32 @@ mod tests {
         assert_eq!(rule.port, None);
         assert!("example.com:443".parse::<AllowRule>().is_err());
         assert!("10.0.0.7:99999".parse::<AllowRule>().is_err());
+    }
+
+    #[test]
+    fn networks_parse_with_their_length_and_refuse_host_bits() {
+        let rule: AllowRule = "10.8.0.0/16".parse().unwrap();
+        assert_eq!((rule.prefix, rule.port), (Some(16), None));
+        let rule: AllowRule = "10.8.0.0/16:443".parse().unwrap();
+        assert_eq!((rule.prefix, rule.port), (Some(16), Some(443)));
+        let rule: AllowRule = "[2001:db8::/32]:53".parse().unwrap();
+        assert_eq!(
+            (rule.addr.to_string().as_str(), rule.prefix, rule.port),
+            ("2001:db8::", Some(32), Some(53))
+        );
+        let rule: AllowRule = "10.0.0.7/32".parse().unwrap();
+        assert_eq!(rule.prefix, None, "a full-length prefix is one address");
+        let err = "10.8.1.0/16".parse::<AllowRule>().unwrap_err();
+        assert!(err.contains("did you mean 10.8.0.0/16"), "{err}");
+        assert!("10.0.0.0/33".parse::<AllowRule>().is_err());
+        assert!("10.0.0.0/8:x".parse::<AllowRule>().is_err());
+        // An IPv4 network's bits follow the 96 of the v4-mapped form, after cgroup and port.
+        let key = "127.0.0.0/8"
+            .parse::<AllowRule>()
+            .unwrap()
+            .net_key(7)
+            .unwrap();
+        assert_eq!(key.prefix_len(), 64 + 16 + 96 + 8);
     }
 
     #[test]

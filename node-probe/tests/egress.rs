@@ -206,3 +206,69 @@ async fn monitor_lets_the_call_through_and_reports_it() {
     assert_eq!(egress.counters().unwrap().emitted, 1);
     drop(child);
 }
+
+#[tokio::test]
+async fn networks_are_allowed_by_prefix_and_port() {
+    if !kernel_available("networks_are_allowed_by_prefix_and_port") {
+        return;
+    }
+    let pins = PinDir::new("networks");
+    let cgroup = TestCgroup::new("egress-networks");
+    // The whole of 127/8 is this host's: listeners on several of its addresses.
+    let in_net = TcpListener::bind("127.0.0.2:0").unwrap();
+    let other_port = TcpListener::bind("127.0.0.2:0").unwrap();
+    let any_port = TcpListener::bind("127.0.1.5:0").unwrap();
+    let outside = TcpListener::bind("127.0.0.9:0").unwrap();
+    let port = |l: &TcpListener| l.local_addr().unwrap().port();
+    let (p, q, r, s) = (
+        port(&in_net),
+        port(&other_port),
+        port(&any_port),
+        port(&outside),
+    );
+
+    let mut egress = Egress::open(&pins.0).expect("egress programs load");
+    let rules: Vec<AllowRule> = [format!("127.0.0.0/30:{p}"), "127.0.1.0/24".to_string()]
+        .iter()
+        .map(|r| r.parse().unwrap())
+        .collect();
+    egress
+        .govern(&cgroup.path, EgressMode::Enforce, &rules)
+        .unwrap();
+    assert_eq!(egress.governed().unwrap()[0].rules, 2);
+
+    let ops = vec![
+        format!("tcp4:127.0.0.2:{p}"),
+        format!("tcp4:127.0.0.2:{q}"),
+        format!("tcp4:127.0.1.5:{r}"),
+        format!("tcp4:127.0.0.9:{s}"),
+        format!("tcp6:::ffff:127.0.0.2:{p}"),
+    ];
+    let inside = try_ops(Some(&cgroup), &ops);
+    assert_eq!(inside[0], (true, None), "inside the /30, on its port");
+    assert!(
+        denied(&inside[1]),
+        "inside the /30, another port: {:?}",
+        inside[1]
+    );
+    assert_eq!(inside[2], (true, None), "inside the /24, any port");
+    assert!(denied(&inside[3]), "outside both networks: {:?}", inside[3]);
+    assert_eq!(
+        inside[4],
+        (true, None),
+        "the v4-mapped spelling is in the network too"
+    );
+
+    // Replacing the rules drops the networks no longer listed.
+    egress
+        .govern(&cgroup.path, EgressMode::Enforce, &rules[..1])
+        .unwrap();
+    assert_eq!(egress.governed().unwrap()[0].rules, 1);
+    let again = try_ops(Some(&cgroup), &ops[2..3]);
+    assert!(
+        denied(&again[0]),
+        "the /24 is no longer allowed: {:?}",
+        again[0]
+    );
+    egress.release(cgroup.id).unwrap();
+}
