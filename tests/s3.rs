@@ -149,10 +149,6 @@ fn a_probe_spool_is_shipped_to_s3_whole_and_scanned_from_there() {
     std::fs::write(spool.join("status/node-eu-1a.json"), b"{}").unwrap();
 
     connectors::rest::use_ring_for_tls();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let opened = |port: u16| connectors::location::Opened {
         store: std::sync::Arc::new(
             object_store::aws::AmazonS3Builder::new()
@@ -174,14 +170,12 @@ fn a_probe_spool_is_shipped_to_s3_whole_and_scanned_from_there() {
         display: "s3://agent-spool/node-eu-1a".into(),
     };
     // Nothing listens on port 9: the pass fails and every file stays.
-    let refused = runtime.block_on(connectors::probe::ship_spool(&spool, &opened(9)));
+    let refused = block_on(connectors::probe::ship_spool(&spool, &opened(9)));
     assert!(refused.is_err());
     let left = |d: &str| std::fs::read_dir(spool.join(d)).unwrap().count();
     assert_eq!(left("2026-11-01") + left("2026-11-02"), files + 1);
 
-    let shipped = runtime
-        .block_on(connectors::probe::ship_spool(&spool, &opened(moto.port)))
-        .unwrap();
+    let shipped = block_on(connectors::probe::ship_spool(&spool, &opened(moto.port))).unwrap();
     assert_eq!(shipped.files, files);
     assert_eq!(
         (left("2026-11-01"), left("2026-11-02")),
@@ -201,19 +195,7 @@ fn a_probe_spool_is_shipped_to_s3_whole_and_scanned_from_there() {
         ),
     )
     .unwrap();
-    let out = bin()
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "scan",
-            "--format",
-            "json",
-        ])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .output()
-        .unwrap();
+    let out = scan_with_credentials(&config);
     assert!(out.status.success(), "{}", stderr(&out));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
