@@ -56,13 +56,18 @@ async fn start(options: RunOptions) -> Running {
     let probe = tokio::spawn(run(options, async {
         let _ = stop_rx.await;
     }));
-    for _ in 0..100 {
-        if status.exists() {
+    // Loading and verifying the programs takes seconds on a busy two-core machine, with
+    // the other tests of this file loading theirs at the same time.
+    for _ in 0..600 {
+        if status.exists() || probe.is_finished() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(status.exists(), "the probe started");
+    if !status.exists() {
+        let ended = probe.await;
+        panic!("the probe did not start within 30 s: {ended:?}");
+    }
     (probe, stop_tx)
 }
 
