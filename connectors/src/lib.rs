@@ -13,6 +13,13 @@ pub mod location;
 pub mod probe;
 pub mod rest;
 
+/// A record's stable id from the fields that make it unique: the same record read again,
+/// from a sink's export or the API that wrote it, gets the same id.
+pub(crate) fn record_uid(parts: &[&str]) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(parts.join("\n").as_bytes())[..16])
+}
+
 /// A fact read from a provider's API: the source and the call that answered it.
 pub(crate) fn api_provenance(source: &str, call: String) -> normalizer::inventory::Provenance {
     normalizer::inventory::Provenance {

@@ -698,49 +698,28 @@ mod tests {
     use super::*;
 
     fn probe_event(service: &str, operation: &str, target: &str, name: Option<&str>) -> Event {
-        Event {
-            uid: format!("node-1-42-7-{operation}"),
-            time: crate::Timestamp(1_763_800_000_000),
-            agent: None,
-            layer: if service == "file" || service == "process" {
-                Layer::Kernel
-            } else {
-                Layer::Network
-            },
-            service: service.into(),
-            operation: operation.into(),
-            targets: vec![crate::event::Target {
-                uid: target.into(),
-                kind: None,
-                name: name.map(str::to_string),
-            }],
-            outcome: Outcome::Success,
-            principal: crate::Principal {
-                kind: "process".into(),
-                id: Some("1000".into()),
-                session_name: Some("python3".into()),
-                ..crate::Principal::default()
-            },
-            correlation: crate::Correlation {
-                pid: Some(4242),
-                ppid: Some(1),
-                ..crate::Correlation::default()
-            },
-            source: crate::RawPointer {
-                source: "probe:node-1".into(),
-                object: "spool/1.jsonl".into(),
-                index: 3,
-            },
-            cloud: None,
-            src_ip: None,
-            user_agent: None,
-            model: None,
-            category: None,
-            read_only: None,
-            original_time: None,
-            prompt: None,
-            count: None,
-        }
+        let layer = if service == "file" || service == "process" {
+            Layer::Kernel
+        } else {
+            Layer::Network
+        };
+        let mut e = crate::event::test_event(20_409, 0, layer, operation, target);
+        e.uid = format!("node-1-42-7-{operation}");
+        e.agent = None;
+        e.service = service.into();
+        e.targets[0].name = name.map(str::to_string);
+        e.principal = crate::Principal {
+            kind: "process".into(),
+            id: Some("1000".into()),
+            session_name: Some("python3".into()),
+            ..crate::Principal::default()
+        };
+        e.correlation = crate::Correlation {
+            pid: Some(4242),
+            ppid: Some(1),
+            ..crate::Correlation::default()
+        };
+        e
     }
 
     #[test]

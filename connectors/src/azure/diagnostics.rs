@@ -19,7 +19,6 @@ use normalizer::{
     Timestamp,
 };
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Every archived blob under the source, in time order per resource; anything else listed
@@ -229,15 +228,13 @@ impl crate::invocation::RecordMap for DiagnosticsMapper {
             )
             .into_iter()
             .collect();
-        let uid = hex::encode(
-            &Sha256::digest(
-                format!(
-                    "{resource}\n{stamp}\n{category}\n{operation}\n{}",
-                    correlation_id.as_deref().unwrap_or("")
-                )
-                .as_bytes(),
-            )[..16],
-        );
+        let uid = crate::record_uid(&[
+            &resource,
+            &stamp,
+            &category,
+            &operation,
+            correlation_id.as_deref().unwrap_or(""),
+        ]);
         let location = text(&record, "location").unwrap_or_default();
         let event = Event {
             uid,

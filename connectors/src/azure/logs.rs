@@ -585,7 +585,7 @@ impl crate::invocation::RecordMap for LogMapper {
         };
         let uid = |parts: &[Option<String>]| {
             let joined: Vec<&str> = parts.iter().map(|p| p.as_deref().unwrap_or("")).collect();
-            hex::encode(&Sha256::digest(joined.join("\n").as_bytes())[..16])
+            crate::record_uid(&joined)
         };
         let location = field("location").unwrap_or_default();
         let agent_ref = |id: String| AgentRef {

@@ -17,7 +17,6 @@ use normalizer::{
     RawPointer, Timestamp,
 };
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The log IDs of Cloud Audit Logs, as a sink names their directories, and what each holds.
@@ -514,15 +513,7 @@ impl crate::invocation::RecordMap for AuditMapper {
             .collect();
 
         // insertId is unique within a log and timestamp; with both it is unique anywhere.
-        let uid = hex::encode(
-            &Sha256::digest(
-                format!(
-                    "{log_name}\n{stamp}\n{}",
-                    insert_id.as_deref().unwrap_or("")
-                )
-                .as_bytes(),
-            )[..16],
-        );
+        let uid = crate::record_uid(&[&log_name, &stamp, insert_id.as_deref().unwrap_or("")]);
         let category = audit_log_of(&log_name.replace("%2F", "/")).map(str::to_string);
         let read_only = if verb.starts_with("Get") || verb.starts_with("List") {
             Some(true)

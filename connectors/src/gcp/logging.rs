@@ -98,17 +98,7 @@ pub fn filter(principals: &BTreeSet<String>, state: &PullState) -> String {
 /// The key an entry is known by: unique per log, timestamp and insertId.
 fn entry_key(entry: &Value) -> String {
     let field = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or("");
-    hex::encode(
-        &Sha256::digest(
-            format!(
-                "{}\n{}\n{}",
-                field("logName"),
-                field("timestamp"),
-                field("insertId")
-            )
-            .as_bytes(),
-        )[..16],
-    )
+    crate::record_uid(&[field("logName"), field("timestamp"), field("insertId")])
 }
 
 /// `projects/P/logs/cloudaudit.googleapis.com%2Fdata_access` → `cloudaudit.googleapis.com/data_access`:
