@@ -7,7 +7,7 @@
 mod common;
 
 use common::spec_server::{Reply, Request, SpecServer};
-use common::{bin, layer_statements, repo_root, stderr};
+use common::{layer_statements, repo_root};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -115,27 +115,22 @@ fn write_config(root: &Path, diagnostics: &str) -> PathBuf {
 }
 
 fn agentward(root: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let mut command = bin();
-    command
-        .arg("--config")
-        .arg(root.join("agentward.toml"))
-        .args(args)
-        .env("HOME", root);
-    for k in [
-        "AZURE_STORAGE_ACCOUNT_NAME",
-        "AZURE_STORAGE_TOKEN",
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-        "AZURE_TENANT_ID",
-    ] {
-        command.env_remove(k);
-    }
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = command.output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    out
+    let env: Vec<(&str, &std::ffi::OsStr)> = env
+        .iter()
+        .map(|(k, v)| (*k, std::ffi::OsStr::new(*v)))
+        .collect();
+    common::agentward_at(
+        root,
+        args,
+        &[
+            "AZURE_STORAGE_ACCOUNT_NAME",
+            "AZURE_STORAGE_TOKEN",
+            "AZURE_CLIENT_ID",
+            "AZURE_CLIENT_SECRET",
+            "AZURE_TENANT_ID",
+        ],
+        &env,
+    )
 }
 
 fn source<'a>(summary: &'a Value, name: &str) -> &'a Value {

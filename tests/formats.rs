@@ -449,14 +449,7 @@ fn in_a_store_of_every_provider_coverage_comes_from_each_agents_own_sources() {
     std::fs::write(&config, text).unwrap();
     let scan = run(&["--config", config.to_str().unwrap(), "scan"]);
     assert!(scan.status.success(), "{}", stderr(&scan));
-    let out = run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "coverage",
-        "--format",
-        "json",
-    ]);
-    let coverage: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let coverage = common::coverage_all(&config);
     let mut providers = std::collections::BTreeSet::new();
     for c in &coverage {
         let provider = c["agent"]["provider"].as_str().unwrap();

@@ -1140,13 +1140,7 @@ fn audit_logs_are_read_through_the_logging_api_page_by_page_and_never_twice() {
             let a = &e["unmapped"]["agentward"];
             (
                 a["agent"]["id"].as_str().unwrap_or("-").to_string(),
-                e["api"]["operation"]
-                    .as_str()
-                    .unwrap()
-                    .rsplit('.')
-                    .next()
-                    .unwrap()
-                    .to_string(),
+                common::verb(&e),
             )
         })
         .collect();

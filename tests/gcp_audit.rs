@@ -7,7 +7,7 @@
 mod common;
 
 use common::spec_server::{Reply, Request, SpecServer};
-use common::{bin, layer_statements, repo_root, stderr, verify_jwt};
+use common::{layer_statements, repo_root, verify_jwt};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -209,21 +209,17 @@ fn write_config(root: &Path, audit: Option<&str>) -> PathBuf {
 }
 
 fn agentward(root: &Path, args: &[&str], env: &[(&str, &Path)]) -> std::process::Output {
-    let mut command = bin();
-    command
-        .arg("--config")
-        .arg(root.join("agentward.toml"))
-        .args(args)
-        .env("HOME", root)
-        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
-        .env_remove("GOOGLE_SERVICE_ACCOUNT")
-        .env_remove("GOOGLE_SERVICE_ACCOUNT_KEY");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = command.output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    out
+    let env: Vec<(&str, &std::ffi::OsStr)> = env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    common::agentward_at(
+        root,
+        args,
+        &[
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "GOOGLE_SERVICE_ACCOUNT",
+            "GOOGLE_SERVICE_ACCOUNT_KEY",
+        ],
+        &env,
+    )
 }
 
 fn json_of(out: &std::process::Output) -> Value {
@@ -299,19 +295,7 @@ fn audit_entries_become_events_of_the_engines_they_concern() {
     let ids = |agent: &str, layer: &str| -> Vec<String> {
         events
             .get(&(agent.to_string(), layer.to_string()))
-            .map(|v| {
-                v.iter()
-                    .map(|e| {
-                        e["api"]["operation"]
-                            .as_str()
-                            .unwrap()
-                            .rsplit('.')
-                            .next()
-                            .unwrap()
-                            .to_string()
-                    })
-                    .collect()
-            })
+            .map(|v| v.iter().map(common::verb).collect())
             .unwrap_or_default()
     };
     assert_eq!(ids(TRIAGE, "control"), ["UpdateReasoningEngine"]);

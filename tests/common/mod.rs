@@ -369,8 +369,8 @@ pub async fn create_function(lambda: &aws_sdk_lambda::Client, name: &str, role: 
         .unwrap();
 }
 
-/// The layer status `agentward coverage --format json` gives an agent.
-pub fn coverage_of(config: &std::path::Path, agent: &str, layer: &str) -> Value {
+/// Every statement `agentward coverage --format json` gives.
+pub fn coverage_all(config: &std::path::Path) -> Vec<Value> {
     let out = run(&[
         "--config",
         config.to_str().unwrap(),
@@ -378,8 +378,13 @@ pub fn coverage_of(config: &std::path::Path, agent: &str, layer: &str) -> Value 
         "--format",
         "json",
     ]);
-    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    all.into_iter()
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The layer status `agentward coverage --format json` gives an agent.
+pub fn coverage_of(config: &std::path::Path, agent: &str, layer: &str) -> Value {
+    coverage_all(config)
+        .into_iter()
         .find(|c| c["agent"]["id"] == agent && c["layer"] == layer)
         .unwrap_or_else(|| panic!("no {layer} coverage for {agent}"))
 }
@@ -527,4 +532,40 @@ pub fn now() -> normalizer::Timestamp {
             .unwrap()
             .as_millis() as i64,
     )
+}
+
+/// The verb of an OCSF event's operation (`google.cloud.….UpdateReasoningEngine` →
+/// `UpdateReasoningEngine`).
+pub fn verb(event: &Value) -> String {
+    let operation = event["api"]["operation"].as_str().unwrap();
+    operation
+        .rsplit('.')
+        .next()
+        .unwrap_or(operation)
+        .to_string()
+}
+
+/// Runs the binary on `root/agentward.toml`, with `HOME` at `root`, without the `cleared`
+/// variables and with `env`; the run must succeed.
+pub fn agentward_at(
+    root: &Path,
+    args: &[&str],
+    cleared: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Output {
+    let mut command = bin();
+    command
+        .arg("--config")
+        .arg(root.join("agentward.toml"))
+        .args(args)
+        .env("HOME", root);
+    for k in cleared {
+        command.env_remove(k);
+    }
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    out
 }
