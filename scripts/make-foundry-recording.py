@@ -12,7 +12,8 @@ injection), with one project, `support`, and two model deployments:
     gpt-4o-mini-prod, one function tool, RAI policy refunds-strict; its version 2 could
     also close customer accounts;
   * `ticket-router` (hosted agent): a container image; its environment values are never
-    recorded.
+    recorded. It has its own Entra agent identity (`instance_identity`, made from a
+    blueprint), which may send to the tickets Service Bus queue namespace.
 
 The account's diagnostic setting sends Audit logs to a Log Analytics workspace but not
 RequestResponse, and the project has no Application Insights connection (no tracing).
@@ -31,7 +32,8 @@ project's search connection, and a partner's account failing to change the accou
 network rules. Times are relative to when the recording is made; the recording keeps that
 moment, so a replay asks for the same windows.
 
-The project's managed identity (the agents' identity) holds Azure AI User on the account,
+The project's managed identity (the identity of agents without their own, and of tools
+set to authenticate as the project) holds Azure AI User on the account,
 Storage Blob Data Reader on the policy documents' storage account, and Contributor on the
 whole support-ai resource group (someone's shortcut: it can change the account itself).
 
@@ -62,6 +64,10 @@ ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/support-ai/providers/Microsoft.C
 TOKENS = {"https://management.azure.com": "arm-example-token", "https://ai.azure.com": "foundry-example-token"}
 
 PROJECT_PRINCIPAL = "8d4f2b6a-1e3c-4a5b-9c7d-0e1f2a3b4c5d"
+ROUTER_PRINCIPAL = "5b7e9c1d-3f2a-4e6b-8d0c-1a2b3c4d5e6f"
+ROUTER_CLIENT = "0e9d8c7b-6a5f-4e3d-2c1b-0a9f8e7d6c5b"
+ROUTER_BLUEPRINT = "7c6b5a4f-3e2d-4c1b-9a0f-8e7d6c5b4a39"
+SERVICE_BUS_SENDER = "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"
 AI_USER = "53ca6127-db72-4b80-b1b0-d745d6d5456d"
 BLOB_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
@@ -73,6 +79,10 @@ ROLES = {
                     "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"],
         "notActions": [], "dataActions": ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
         "notDataActions": []}),
+    SERVICE_BUS_SENDER: ("Azure Service Bus Data Sender", {
+        "actions": ["Microsoft.ServiceBus/*/queues/read", "Microsoft.ServiceBus/*/topics/read",
+                    "Microsoft.ServiceBus/*/topics/subscriptions/read"],
+        "notActions": [], "dataActions": ["Microsoft.ServiceBus/*/send/action"], "notDataActions": []}),
     CONTRIBUTOR: ("Contributor", {"actions": ["*"], "notActions": [
         "Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
         "Microsoft.Authorization/elevateAccess/Action", "Microsoft.Blueprint/blueprintAssignments/write",
@@ -89,17 +99,31 @@ def rai_filter(name, source, enabled, threshold):
     return f
 
 
-def role_assignment(n, role, scope):
+def role_assignment(n, role, scope, principal=PROJECT_PRINCIPAL):
     name = f"{n:08d}-5e1f-4c2a-9b3d-7a6c5b4e3d2f"
     return {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}", "name": name,
             "type": "Microsoft.Authorization/roleAssignments",
             "properties": {"roleDefinitionId": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}",
-                           "principalId": PROJECT_PRINCIPAL, "principalType": "ServicePrincipal", "scope": scope,
+                           "principalId": principal, "principalType": "ServicePrincipal", "scope": scope,
                            "condition": None, "conditionVersion": None, "createdOn": "2026-09-30T14:02:11.4410000Z"}}
 
 
 unanswered = []
 state = {"endpoint": ""}
+
+
+ROLE_ASSIGNMENTS = {
+    PROJECT_PRINCIPAL: {"value": [
+        role_assignment(1, AI_USER, ACCOUNT),
+        role_assignment(2, BLOB_READER, f"/subscriptions/{SUB}/resourceGroups/support-docs/providers/Microsoft.Storage/storageAccounts/acmepolicies"),
+        role_assignment(3, CONTRIBUTOR, f"/subscriptions/{SUB}/resourceGroups/support-ai"),
+    ]},
+    ROUTER_PRINCIPAL: {"value": [
+        role_assignment(4, SERVICE_BUS_SENDER,
+                        f"/subscriptions/{SUB}/resourceGroups/support-ai/providers/Microsoft.ServiceBus/namespaces/acme-tickets",
+                        ROUTER_PRINCIPAL),
+    ]},
+}
 
 
 def arm_answers():
@@ -147,11 +171,6 @@ def arm_answers():
                                 rai_filter("Protected Material Text", "Completion", True, None)],
                             "customBlocklists": [{"blocklistName": "account-numbers", "blocking": True,
                                                   "source": "Completion"}]}}]},
-        f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments": {"value": [
-            role_assignment(1, AI_USER, ACCOUNT),
-            role_assignment(2, BLOB_READER, f"/subscriptions/{SUB}/resourceGroups/support-docs/providers/Microsoft.Storage/storageAccounts/acmepolicies"),
-            role_assignment(3, CONTRIBUTOR, f"/subscriptions/{SUB}/resourceGroups/support-ai"),
-        ]},
         **{f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}": {
             "id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}", "name": guid,
             "type": "Microsoft.Authorization/roleDefinitions",
@@ -190,7 +209,10 @@ VERSIONED = {"object": "list", "has_more": False, "first_id": "refund-helper", "
                        "tools": [{"type": "function", "function": {"name": "issue_refund", "description": "Refund an order",
                                                                     "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}, "amount": {"type": "number"}}}}}],
                        "rai_config": {"rai_policy_name": "refunds-strict"}}}}},
-    {"object": "agent", "id": "ticket-router", "name": "ticket-router", "versions": {"latest": {
+    {"object": "agent", "id": "ticket-router", "name": "ticket-router",
+     "instance_identity": {"principal_id": ROUTER_PRINCIPAL, "client_id": ROUTER_CLIENT, "status": "active"},
+     "blueprint": {"principal_id": ROUTER_BLUEPRINT, "client_id": "2d3c4b5a-6f7e-4d8c-9b0a-1f2e3d4c5b6a"},
+     "versions": {"latest": {
         "object": "agent.version", "id": "ticket-router:1", "name": "ticket-router", "version": "1",
         "created_at": 1762300000, "metadata": {},
         "definition": {"kind": "hosted", "image": "acmeregistry.azurecr.io/ticket-router:1.4.2", "cpu": "1", "memory": "2Gi",
@@ -325,8 +347,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("authorization") != f"Bearer {wanted}":
             return self.reply(401, {"error": {"code": "InvalidAuthenticationToken", "message": "wrong token"}})
         answers = arm_answers()
-        if url.path.endswith("/roleAssignments") and query.get("$filter") != f"principalId eq '{PROJECT_PRINCIPAL}'":
-            unanswered.append(f"GET {self.path} (no principalId filter)")
+        if url.path == f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments":
+            for principal, assignments in ROLE_ASSIGNMENTS.items():
+                if query.get("$filter") == f"principalId eq '{principal}'":
+                    return self.reply(200, assignments)
+            unanswered.append(f"GET {self.path} (no known principalId filter)")
             return self.reply(400, {"error": {"code": "BadRequest", "message": "principalId filter expected"}})
         if arm and url.path in answers:
             return self.reply(200, answers[url.path])

@@ -679,7 +679,12 @@ fn grant_line(grant: &normalizer::inventory::RoleGrant) -> String {
     if grant.condition.is_some() {
         allows.push("under a condition".into());
     }
-    format!("{} on {scope}: {}", grant.role, allows.join("; "))
+    let held = grant
+        .holder
+        .as_ref()
+        .map(|h| format!(" (held by {h})"))
+        .unwrap_or_default();
+    format!("{} on {scope}{held}: {}", grant.role, allows.join("; "))
 }
 
 fn sourced_line(

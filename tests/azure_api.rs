@@ -266,7 +266,10 @@ fn route(azure: &Arc<Mutex<Azure>>, r: &Request) -> Reply {
                         "definition": {"kind": "prompt", "model": "gpt-4o-prod", "instructions": "Approve refunds under 50 EUR.",
                                        "tools": [{"type": "function", "function": {"name": "issue_refund", "parameters": {"type": "object"}}}],
                                        "rai_config": {"rai_policy_name": "refunds-strict"}}}}},
-                    {"object": "agent", "id": "ticket-router", "name": "ticket-router", "versions": {"latest": {
+                    {"object": "agent", "id": "ticket-router", "name": "ticket-router",
+                     "instance_identity": {"principal_id": AGENT_PRINCIPAL, "client_id": AGENT_CLIENT, "status": "active"},
+                     "blueprint": {"principal_id": BLUEPRINT_PRINCIPAL, "client_id": "d4d4d4d4-1111-0000-0000-000000000004"},
+                     "versions": {"latest": {
                         "object": "agent.version", "id": "ticket-router:1", "name": "ticket-router", "version": "1",
                         "created_at": 1_762_100_000, "metadata": {},
                         "definition": {"kind": "hosted", "image": "acme.azurecr.io/ticket-router:1.4.2", "cpu": "1", "memory": "2Gi",
@@ -502,13 +505,23 @@ const PROJECT_PRINCIPAL: &str = "b2b2b2b2-0000-0000-0000-000000000002";
 const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 const BLOB_CONTRIBUTOR: &str = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+const AI_USER: &str = "53ca6127-db72-4b80-b1b0-d745d6d5456d";
+/// The hosted agent's own Entra agent identity and the blueprint it was made from.
+const AGENT_PRINCIPAL: &str = "c3c3c3c3-0000-0000-0000-000000000003";
+const AGENT_CLIENT: &str = "c3c3c3c3-1111-0000-0000-000000000003";
+const BLUEPRINT_PRINCIPAL: &str = "d4d4d4d4-0000-0000-0000-000000000004";
 
 /// The project identity's role assignments across the subscription, two pages; Reader is
-/// assigned twice, so its definition must be read once.
+/// assigned twice, so its definition must be read once. The hosted agent's own identity
+/// has one, on the project.
 fn role_assignments(az: &mut Azure, r: &Request) -> Reply {
-    if r.param("$filter").as_deref() != Some(&format!("principalId eq '{PROJECT_PRINCIPAL}'")) {
+    let filter = r.param("$filter");
+    let principal = [PROJECT_PRINCIPAL, AGENT_PRINCIPAL]
+        .into_iter()
+        .find(|p| filter.as_deref() == Some(&format!("principalId eq '{p}'")));
+    let Some(principal) = principal else {
         return azure_error(400, "BadRequest", "a principalId filter was expected");
-    }
+    };
     let assignment = |n: u32, role: &str, scope: String, condition: Option<&str>| {
         json!({
             "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/0000000{n}-aaaa-bbbb-cccc-dddddddddddd"),
@@ -516,12 +529,17 @@ fn role_assignments(az: &mut Azure, r: &Request) -> Reply {
             "type": "Microsoft.Authorization/roleAssignments",
             "properties": {
                 "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}"),
-                "principalId": PROJECT_PRINCIPAL, "principalType": "ServicePrincipal", "scope": scope,
+                "principalId": principal, "principalType": "ServicePrincipal", "scope": scope,
                 "condition": condition, "conditionVersion": condition.map(|_| "2.0"),
                 "createdOn": "2026-10-01T09:00:00.0000000Z"
             }
         })
     };
+    if principal == AGENT_PRINCIPAL {
+        return Reply::json(json!({"value": [
+            assignment(5, AI_USER, format!("{}/projects/support", account_id("acme-foundry")), None),
+        ]}));
+    }
     let storage = format!(
         "/subscriptions/{SUB}/resourceGroups/kb-rg/providers/Microsoft.Storage/storageAccounts/acmekb"
     );
@@ -556,6 +574,11 @@ fn role_definition(guid: &str) -> Reply {
             json!([{"actions": ["*"], "notActions": [
             "Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
             "Microsoft.Authorization/elevateAccess/Action"], "dataActions": [], "notDataActions": []}]),
+        ),
+        AI_USER => (
+            "Azure AI User",
+            json!([{"actions": ["Microsoft.CognitiveServices/*/read"], "notActions": [],
+                    "dataActions": ["Microsoft.CognitiveServices/*"], "notDataActions": []}]),
         ),
         BLOB_CONTRIBUTOR => (
             "Storage Blob Data Contributor",
@@ -922,6 +945,54 @@ fn foundry_agents_are_inventoried_with_their_real_models_through_every_page() {
     assert_eq!(
         refund["identity_grants"]["value"],
         first["identity_grants"]["value"]
+    );
+    // An agent with its own Entra agent identity acts as it: its roles, then the project
+    // identity's (tools authenticating as the project still use them), each labelled.
+    let router = agent(&agents, "acme-foundry/support/ticket-router");
+    assert_eq!(
+        router["role"]["value"],
+        format!(
+            "agent identity {AGENT_PRINCIPAL} (client {AGENT_CLIENT}, blueprint {BLUEPRINT_PRINCIPAL})"
+        )
+    );
+    let held: Vec<(&str, &str, &str)> = router["identity_grants"]["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["role"].as_str().unwrap(),
+                g["scope"].as_str().unwrap(),
+                g["holder"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let project_identity =
+        format!("project support managed identity (principal {PROJECT_PRINCIPAL})");
+    assert_eq!(held.len(), 5, "{held:?}");
+    assert_eq!(
+        held[0],
+        (
+            "Azure AI User",
+            &*format!("{}/projects/support", account_id("acme-foundry")),
+            &*format!("its agent identity {AGENT_PRINCIPAL}")
+        )
+    );
+    assert!(
+        held[1..].iter().all(|(.., h)| *h == project_identity),
+        "{held:?}"
+    );
+    assert_eq!(held[1].0, "Contributor");
+    assert_eq!(
+        router["configs"][0]["value"]["role"],
+        router["role"]["value"]
+    );
+    let router_text = String::from_utf8(agentward(&s, &["inventory"]).stdout).unwrap();
+    assert!(
+        router_text.contains(&format!(
+            "Azure AI User on accounts/acme-foundry/projects/support (resource group agents-rg) (held by its agent identity {AGENT_PRINCIPAL})"
+        )),
+        "{router_text}"
     );
     // Contributor on the resource group lets whatever steers an agent change anything there.
     let findings: Vec<Value> =

@@ -417,7 +417,7 @@ fn the_managed_agents_example_is_valid_cyclonedx_with_both_providers_and_valid_o
             .filter(|l| l.contains("unbounded-identity-grant"))
             .count(),
         3,
-        "one per Foundry agent running as the project identity: {findings}"
+        "one per Foundry agent, the hosted one through the project identity it holds beside its own: {findings}"
     );
 }
 

@@ -350,9 +350,13 @@ impl Finding {
                         let except: Vec<&String> =
                             g.not_actions.iter().chain(&g.not_data_actions).collect();
                         format!(
-                            "{} on {} allows {what}{}",
+                            "{} on {}{} allows {what}{}",
                             g.role,
                             g.scope,
+                            g.holder
+                                .as_ref()
+                                .map(|h| format!(" (held by {h})"))
+                                .unwrap_or_default(),
                             if except.is_empty() {
                                 String::new()
                             } else {
@@ -508,6 +512,7 @@ mod tests {
             data_actions: Vec::new(),
             not_data_actions: Vec::new(),
             condition: condition.map(str::to_string),
+            holder: None,
         };
         let bounded = vec![
             grant("Reader", &["*/read"], None),

@@ -354,6 +354,10 @@ pub struct RoleGrant {
     /// The assignment's ABAC condition, when one narrows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
+    /// Which of the agent's identities holds it, when the agent can act as more than one
+    /// (a Foundry agent's own agent identity and its project's managed identity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
 }
 
 impl RoleGrant {

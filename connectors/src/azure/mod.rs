@@ -381,6 +381,9 @@ async fn read_account(
         out.failures.push(format!("account {name}: {what}: {e}"));
     };
     let mut definitions: BTreeMap<String, Value> = BTreeMap::new();
+    // Agent identities' grants by principal, `None` when unread: agents of one blueprint
+    // or of a project's shared identity hold the same ones.
+    let mut principal_grants: BTreeMap<String, Option<Vec<RoleGrant>>> = BTreeMap::new();
     let deployments = match settings.arm(&format!("{id}/deployments"), ARM_API) {
         Ok(url) => arm_list(client, url).await,
         Err(e) => Err(e),
@@ -595,6 +598,52 @@ async fn read_account(
                             continue;
                         };
                         let agent = agent_ref(&agent_id);
+                        let own_identity = match list {
+                            AgentList::Versioned => AgentIdentity::of(item),
+                            AgentList::Classic => None,
+                        };
+                        let (agent_role, agent_grants) = match &own_identity {
+                            None => (identity.clone(), grants.clone()),
+                            Some(own) => {
+                                let held = match principal_grants.get(&own.principal) {
+                                    Some(read) => read.clone(),
+                                    None => {
+                                        let read = match role_grants(
+                                            client,
+                                            settings,
+                                            &subscription,
+                                            &own.principal,
+                                            &mut definitions,
+                                        )
+                                        .await
+                                        {
+                                            Ok(g) => Some(g),
+                                            Err(e) => {
+                                                fail(
+                                                    &mut out,
+                                                    &format!(
+                                                        "project {project_name}: role assignments of agent {agent_id}'s agent identity not read"
+                                                    ),
+                                                    e,
+                                                );
+                                                None
+                                            }
+                                        };
+                                        principal_grants
+                                            .insert(own.principal.clone(), read.clone());
+                                        read
+                                    }
+                                };
+                                (
+                                    Some(own.label.clone()),
+                                    own.grants_with_project(
+                                        held,
+                                        identity.as_deref().zip(grants.as_ref()),
+                                        principal.is_some(),
+                                    ),
+                                )
+                            }
+                        };
                         listed.insert(agent.id.clone());
                         out.agents += 1;
                         if let Some(rai) = config
@@ -621,9 +670,9 @@ async fn read_account(
                             now,
                             &platform,
                             item["name"].as_str(),
-                            (identity.as_deref(), grants.as_ref()),
+                            (agent_role.as_deref(), agent_grants.as_ref()),
                             VersionConfig {
-                                role: identity.clone(),
+                                role: agent_role.clone(),
                                 ..config
                             },
                         );
@@ -649,7 +698,7 @@ async fn read_account(
                                             time: now,
                                             agent: agent.clone(),
                                             fact: Fact::VersionConfig(VersionConfig {
-                                                role: identity.clone(),
+                                                role: agent_role.clone(),
                                                 ..older_config
                                             }),
                                             provenance: provenance(
@@ -813,6 +862,71 @@ fn rai_policy(name: &str, properties: &Value) -> GuardrailConfig {
     }
 }
 
+/// A versioned agent's own Entra agent identity (`instance_identity`, with the blueprint
+/// it was created from): what tools authenticating as the agent present.
+struct AgentIdentity {
+    principal: String,
+    label: String,
+}
+
+impl AgentIdentity {
+    fn of(agent: &Value) -> Option<Self> {
+        let own = &agent["instance_identity"];
+        let principal = own["principal_id"].as_str().filter(|p| !p.is_empty())?;
+        let mut label = format!("agent identity {principal}");
+        let mut about = Vec::new();
+        if let Some(client) = own["client_id"].as_str().filter(|c| !c.is_empty()) {
+            about.push(format!("client {client}"));
+        }
+        if let Some(blueprint) = agent["blueprint"]["principal_id"]
+            .as_str()
+            .filter(|b| !b.is_empty())
+        {
+            about.push(format!("blueprint {blueprint}"));
+        }
+        if let Some(status) = own["status"].as_str().filter(|s| *s != "active") {
+            about.push(format!("{status}: Entra issues it no tokens"));
+        }
+        if !about.is_empty() {
+            label.push_str(&format!(" ({})", about.join(", ")));
+        }
+        Some(Self {
+            principal: principal.to_string(),
+            label,
+        })
+    }
+
+    /// What the agent may do: its agent identity's grants and, labelled apart, its
+    /// project's managed identity's, which tools set to authenticate as the project still
+    /// use (and published agents were reported to fall back to). `None` when either
+    /// identity's assignments are unread.
+    fn grants_with_project(
+        &self,
+        own: Option<Vec<RoleGrant>>,
+        project: Option<(&str, &Vec<RoleGrant>)>,
+        project_has_identity: bool,
+    ) -> Option<Vec<RoleGrant>> {
+        let own = own?;
+        if project_has_identity && project.is_none() {
+            return None;
+        }
+        let held_by = |grants: &[RoleGrant], holder: &str| -> Vec<RoleGrant> {
+            grants
+                .iter()
+                .map(|g| RoleGrant {
+                    holder: Some(holder.to_string()),
+                    ..g.clone()
+                })
+                .collect()
+        };
+        let mut all = held_by(&own, &format!("its agent identity {}", self.principal));
+        if let Some((name, grants)) = project {
+            all.extend(held_by(grants, name));
+        }
+        Some(all)
+    }
+}
+
 /// Every role assignment of `principal` in the subscription (at the subscription, its
 /// resource groups and resources, every page), each joined to its role definition; a
 /// definition is read once per account.
@@ -885,6 +999,7 @@ async fn role_grants(
                 .as_str()
                 .filter(|c| !c.is_empty())
                 .map(str::to_string),
+            holder: None,
         });
     }
     out.sort();
@@ -1281,6 +1396,34 @@ pub fn coverage(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_disabled_agent_identity_says_it_gets_no_tokens_and_an_agent_without_one_has_none() {
+        let own = AgentIdentity::of(&serde_json::json!({
+            "name": "router",
+            "instance_identity": {"principal_id": "p-1", "client_id": "c-1", "status": "disabled"}
+        }))
+        .unwrap();
+        assert_eq!(own.principal, "p-1");
+        assert_eq!(
+            own.label,
+            "agent identity p-1 (client c-1, disabled: Entra issues it no tokens)"
+        );
+        assert!(AgentIdentity::of(&serde_json::json!({"name": "legacy"})).is_none());
+        assert!(
+            AgentIdentity::of(&serde_json::json!({"instance_identity": {"principal_id": ""}}))
+                .is_none()
+        );
+        // The project identity's assignments unread: the agent's whole set is unknown.
+        assert!(
+            own.grants_with_project(Some(Vec::new()), None, true)
+                .is_none()
+        );
+        assert_eq!(
+            own.grants_with_project(Some(Vec::new()), None, false),
+            Some(Vec::new())
+        );
+    }
 
     fn agent() -> AgentRef {
         AgentRef {
