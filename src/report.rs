@@ -406,7 +406,7 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
             sourced_line(
                 &mut out,
                 "endpoint",
-                format!("{} ({})", e.value.address, e.value.transport),
+                e.value.to_string(),
                 e.since,
                 &e.provenance,
             );

@@ -6,6 +6,7 @@
 #define PATH_LEN 256
 #define ARGS_LEN 512
 #define COMM_LEN 16
+#define DNS_LEN 512
 
 enum event_kind {
 	KIND_EXEC = 1,
@@ -15,6 +16,7 @@ enum event_kind {
 	KIND_TCP_CONNECT = 5,
 	KIND_CONNECT = 6,
 	KIND_EGRESS = 7,
+	KIND_DNS = 8,
 };
 
 /* Per-CPU counters, by index. */
@@ -74,6 +76,20 @@ struct connect_event {
 	__u8 verdict; /* egress only: 1 allowed, 0 denied */
 	__u8 enforcing;
 	__u8 addr[16];
+};
+
+/* One DNS message over UDP between a watched cgroup's socket and a resolver, as the
+ * packet carried it (the reader parses it). Queries are sent from the sending task's
+ * context; answers arrive in softirq, so their pid, uid and comm are 0. */
+struct dns_event {
+	struct event_header h;
+	__u16 family;
+	__u16 port;     /* the resolver's */
+	__u8 answer;    /* 0 a query the socket sent, 1 a message it received */
+	__u8 truncated; /* the message was longer than DNS_LEN */
+	__u16 len;      /* bytes of `message` filled */
+	__u8 addr[16];  /* the resolver's, v4-mapped for IPv4 */
+	__u8 message[DNS_LEN];
 };
 
 struct dedupe_key {

@@ -72,7 +72,16 @@ pub struct Collector {
     sent: HashMap<DedupeKey, (Event, u64)>,
     /// Agents seen since the last loss report.
     pub active: BTreeMap<String, AgentRef>,
+    /// Occurrences of behaviors deduplicated here rather than in the kernel (DNS
+    /// queries: the programs pass whole messages and the names are parsed here).
+    counted_here: HashMap<DedupeKey, u64>,
+    /// The name each cgroup looked an address up by, from the DNS answers it received.
+    resolved: HashMap<(u64, IpAddr), String>,
 }
+
+/// Past this many remembered addresses the oldest knowledge is dropped wholesale: a
+/// connect then shows its address alone until the agent resolves the name again.
+const MAX_RESOLVED: usize = 65_536;
 
 impl Collector {
     pub fn new(config: CollectorConfig, clock: Clock) -> Collector {
@@ -84,6 +93,8 @@ impl Collector {
             reported: HashSet::new(),
             sent: HashMap::new(),
             active: BTreeMap::new(),
+            counted_here: HashMap::new(),
+            resolved: HashMap::new(),
         }
     }
 
@@ -110,16 +121,59 @@ impl Collector {
     }
 
     /// The spool record of one raw event. An event whose cgroup is gone before it could
-    /// be attributed is kept, without an agent.
-    pub fn record(&mut self, raw: &RawEvent) -> SpoolRecord {
+    /// be attributed is kept, without an agent. `None` for what is not an event of its
+    /// own: a DNS answer (it names the addresses later connects go to) or a DNS query
+    /// already reported for this cgroup (counted, reported with the repeats).
+    pub fn record(&mut self, raw: &RawEvent) -> Option<SpoolRecord> {
         let header = raw.header();
+        let mut dns_key = None;
+        if let RawEvent::Dns {
+            answer, message, ..
+        } = raw
+        {
+            let parsed = crate::dns::parse(message);
+            if *answer {
+                if let Some(m) = parsed {
+                    self.remember_answer(header.cgroup_id, &m);
+                }
+                return None;
+            }
+            let key = DedupeKey {
+                cgroup_id: header.cgroup_id,
+                // A and AAAA lookups of one name are two behaviors, as their
+                // operations say.
+                target_hash: crate::wire::fnv1a(
+                    format!(
+                        "{} {}",
+                        dns_target(parsed.as_ref()),
+                        parsed
+                            .as_ref()
+                            .and_then(|m| m.questions.first())
+                            .map_or(0, |q| q.qtype)
+                    )
+                    .as_bytes(),
+                    crate::wire::FNV_OFFSET,
+                ),
+                kind: u32::from(crate::wire::KIND_DNS),
+                pad: 0,
+            };
+            if let Some(count) = self.counted_here.get_mut(&key) {
+                *count += 1;
+                return None;
+            }
+            self.counted_here.insert(key, 1);
+            dns_key = Some(key);
+        }
         let attributed = self.workload(header.cgroup_id);
         let agent = attributed.as_ref().map(|(_, a)| a.clone());
         if let Some(a) = &agent {
             self.active.insert(a.key(), a.clone());
         }
         let time = self.clock.wall(header.boot_ns);
-        let (layer, service, operation, target, outcome) = describe(raw);
+        let (layer, service, operation, mut target, outcome) = describe(raw);
+        if let (RawEvent::Connect { addr, .. }, Some((_, _, name))) = (raw, target.as_mut()) {
+            *name = self.resolved.get(&(header.cgroup_id, *addr)).cloned();
+        }
         let uid = format!(
             "{}-{}-{}-{}",
             self.config.host, header.boot_ns, header.tid, operation
@@ -168,7 +222,7 @@ impl Collector {
             prompt: None,
             count: None,
         };
-        if let Some(key) = DedupeKey::of(raw) {
+        if let Some(key) = DedupeKey::of(raw).or(dns_key) {
             // Sent again after the kernel forgot the key: its count starts over.
             self.sent.insert(key, (event.clone(), 1));
         }
@@ -176,9 +230,27 @@ impl Collector {
             Some((workload, agent)) => self.facts(raw, workload, agent, time, &uid),
             None => Vec::new(),
         };
-        SpoolRecord::Event {
+        Some(SpoolRecord::Event {
             event: Box::new(event),
             observations,
+        })
+    }
+
+    /// Each address of an answer, as the name the cgroup asked for (what it meant, even
+    /// when a CNAME chain led elsewhere).
+    fn remember_answer(&mut self, cgroup_id: u64, answer: &crate::dns::Message) {
+        let Some(question) = answer.questions.first() else {
+            return;
+        };
+        if answer.addresses.is_empty() {
+            return;
+        }
+        if self.resolved.len() + answer.addresses.len() > MAX_RESOLVED {
+            self.resolved.clear();
+        }
+        for address in &answer.addresses {
+            self.resolved
+                .insert((cgroup_id, *address), question.name.clone());
         }
     }
 
@@ -218,14 +290,15 @@ impl Collector {
                 }
             }
             RawEvent::Connect {
+                header,
                 transport,
                 addr,
                 port,
-                ..
             } if !is_resolver(*port) => {
                 facts.push(Fact::Endpoint(Endpoint {
                     address: socket_text(*addr, *port),
                     transport: transport.as_str().into(),
+                    name: self.resolved.get(&(header.cgroup_id, *addr)).cloned(),
                 }));
             }
             _ => {}
@@ -259,8 +332,9 @@ impl Collector {
         now: Timestamp,
     ) -> Vec<SpoolRecord> {
         let mut out = Vec::new();
+        let counted_here = &mut self.counted_here;
         self.sent.retain(|key, (first, reported)| {
-            let Some(&total) = counts.get(key) else {
+            let Some(&total) = counts.get(key).or(counted_here.get(key)) else {
                 return false;
             };
             if total > *reported {
@@ -440,6 +514,31 @@ fn describe(raw: &RawEvent) -> Described {
             Some((socket_text(*addr, *port), "endpoint", None)),
             Outcome::Success,
         ),
+        RawEvent::Dns {
+            resolver,
+            port,
+            message,
+            truncated,
+            ..
+        } => {
+            let parsed = crate::dns::parse(message);
+            let operation = match parsed.as_ref().and_then(|m| m.questions.first()) {
+                Some(q) => format!("query_{}", crate::dns::type_name(q.qtype)),
+                None if *truncated => "query_too_long".to_string(),
+                None => "query_unreadable".to_string(),
+            };
+            (
+                Layer::Network,
+                "dns",
+                operation,
+                Some((
+                    dns_target(parsed.as_ref()),
+                    "domain",
+                    Some(format!("resolver {}", socket_text(*resolver, *port))),
+                )),
+                Outcome::Success,
+            )
+        }
         RawEvent::EgressDenied {
             header,
             transport,
@@ -461,6 +560,15 @@ fn describe(raw: &RawEvent) -> Described {
                 Outcome::Success
             },
         ),
+    }
+}
+
+/// What a query asks for: its first question's name (a query has one in practice), or
+/// a placeholder that still keeps unreadable queries apart from each other's names.
+fn dns_target(message: Option<&crate::dns::Message>) -> String {
+    match message.and_then(|m| m.questions.first()) {
+        Some(q) => q.name.clone(),
+        None => "(unreadable DNS message)".to_string(),
     }
 }
 
@@ -528,7 +636,7 @@ mod tests {
     fn repeats_counted_in_the_kernel_become_counted_events() {
         let mut c = collector();
         let raw = open("/srv/models/llama.gguf", 5_000_000);
-        let first = c.record(&raw);
+        let first = c.record(&raw).unwrap();
         let SpoolRecord::Event {
             event,
             observations,
@@ -573,11 +681,105 @@ mod tests {
         );
     }
 
+    fn dns(answer: bool, message: Vec<u8>, boot_ns: u64) -> RawEvent {
+        RawEvent::Dns {
+            header: Header {
+                boot_ns,
+                cgroup_id: 42,
+                pid: if answer { 0 } else { 7 },
+                tid: if answer { 0 } else { 7 },
+                ppid: 1,
+                uid: 0,
+                result: 0,
+                comm: if answer { "" } else { "python3" }.into(),
+                target_hash: 0,
+                kind: crate::wire::KIND_DNS,
+            },
+            resolver: "127.0.0.53".parse().unwrap(),
+            port: 53,
+            answer,
+            truncated: false,
+            message,
+        }
+    }
+
+    #[test]
+    fn dns_answers_name_later_connects_and_queries_are_counted_per_name_and_type() {
+        use crate::dns::tests::message;
+        let mut c = collector();
+        let openai: IpAddr = "203.0.113.7".parse().unwrap();
+        let query = c
+            .record(&dns(false, message(1, "api.openai.com", 1, &[]), 10))
+            .unwrap();
+        let SpoolRecord::Event { event, .. } = &query else {
+            panic!()
+        };
+        assert_eq!(event.service, "dns");
+        assert_eq!(event.operation, "query_A");
+        assert_eq!(event.targets[0].uid, "api.openai.com");
+        assert_eq!(
+            event.targets[0].name.as_deref(),
+            Some("resolver 127.0.0.53:53")
+        );
+        // The same lookup again is counted, not sent; its AAAA twin is a behavior of its own.
+        assert!(
+            c.record(&dns(false, message(2, "api.openai.com", 1, &[]), 11))
+                .is_none()
+        );
+        assert!(
+            c.record(&dns(false, message(3, "api.openai.com", 28, &[]), 12))
+                .is_some()
+        );
+        // The answer is no event; it names the address the agent then connects to.
+        assert!(
+            c.record(&dns(true, message(1, "api.openai.com", 1, &[openai]), 13))
+                .is_none()
+        );
+        let connect = RawEvent::Connect {
+            header: Header {
+                boot_ns: 14,
+                cgroup_id: 42,
+                pid: 7,
+                tid: 7,
+                ppid: 1,
+                uid: 0,
+                result: 0,
+                comm: "python3".into(),
+                target_hash: 99,
+                kind: crate::wire::KIND_TCP_CONNECT,
+            },
+            transport: Transport::Tcp,
+            addr: openai,
+            port: 443,
+        };
+        let Some(SpoolRecord::Event {
+            event,
+            observations,
+        }) = c.record(&connect)
+        else {
+            panic!()
+        };
+        assert_eq!(event.targets[0].uid, "203.0.113.7:443");
+        assert_eq!(event.targets[0].name.as_deref(), Some("api.openai.com"));
+        assert!(observations.iter().any(|o| o.fact
+            == Fact::Endpoint(Endpoint {
+                address: "203.0.113.7:443".into(),
+                transport: "tcp".into(),
+                name: Some("api.openai.com".into()),
+            })));
+        // The repeat counted here is reported with the kernel's repeats.
+        let repeats = c.repeats(&HashMap::new(), Timestamp(5));
+        assert_eq!(
+            counts(&repeats),
+            vec![("api.openai.com".to_string(), Some(1), Timestamp(5))]
+        );
+    }
+
     #[test]
     fn a_fact_is_stated_once_per_agent() {
         let mut c = collector();
-        let facts = |r: SpoolRecord| match r {
-            SpoolRecord::Event { observations, .. } => observations.len(),
+        let facts = |r: Option<SpoolRecord>| match r {
+            Some(SpoolRecord::Event { observations, .. }) => observations.len(),
             _ => 0,
         };
         // Name, platform and the model file the first time; nothing new the second.

@@ -4,7 +4,7 @@
 use crate::attribution::PodDirectory;
 use crate::collector::{Clock, Collector, CollectorConfig};
 use crate::egress::{AllowRule, Egress, EgressMode, Governed};
-use crate::probe::{Counters, Probe, ProbeConfig, TRACEPOINTS};
+use crate::probe::{Counters, DNS_PROGRAMS, Probe, ProbeConfig, TRACEPOINTS};
 use crate::spool::SpoolWriter;
 use crate::{ProbeError, RawEvent};
 use normalizer::{AgentRef, Timestamp};
@@ -180,6 +180,30 @@ pub async fn run(
             agent: collector.agent_of(*id),
         });
     }
+    // Nested watched cgroups share their topmost one's DNS programs.
+    let topmost: Vec<&PathBuf> = watch
+        .iter()
+        .map(|(path, _)| path)
+        .filter(|path| {
+            !watch
+                .iter()
+                .any(|(other, _)| other != *path && path.starts_with(other))
+        })
+        .collect();
+    let mut dns_hooks = Vec::new();
+    for path in &topmost {
+        probe.observe_dns(path)?;
+        for (program, direction) in DNS_PROGRAMS {
+            dns_hooks.push(format!(
+                "{program} (cgroup_skb/{} on {})",
+                match direction {
+                    aya::programs::CgroupSkbAttachType::Egress => "egress",
+                    aya::programs::CgroupSkbAttachType::Ingress => "ingress",
+                },
+                path.display()
+            ));
+        }
+    }
     let watched_agents: Vec<AgentRef> = watched_status
         .iter()
         .filter_map(|w| w.agent.clone())
@@ -196,6 +220,7 @@ pub async fn run(
         programs: TRACEPOINTS
             .iter()
             .map(|(p, c, n)| format!("{p} ({c}/{n})"))
+            .chain(dns_hooks)
             .collect(),
         watched: watched_status,
         counters: Counters::default(),
@@ -239,8 +264,9 @@ pub async fn run(
             r.drain(&mut batch);
         }
         for raw in &batch {
-            let record = collector.record(raw);
-            spool.push(&record, clock.wall(raw.header().boot_ns));
+            if let Some(record) = collector.record(raw) {
+                spool.push(&record, clock.wall(raw.header().boot_ns));
+            }
         }
         if stopping || last_flush.elapsed() >= options.flush_every {
             let now = crate::collector::now(&clock);

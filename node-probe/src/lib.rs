@@ -11,6 +11,7 @@ pub mod attribution;
 pub mod cgroup;
 pub mod collector;
 pub mod daemon;
+pub mod dns;
 pub mod egress;
 pub mod metrics;
 pub mod probe;

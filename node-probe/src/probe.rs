@@ -3,7 +3,8 @@
 use crate::ProbeError;
 use crate::wire::{self, RawEvent};
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
-use aya::programs::TracePoint;
+use aya::programs::links::CgroupAttachMode;
+use aya::programs::{CgroupSkb, CgroupSkbAttachType, TracePoint};
 use aya::{Ebpf, EbpfLoader};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
@@ -21,6 +22,13 @@ pub const TRACEPOINTS: [(&str, &str, &str); 7] = [
     ("on_exit_openat", "syscalls", "sys_exit_openat"),
     ("on_inet_sock_set_state", "sock", "inet_sock_set_state"),
     ("on_enter_connect", "syscalls", "sys_enter_connect"),
+];
+
+/// The DNS programs, attached to each watched cgroup (not to a tracepoint): (program,
+/// direction).
+pub const DNS_PROGRAMS: [(&str, CgroupSkbAttachType); 2] = [
+    ("dns_egress", CgroupSkbAttachType::Egress),
+    ("dns_ingress", CgroupSkbAttachType::Ingress),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -152,6 +160,15 @@ impl Probe {
                 .attach(category, name)
                 .map_err(|e| ProbeError::attach(program, name, e))?;
         }
+        for (program, _) in DNS_PROGRAMS {
+            let skb: &mut CgroupSkb = ebpf
+                .program_mut(program)
+                .ok_or(ProbeError::MissingProgram(program))?
+                .try_into()
+                .map_err(|e| ProbeError::attach(program, "load", e))?;
+            skb.load()
+                .map_err(|e| ProbeError::attach(program, "load", e))?;
+        }
         Ok(Probe {
             ebpf,
             generation: 0,
@@ -182,6 +199,30 @@ impl Probe {
             Err(e) => return Err(ProbeError::map("watched", e)),
         }
         self.bump_generation()
+    }
+
+    /// Reads the DNS messages of every socket in `cgroup` and below. Attach it to the
+    /// topmost watched cgroups only: programs on nested cgroups would each see the same
+    /// packets. The attachments end with the probe.
+    pub fn observe_dns(&mut self, cgroup: &std::path::Path) -> Result<(), ProbeError> {
+        let hook = || cgroup.display().to_string();
+        let cgroup_file = std::fs::File::open(cgroup).map_err(|source| ProbeError::Io {
+            what: format!("opening cgroup {}", cgroup.display()),
+            source,
+        })?;
+        for (program, direction) in DNS_PROGRAMS {
+            let skb: &mut CgroupSkb = self
+                .ebpf
+                .program_mut(program)
+                .ok_or(ProbeError::MissingProgram(program))?
+                .try_into()
+                .map_err(|e| ProbeError::attach(program, hook(), e))?;
+            // A cgroup link coexists with other programs there (the kernel refuses
+            // attach flags on links); `Single` passes none.
+            skb.attach(&cgroup_file, direction, CgroupAttachMode::Single)
+                .map_err(|e| ProbeError::attach(program, hook(), e))?;
+        }
+        Ok(())
     }
 
     /// Cached per-cgroup verdicts carry the generation they were made in; a new one

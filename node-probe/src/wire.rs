@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv6Addr};
 const PATH_LEN: usize = 256;
 const ARGS_LEN: usize = 512;
 const COMM_LEN: usize = 16;
+const DNS_LEN: usize = 512;
 const HEADER_LEN: usize = 56;
 
 pub(crate) const KIND_EXEC: u16 = 1;
@@ -17,12 +18,14 @@ pub(crate) const KIND_OPEN: u16 = 4;
 pub(crate) const KIND_TCP_CONNECT: u16 = 5;
 pub(crate) const KIND_CONNECT: u16 = 6;
 pub(crate) const KIND_EGRESS: u16 = 7;
+pub(crate) const KIND_DNS: u16 = 8;
 
 const EXEC_LEN: usize = HEADER_LEN + 8 + PATH_LEN + ARGS_LEN;
 const EXIT_LEN: usize = HEADER_LEN;
 const FORK_LEN: usize = HEADER_LEN + 8;
 const OPEN_LEN: usize = HEADER_LEN + 8 + PATH_LEN;
 const CONNECT_LEN: usize = HEADER_LEN + 24;
+const DNS_EVENT_LEN: usize = HEADER_LEN + 24 + DNS_LEN;
 
 /// What every record starts with: who did it, in which cgroup, when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +109,17 @@ pub enum RawEvent {
         /// False in monitor mode: the call went through and was only reported.
         enforced: bool,
     },
+    /// A DNS message over UDP between a watched socket and a resolver, as sent: a query
+    /// (`answer` false, from the sending task) or what came back (no task: pid 0).
+    Dns {
+        header: Header,
+        resolver: IpAddr,
+        port: u16,
+        answer: bool,
+        /// The message was longer than the probe copies (512 bytes).
+        truncated: bool,
+        message: Vec<u8>,
+    },
 }
 
 impl RawEvent {
@@ -116,7 +130,8 @@ impl RawEvent {
             | RawEvent::Fork { header, .. }
             | RawEvent::Open { header, .. }
             | RawEvent::Connect { header, .. }
-            | RawEvent::EgressDenied { header, .. } => header,
+            | RawEvent::EgressDenied { header, .. }
+            | RawEvent::Dns { header, .. } => header,
         }
     }
 }
@@ -190,6 +205,7 @@ pub fn decode(record: &[u8]) -> Result<RawEvent, ProbeError> {
         KIND_FORK => FORK_LEN,
         KIND_OPEN => OPEN_LEN,
         KIND_TCP_CONNECT | KIND_CONNECT | KIND_EGRESS => CONNECT_LEN,
+        KIND_DNS => DNS_EVENT_LEN,
         _ => 0,
     };
     // The ring rounds entries up to 8 bytes, so the record may carry padding.
@@ -239,6 +255,14 @@ pub fn decode(record: &[u8]) -> Result<RawEvent, ProbeError> {
             header,
             flags: u32_at(body, 0),
             path: c_string(&body[8..8 + PATH_LEN]),
+        },
+        KIND_DNS => RawEvent::Dns {
+            header,
+            resolver: ip(&body[8..24]),
+            port: u16_at(body, 2),
+            answer: body[4] != 0,
+            truncated: body[5] != 0,
+            message: body[24..24 + usize::from(u16_at(body, 6)).min(DNS_LEN)].to_vec(),
         },
         _ => {
             let transport = Transport::from_sock_type(u16_at(body, 4));
@@ -339,6 +363,33 @@ mod tests {
         assert_eq!(transport, Transport::Tcp);
         assert_eq!(addr.to_string(), "127.0.0.1");
         assert_eq!(port, 8443);
+    }
+
+    #[test]
+    fn dns_record_gives_the_message_as_long_as_it_was_copied() {
+        let mut b = header(KIND_DNS, DNS_EVENT_LEN);
+        b[56..58].copy_from_slice(&10u16.to_ne_bytes());
+        b[58..60].copy_from_slice(&53u16.to_ne_bytes());
+        b[60] = 1;
+        b[62..64].copy_from_slice(&14u16.to_ne_bytes());
+        b[64 + 15] = 1;
+        b[80..94].copy_from_slice(b"\x12\x34\x81\x80\0\x01\0\x01\0\0\0\0\x03a");
+        let RawEvent::Dns {
+            resolver,
+            port,
+            answer,
+            truncated,
+            message,
+            ..
+        } = decode(&b).unwrap()
+        else {
+            panic!("not a dns record")
+        };
+        assert_eq!(resolver.to_string(), "::1");
+        assert_eq!(port, 53);
+        assert!(answer && !truncated);
+        assert_eq!(message.len(), 14);
+        assert_eq!(&message[..2], b"\x12\x34");
     }
 
     #[test]

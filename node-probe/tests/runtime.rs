@@ -259,12 +259,105 @@ async fn a_real_agent_is_attributed_and_inventoried_from_what_it_does() {
         fact_values.contains(&&Fact::Endpoint(normalizer::node::Endpoint {
             address: format!("127.0.0.1:{model_port}"),
             transport: "tcp".into(),
+            name: None,
         })),
         "the model endpoint it connected to"
     );
     // Inventory facts are stated once however often the behavior repeats.
     let unique: std::collections::BTreeSet<_> = facts.iter().collect();
     assert_eq!(unique.len(), facts.len());
+}
+
+/// An agent that finds its model server through DNS (glibc's resolver, in a network
+/// namespace of its own with its own resolver on 127.0.0.1:53): its lookups are events,
+/// counted per name and type, and the connect carries the name it looked up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_lookups_are_events_and_name_the_endpoints_connected_to() {
+    let test = "dns_lookups_are_events_and_name_the_endpoints_connected_to";
+    if !kernel_available(test) {
+        return;
+    }
+    let cgroup = TestCgroup::new("dns");
+    let spool = tempfile::tempdir().unwrap();
+    let running = start(options(
+        vec![(cgroup.path.clone(), Some("resolver-bot".into()))],
+        spool.path(),
+    ))
+    .await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/dnsagent.py");
+    let python = support::python();
+    let output = tokio::task::spawn_blocking({
+        let command = cgroup.command("unshare", &["--net", "--mount", &python, script]);
+        move || {
+            let mut command = command;
+            command.output().unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "dnsagent failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let told: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(told["given"], serde_json::json!(["127.0.0.1"]));
+    let port = told["port"].as_u64().unwrap();
+    let status = stop(running).await;
+    assert_eq!(status.counters.lost, 0);
+    assert!(
+        status
+            .programs
+            .iter()
+            .any(|p| p.starts_with("dns_ingress (cgroup_skb/ingress on ")),
+        "{:?}",
+        status.programs
+    );
+
+    let mut lookups: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut connect = None;
+    let mut endpoints = Vec::new();
+    for record in spool_records(spool.path()) {
+        let SpoolRecord::Event {
+            event,
+            observations,
+        } = record
+        else {
+            panic!("nothing was lost: {record:?}");
+        };
+        if event.service == "dns" {
+            assert_eq!(event.targets[0].uid, "models.internal.test");
+            assert_eq!(
+                event.targets[0].name.as_deref(),
+                Some("resolver 127.0.0.1:53")
+            );
+            assert_eq!(event.correlation.cgroup, Some(cgroup.id));
+            *lookups.entry(event.operation.clone()).or_default() += event.count.unwrap_or(1);
+        }
+        if event.operation == "connect_tcp" && event.targets[0].uid.ends_with(&format!(":{port}")) {
+            connect = Some(event.targets[0].clone());
+        }
+        endpoints.extend(observations.into_iter().filter_map(|o| match o.fact {
+            Fact::Endpoint(e) => Some(e),
+            _ => None,
+        }));
+    }
+    // getaddrinfo asks for A and AAAA each time, and the agent looked the name up three
+    // times before connecting and three more to connect: six of each, two events.
+    assert_eq!(
+        lookups,
+        [("query_A".to_string(), 6), ("query_AAAA".to_string(), 6)].into()
+    );
+    let connect = connect.expect("the connect to the model server");
+    assert_eq!(connect.name.as_deref(), Some("models.internal.test"));
+    assert_eq!(
+        endpoints,
+        [normalizer::node::Endpoint {
+            address: format!("127.0.0.1:{port}"),
+            transport: "tcp".into(),
+            name: Some("models.internal.test".into()),
+        }]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -205,7 +205,7 @@ fn agent_service(
     for e in &a.endpoints {
         field(
             "endpoint",
-            &format!("{} ({})", e.value.address, e.value.transport),
+            &e.value.to_string(),
             Some((e.since, &e.provenance)),
         );
     }

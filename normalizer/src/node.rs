@@ -43,6 +43,21 @@ pub struct Endpoint {
     pub address: String,
     /// `tcp` or `udp`.
     pub transport: String,
+    /// The name the agent looked the address up by, when the probe saw the DNS answer
+    /// (`api.openai.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl std::fmt::Display for Endpoint {
+    /// `203.0.113.7:443 (tcp)`, or `api.openai.com at 203.0.113.7:443 (tcp)` when the
+    /// name it was looked up by is known.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(name) = &self.name {
+            write!(f, "{name} at ")?;
+        }
+        write!(f, "{} ({})", self.address, self.transport)
+    }
 }
 
 /// One line of a probe spool.
