@@ -118,16 +118,16 @@ pub fn read_log(
                     object: object.to_string(),
                     index,
                 };
-                for o in &mut observations {
-                    o.provenance.record.source = source.to_string();
-                    o.provenance.record.object = object.to_string();
-                    o.provenance.record.index = index;
-                }
+                point_at(&mut observations, source, object, index);
                 Output::Mapped(Box::new(Mapped {
                     event: *event,
                     observations,
                     identity: Vec::new(),
                 }))
+            }
+            SpoolRecord::Facts { mut observations } => {
+                point_at(&mut observations, source, object, index);
+                Output::Evidence(observations)
             }
             SpoolRecord::Loss {
                 from,
@@ -143,6 +143,21 @@ pub fn read_log(
             }),
         })
     })
+}
+
+/// Facts read from a spool line point at it (the probe wrote them without knowing where
+/// they would be kept).
+fn point_at(
+    observations: &mut [normalizer::inventory::Observation],
+    source: &str,
+    object: &str,
+    index: u64,
+) {
+    for o in observations {
+        o.provenance.record.source = source.to_string();
+        o.provenance.record.object = object.to_string();
+        o.provenance.record.index = index;
+    }
 }
 
 const LOSS_REASON: &str = "the probe's ring buffer was full (raise `agentward probe run --ring-bytes` or watch less), or spool lines could not be read (`agentward quarantine`)";

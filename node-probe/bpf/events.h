@@ -42,10 +42,15 @@ struct event_header {
 	char comm[COMM_LEN];
 };
 
+/* exec_event.flags */
+#define EXEC_ARGS_TRUNCATED 1 /* the command line was longer than ARGS_LEN */
+#define EXEC_STDIN_PIPE 2     /* fd 0 is a pipe or a socket, as a stdio server's is */
+#define EXEC_STDOUT_PIPE 4    /* fd 1 is a pipe or a socket */
+
 struct exec_event {
 	struct event_header h;
 	__u32 args_len;
-	__u32 args_truncated;
+	__u32 flags;
 	char filename[PATH_LEN];
 	char args[ARGS_LEN];
 };

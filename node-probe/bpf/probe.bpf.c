@@ -171,6 +171,41 @@ static __always_inline void fill_header(struct event_header *h, __u64 cgroup_id,
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
+/* Whether the new program's stdin and stdout are pipes or sockets: how an MCP client
+ * runs a stdio server (Python's subprocess pipes, Node's socketpairs), whatever the
+ * server's command line says. */
+static __always_inline __u32 stdio_flags(struct task_struct *task)
+{
+	struct files_struct *files = 0;
+	struct fdtable *fdt = 0;
+	struct file **fds = 0;
+	unsigned int max_fds = 0;
+	READ_KERNEL(files, task->files);
+	if (files)
+		READ_KERNEL(fdt, files->fdt);
+	if (fdt) {
+		READ_KERNEL(max_fds, fdt->max_fds);
+		READ_KERNEL(fds, fdt->fd);
+	}
+	if (!fds || max_fds < 2)
+		return 0;
+	__u32 flags = 0;
+	for (int fd = 0; fd < 2; fd++) {
+		struct file *file = 0;
+		struct inode *inode = 0;
+		umode_t mode = 0;
+		bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+		if (file)
+			READ_KERNEL(inode, file->f_inode);
+		if (inode)
+			READ_KERNEL(mode, inode->i_mode);
+		__u32 type = mode & 0170000;
+		if (type == 0010000 /* S_IFIFO */ || type == 0140000 /* S_IFSOCK */)
+			flags |= fd == 0 ? EXEC_STDIN_PIPE : EXEC_STDOUT_PIPE;
+	}
+	return flags;
+}
+
 SEC("tracepoint/sched/sched_process_exec")
 int on_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
@@ -200,7 +235,7 @@ int on_exec(struct trace_event_raw_sched_process_exec *ctx)
 		READ_KERNEL(arg_end, mm->arg_end);
 	}
 	__u64 len = arg_end > arg_start ? arg_end - arg_start : 0;
-	e->args_truncated = len > ARGS_LEN;
+	e->flags = (len > ARGS_LEN ? EXEC_ARGS_TRUNCATED : 0) | stdio_flags(task);
 	if (len > ARGS_LEN)
 		len = ARGS_LEN;
 	e->args_len = 0;

@@ -3,11 +3,11 @@
 
 use crate::attribution::{PodDirectory, Workload, attribute};
 use crate::probe::DedupeKey;
-use crate::runtime::{Versions, is_model_file, mcp_server_of, package_of};
+use crate::runtime::{Versions, is_model_file, mcp_server_of, package_of, stdio_server_of};
 use crate::wire::{RawEvent, Transport};
 use normalizer::event::Target;
 use normalizer::inventory::{Fact, Observation, Provenance, ProvenanceKind, RecordRef};
-use normalizer::node::{Endpoint, SpoolRecord};
+use normalizer::node::{Endpoint, McpServer, SpoolRecord};
 use normalizer::{AgentRef, Correlation, Event, Layer, Outcome, Principal, RawPointer, Timestamp};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -77,7 +77,32 @@ pub struct Collector {
     counted_here: HashMap<DedupeKey, u64>,
     /// The name each cgroup looked an address up by, from the DNS answers it received.
     resolved: HashMap<(u64, IpAddr), String>,
+    /// Children started on pipes (stdin and stdout) whose command line names no MCP
+    /// server, by pid, until they exit or are judged.
+    stdio_children: HashMap<u32, StdioChild>,
+    /// Processes known to be MCP servers: their own piped children are part of them.
+    mcp_server_pids: HashSet<u32>,
+    /// Agents that loaded an MCP client SDK.
+    mcp_clients: HashSet<String>,
 }
+
+/// A child an agent started on pipes, as a stdio MCP server is started.
+#[derive(Debug, Clone)]
+struct StdioChild {
+    agent: AgentRef,
+    started: Timestamp,
+    server: McpServer,
+    /// The exec event it rests on.
+    record_id: String,
+}
+
+/// How long a piped child of an MCP client must live to be taken for its stdio server:
+/// commands run for their output (`git`, `ls`) end well before; a server stays while
+/// the session lasts.
+pub const STDIO_SERVER_MIN_MS: i64 = 1_000;
+/// Piped children still waiting to be judged past this many are forgotten (a runaway
+/// spawner must not grow the probe).
+const MAX_STDIO_CHILDREN: usize = 10_000;
 
 /// Past this many remembered addresses the oldest knowledge is dropped wholesale: a
 /// connect then shows its address alone until the agent resolves the name again.
@@ -95,6 +120,9 @@ impl Collector {
             active: BTreeMap::new(),
             counted_here: HashMap::new(),
             resolved: HashMap::new(),
+            stdio_children: HashMap::new(),
+            mcp_server_pids: HashSet::new(),
+            mcp_clients: HashSet::new(),
         }
     }
 
@@ -269,9 +297,37 @@ impl Collector {
             Fact::Platform(format!("self-hosted {}", workload.kind)),
         ];
         match raw {
-            RawEvent::Exec { filename, argv, .. } => {
+            RawEvent::Exec {
+                header,
+                filename,
+                argv,
+                stdio_piped,
+                ..
+            } => {
                 if let Some(server) = mcp_server_of(filename, argv) {
+                    self.mcp_server_pids.insert(header.pid);
                     facts.push(Fact::McpServer(server));
+                } else if *stdio_piped
+                    && !self.mcp_server_pids.contains(&header.ppid)
+                    && self.stdio_children.len() < MAX_STDIO_CHILDREN
+                {
+                    self.stdio_children.insert(
+                        header.pid,
+                        StdioChild {
+                            agent: agent.clone(),
+                            started: time,
+                            server: stdio_server_of(filename, argv),
+                            record_id: uid.to_string(),
+                        },
+                    );
+                }
+            }
+            RawEvent::Exit { header } => {
+                self.mcp_server_pids.remove(&header.pid);
+                if let Some(child) = self.stdio_children.remove(&header.pid)
+                    && self.is_stdio_server(&child, time)
+                {
+                    facts.push(Fact::McpServer(child.server));
                 }
             }
             RawEvent::Open { path, header, .. } if header.result >= 0 => {
@@ -284,7 +340,11 @@ impl Collector {
                         .proc_root
                         .join(header.pid.to_string())
                         .join("root");
-                    facts.push(Fact::RuntimePackage(self.versions.resolve(&root, &hit)));
+                    let package = self.versions.resolve(&root, &hit);
+                    if package.role == "MCP SDK" {
+                        self.mcp_clients.insert(agent.key());
+                    }
+                    facts.push(Fact::RuntimePackage(package));
                 } else if is_model_file(path) {
                     facts.push(Fact::ModelFile(path.clone()));
                 }
@@ -303,24 +363,58 @@ impl Collector {
             }
             _ => {}
         }
-        facts
+        let new: Vec<Fact> = facts
             .into_iter()
             .filter(|f| self.reported.insert((agent.clone(), f.clone())))
-            .map(|fact| Observation {
-                time,
-                agent: agent.clone(),
-                fact,
-                provenance: Provenance {
-                    kind: ProvenanceKind::NodeRuntime,
-                    record: RecordRef {
-                        source: format!("probe:{}", self.config.host),
-                        object: String::new(),
-                        index: 0,
-                        record_id: Some(uid.to_string()),
-                    },
-                },
-            })
+            .collect();
+        new.into_iter()
+            .map(|fact| self.observation(agent, fact, time, uid))
             .collect()
+    }
+
+    fn observation(&self, agent: &AgentRef, fact: Fact, time: Timestamp, uid: &str) -> Observation {
+        Observation {
+            time,
+            agent: agent.clone(),
+            fact,
+            provenance: Provenance {
+                kind: ProvenanceKind::NodeRuntime,
+                record: RecordRef {
+                    source: format!("probe:{}", self.config.host),
+                    object: String::new(),
+                    index: 0,
+                    record_id: Some(uid.to_string()),
+                },
+            },
+        }
+    }
+
+    /// An agent that loaded an MCP client SDK kept this piped child long enough to be
+    /// talking to it: its stdio MCP server, whatever the command line says.
+    fn is_stdio_server(&self, child: &StdioChild, at: Timestamp) -> bool {
+        at.0 - child.started.0 >= STDIO_SERVER_MIN_MS
+            && self.mcp_clients.contains(&child.agent.key())
+    }
+
+    /// The piped children still running that have become stdio MCP servers by `now`,
+    /// stated as facts on their own (their exit, if it comes, adds nothing).
+    pub fn stdio_servers(&mut self, now: Timestamp) -> Option<SpoolRecord> {
+        let judged: Vec<u32> = self
+            .stdio_children
+            .iter()
+            .filter(|(_, child)| self.is_stdio_server(child, now))
+            .map(|(pid, _)| *pid)
+            .collect();
+        let mut observations = Vec::new();
+        for pid in judged {
+            let child = self.stdio_children.remove(&pid).expect("listed above");
+            self.mcp_server_pids.insert(pid);
+            let fact = Fact::McpServer(child.server);
+            if self.reported.insert((child.agent.clone(), fact.clone())) {
+                observations.push(self.observation(&child.agent, fact, now, &child.record_id));
+            }
+        }
+        (!observations.is_empty()).then_some(SpoolRecord::Facts { observations })
     }
 
     /// The repeats the kernel counted since the last call, from the dedupe map's counts:
@@ -773,6 +867,96 @@ mod tests {
             counts(&repeats),
             vec![("api.openai.com".to_string(), Some(1), Timestamp(5))]
         );
+    }
+
+    fn process(kind: u16, pid: u32, boot_ns: u64) -> Header {
+        Header {
+            boot_ns,
+            cgroup_id: 42,
+            pid,
+            tid: pid,
+            ppid: 7,
+            uid: 0,
+            result: 0,
+            comm: "python3".into(),
+            target_hash: u64::from(pid),
+            kind,
+        }
+    }
+
+    fn piped_exec(pid: u32, script: &str, boot_ns: u64) -> RawEvent {
+        RawEvent::Exec {
+            header: process(crate::wire::KIND_EXEC, pid, boot_ns),
+            filename: "/usr/bin/python3".into(),
+            argv: vec!["python3".into(), script.into()],
+            args_truncated: false,
+            stdio_piped: true,
+        }
+    }
+
+    fn exit(pid: u32, boot_ns: u64) -> RawEvent {
+        RawEvent::Exit {
+            header: process(crate::wire::KIND_EXIT, pid, boot_ns),
+        }
+    }
+
+    fn servers(record: Option<SpoolRecord>) -> Vec<String> {
+        let observations = match record {
+            Some(SpoolRecord::Event { observations, .. }) => observations,
+            Some(SpoolRecord::Facts { observations }) => observations,
+            _ => Vec::new(),
+        };
+        observations
+            .into_iter()
+            .filter_map(|o| match o.fact {
+                Fact::McpServer(s) => Some(format!("{} ({})", s.name, s.launcher)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn a_piped_child_an_mcp_client_keeps_is_its_stdio_server() {
+        let mut c = collector();
+        // Without an MCP SDK loaded, a long-lived piped child is just a child.
+        c.record(&piped_exec(100, "/app/worker.py", 0));
+        assert!(servers(c.record(&exit(100, 5_000 * MS))).is_empty());
+        // The agent loads the MCP client SDK.
+        c.record(&open(
+            "/app/.venv/lib/python3.12/site-packages/mcp/client/stdio/__init__.py",
+            MS,
+        ));
+        // A command run for its output ends too soon to be a server.
+        c.record(&piped_exec(101, "/app/git_status.py", 10 * MS));
+        assert!(servers(c.record(&exit(101, 200 * MS))).is_empty());
+        // One that lives past the threshold is, named by its script, once.
+        c.record(&piped_exec(102, "/app/ticket_tools.py", 1_000 * MS));
+        let inferred = "ticket_tools.py (stdio (inferred: a piped child of an MCP client))";
+        assert_eq!(servers(c.record(&exit(102, 2_500 * MS))), [inferred]);
+        c.record(&piped_exec(103, "/app/ticket_tools.py", 3_000 * MS));
+        assert!(
+            servers(c.record(&exit(103, 9_000 * MS))).is_empty(),
+            "stated once"
+        );
+        // One still running is judged at a flush, and its own piped child is part of it.
+        c.record(&piped_exec(104, "/app/search_tools.py", 10_000 * MS));
+        let clock = Clock::fixed(1_000_000);
+        assert!(
+            c.stdio_servers(clock.wall(10_500 * MS)).is_none(),
+            "too soon"
+        );
+        assert_eq!(
+            servers(c.stdio_servers(clock.wall(11_500 * MS))),
+            ["search_tools.py (stdio (inferred: a piped child of an MCP client))"]
+        );
+        let mut grandchild = piped_exec(105, "/app/helper.py", 12_000 * MS);
+        if let RawEvent::Exec { header, .. } = &mut grandchild {
+            header.ppid = 104;
+        }
+        c.record(&grandchild);
+        assert!(servers(c.record(&exit(105, 20_000 * MS))).is_empty());
     }
 
     #[test]

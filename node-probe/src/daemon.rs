@@ -282,6 +282,9 @@ pub async fn run(
             let lost = counters.since(&last_counters).lost
                 + egress_lost.saturating_sub(last_egress_lost)
                 + (undecodable - last_undecodable);
+            if let Some(servers) = collector.stdio_servers(now) {
+                spool.push(&servers, now);
+            }
             if let Some(loss) = collector.loss(window_start, now, lost, &watched_agents) {
                 tracing::warn!(lost, "probe events lost");
                 spool.push(&loss, now);

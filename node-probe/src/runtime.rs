@@ -351,6 +351,32 @@ pub fn mcp_server_of(filename: &str, argv: &[String]) -> Option<McpServer> {
     found(program, "exec").or_else(|| found(exe, "exec"))
 }
 
+/// A stdio server known only by how it was started (on its parent's pipes): named by
+/// the script an interpreter runs, else by the program.
+pub fn stdio_server_of(filename: &str, argv: &[String]) -> McpServer {
+    let program = argv
+        .first()
+        .map(|a| basename(a))
+        .unwrap_or(basename(filename));
+    let interpreter = ["python", "node", "bun", "deno", "ruby", "perl"]
+        .iter()
+        .any(|i| program.starts_with(i) || basename(filename).starts_with(i));
+    let name = interpreter
+        .then(|| first_operand(argv.get(1..).unwrap_or(&[])))
+        .flatten()
+        .map(|script| basename(script).to_string())
+        .unwrap_or_else(|| program.to_string());
+    McpServer {
+        name,
+        launcher: "stdio (inferred: a piped child of an MCP client)".into(),
+        command: if argv.is_empty() {
+            filename.to_string()
+        } else {
+            argv.join(" ")
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

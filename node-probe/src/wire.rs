@@ -20,6 +20,10 @@ pub(crate) const KIND_CONNECT: u16 = 6;
 pub(crate) const KIND_EGRESS: u16 = 7;
 pub(crate) const KIND_DNS: u16 = 8;
 
+const EXEC_ARGS_TRUNCATED: u32 = 1;
+/// `EXEC_STDIN_PIPE | EXEC_STDOUT_PIPE`: both ends piped.
+const EXEC_STDIO_PIPED: u32 = 2 | 4;
+
 const EXEC_LEN: usize = HEADER_LEN + 8 + PATH_LEN + ARGS_LEN;
 const EXIT_LEN: usize = HEADER_LEN;
 const FORK_LEN: usize = HEADER_LEN + 8;
@@ -81,6 +85,8 @@ pub enum RawEvent {
         argv: Vec<String>,
         /// The command line was longer than the probe copies.
         args_truncated: bool,
+        /// Its stdin and stdout are pipes or sockets, as a stdio server's are.
+        stdio_piped: bool,
     },
     Exit {
         header: Header,
@@ -243,7 +249,8 @@ pub fn decode(record: &[u8]) -> Result<RawEvent, ProbeError> {
                 header,
                 filename: c_string(&body[8..8 + PATH_LEN]),
                 argv,
-                args_truncated: u32_at(body, 4) != 0,
+                args_truncated: u32_at(body, 4) & EXEC_ARGS_TRUNCATED != 0,
+                stdio_piped: u32_at(body, 4) & EXEC_STDIO_PIPED == EXEC_STDIO_PIPED,
             }
         }
         KIND_EXIT => RawEvent::Exit { header },
@@ -320,6 +327,8 @@ mod tests {
         let mut b = header(KIND_EXEC, EXEC_LEN);
         let args = b"npx\0-y\0@modelcontextprotocol/server-filesystem\0";
         b[56..60].copy_from_slice(&(args.len() as u32).to_ne_bytes());
+        // stdin and stdout piped, the command line whole.
+        b[60..64].copy_from_slice(&6u32.to_ne_bytes());
         b[64..72].copy_from_slice(b"/usr/bin");
         b[64 + PATH_LEN..64 + PATH_LEN + args.len()].copy_from_slice(args);
         let RawEvent::Exec {
@@ -327,10 +336,12 @@ mod tests {
             filename,
             argv,
             args_truncated,
+            stdio_piped,
         } = decode(&b).unwrap()
         else {
             panic!("not an exec")
         };
+        assert!(stdio_piped);
         assert_eq!(header.comm, "python");
         assert_eq!(header.cgroup_id, 77);
         assert_eq!(filename, "/usr/bin");

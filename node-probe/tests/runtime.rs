@@ -208,6 +208,11 @@ async fn a_real_agent_is_attributed_and_inventoried_from_what_it_does() {
                         .map(|o| (o.agent.clone(), o.fact.clone())),
                 );
             }
+            SpoolRecord::Facts { observations } => facts.extend(
+                observations
+                    .iter()
+                    .map(|o| (o.agent.clone(), o.fact.clone())),
+            ),
             SpoolRecord::Loss { .. } => panic!("nothing was lost: {record:?}"),
         }
     }
@@ -225,18 +230,28 @@ async fn a_real_agent_is_attributed_and_inventoried_from_what_it_does() {
 
     let fact_values: Vec<&Fact> = facts.iter().map(|(_, f)| f).collect();
     assert!(fact_values.contains(&&Fact::Name("support-bot".into())));
-    let mcp = fact_values
+    let servers: Vec<&normalizer::node::McpServer> = fact_values
         .iter()
-        .find_map(|f| match f {
+        .filter_map(|f| match f {
             Fact::McpServer(s) => Some(s),
             _ => None,
         })
-        .expect("the MCP server in the inventory");
-    assert_eq!(
-        (mcp.name.as_str(), mcp.launcher.as_str()),
-        ("mcp_server_time", "python -m")
-    );
+        .collect();
+    assert_eq!(servers.len(), 2, "{servers:?}");
+    let mcp = servers
+        .iter()
+        .find(|s| s.name == "mcp_server_time")
+        .expect("the MCP server in the inventory, by its command line");
+    assert_eq!(mcp.launcher, "python -m");
     assert!(mcp.command.contains("--local-timezone UTC"));
+    // The server whose command line names no MCP, known by how its client ran it.
+    let own = servers
+        .iter()
+        .find(|s| s.name == "ticket_tools.py")
+        .expect("the stdio server the agent kept on its pipes");
+    assert!(own.launcher.starts_with("stdio (inferred"), "{own:?}");
+    assert!(own.command.ends_with("tests/support/ticket_tools.py"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("ticket T-1: open"));
 
     let package = |name: &str| {
         fact_values.iter().find_map(|f| match f {

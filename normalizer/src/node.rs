@@ -70,6 +70,10 @@ pub enum SpoolRecord {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         observations: Vec<Observation>,
     },
+    /// Inventory facts concluded from several events rather than proved by one (a
+    /// child that stayed on its parent's pipes long enough to be its stdio server); each
+    /// observation's record id names the event it rests on.
+    Facts { observations: Vec<Observation> },
     /// Events the probe lost (its ring was full) between two readings of its counters:
     /// every agent it watched in that window may be missing events.
     Loss {
