@@ -223,7 +223,7 @@ enum Command {
     /// do to a spool a scan reads, and enforce egress allowlists.
     Probe {
         #[command(subcommand)]
-        command: probe_cmd::ProbeCommand,
+        command: Box<probe_cmd::ProbeCommand>,
     },
 }
 

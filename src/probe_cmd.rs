@@ -33,9 +33,23 @@ pub enum ProbeCommand {
         #[arg(long = "watch-cgroup", value_name = "PATH[=NAME]")]
         watch_cgroup: Vec<String>,
         /// Watch every pod on this node (the kubelet's kubepods cgroup); agents are the
-        /// owning Deployments / StatefulSets / DaemonSets, from the kubelet's pod records.
+        /// owning Deployments / StatefulSets / DaemonSets / CronJobs, read from the
+        /// Kubernetes API when the probe runs in a pod (its service account needs `list`
+        /// on pods and `get` on replicasets and jobs), else guessed from the names their
+        /// controllers give pods (the kubelet's pod records).
         #[arg(long)]
         k8s: bool,
+        /// The Kubernetes API server to read this node's pods and their owners from
+        /// (default with --k8s in a pod: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT).
+        #[arg(long, value_name = "URL")]
+        k8s_api: Option<String>,
+        /// Bearer token file for --k8s-api (default in a pod: the service account's).
+        #[arg(long, value_name = "FILE", requires = "k8s_api")]
+        k8s_token_file: Option<PathBuf>,
+        /// The CA bundle the API server's certificate must chain to (default in a pod:
+        /// the service account's ca.crt; without one, the system's roots).
+        #[arg(long, value_name = "FILE", requires = "k8s_api")]
+        k8s_ca_file: Option<PathBuf>,
         /// The directory the spool files are written to.
         #[arg(long, default_value = DEFAULT_SPOOL)]
         spool: PathBuf,
@@ -51,8 +65,10 @@ pub enum ProbeCommand {
         /// The cluster or host name agents are scoped to (default: the node's name).
         #[arg(long)]
         scope: Option<String>,
-        /// This node's name, in event ids and the status report (default: the hostname).
-        #[arg(long)]
+        /// This node's name, in event ids and the status report, and whose pods the
+        /// Kubernetes API is asked for (default: $NODE_NAME, which a DaemonSet sets from
+        /// `spec.nodeName`, else the hostname).
+        #[arg(long, env = "NODE_NAME")]
         node: Option<String>,
         /// Seconds between spool files (and loss accounting windows).
         #[arg(long, default_value_t = 10)]
@@ -176,6 +192,9 @@ fn print_status(out: &mut impl Write, status: &Status) -> std::io::Result<()> {
         status.updated
     )?;
     writeln!(out, "  programs: {}", status.programs.join(", "))?;
+    if let Some(api) = &status.kubernetes_api {
+        writeln!(out, "  pods: {api}")?;
+    }
     for w in &status.watched {
         let agent = w
             .agent
@@ -207,6 +226,9 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
         ProbeCommand::Run {
             watch_cgroup,
             k8s,
+            k8s_api,
+            k8s_token_file,
+            k8s_ca_file,
             spool,
             ship_to,
             ship_endpoint,
@@ -255,6 +277,16 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
                 (mode, rules)
             });
             let host = node.clone().unwrap_or_else(hostname);
+            let kube_api = match k8s_api {
+                Some(url) => Some(node_probe::kube::KubeApiConfig {
+                    url: url.clone(),
+                    token_file: k8s_token_file.clone(),
+                    ca_file: k8s_ca_file.clone(),
+                    node: host.clone(),
+                }),
+                None if *k8s => node_probe::kube::KubeApiConfig::in_cluster(&host),
+                None => None,
+            };
             let options = RunOptions {
                 watch,
                 kubernetes: *k8s,
@@ -271,6 +303,7 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
                 egress,
                 pin_dir: pin_dir.clone(),
                 metrics: *metrics,
+                kube_api,
             };
             let destination = match ship_to {
                 Some(url) => Some(

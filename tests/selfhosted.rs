@@ -311,11 +311,9 @@ fn a_ship_to_place_that_cannot_be_used_is_refused_before_the_probe_starts() {
     );
 }
 
-/// As root: `probe run --ship-to` ships each spool file as it flushes, and nothing stays
-/// behind but the status.
-#[test]
-fn a_running_probe_ships_its_spool_files_as_it_flushes() {
-    let test = "a_running_probe_ships_its_spool_files_as_it_flushes";
+/// Whether this test may load eBPF programs (root); if not it says so, and fails under
+/// AGENTWARD_REQUIRE_KERNEL.
+fn as_root(test: &str) -> bool {
     let root = std::process::Command::new("id")
         .arg("-u")
         .output()
@@ -329,6 +327,238 @@ fn a_running_probe_ships_its_spool_files_as_it_flushes() {
         eprintln!(
             "SKIPPED {test}: {reason} (set AGENTWARD_REQUIRE_KERNEL=1 to make this a failure)"
         );
+    }
+    root
+}
+
+/// Runs `program` inside the cgroup `path` and waits for it.
+fn run_in_cgroup(path: &Path, program: &str) {
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > {}/cgroup.procs && {program}",
+            path.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success(), "{program} in {}", path.display());
+}
+
+/// Every record of the spool files under `spool`.
+fn spool_records(spool: &Path) -> Vec<SpoolRecord> {
+    let mut records = Vec::new();
+    for day in std::fs::read_dir(spool).unwrap().flatten() {
+        if day.file_name() == "status" {
+            continue;
+        }
+        for file in std::fs::read_dir(day.path()).unwrap().flatten() {
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::GzDecoder::new(std::fs::File::open(file.path()).unwrap()),
+                &mut text,
+            )
+            .unwrap();
+            records.extend(text.lines().map(|l| serde_json::from_str(l).unwrap()));
+        }
+    }
+    records
+}
+
+/// As root, in a kubelet's cgroup layout with no pod log directories: the pods' owners
+/// come from the Kubernetes API (TLS with the cluster CA, the service account token,
+/// every page of this node's pods, each ReplicaSet and Job once), a pod named like a
+/// StatefulSet's is its Deployment's, and a pod started after the probe is read again
+/// from the API before its events are attributed.
+#[test]
+fn pod_owners_come_from_the_kubernetes_api_and_new_pods_are_looked_up() {
+    use common::spec_server::{Reply, SpecServer};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if !as_root("pod_owners_come_from_the_kubernetes_api_and_new_pods_are_looked_up") {
+        return;
+    }
+    const TOKEN: &str = "node-probe-service-account-token";
+    const INGEST: &str = "0f3c2a9e-5b7d-4c1e-9a8f-2d6b4e8c1a70";
+    const EVAL: &str = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
+    let second_pod = std::sync::Arc::new(AtomicBool::new(false));
+    let pod = |uid: &str, name: &str, owner_kind: &str, owner: &str| {
+        serde_json::json!({
+            "metadata": {"name": name, "namespace": "agents", "uid": uid,
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner_kind, "name": owner,
+                                              "uid": "o", "controller": true, "blockOwnerDeletion": true}]},
+            "spec": {"nodeName": "test-node"}, "status": {"phase": "Running"}})
+    };
+    let status_error = |code: u16, reason: &str| Reply {
+        status: code,
+        ..Reply::json(
+            serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                         "status": "Failure", "reason": reason, "code": code,
+                                         "message": format!("{reason} (test API)")}),
+        )
+    };
+    let api = SpecServer::start_tls(std::sync::Arc::new({
+        let second_pod = second_pod.clone();
+        move |r: &common::spec_server::Request| {
+            if r.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
+                return status_error(401, "Unauthorized");
+            }
+            match r.path.as_str() {
+                "/api/v1/pods" => {
+                    if r.param("fieldSelector").as_deref() != Some("spec.nodeName=test-node")
+                        || r.param("limit").is_none()
+                    {
+                        return status_error(400, "BadRequest");
+                    }
+                    match r.param("continue").as_deref() {
+                        None => Reply::json(serde_json::json!({
+                            "kind": "PodList", "apiVersion": "v1",
+                            "metadata": {"resourceVersion": "10", "continue": "page-2"},
+                            "items": [pod(INGEST, "ingest-2", "ReplicaSet", "ingest-6f7d8c9b5")]})),
+                        Some("page-2") => Reply::json(serde_json::json!({
+                            "kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "10"},
+                            "items": if second_pod.load(Ordering::SeqCst) {
+                                vec![pod(EVAL, "nightly-eval-29384756-bn7xq", "Job", "nightly-eval-29384756")]
+                            } else { vec![] }})),
+                        Some(_) => status_error(410, "Expired"),
+                    }
+                }
+                "/apis/apps/v1/namespaces/agents/replicasets/ingest-6f7d8c9b5" => {
+                    Reply::json(serde_json::json!({"kind": "ReplicaSet", "metadata": {
+                        "name": "ingest-6f7d8c9b5", "namespace": "agents", "ownerReferences": [
+                            {"apiVersion": "apps/v1", "kind": "Deployment", "name": "ingest", "uid": "d",
+                             "controller": true, "blockOwnerDeletion": true}]}}))
+                }
+                "/apis/batch/v1/namespaces/agents/jobs/nightly-eval-29384756" => {
+                    Reply::json(serde_json::json!({"kind": "Job", "metadata": {
+                        "name": "nightly-eval-29384756", "namespace": "agents", "ownerReferences": [
+                            {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly-eval", "uid": "c",
+                             "controller": true, "blockOwnerDeletion": true}]}}))
+                }
+                _ => status_error(404, "NotFound"),
+            }
+        }
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
+    let pod_logs = dir.path().join("pods");
+    std::fs::create_dir(&pod_logs).unwrap();
+    let spool = dir.path().join("spool");
+    let top = node_probe::cgroup::cgroup2_root()
+        .expect("cgroup v2 is mounted")
+        .join(format!("agentward-test-k8sapi-{}", std::process::id()));
+    let burstable = top.join("kubepods/burstable");
+    let container = |uid: &str| burstable.join(format!("pod{uid}")).join("ab".repeat(32));
+    std::fs::create_dir_all(container(INGEST)).unwrap();
+    let probe = bin()
+        .args([
+            "probe",
+            "run",
+            "--flush-every",
+            "1",
+            "--duration",
+            "10",
+            "--node",
+            "test-node",
+        ])
+        .arg("--watch-cgroup")
+        .arg(&top)
+        .arg("--k8s-api")
+        .arg(api.https_url())
+        .arg("--k8s-ca-file")
+        .arg(repo_root().join("tests/data/test-ca.pem"))
+        .arg("--k8s-token-file")
+        .arg(&token)
+        .arg("--pod-log-dir")
+        .arg(&pod_logs)
+        .arg("--spool")
+        .arg(&spool)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !spool.join("status").is_dir() && started.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    run_in_cgroup(&container(INGEST), "cat /etc/hostname > /dev/null");
+    // A pod the kubelet starts now: the API lists it from here on.
+    std::fs::create_dir_all(container(EVAL)).unwrap();
+    second_pod.store(true, Ordering::SeqCst);
+    run_in_cgroup(&container(EVAL), "cat /etc/hostname > /dev/null");
+    let out = probe.wait_with_output().unwrap();
+    for uid in [INGEST, EVAL] {
+        let _ = std::fs::remove_dir(container(uid));
+        let _ = std::fs::remove_dir(burstable.join(format!("pod{uid}")));
+    }
+    for d in [burstable.clone(), top.join("kubepods"), top.clone()] {
+        let _ = std::fs::remove_dir(d);
+    }
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let mut owners = std::collections::BTreeMap::new();
+    for record in spool_records(&spool) {
+        if let SpoolRecord::Event { event, .. } = record
+            && event.operation == "exec"
+            && event.targets[0].uid == "cat /etc/hostname"
+        {
+            owners.insert(
+                event.agent.as_ref().unwrap().key(),
+                event.category.clone().unwrap(),
+            );
+        }
+    }
+    let keys: Vec<&String> = owners.keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "selfhosted.test-node.agents.cronjob_nightly-eval",
+            "selfhosted.test-node.agents.deployment_ingest"
+        ],
+        "{owners:?}"
+    );
+    assert!(
+        owners["selfhosted.test-node.agents.deployment_ingest"].contains(
+            "pod agents/ingest-2 (uid 0f3c2a9e-5b7d-4c1e-9a8f-2d6b4e8c1a70) from the Kubernetes API: ReplicaSet ingest-6f7d8c9b5 → Deployment ingest"
+        ),
+        "{owners:?}"
+    );
+    let status = stdout(
+        &bin()
+            .args(["probe", "status", "--spool"])
+            .arg(&spool)
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        status.contains(&format!(
+            "pods: Kubernetes API {} (node test-node): 2 pods read",
+            api.https_url()
+        )),
+        "{status}"
+    );
+    // Every page, and each owner's owner read once however often the pods are listed.
+    let pages = api.requests_to("GET", "/api/v1/pods");
+    assert!(pages.len() >= 4, "two reads of two pages: {}", pages.len());
+    assert!(
+        pages
+            .iter()
+            .any(|r| r.param("continue").as_deref() == Some("page-2"))
+    );
+    assert_eq!(
+        api.requests_to(
+            "GET",
+            "/apis/apps/v1/namespaces/agents/replicasets/ingest-6f7d8c9b5"
+        )
+        .len(),
+        1
+    );
+}
+
+/// As root: `probe run --ship-to` ships each spool file as it flushes, and nothing stays
+/// behind but the status.
+#[test]
+fn a_running_probe_ships_its_spool_files_as_it_flushes() {
+    if !as_root("a_running_probe_ships_its_spool_files_as_it_flushes") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -354,15 +584,7 @@ fn a_running_probe_ships_its_spool_files_as_it_flushes() {
     while !spool.join("status").is_dir() && started.elapsed().as_secs() < 20 {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let agent = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "echo $$ > {}/cgroup.procs && cat /etc/hostname > /dev/null && ls / > /dev/null",
-            cgroup.display()
-        ))
-        .status()
-        .unwrap();
-    assert!(agent.success());
+    run_in_cgroup(&cgroup, "cat /etc/hostname > /dev/null && ls / > /dev/null");
     let out = probe.wait_with_output().unwrap();
     let _ = std::fs::remove_dir(&cgroup);
     assert!(

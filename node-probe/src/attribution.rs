@@ -2,6 +2,7 @@
 //! Deployment, not its pods; a systemd unit; a name the operator gave a cgroup), so they
 //! survive replica churn and rollouts.
 
+use crate::kube::ApiPod;
 use normalizer::{AgentRef, Provider};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,14 +27,12 @@ impl Workload {
     /// namespace (`host` off Kubernetes), id `kind/name`.
     pub fn agent(&self, scope: &str) -> AgentRef {
         let kind = match self.kind.as_str() {
-            "Deployment" => "deployment",
-            "StatefulSet" => "statefulset",
-            "DaemonSet or Job" => "daemonset-or-job",
-            "CronJob" => "cronjob",
-            "Pod" => "pod",
-            "systemd unit" => "unit",
-            "configured" => "agent",
-            _ => "cgroup",
+            "DaemonSet or Job" => "daemonset-or-job".to_string(),
+            "systemd unit" => "unit".to_string(),
+            "configured" => "agent".to_string(),
+            // Kubernetes kinds (Deployment, StatefulSet, DaemonSet, Job, CronJob,
+            // ReplicaSet, Pod, another controller's) and `cgroup`.
+            other => other.to_ascii_lowercase(),
         };
         AgentRef {
             provider: Provider::SelfHosted,
@@ -46,24 +45,40 @@ impl Workload {
 }
 
 /// The pods the kubelet runs on this node, by uid: read from its log directory
-/// (`/var/log/pods/<namespace>_<pod>_<uid>/`), which every kubelet keeps.
+/// (`/var/log/pods/<namespace>_<pod>_<uid>/`), which every kubelet keeps, and, when the
+/// probe may read it, from the Kubernetes API with their real owners.
 #[derive(Debug, Clone, Default)]
 pub struct PodDirectory {
     by_uid: BTreeMap<String, (String, String)>,
+    from_api: BTreeMap<String, ApiPod>,
 }
 
 impl PodDirectory {
     pub fn read(log_dir: &Path) -> PodDirectory {
-        let mut by_uid = BTreeMap::new();
+        let mut directory = PodDirectory::default();
+        directory.read_logs(log_dir);
+        directory
+    }
+
+    /// Adds the pods whose log directories appeared since the last read.
+    pub fn read_logs(&mut self, log_dir: &Path) {
         if let Ok(entries) = std::fs::read_dir(log_dir) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if let Some((namespace, pod, uid)) = split_pod_dir(&name) {
-                    by_uid.insert(uid.to_string(), (namespace.to_string(), pod.to_string()));
+                    self.insert(uid, namespace, pod);
                 }
             }
         }
-        PodDirectory { by_uid }
+    }
+
+    /// The API's pods of this node, replacing those of an earlier read.
+    pub fn set_api_pods(&mut self, pods: Vec<ApiPod>) {
+        self.from_api = pods.into_iter().map(|p| (p.uid.clone(), p)).collect();
+    }
+
+    pub fn knows(&self, uid: &str) -> bool {
+        self.by_uid.contains_key(uid) || self.from_api.contains_key(uid)
     }
 
     pub fn insert(&mut self, uid: &str, namespace: &str, pod: &str) {
@@ -185,6 +200,19 @@ pub fn attribute(
         };
     }
     if let Some((uid, container)) = kubernetes_ids(cgroup_path) {
+        if let Some(pod) = pods.from_api.get(&uid) {
+            return Workload {
+                kind: pod.kind.clone(),
+                name: pod.owner.clone(),
+                namespace: Some(pod.namespace.clone()),
+                pod: Some(pod.name.clone()),
+                container,
+                how: format!(
+                    "pod {}/{} (uid {uid}) from the Kubernetes API: {}",
+                    pod.namespace, pod.name, pod.chain
+                ),
+            };
+        }
         return match pods.get(&uid) {
             Some((namespace, pod)) => {
                 let (kind, name) = owner_from_pod_name(pod);
@@ -293,6 +321,35 @@ mod tests {
             "selfhosted.prod-eu.agents.deployment_support-agent"
         );
         assert_ne!(a.pod, b.pod, "the pods stay in the record");
+    }
+
+    #[test]
+    fn the_api_owner_wins_over_what_the_pod_name_suggests() {
+        let mut pods = PodDirectory::default();
+        // Named like a StatefulSet's pod, but a Deployment's through its ReplicaSet.
+        pods.insert(UID, "agents", "ingest-2");
+        let path = format!("/kubepods/burstable/pod{UID}/{CID}");
+        let guessed = attribute(&path, &BTreeMap::new(), &pods);
+        assert_eq!(guessed.kind, "StatefulSet");
+        pods.set_api_pods(vec![ApiPod {
+            uid: UID.into(),
+            namespace: "agents".into(),
+            name: "ingest-2".into(),
+            kind: "Deployment".into(),
+            owner: "ingest".into(),
+            chain: "ReplicaSet ingest-6f7d8c9b5 → Deployment ingest".into(),
+        }]);
+        let known = attribute(&path, &BTreeMap::new(), &pods);
+        assert_eq!(
+            known.agent("prod").key(),
+            "selfhosted.prod.agents.deployment_ingest"
+        );
+        assert!(
+            known
+                .how
+                .contains("from the Kubernetes API: ReplicaSet ingest-6f7d8c9b5")
+        );
+        assert_eq!(known.pod.as_deref(), Some("ingest-2"));
     }
 
     #[test]

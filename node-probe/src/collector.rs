@@ -1,7 +1,7 @@
 //! From what the programs send to what a scan reads: each record attributed to its
 //! workload's agent, turned into a normalized event, with the inventory facts it proves.
 
-use crate::attribution::{PodDirectory, Workload, attribute};
+use crate::attribution::{PodDirectory, Workload, attribute, kubernetes_ids};
 use crate::probe::DedupeKey;
 use crate::runtime::{Versions, is_model_file, mcp_server_of, package_of, stdio_server_of};
 use crate::wire::{RawEvent, Transport};
@@ -9,7 +9,7 @@ use normalizer::event::Target;
 use normalizer::inventory::{Fact, Observation, Provenance, ProvenanceKind, RecordRef};
 use normalizer::node::{Endpoint, McpServer, SpoolRecord};
 use normalizer::{AgentRef, Correlation, Event, Layer, Outcome, Principal, RawPointer, Timestamp};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -65,6 +65,9 @@ pub struct Collector {
     config: CollectorConfig,
     clock: Clock,
     workloads: HashMap<u64, Option<(Workload, AgentRef)>>,
+    /// Each cgroup's path, once found (a cgroup may be gone when its events are read
+    /// again after the pod directory changed).
+    paths: HashMap<u64, Option<String>>,
     versions: Versions,
     reported: HashSet<(AgentRef, Fact)>,
     /// The event each dedupe key was first sent as, and how many occurrences of it have
@@ -114,6 +117,7 @@ impl Collector {
             config,
             clock,
             workloads: HashMap::new(),
+            paths: HashMap::new(),
             versions: Versions::default(),
             reported: HashSet::new(),
             sent: HashMap::new(),
@@ -133,19 +137,58 @@ impl Collector {
         let workload = attribute(path, &self.config.configured, &self.config.pods);
         let agent = workload.agent(&self.config.scope);
         self.workloads.insert(id, Some((workload, agent)));
+        self.paths.insert(id, Some(path.to_string()));
+    }
+
+    fn path_of(&mut self, cgroup_id: u64) -> Option<String> {
+        if let Some(known) = self.paths.get(&cgroup_id) {
+            return known.clone();
+        }
+        let path = crate::cgroup::cgroup_path(&self.config.cgroup_root, cgroup_id);
+        self.paths.insert(cgroup_id, path.clone());
+        path
     }
 
     fn workload(&mut self, cgroup_id: u64) -> Option<(Workload, AgentRef)> {
         if let Some(known) = self.workloads.get(&cgroup_id) {
             return known.clone();
         }
-        let found = crate::cgroup::cgroup_path(&self.config.cgroup_root, cgroup_id).map(|path| {
+        let found = self.path_of(cgroup_id).map(|path| {
             let workload = attribute(&path, &self.config.configured, &self.config.pods);
             let agent = workload.agent(&self.config.scope);
             (workload, agent)
         });
         self.workloads.insert(cgroup_id, found.clone());
         found
+    }
+
+    /// The pods these events come from that the directory does not know yet (started
+    /// since it was read): worth reading it again before attributing them.
+    pub fn unknown_pods(&mut self, batch: &[RawEvent]) -> BTreeSet<String> {
+        let ids: HashSet<u64> = batch.iter().map(|r| r.header().cgroup_id).collect();
+        let uids: Vec<String> = ids
+            .into_iter()
+            .filter_map(|id| self.path_of(id).and_then(|path| kubernetes_ids(&path)))
+            .map(|(uid, _)| uid)
+            .collect();
+        uids.into_iter()
+            .filter(|uid| !self.config.pods.knows(uid))
+            .collect()
+    }
+
+    /// Reads the kubelet's pod directories again and takes the API's pods when given;
+    /// attributions are worked out again from then on (an owner the API names replaces
+    /// one guessed from a pod name).
+    pub fn refresh_pods(
+        &mut self,
+        log_dir: &std::path::Path,
+        api: Option<Vec<crate::kube::ApiPod>>,
+    ) {
+        self.config.pods.read_logs(log_dir);
+        if let Some(pods) = api {
+            self.config.pods.set_api_pods(pods);
+        }
+        self.workloads.clear();
     }
 
     /// The spool record of one raw event. An event whose cgroup is gone before it could

@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub pin_dir: PathBuf,
     /// Where to answer Prometheus scrapes (`GET /metrics`), when asked.
     pub metrics: Option<std::net::SocketAddr>,
+    /// The Kubernetes API to read this node's pods and their owners from, when given.
+    pub kube_api: Option<crate::kube::KubeApiConfig>,
 }
 
 /// What `probe status` shows: written by the running probe beside its spool files.
@@ -52,6 +54,9 @@ pub struct Status {
     pub undecodable: u64,
     #[serde(default)]
     pub egress: Vec<Governed>,
+    /// What the last read of the Kubernetes API gave, or why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_api: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +83,45 @@ fn write_status(spool: &Path, status: &Status) -> Result<(), ProbeError> {
     let bytes = serde_json::to_vec_pretty(status).expect("status serializes");
     std::fs::write(&tmp, bytes).map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)
+}
+
+const POD_REFRESH_MIN: Duration = Duration::from_secs(1);
+
+/// This node's pods from the API, noting in `state` what the read gave or why it failed
+/// (then `None`: attribution keeps what it knew, and the pod names).
+async fn read_pods(
+    api: &crate::kube::KubeApi,
+    state: &mut Option<String>,
+    clock: &Clock,
+) -> Option<Vec<crate::kube::ApiPod>> {
+    let read = tokio::time::timeout(Duration::from_secs(10), api.node_pods()).await;
+    let at = crate::collector::now(clock).rfc3339();
+    match read {
+        Ok(Ok(pods)) => {
+            *state = Some(format!(
+                "{}: {} pods read at {at}",
+                api.describe(),
+                pods.len()
+            ));
+            Some(pods)
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "Kubernetes API not read; owners come from pod names");
+            *state = Some(format!(
+                "{}: not read at {at}: {e}; owners come from pod names",
+                api.describe()
+            ));
+            None
+        }
+        Err(_) => {
+            tracing::warn!("Kubernetes API did not answer within 10 s");
+            *state = Some(format!(
+                "{}: no answer within 10 s at {at}; owners come from pod names",
+                api.describe()
+            ));
+            None
+        }
+    }
 }
 
 /// The kubelet's pod cgroup under the cgroup2 root (systemd or cgroupfs driver).
@@ -143,6 +187,13 @@ pub async fn run(
         watched.push((relative, id));
     }
 
+    // A CA that cannot be read fails the run here, before anything loads; an API that
+    // cannot be reached only costs the owners' names, and the status says why.
+    let kube = options
+        .kube_api
+        .clone()
+        .map(crate::kube::KubeApi::new)
+        .transpose()?;
     let mut probe = Probe::load(options.probe)?;
     let mut reader = probe.take_events()?;
     let mut collector = Collector::new(
@@ -170,6 +221,13 @@ pub async fn run(
         Some(e) => Some(e.take_events()?),
         None => None,
     };
+    let mut kube_state = None;
+    if let Some(api) = &kube {
+        let pods = read_pods(api, &mut kube_state, &collector.clock()).await;
+        collector.refresh_pods(&options.pod_log_dir, pods);
+    }
+    let mut last_pod_refresh = Instant::now();
+    let mut pods_tried: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut watched_status = Vec::new();
     for (relative, id) in &watched {
         collector.know_cgroup(*id, relative);
@@ -229,6 +287,7 @@ pub async fn run(
         files: 0,
         undecodable: 0,
         egress: Vec::new(),
+        kubernetes_api: kube_state.clone(),
     };
     write_status(&options.spool, &status)?;
     tracing::info!(watched = status.watched.len(), spool = %options.spool.display(), "probe running");
@@ -262,6 +321,27 @@ pub async fn run(
         reader.drain(&mut batch);
         if let Some(r) = egress_reader.as_mut() {
             r.drain(&mut batch);
+        }
+        // A pod started since the pods were read: read them again before its events are
+        // attributed (no more than once a second; a pod still unknown after a read is
+        // not waited for again).
+        let unknown: Vec<String> = collector
+            .unknown_pods(&batch)
+            .into_iter()
+            .filter(|uid| !pods_tried.contains(uid))
+            .collect();
+        if !unknown.is_empty() {
+            if let Some(wait) = POD_REFRESH_MIN.checked_sub(last_pod_refresh.elapsed()) {
+                tokio::time::sleep(wait).await;
+                reader.drain(&mut batch);
+            }
+            let pods = match &kube {
+                Some(api) => read_pods(api, &mut kube_state, &clock).await,
+                None => None,
+            };
+            collector.refresh_pods(&options.pod_log_dir, pods);
+            last_pod_refresh = Instant::now();
+            pods_tried.extend(unknown);
         }
         for raw in &batch {
             if let Some(record) = collector.record(raw) {
@@ -311,6 +391,7 @@ pub async fn run(
                 status.egress = e.governed()?;
             }
             status.running = !stopping;
+            status.kubernetes_api = kube_state.clone();
             write_status(&options.spool, &status)?;
             latest.send_replace(status.clone());
         }

@@ -13,6 +13,7 @@ pub mod collector;
 pub mod daemon;
 pub mod dns;
 pub mod egress;
+pub mod kube;
 pub mod metrics;
 pub mod probe;
 pub mod runtime;
@@ -51,6 +52,8 @@ pub enum ProbeError {
         path: std::path::PathBuf,
         root: std::path::PathBuf,
     },
+    #[error("Kubernetes API: {0}")]
+    Kubernetes(String),
     #[error("probe record of kind {kind} and {len} bytes does not match bpf/events.h")]
     BadRecord { kind: u16, len: usize },
     // The cause is the source, which error reports print after the context.

@@ -183,6 +183,7 @@ mod tests {
             files: 2,
             undecodable: 0,
             egress: Vec::new(),
+            kubernetes_api: None,
         }
     }
 

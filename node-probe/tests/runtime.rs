@@ -95,6 +95,7 @@ fn options(
         egress: None,
         pin_dir: "/nonexistent".into(),
         metrics: None,
+        kube_api: None,
     }
 }
 
