@@ -17,6 +17,7 @@ enum event_kind {
 	KIND_CONNECT = 6,
 	KIND_EGRESS = 7,
 	KIND_DNS = 8,
+	KIND_SENDTO = 9, /* a datagram sent with an address on an unconnected socket */
 };
 
 /* Per-CPU counters, by index. */

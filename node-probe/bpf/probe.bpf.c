@@ -61,19 +61,6 @@ struct {
 	__type(value, __u64);
 } dedupe SEC(".maps");
 
-struct pending_open {
-	const char *filename;
-	__u32 flags;
-	__u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct pending_open);
-} pending_opens SEC(".maps");
-
 /* Per-CPU scratch for a record built before we know whether it is new. */
 struct scratch {
 	union {
@@ -306,44 +293,33 @@ int on_fork(struct trace_event_raw_sched_process_fork *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat")
-int on_enter_openat(struct trace_event_raw_sys_enter *ctx)
-{
-	if (!watched_cgroup(bpf_get_current_cgroup_id()))
-		return 0;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_open pending = {
-		.filename = (const char *)ctx->args[1],
-		.flags = (__u32)ctx->args[2],
-	};
-	bpf_map_update_elem(&pending_opens, &tid, &pending, BPF_ANY);
-	return 0;
-}
-
-/* The path is read at exit: by then the kernel has faulted its page in, so the read does
- * not fail the way it can at entry. */
+/* One hook per open, at exit: the path is read when the kernel has faulted its page in
+ * (reading at entry fails for 1-3% of paths), and the arguments are still in the
+ * registers saved at entry, so no entry program is needed to keep them — which spares
+ * every syscall of every process the entry tracepoint's dispatch. */
 SEC("tracepoint/syscalls/sys_exit_openat")
 int on_exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_open *pending = bpf_map_lookup_elem(&pending_opens, &tid);
-	if (!pending)
-		return 0;
-	const char *filename = pending->filename;
-	__u32 flags = pending->flags;
-	bpf_map_delete_elem(&pending_opens, &tid);
-
 	long ret = ctx->ret;
 	/* Failed lookups are the noise of every import system; refusals are kept. */
 	if (ret < 0 && ret != -13 /* EACCES */ && ret != -1 /* EPERM */)
 		return 0;
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	if (!watched_cgroup(cgroup_id))
+		return 0;
+	/* openat(dfd, filename, flags, mode): x86-64 passes them in di, si, dx, r10. */
+	struct pt_regs *regs = bpf_task_pt_regs(bpf_get_current_task_btf());
+	unsigned long filename_arg = 0, flags_arg = 0;
+	READ_KERNEL(filename_arg, regs->si);
+	READ_KERNEL(flags_arg, regs->dx);
+	const char *filename = (const char *)filename_arg;
+	__u32 flags = (__u32)flags_arg;
 
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return 0;
 	struct open_event *e = &s->open;
-	__u64 cgroup_id = bpf_get_current_cgroup_id();
 	int read = bpf_probe_read_user_str(e->path, sizeof(e->path), filename);
 	if (read < 0)
 		e->path[0] = 0;
@@ -429,72 +405,54 @@ int on_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	return 0;
 }
 
-/* connect(2) on everything but TCP (which the state change above reports with its real
- * outcome): UDP "connections", which is how most resolvers and QUIC clients talk. */
-SEC("tracepoint/syscalls/sys_enter_connect")
-int on_enter_connect(struct trace_event_raw_sys_enter *ctx)
+/* UDP (and other non-TCP) destinations, from cgroup hooks on the topmost watched cgroups
+ * rather than a syscall tracepoint: `connect` of a datagram socket (how most resolvers
+ * and QUIC clients talk) and `sendmsg`/`sendto` with an address on an unconnected one.
+ * They run only for the watched cgroups' sockets, and cost nothing elsewhere; a repeat
+ * is counted in the dedupe map like any behavior. TCP is reported by the state change
+ * above, with its real outcome. They always let the call go on. */
+static __always_inline int observe_datagram4(struct bpf_sock_addr *ctx, __u16 kind)
 {
-	__u64 cgroup_id = bpf_get_current_cgroup_id();
-	if (!watched_cgroup(cgroup_id))
-		return 0;
-	const void *uaddr = (const void *)ctx->args[1];
-	__u16 family = 0;
-	if (bpf_probe_read_user(&family, sizeof(family), uaddr) < 0)
-		return 0;
-	if (family != 2 && family != 10)
-		return 0;
-
-	/* fd -> file -> socket -> type */
-	__u32 fd = (__u32)ctx->args[0];
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct files_struct *files = 0;
-	struct fdtable *fdt = 0;
-	struct file **fds = 0;
-	struct file *file = 0;
-	struct socket *sock = 0;
-	unsigned int max_fds = 0;
-	short type = 0;
-	READ_KERNEL(files, task->files);
-	if (files)
-		READ_KERNEL(fdt, files->fdt);
-	if (fdt) {
-		READ_KERNEL(max_fds, fdt->max_fds);
-		READ_KERNEL(fds, fdt->fd);
-	}
-	if (fds && fd < max_fds)
-		bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-	if (file)
-		READ_KERNEL(sock, file->private_data);
-	if (sock)
-		READ_KERNEL(type, sock->type);
-	if (type == 1 /* SOCK_STREAM: reported by inet_sock_set_state */)
-		return 0;
-
-	__u8 addr[16] = {};
-	__u16 port = 0;
-	if (family == 2) {
-		struct sockaddr_in sin = {};
-		if (bpf_probe_read_user(&sin, sizeof(sin), uaddr) < 0) {
-			count(&counters, COUNTER_READ_FAILED);
-			return 0;
-		}
-		v4_mapped(addr, (const __u8 *)&sin.sin_addr.s_addr);
-		port = __builtin_bswap16(sin.sin_port);
-	} else {
-		struct sockaddr_in6 sin6 = {};
-		if (bpf_probe_read_user(&sin6, sizeof(sin6), uaddr) < 0) {
-			count(&counters, COUNTER_READ_FAILED);
-			return 0;
-		}
-		__builtin_memcpy(addr, &sin6.sin6_addr, 16);
-		port = __builtin_bswap16(sin6.sin6_port);
-	}
-	emit_connect(cgroup_id, KIND_CONNECT, family, port, type, addr);
-	return 0;
+	if (ctx->type == 1 /* SOCK_STREAM */)
+		return 1;
+	__u32 ip4 = ctx->user_ip4; /* network order */
+	__u8 addr[16];
+	v4_mapped(addr, (const __u8 *)&ip4);
+	emit_connect(bpf_get_current_cgroup_id(), kind, 2,
+		     __builtin_bswap16((__u16)ctx->user_port), ctx->type, addr);
+	return 1;
 }
 
+static __always_inline int observe_datagram6(struct bpf_sock_addr *ctx, __u16 kind)
+{
+	if (ctx->type == 1 /* SOCK_STREAM */)
+		return 1;
+	__u32 ip6[4];
+	ip6[0] = ctx->user_ip6[0];
+	ip6[1] = ctx->user_ip6[1];
+	ip6[2] = ctx->user_ip6[2];
+	ip6[3] = ctx->user_ip6[3];
+	emit_connect(bpf_get_current_cgroup_id(), kind, 10,
+		     __builtin_bswap16((__u16)ctx->user_port), ctx->type, (const __u8 *)ip6);
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int observe_connect4(struct bpf_sock_addr *ctx) { return observe_datagram4(ctx, KIND_CONNECT); }
+
+SEC("cgroup/connect6")
+int observe_connect6(struct bpf_sock_addr *ctx) { return observe_datagram6(ctx, KIND_CONNECT); }
+
+/* A sendto on an unconnected socket is its own kind: a server's replies go to whoever
+ * asked, which is no destination the agent chose. */
+SEC("cgroup/sendmsg4")
+int observe_sendmsg4(struct bpf_sock_addr *ctx) { return observe_datagram4(ctx, KIND_SENDTO); }
+
+SEC("cgroup/sendmsg6")
+int observe_sendmsg6(struct bpf_sock_addr *ctx) { return observe_datagram6(ctx, KIND_SENDTO); }
+
 /* DNS over UDP, from the packets of the watched cgroups' sockets: these programs are
- * attached to the topmost watched cgroups (so they never run for anyone else), and cost
+ * attached to the topmost watched cgroups too (so they never run for anyone else), and cost
  * one header read per packet that is not DNS. The names an agent looks up, and the
  * addresses it is told, are what turn a connect to 203.0.113.7:443 into one to
  * api.openai.com. DNS over TCP and over HTTPS are not seen. */

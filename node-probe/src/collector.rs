@@ -392,11 +392,14 @@ impl Collector {
                     facts.push(Fact::ModelFile(path.clone()));
                 }
             }
+            // Destinations the agent chose: not its resolver, and not where a datagram
+            // server answered whoever asked.
             RawEvent::Connect {
                 header,
                 transport,
                 addr,
                 port,
+                unconnected: false,
             } if !is_resolver(*port) => {
                 facts.push(Fact::Endpoint(Endpoint {
                     address: socket_text(*addr, *port),
@@ -643,11 +646,16 @@ fn describe(raw: &RawEvent) -> Described {
             transport,
             addr,
             port,
+            unconnected,
             ..
         } => (
             Layer::Network,
             "network",
-            format!("connect_{}", transport_name(*transport)),
+            format!(
+                "{}_{}",
+                if *unconnected { "sendto" } else { "connect" },
+                transport_name(*transport)
+            ),
             Some((socket_text(*addr, *port), "endpoint", None)),
             Outcome::Success,
         ),
@@ -888,6 +896,7 @@ mod tests {
             transport: Transport::Tcp,
             addr: openai,
             port: 443,
+            unconnected: false,
         };
         let Some(SpoolRecord::Event {
             event,

@@ -4,7 +4,7 @@
 use crate::attribution::PodDirectory;
 use crate::collector::{Clock, Collector, CollectorConfig};
 use crate::egress::{AllowRule, Egress, EgressMode, Governed};
-use crate::probe::{Counters, DNS_PROGRAMS, Probe, ProbeConfig, TRACEPOINTS};
+use crate::probe::{Counters, Probe, ProbeConfig, TRACEPOINTS};
 use crate::spool::SpoolWriter;
 use crate::{ProbeError, RawEvent};
 use normalizer::{AgentRef, Timestamp};
@@ -238,7 +238,7 @@ pub async fn run(
             agent: collector.agent_of(*id),
         });
     }
-    // Nested watched cgroups share their topmost one's DNS programs.
+    // Nested watched cgroups share their topmost one's cgroup programs (DNS, datagrams).
     let topmost: Vec<&PathBuf> = watch
         .iter()
         .map(|(path, _)| path)
@@ -248,18 +248,11 @@ pub async fn run(
                 .any(|(other, _)| other != *path && path.starts_with(other))
         })
         .collect();
-    let mut dns_hooks = Vec::new();
+    let mut cgroup_programs = Vec::new();
     for path in &topmost {
-        probe.observe_dns(path)?;
-        for (program, direction) in DNS_PROGRAMS {
-            dns_hooks.push(format!(
-                "{program} (cgroup_skb/{} on {})",
-                match direction {
-                    aya::programs::CgroupSkbAttachType::Egress => "egress",
-                    aya::programs::CgroupSkbAttachType::Ingress => "ingress",
-                },
-                path.display()
-            ));
+        probe.observe_cgroup(path)?;
+        for (program, hook) in crate::probe::cgroup_hooks() {
+            cgroup_programs.push(format!("{program} ({hook} on {})", path.display()));
         }
     }
     let watched_agents: Vec<AgentRef> = watched_status
@@ -278,7 +271,7 @@ pub async fn run(
         programs: TRACEPOINTS
             .iter()
             .map(|(p, c, n)| format!("{p} ({c}/{n})"))
-            .chain(dns_hooks)
+            .chain(cgroup_programs)
             .collect(),
         watched: watched_status,
         counters: Counters::default(),

@@ -4,7 +4,9 @@ use crate::ProbeError;
 use crate::wire::{self, RawEvent};
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::links::CgroupAttachMode;
-use aya::programs::{CgroupSkb, CgroupSkbAttachType, TracePoint};
+use aya::programs::{
+    CgroupSkb, CgroupSkbAttachType, CgroupSockAddr, CgroupSockAddrAttachType, TracePoint,
+};
 use aya::{Ebpf, EbpfLoader};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
@@ -14,22 +16,53 @@ use tokio::io::unix::AsyncFd;
 static PROBE_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe.bpf.o"));
 
 /// Every hook the probe attaches: (program, tracepoint category, tracepoint).
-pub const TRACEPOINTS: [(&str, &str, &str); 7] = [
+pub const TRACEPOINTS: [(&str, &str, &str); 5] = [
     ("on_exec", "sched", "sched_process_exec"),
     ("on_exit", "sched", "sched_process_exit"),
     ("on_fork", "sched", "sched_process_fork"),
-    ("on_enter_openat", "syscalls", "sys_enter_openat"),
     ("on_exit_openat", "syscalls", "sys_exit_openat"),
     ("on_inet_sock_set_state", "sock", "inet_sock_set_state"),
-    ("on_enter_connect", "syscalls", "sys_enter_connect"),
 ];
 
-/// The DNS programs, attached to each watched cgroup (not to a tracepoint): (program,
-/// direction).
+/// The DNS programs, attached to the topmost watched cgroups: (program, direction).
 pub const DNS_PROGRAMS: [(&str, CgroupSkbAttachType); 2] = [
     ("dns_egress", CgroupSkbAttachType::Egress),
     ("dns_ingress", CgroupSkbAttachType::Ingress),
 ];
+
+/// The datagram destination programs, attached there too: (program, hook).
+pub const DATAGRAM_PROGRAMS: [(&str, CgroupSockAddrAttachType); 4] = [
+    ("observe_connect4", CgroupSockAddrAttachType::Connect4),
+    ("observe_connect6", CgroupSockAddrAttachType::Connect6),
+    ("observe_sendmsg4", CgroupSockAddrAttachType::UDPSendMsg4),
+    ("observe_sendmsg6", CgroupSockAddrAttachType::UDPSendMsg6),
+];
+
+/// What each program attached to a watched cgroup is called and where it hooks, for the
+/// status report.
+pub fn cgroup_hooks() -> Vec<(&'static str, &'static str)> {
+    let skb = DNS_PROGRAMS.iter().map(|(p, d)| {
+        (
+            *p,
+            match d {
+                CgroupSkbAttachType::Egress => "cgroup_skb/egress",
+                CgroupSkbAttachType::Ingress => "cgroup_skb/ingress",
+            },
+        )
+    });
+    let sock = DATAGRAM_PROGRAMS.iter().map(|(p, h)| {
+        (
+            *p,
+            match h {
+                CgroupSockAddrAttachType::Connect4 => "cgroup/connect4",
+                CgroupSockAddrAttachType::Connect6 => "cgroup/connect6",
+                CgroupSockAddrAttachType::UDPSendMsg4 => "cgroup/sendmsg4",
+                _ => "cgroup/sendmsg6",
+            },
+        )
+    });
+    skb.chain(sock).collect()
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeConfig {
@@ -169,6 +202,15 @@ impl Probe {
             skb.load()
                 .map_err(|e| ProbeError::attach(program, "load", e))?;
         }
+        for (program, _) in DATAGRAM_PROGRAMS {
+            let sock: &mut CgroupSockAddr = ebpf
+                .program_mut(program)
+                .ok_or(ProbeError::MissingProgram(program))?
+                .try_into()
+                .map_err(|e| ProbeError::attach(program, "load", e))?;
+            sock.load()
+                .map_err(|e| ProbeError::attach(program, "load", e))?;
+        }
         Ok(Probe {
             ebpf,
             generation: 0,
@@ -201,10 +243,10 @@ impl Probe {
         self.bump_generation()
     }
 
-    /// Reads the DNS messages of every socket in `cgroup` and below. Attach it to the
-    /// topmost watched cgroups only: programs on nested cgroups would each see the same
-    /// packets. The attachments end with the probe.
-    pub fn observe_dns(&mut self, cgroup: &std::path::Path) -> Result<(), ProbeError> {
+    /// Observes the DNS messages and datagram destinations of every socket in `cgroup`
+    /// and below. Attach it to the topmost watched cgroups only: programs on nested
+    /// cgroups would each see the same packets. The attachments end with the probe.
+    pub fn observe_cgroup(&mut self, cgroup: &std::path::Path) -> Result<(), ProbeError> {
         let hook = || cgroup.display().to_string();
         let cgroup_file = std::fs::File::open(cgroup).map_err(|source| ProbeError::Io {
             what: format!("opening cgroup {}", cgroup.display()),
@@ -220,6 +262,16 @@ impl Probe {
             // A cgroup link coexists with other programs there (the kernel refuses
             // attach flags on links); `Single` passes none.
             skb.attach(&cgroup_file, direction, CgroupAttachMode::Single)
+                .map_err(|e| ProbeError::attach(program, hook(), e))?;
+        }
+        for (program, _) in DATAGRAM_PROGRAMS {
+            let sock: &mut CgroupSockAddr = self
+                .ebpf
+                .program_mut(program)
+                .ok_or(ProbeError::MissingProgram(program))?
+                .try_into()
+                .map_err(|e| ProbeError::attach(program, hook(), e))?;
+            sock.attach(&cgroup_file, CgroupAttachMode::Single)
                 .map_err(|e| ProbeError::attach(program, hook(), e))?;
         }
         Ok(())

@@ -19,6 +19,7 @@ pub(crate) const KIND_TCP_CONNECT: u16 = 5;
 pub(crate) const KIND_CONNECT: u16 = 6;
 pub(crate) const KIND_EGRESS: u16 = 7;
 pub(crate) const KIND_DNS: u16 = 8;
+pub(crate) const KIND_SENDTO: u16 = 9;
 
 const EXEC_ARGS_TRUNCATED: u32 = 1;
 /// `EXEC_STDIN_PIPE | EXEC_STDOUT_PIPE`: both ends piped.
@@ -105,6 +106,9 @@ pub enum RawEvent {
         transport: Transport,
         addr: IpAddr,
         port: u16,
+        /// A datagram sent with an address on an unconnected socket (`sendto`), not a
+        /// connect: a server's reply goes wherever it was asked from.
+        unconnected: bool,
     },
     /// A destination outside the agent's egress allowlist.
     EgressDenied {
@@ -185,7 +189,7 @@ fn target_hash(kind: u16, result: i32, body: &[u8]) -> u64 {
             hash ^= u64::from(u32_at(body, 0) & 3) | if result < 0 { 0x100 } else { 0 };
             hash.wrapping_mul(0x100000001b3)
         }
-        KIND_TCP_CONNECT | KIND_CONNECT => {
+        KIND_TCP_CONNECT | KIND_CONNECT | KIND_SENDTO => {
             // Hashed before the verdict bytes were filled in.
             let mut bytes = [0u8; 24];
             bytes.copy_from_slice(&body[..24]);
@@ -210,7 +214,7 @@ pub fn decode(record: &[u8]) -> Result<RawEvent, ProbeError> {
         KIND_EXIT => EXIT_LEN,
         KIND_FORK => FORK_LEN,
         KIND_OPEN => OPEN_LEN,
-        KIND_TCP_CONNECT | KIND_CONNECT | KIND_EGRESS => CONNECT_LEN,
+        KIND_TCP_CONNECT | KIND_CONNECT | KIND_SENDTO | KIND_EGRESS => CONNECT_LEN,
         KIND_DNS => DNS_EVENT_LEN,
         _ => 0,
     };
@@ -289,6 +293,7 @@ pub fn decode(record: &[u8]) -> Result<RawEvent, ProbeError> {
                     transport,
                     addr,
                     port,
+                    unconnected: kind == KIND_SENDTO,
                 }
             }
         }

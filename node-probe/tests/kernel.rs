@@ -16,18 +16,30 @@ async fn watched_processes_are_seen_and_others_are_not() {
     let cgroup = TestCgroup::new("seen");
     let mut probe = Probe::load(ProbeConfig::default()).expect("probe loads");
     probe.watch(cgroup.id).unwrap();
+    probe.observe_cgroup(&cgroup.path).unwrap();
     let mut reader = probe.take_events().unwrap();
 
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    // Datagram destinations: a connected UDP socket (bash's /dev/udp) and an unconnected
+    // sendto, both seen by the cgroup hooks.
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let udp_port = udp.local_addr().unwrap().port();
+    let sendto = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    let sendto_port = sendto.local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker-file");
     std::fs::write(&marker, "x").unwrap();
+    let written = dir.path().join("written-file");
     let script = format!(
-        "cat {m} > /dev/null; cat {m} > /dev/null; exec 3<>/dev/tcp/127.0.0.1/{port}",
-        m = marker.display()
+        "cat {m} > /dev/null; cat {m} > /dev/null; echo y > {w}; exec 3<>/dev/tcp/127.0.0.1/{port}; \
+         echo d > /dev/udp/127.0.0.1/{udp_port}; \
+         python3 -c \"import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b'd', ('::1', {sendto_port}))\"",
+        m = marker.display(),
+        w = written.display(),
     );
-    cgroup.run("bash", &["-c", &script]);
+    let (status, stderr) = cgroup.run("bash", &["-c", &script]);
+    assert!(status.success(), "{stderr}");
     // The same commands outside the cgroup.
     let status = std::process::Command::new("cat")
         .arg(&marker)
@@ -71,6 +83,15 @@ async fn watched_processes_are_seen_and_others_are_not() {
         1,
         "the second open of the file is counted, not sent"
     );
+    // The flags come from the registers saved at entry: a write is told from a read.
+    assert!(matches!(opens[0], RawEvent::Open { flags, .. } if flags & 3 == 0));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, RawEvent::Open { path, flags, .. }
+            if *path == written.display().to_string() && flags & 3 == 1)),
+        "the redirect opens the file for writing: {events:#?}"
+    );
     let counts = probe.dedupe_counts().unwrap();
     let key = node_probe::DedupeKey::of(opens[0]).unwrap();
     assert_eq!(
@@ -87,6 +108,7 @@ async fn watched_processes_are_seen_and_others_are_not() {
                 addr,
                 port: p,
                 header,
+                ..
             } if *p == port => Some((transport, addr, header)),
             _ => None,
         })
@@ -94,6 +116,28 @@ async fn watched_processes_are_seen_and_others_are_not() {
     assert_eq!(*connect.0, Transport::Tcp);
     assert_eq!(connect.1.to_string(), "127.0.0.1");
     assert_eq!(connect.2.comm, "bash");
+    let datagram = |wanted: u16, sent_to: bool| {
+        events.iter().find_map(|e| match e {
+            RawEvent::Connect {
+                transport: Transport::Udp,
+                addr,
+                port,
+                header,
+                unconnected,
+            } if *port == wanted && *unconnected == sent_to => {
+                Some((addr.to_string(), header.comm.clone()))
+            }
+            _ => None,
+        })
+    };
+    assert_eq!(
+        datagram(udp_port, false),
+        Some(("127.0.0.1".to_string(), "bash".to_string())),
+        "{events:#?}"
+    );
+    let (to, sender) = datagram(sendto_port, true).expect("the unconnected sendto");
+    assert_eq!(to, "::1");
+    assert!(sender.starts_with("python"), "{sender}");
 
     let counters = probe.counters().unwrap();
     assert_eq!(counters.lost, 0);

@@ -2,7 +2,7 @@
 //! findings become Detection Finding (2004). agentward's own fields that OCSF has no
 //! attribute for travel under `unmapped.agentward`, which every OCSF class allows.
 
-use crate::event::{Event, Layer, Outcome};
+use crate::event::{Event, Layer, Outcome, Target};
 use crate::finding::Finding;
 use crate::{AgentRef, Provider};
 use serde::Serialize;
@@ -495,6 +495,26 @@ fn system_record(event: &Event, product_version: &str) -> Option<Value> {
                 14,
                 "Open",
             ),
+            // A datagram sent to whoever asked, and a DNS lookup (its resolver the
+            // destination, the name in `unmapped.agentward.target`): traffic, not a
+            // connection opened. OCSF's DNS Activity class has no JSON Schema in 1.8.0's
+            // generated set to validate against.
+            ("network", op) if op.starts_with("sendto_") => (
+                NETWORK_ACTIVITY,
+                "Network Activity",
+                4,
+                "Network Activity",
+                6,
+                "Traffic",
+            ),
+            ("dns", _) => (
+                NETWORK_ACTIVITY,
+                "Network Activity",
+                4,
+                "Network Activity",
+                6,
+                "Traffic",
+            ),
             ("network", _) => (
                 NETWORK_ACTIVITY,
                 "Network Activity",
@@ -608,7 +628,20 @@ fn system_record(event: &Event, product_version: &str) -> Option<Value> {
                 json!({ "name": basename(path), "path": path, "type_id": 0, "type": "Unknown" });
         }
         _ => {
-            if let Some(t) = target {
+            // Where the packets went: the endpoint itself, or a DNS lookup's resolver.
+            let destination = match (event.service.as_str(), target) {
+                ("dns", Some(t)) => t
+                    .name
+                    .as_deref()
+                    .and_then(|n| n.strip_prefix("resolver "))
+                    .map(|resolver| Target {
+                        uid: resolver.to_string(),
+                        kind: None,
+                        name: None,
+                    }),
+                _ => target.cloned(),
+            };
+            if let Some(t) = destination.as_ref() {
                 let mut endpoint = match t.uid.rsplit_once(':') {
                     Some((ip, port)) => {
                         let ip = ip.trim_start_matches('[').trim_end_matches(']');
@@ -622,12 +655,22 @@ fn system_record(event: &Event, product_version: &str) -> Option<Value> {
                 if endpoint.get("ip").is_none() {
                     endpoint = json!({ "name": t.uid });
                 }
+                // The name a connect's address was looked up by, when the probe saw it.
+                if event.service == "network"
+                    && let Some(host) = &t.name
+                {
+                    endpoint["hostname"] = json!(host);
+                }
                 out["dst_endpoint"] = endpoint;
             }
-            let protocol = event
-                .operation
-                .strip_prefix("connect_")
-                .or(target.and_then(|t| t.name.as_deref()));
+            let protocol = match event.service.as_str() {
+                "dns" => Some("udp"),
+                "network" => event
+                    .operation
+                    .split_once('_')
+                    .map(|(_, transport)| transport),
+                _ => target.and_then(|t| t.name.as_deref()),
+            };
             let mut connection = json!({ "direction_id": 2, "direction": "Outbound" });
             if let Some(p) = protocol {
                 connection["protocol_name"] = json!(p);
@@ -762,6 +805,46 @@ mod tests {
             json!({"ip": "2001:db8::1", "port": 443})
         );
         assert_eq!(connect["connection_info"]["protocol_name"], "tcp");
+        let named = event_to_ocsf(
+            &probe_event(
+                "network",
+                "connect_tcp",
+                "203.0.113.7:443",
+                Some("api.openai.com"),
+            ),
+            "0",
+        );
+        assert_eq!(
+            named["dst_endpoint"],
+            json!({"ip": "203.0.113.7", "port": 443, "hostname": "api.openai.com"})
+        );
+        let sent = event_to_ocsf(
+            &probe_event("network", "sendto_udp", "10.0.0.2:5353", None),
+            "0",
+        );
+        assert_eq!(
+            (sent["activity_name"].as_str(), sent["type_uid"].as_u64()),
+            (Some("Traffic"), Some(400106))
+        );
+        assert_eq!(sent["connection_info"]["protocol_name"], "udp");
+        let lookup = event_to_ocsf(
+            &probe_event(
+                "dns",
+                "query_A",
+                "api.openai.com",
+                Some("resolver 127.0.0.53:53"),
+            ),
+            "0",
+        );
+        assert_eq!(
+            (lookup["class_uid"].as_u64(), lookup["activity_id"].as_u64()),
+            (Some(4001), Some(6))
+        );
+        assert_eq!(
+            lookup["dst_endpoint"],
+            json!({"ip": "127.0.0.53", "port": 53})
+        );
+        assert_eq!(lookup["unmapped"]["agentward"]["target"], "api.openai.com");
         let denied = event_to_ocsf(
             &probe_event("egress", "denied", "10.0.0.9:5432", Some("tcp")),
             "0",
