@@ -331,6 +331,20 @@ fn as_root(test: &str) -> bool {
     root
 }
 
+/// Starts `probe run` and returns once it is watching (its status is written).
+fn watching(mut probe: std::process::Command, spool: &Path) -> std::process::Child {
+    let child = probe
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !spool.join("status").is_dir() && started.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child
+}
+
 /// Runs `program` inside the cgroup `path` and waits for it.
 fn run_in_cgroup(path: &Path, program: &str) {
     let status = std::process::Command::new("sh")
@@ -449,7 +463,8 @@ fn pod_owners_come_from_the_kubernetes_api_and_new_pods_are_looked_up() {
     let burstable = top.join("kubepods/burstable");
     let container = |uid: &str| burstable.join(format!("pod{uid}")).join("ab".repeat(32));
     std::fs::create_dir_all(container(INGEST)).unwrap();
-    let probe = bin()
+    let mut probe = bin();
+    probe
         .args([
             "probe",
             "run",
@@ -471,15 +486,8 @@ fn pod_owners_come_from_the_kubernetes_api_and_new_pods_are_looked_up() {
         .arg("--pod-log-dir")
         .arg(&pod_logs)
         .arg("--spool")
-        .arg(&spool)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while !spool.join("status").is_dir() && started.elapsed().as_secs() < 20 {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+        .arg(&spool);
+    let probe = watching(probe, &spool);
     run_in_cgroup(&container(INGEST), "cat /etc/hostname > /dev/null");
     // A pod the kubelet starts now: the API lists it from here on.
     std::fs::create_dir_all(container(EVAL)).unwrap();
@@ -567,23 +575,16 @@ fn a_running_probe_ships_its_spool_files_as_it_flushes() {
         .expect("cgroup v2 is mounted")
         .join(format!("agentward-test-ship-{}", std::process::id()));
     std::fs::create_dir(&cgroup).expect("creating a test cgroup");
-    let probe = bin()
+    let mut probe = bin();
+    probe
         .args(["probe", "run", "--flush-every", "1", "--duration", "4"])
         .arg("--watch-cgroup")
         .arg(format!("{}=shipper", cgroup.display()))
         .arg("--spool")
         .arg(&spool)
         .arg("--ship-to")
-        .arg(&shipped)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Once the probe reports its status, it is watching.
-    let started = std::time::Instant::now();
-    while !spool.join("status").is_dir() && started.elapsed().as_secs() < 20 {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+        .arg(&shipped);
+    let probe = watching(probe, &spool);
     run_in_cgroup(&cgroup, "cat /etc/hostname > /dev/null && ls / > /dev/null");
     let out = probe.wait_with_output().unwrap();
     let _ = std::fs::remove_dir(&cgroup);

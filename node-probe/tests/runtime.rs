@@ -99,6 +99,13 @@ fn options(
     }
 }
 
+/// Runs a command to its end off the runtime's threads (the probe's loop runs on them).
+async fn output_of(mut command: std::process::Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
 /// One scrape of the probe's Prometheus endpoint: the body of `GET /metrics`.
 async fn scrape(address: std::net::SocketAddr) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -155,15 +162,7 @@ async fn a_real_agent_is_attributed_and_inventoried_from_what_it_does() {
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/agent.py");
     let port = model_port.to_string();
-    let output = tokio::task::spawn_blocking({
-        let command = cgroup.command(&python, &[script, &port]);
-        move || {
-            let mut command = command;
-            command.output().unwrap()
-        }
-    })
-    .await
-    .unwrap();
+    let output = output_of(cgroup.command(&python, &[script, &port])).await;
     assert!(
         output.status.success(),
         "agent failed: {}",
@@ -302,15 +301,7 @@ async fn dns_lookups_are_events_and_name_the_endpoints_connected_to() {
     .await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/dnsagent.py");
     let python = support::python();
-    let output = tokio::task::spawn_blocking({
-        let command = cgroup.command("unshare", &["--net", "--mount", &python, script]);
-        move || {
-            let mut command = command;
-            command.output().unwrap()
-        }
-    })
-    .await
-    .unwrap();
+    let output = output_of(cgroup.command("unshare", &["--net", "--mount", &python, script])).await;
     assert!(
         output.status.success(),
         "dnsagent failed: {}",
