@@ -393,6 +393,8 @@ fn pod_owners_come_from_the_kubernetes_api_and_new_pods_are_looked_up() {
     const TOKEN: &str = "node-probe-service-account-token";
     const INGEST: &str = "0f3c2a9e-5b7d-4c1e-9a8f-2d6b4e8c1a70";
     const EVAL: &str = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
+    // A pod whose ReplicaSet the probe may not read.
+    const RANKER: &str = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b";
     let second_pod = std::sync::Arc::new(AtomicBool::new(false));
     let pod = |uid: &str, name: &str, owner_kind: &str, owner: &str| {
         serde_json::json!({
@@ -426,7 +428,8 @@ fn pod_owners_come_from_the_kubernetes_api_and_new_pods_are_looked_up() {
                         None => Reply::json(serde_json::json!({
                             "kind": "PodList", "apiVersion": "v1",
                             "metadata": {"resourceVersion": "10", "continue": "page-2"},
-                            "items": [pod(INGEST, "ingest-2", "ReplicaSet", "ingest-6f7d8c9b5")]})),
+                            "items": [pod(INGEST, "ingest-2", "ReplicaSet", "ingest-6f7d8c9b5"),
+                                      pod(RANKER, "ranker-5c6d7f8b94-h4n2w", "ReplicaSet", "ranker-5c6d7f8b94")]})),
                         Some("page-2") => Reply::json(serde_json::json!({
                             "kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "10"},
                             "items": if second_pod.load(Ordering::SeqCst) {
@@ -440,6 +443,9 @@ fn pod_owners_come_from_the_kubernetes_api_and_new_pods_are_looked_up() {
                         "name": "ingest-6f7d8c9b5", "namespace": "agents", "ownerReferences": [
                             {"apiVersion": "apps/v1", "kind": "Deployment", "name": "ingest", "uid": "d",
                              "controller": true, "blockOwnerDeletion": true}]}}))
+                }
+                "/apis/apps/v1/namespaces/agents/replicasets/ranker-5c6d7f8b94" => {
+                    status_error(403, "Forbidden")
                 }
                 "/apis/batch/v1/namespaces/agents/jobs/nightly-eval-29384756" => {
                     Reply::json(serde_json::json!({"kind": "Job", "metadata": {
@@ -463,6 +469,7 @@ fn pod_owners_come_from_the_kubernetes_api_and_new_pods_are_looked_up() {
     let burstable = top.join("kubepods/burstable");
     let container = |uid: &str| burstable.join(format!("pod{uid}")).join("ab".repeat(32));
     std::fs::create_dir_all(container(INGEST)).unwrap();
+    std::fs::create_dir_all(container(RANKER)).unwrap();
     let mut probe = bin();
     probe
         .args([
@@ -489,12 +496,13 @@ fn pod_owners_come_from_the_kubernetes_api_and_new_pods_are_looked_up() {
         .arg(&spool);
     let probe = watching(probe, &spool);
     run_in_cgroup(&container(INGEST), "cat /etc/hostname > /dev/null");
+    run_in_cgroup(&container(RANKER), "cat /etc/hostname > /dev/null");
     // A pod the kubelet starts now: the API lists it from here on.
     std::fs::create_dir_all(container(EVAL)).unwrap();
     second_pod.store(true, Ordering::SeqCst);
     run_in_cgroup(&container(EVAL), "cat /etc/hostname > /dev/null");
     let out = probe.wait_with_output().unwrap();
-    for uid in [INGEST, EVAL] {
+    for uid in [INGEST, RANKER, EVAL] {
         let _ = std::fs::remove_dir(container(uid));
         let _ = std::fs::remove_dir(burstable.join(format!("pod{uid}")));
     }
@@ -520,7 +528,8 @@ fn pod_owners_come_from_the_kubernetes_api_and_new_pods_are_looked_up() {
         keys,
         [
             "selfhosted.test-node.agents.cronjob_nightly-eval",
-            "selfhosted.test-node.agents.deployment_ingest"
+            "selfhosted.test-node.agents.deployment_ingest",
+            "selfhosted.test-node.agents.deployment_ranker"
         ],
         "{owners:?}"
     );
@@ -528,6 +537,12 @@ fn pod_owners_come_from_the_kubernetes_api_and_new_pods_are_looked_up() {
         owners["selfhosted.test-node.agents.deployment_ingest"].contains(
             "pod agents/ingest-2 (uid 0f3c2a9e-5b7d-4c1e-9a8f-2d6b4e8c1a70) from the Kubernetes API: ReplicaSet ingest-6f7d8c9b5 → Deployment ingest"
         ),
+        "{owners:?}"
+    );
+    // The ReplicaSet it may not read: the Deployment from its name, and why.
+    assert!(
+        owners["selfhosted.test-node.agents.deployment_ranker"]
+            .contains("(from the ReplicaSet's name: it could not be read: GET"),
         "{owners:?}"
     );
     let status = stdout(
@@ -539,7 +554,7 @@ fn pod_owners_come_from_the_kubernetes_api_and_new_pods_are_looked_up() {
     );
     assert!(
         status.contains(&format!(
-            "pods: Kubernetes API {} (node test-node): 2 pods read",
+            "pods: Kubernetes API {} (node test-node): 3 pods read",
             api.https_url()
         )),
         "{status}"

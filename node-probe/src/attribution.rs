@@ -165,6 +165,19 @@ pub fn owner_from_pod_name(pod: &str) -> (String, String) {
     ("Pod".into(), pod.into())
 }
 
+/// The workload above a ReplicaSet or Job, from the name its controller gave it:
+/// Deployment `name-<pod-template-hash>`, CronJob `name-<scheduled minutes>`.
+pub fn owner_from_controller_name(kind: &str, name: &str) -> Option<(String, String)> {
+    let (base, suffix) = name.rsplit_once('-')?;
+    match kind {
+        "ReplicaSet" if generated(suffix, 6, 10) => Some(("Deployment".into(), base.into())),
+        "Job" if suffix.len() >= 8 && suffix.chars().all(|c| c.is_ascii_digit()) => {
+            Some(("CronJob".into(), base.into()))
+        }
+        _ => None,
+    }
+}
+
 /// The nearest systemd unit in a cgroup path (`/system.slice/agent.service` → `agent.service`).
 fn systemd_unit(cgroup_path: &str) -> Option<&str> {
     cgroup_path
@@ -303,6 +316,20 @@ mod tests {
             ("CronJob".into(), "nightly-eval".into())
         );
         assert_eq!(owner_from_pod_name("debug"), ("Pod".into(), "debug".into()));
+    }
+
+    #[test]
+    fn owners_above_controllers_from_their_generated_names() {
+        assert_eq!(
+            owner_from_controller_name("ReplicaSet", "support-agent-7d9f8b6c5d"),
+            Some(("Deployment".into(), "support-agent".into()))
+        );
+        assert_eq!(
+            owner_from_controller_name("Job", "nightly-eval-29384756"),
+            Some(("CronJob".into(), "nightly-eval".into()))
+        );
+        assert_eq!(owner_from_controller_name("Job", "migrate-schema"), None);
+        assert_eq!(owner_from_controller_name("ReplicaSet", "standalone"), None);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! Job (`/apis/batch/v1/…/jobs/NAME`) once, for the Deployment or CronJob above it.
 
 use crate::ProbeError;
+use crate::attribution::owner_from_controller_name;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -158,7 +159,8 @@ impl KubeApi {
             return Err(failed(
                 format!("GET {url}"),
                 format!(
-                    "HTTP {status} {}: {}",
+                    "HTTP {} {}: {}",
+                    status.as_u16(),
                     body["reason"].as_str().unwrap_or("?"),
                     body["message"].as_str().unwrap_or("(no message)")
                 ),
@@ -229,13 +231,37 @@ impl KubeApi {
                     "no controller".to_string(),
                 ),
                 Some((kind, owner)) if kind == "ReplicaSet" || kind == "Job" => {
-                    match self.controller(namespace, &kind, &owner).await? {
-                        Some((top_kind, top)) => (
+                    match self.controller(namespace, &kind, &owner).await {
+                        Ok(Some((top_kind, top))) => (
                             top_kind.clone(),
                             top.clone(),
                             format!("{kind} {owner} → {top_kind} {top}"),
                         ),
-                        None => (kind.clone(), owner.clone(), format!("{kind} {owner}")),
+                        Ok(None) => (kind.clone(), owner.clone(), format!("{kind} {owner}")),
+                        // One owner that cannot be read (deleted since the list, or not
+                        // allowed) costs only that pod its exactness: the workload above
+                        // comes from the controller's generated name, and says so; the
+                        // next read asks again.
+                        Err(error) => {
+                            let e = match error {
+                                ProbeError::Kubernetes(reason) => reason,
+                                other => other.to_string(),
+                            };
+                            match owner_from_controller_name(&kind, &owner) {
+                                Some((top_kind, top)) => (
+                                    top_kind.clone(),
+                                    top.clone(),
+                                    format!(
+                                        "{kind} {owner} → {top_kind} {top} (from the {kind}'s name: it could not be read: {e})"
+                                    ),
+                                ),
+                                None => (
+                                    kind.clone(),
+                                    owner.clone(),
+                                    format!("{kind} {owner} (it could not be read: {e})"),
+                                ),
+                            }
+                        }
                     }
                 }
                 Some((kind, owner)) => (kind.clone(), owner.clone(), format!("{kind} {owner}")),
