@@ -11,7 +11,10 @@ SDK, mcp-server-time) and writes the spool. What is arranged: the sessions run o
 another in a few minutes, and each is then moved to its place on the timeline (its
 records' times shifted by one offset, nothing else changed): two pods, one session a day each, 2026-11-01 to 2026-11-14, a rollout to two new pods on day 7, and on 2026-11-11 one
 session that follows an injected support ticket: it starts mcp-server-fetch, an MCP
-server nobody declared, and connects to an address the ticket named.
+server nobody declared, and connects to an address the ticket named. The agent finds its
+model gateway and that address by name, through a resolver this script plays on
+127.0.0.1:53 (each session's /etc/resolv.conf points there, in a mount namespace of its
+own), so the spool has its DNS lookups and the names of the endpoints it reached.
 
 Needs root (the probe loads eBPF), Debian's python3-venv, and PyPI once (the venv). Run
 from anywhere; regenerating gives an equivalent, not byte-identical, recording (pids,
@@ -40,6 +43,10 @@ CLUSTER = "prod-eu-1"
 NAMESPACE = "agents"
 MODEL = ("127.0.0.1", 18080)  # the cluster's model gateway
 TICKET_TARGET = ("127.0.0.1", 18443)  # the address the injected ticket names
+# The names the agent looks them up by, through the cluster's resolver (played by this
+# script on 127.0.0.1:53, which each session's /etc/resolv.conf points at).
+NAMES = {"model-gateway.agents.svc.cluster.local": MODEL, "paste.exfil.example": TICKET_TARGET}
+MODEL_NAME, TICKET_NAME = NAMES
 START = datetime(2026, 11, 1, tzinfo=timezone.utc)
 DAYS = 14
 ROLLOUT_DAY = 7
@@ -99,6 +106,38 @@ def listen(addr) -> None:
     threading.Thread(target=serve, daemon=True).start()
 
 
+def resolver() -> Path:
+    """Answers A queries for NAMES (AAAA: no records; anything else: NXDOMAIN) on
+    127.0.0.1:53; returns a resolv.conf that points at it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 53))
+
+    def serve():
+        while True:
+            message, peer = s.recvfrom(512)
+            labels, pos = [], 12
+            while message[pos]:
+                labels.append(message[pos + 1:pos + 1 + message[pos]].decode().lower())
+                pos += 1 + message[pos]
+            qtype = int.from_bytes(message[pos + 1:pos + 3], "big")
+            name, end = ".".join(labels), pos + 5
+            known = name in NAMES
+            answer = b""
+            if known and qtype == 1:
+                answer = (b"\xc0\x0c" + (1).to_bytes(2, "big") + (1).to_bytes(2, "big")
+                          + (30).to_bytes(4, "big") + (4).to_bytes(2, "big")
+                          + socket.inet_aton(NAMES[name][0]))
+            flags = 0x8180 if known else 0x8183
+            header = message[:2] + flags.to_bytes(2, "big") + (1).to_bytes(2, "big") \
+                + (1 if answer else 0).to_bytes(2, "big") + bytes(4)
+            s.sendto(header + message[12:end] + answer, peer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    conf = Path(tempfile.mkdtemp(prefix="agentward-resolv-")) / "resolv.conf"
+    conf.write_text("nameserver 127.0.0.1\noptions attempts:1 timeout:2\n")
+    return conf
+
+
 def main() -> None:
     if os.geteuid() != 0:
         sys.exit("run as root: the probe loads eBPF programs")
@@ -106,6 +145,7 @@ def main() -> None:
     python = install_agent()
     listen(MODEL)
     listen(TICKET_TARGET)
+    resolv_conf = resolver()
 
     root = cgroup2_root()
     kubepods = root / "kubepods"
@@ -141,12 +181,14 @@ def main() -> None:
             injected = (day, hour) == INJECTED
             at = START + timedelta(days=day - 1, hours=hour, minutes=5 if injected else 0)
             sessions.append((int(time.time() * 1000), at))
-            args = [str(python), str(APP / "app/agent.py"), "--model", "%s:%d" % MODEL]
+            args = [str(python), str(APP / "app/agent.py"), "--model", "%s:%d" % (MODEL_NAME, MODEL[1])]
             if injected:
-                args += ["--follow-ticket", "%s:%d" % TICKET_TARGET]
-            command = f'echo $$ > {cgroups[pod]}/cgroup.procs && exec "$@"'
-            subprocess.run(["sh", "-c", command, "sh", *args], check=True, cwd=APP / "app",
-                           stdout=subprocess.DEVNULL)
+                args += ["--follow-ticket", "%s:%d" % (TICKET_NAME, TICKET_TARGET[1])]
+            # Its own mount namespace, for the pod's resolv.conf; the network is the host's.
+            command = (f'mount --bind {resolv_conf} /etc/resolv.conf && '
+                       f'echo $$ > {cgroups[pod]}/cgroup.procs && exec "$@"')
+            subprocess.run(["unshare", "--mount", "sh", "-c", command, "sh", *args], check=True,
+                           cwd=APP / "app", stdout=subprocess.DEVNULL)
             # The probe's next report (repeats counted in the kernel) lands in this session.
             time.sleep(1.3)
     probe.send_signal(signal.SIGINT)
@@ -167,6 +209,10 @@ def main() -> None:
             for o in record.get("observations", []):
                 o["time"] = moved(o["time"])
             t = record["event"]["time"]
+        elif record["record"] == "facts":
+            for o in record["observations"]:
+                o["time"] = moved(o["time"])
+            t = record["observations"][0]["time"]
         else:
             record["from"], record["to"] = moved(record["from"]), moved(record["to"])
             t = record["from"]

@@ -97,13 +97,27 @@ fn the_selfhosted_example_is_one_deployment_with_the_inventory_its_processes_sho
             .unwrap()
             .starts_with("2026-11-11/")
     );
-    let endpoints: Vec<&str> = agent["endpoints"]
+    // Each endpoint with the name the agent looked it up by (the fetch server's connect
+    // by number has none).
+    let endpoints: Vec<(&str, Option<&str>)> = agent["endpoints"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["value"]["address"].as_str().unwrap())
+        .map(|e| {
+            (
+                e["value"]["address"].as_str().unwrap(),
+                e["value"]["name"].as_str(),
+            )
+        })
         .collect();
-    assert!(endpoints.contains(&"127.0.0.1:18080") && endpoints.contains(&"127.0.0.1:18443"));
+    assert!(
+        endpoints.contains(&(
+            "127.0.0.1:18080",
+            Some("model-gateway.agents.svc.cluster.local")
+        )) && endpoints.contains(&("127.0.0.1:18443", Some("paste.exfil.example")))
+            && endpoints.contains(&("127.0.0.1:9", None)),
+        "{endpoints:?}"
+    );
 
     let coverage = json_of(&config, &store, &["coverage", "--format", "json"]);
     let layer = |name: &str| {
@@ -149,6 +163,13 @@ fn the_injected_session_is_risky_drift_and_the_normal_days_are_not() {
         "/opt/support-bot/.venv/bin/python -m mcp_server_fetch"
     ));
     assert!(new("network:connect_tcp", "127.0.0.1:18443"));
+    assert!(new("dns:query_A", "paste.exfil.example"));
+    // The gateway's name is looked up every session: no departure.
+    assert!(
+        !departures
+            .iter()
+            .any(|d| { d["behavior"]["resource"] == "model-gateway.agents.svc.cluster.local" })
+    );
     // The rollout to new pods on day 7 changed nothing the agent does.
     assert!(!departures.iter().any(|d| {
         d["behavior"]["resource"]

@@ -90,11 +90,13 @@ struct connect_event {
 struct dns_event {
 	struct event_header h;
 	__u16 family;
-	__u16 port;     /* the resolver's */
-	__u8 answer;    /* 0 a query the socket sent, 1 a message it received */
-	__u8 truncated; /* the message was longer than DNS_LEN */
-	__u16 len;      /* bytes of `message` filled */
-	__u8 addr[16];  /* the resolver's, v4-mapped for IPv4 */
+	__u16 port;        /* the resolver's */
+	__u16 client_port; /* the watched socket's: pairs an answer with its query */
+	__u8 answer;       /* 0 a query the socket sent, 1 a message it received */
+	__u8 truncated;    /* the message was longer than DNS_LEN */
+	__u16 len;         /* bytes of `message` filled */
+	__u16 _pad[3];     /* to 8 bytes, as the record is padded anyway */
+	__u8 addr[16];     /* the resolver's, v4-mapped for IPv4 */
 	__u8 message[DNS_LEN];
 };
 

@@ -510,6 +510,8 @@ static __always_inline int dns_packet(struct __sk_buff *skb, bool egress)
 	}
 	e->family = family;
 	e->port = port;
+	e->client_port = __builtin_bswap16(egress ? udp.source : udp.dest);
+	__builtin_memset(e->_pad, 0, sizeof(e->_pad));
 	e->answer = !egress;
 	e->truncated = len > DNS_LEN;
 	__builtin_memcpy(e->addr, addr, 16);

@@ -78,8 +78,13 @@ pub struct Collector {
     /// Occurrences of behaviors deduplicated here rather than in the kernel (DNS
     /// queries: the programs pass whole messages and the names are parsed here).
     counted_here: HashMap<DedupeKey, u64>,
-    /// The name each cgroup looked an address up by, from the DNS answers it received.
-    resolved: HashMap<(u64, IpAddr), String>,
+    /// The name each process looked an address up by, from the DNS answers it received,
+    /// by (cgroup, pid, address): another process's connect to the same address by
+    /// number is not named by this one's lookup.
+    resolved: HashMap<(u64, u32, IpAddr), String>,
+    /// Which process sent each DNS query still unanswered, by (cgroup, its socket's
+    /// port, message id): answers arrive in no process's context.
+    asked: HashMap<(u64, u16, u16), u32>,
     /// Children started on pipes (stdin and stdout) whose command line names no MCP
     /// server, by pid, until they exit or are judged.
     stdio_children: HashMap<u32, StdioChild>,
@@ -124,6 +129,7 @@ impl Collector {
             active: BTreeMap::new(),
             counted_here: HashMap::new(),
             resolved: HashMap::new(),
+            asked: HashMap::new(),
             stdio_children: HashMap::new(),
             mcp_server_pids: HashSet::new(),
             mcp_clients: HashSet::new(),
@@ -199,16 +205,28 @@ impl Collector {
         let header = raw.header();
         let mut dns_key = None;
         if let RawEvent::Dns {
-            answer, message, ..
+            answer,
+            message,
+            client_port,
+            ..
         } = raw
         {
             let parsed = crate::dns::parse(message);
+            // A message the probe could not copy has no id: it pairs with nothing.
+            let id = message
+                .get(..2)
+                .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+            let query = (header.cgroup_id, *client_port, id);
             if *answer {
-                if let Some(m) = parsed {
-                    self.remember_answer(header.cgroup_id, &m);
+                if let (Some(m), Some(pid)) = (parsed, self.asked.remove(&query)) {
+                    self.remember_answer(header.cgroup_id, pid, &m);
                 }
                 return None;
             }
+            if self.asked.len() >= MAX_RESOLVED {
+                self.asked.clear();
+            }
+            self.asked.insert(query, header.pid);
             let key = DedupeKey {
                 cgroup_id: header.cgroup_id,
                 // A and AAAA lookups of one name are two behaviors, as their
@@ -243,7 +261,10 @@ impl Collector {
         let time = self.clock.wall(header.boot_ns);
         let (layer, service, operation, mut target, outcome) = describe(raw);
         if let (RawEvent::Connect { addr, .. }, Some((_, _, name))) = (raw, target.as_mut()) {
-            *name = self.resolved.get(&(header.cgroup_id, *addr)).cloned();
+            *name = self
+                .resolved
+                .get(&(header.cgroup_id, header.pid, *addr))
+                .cloned();
         }
         let uid = format!(
             "{}-{}-{}-{}",
@@ -309,7 +330,7 @@ impl Collector {
 
     /// Each address of an answer, as the name the cgroup asked for (what it meant, even
     /// when a CNAME chain led elsewhere).
-    fn remember_answer(&mut self, cgroup_id: u64, answer: &crate::dns::Message) {
+    fn remember_answer(&mut self, cgroup_id: u64, pid: u32, answer: &crate::dns::Message) {
         let Some(question) = answer.questions.first() else {
             return;
         };
@@ -321,7 +342,7 @@ impl Collector {
         }
         for address in &answer.addresses {
             self.resolved
-                .insert((cgroup_id, *address), question.name.clone());
+                .insert((cgroup_id, pid, *address), question.name.clone());
         }
     }
 
@@ -404,7 +425,10 @@ impl Collector {
                 facts.push(Fact::Endpoint(Endpoint {
                     address: socket_text(*addr, *port),
                     transport: transport.as_str().into(),
-                    name: self.resolved.get(&(header.cgroup_id, *addr)).cloned(),
+                    name: self
+                        .resolved
+                        .get(&(header.cgroup_id, header.pid, *addr))
+                        .cloned(),
                 }));
             }
             _ => {}
@@ -842,6 +866,7 @@ mod tests {
             },
             resolver: "127.0.0.53".parse().unwrap(),
             port: 53,
+            client_port: 40_001,
             answer,
             truncated: false,
             message,
@@ -913,6 +938,17 @@ mod tests {
                 transport: "tcp".into(),
                 name: Some("api.openai.com".into()),
             })));
+        // Another process reaching the same address by number did not look it up.
+        let mut by_number = connect.clone();
+        if let RawEvent::Connect { header, port, .. } = &mut by_number {
+            header.pid = 8;
+            header.tid = 8;
+            *port = 8443;
+        }
+        let Some(SpoolRecord::Event { event, .. }) = c.record(&by_number) else {
+            panic!()
+        };
+        assert_eq!(event.targets[0].name, None);
         // The repeat counted here is reported with the kernel's repeats.
         let repeats = c.repeats(&HashMap::new(), Timestamp(5));
         assert_eq!(

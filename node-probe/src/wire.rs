@@ -30,7 +30,7 @@ const EXIT_LEN: usize = HEADER_LEN;
 const FORK_LEN: usize = HEADER_LEN + 8;
 const OPEN_LEN: usize = HEADER_LEN + 8 + PATH_LEN;
 const CONNECT_LEN: usize = HEADER_LEN + 24;
-const DNS_EVENT_LEN: usize = HEADER_LEN + 24 + DNS_LEN;
+const DNS_EVENT_LEN: usize = HEADER_LEN + 32 + DNS_LEN;
 
 /// What every record starts with: who did it, in which cgroup, when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +125,8 @@ pub enum RawEvent {
         header: Header,
         resolver: IpAddr,
         port: u16,
+        /// The watched socket's port: an answer goes back to its query's.
+        client_port: u16,
         answer: bool,
         /// The message was longer than the probe copies (512 bytes).
         truncated: bool,
@@ -269,11 +271,12 @@ pub fn decode(record: &[u8]) -> Result<RawEvent, ProbeError> {
         },
         KIND_DNS => RawEvent::Dns {
             header,
-            resolver: ip(&body[8..24]),
+            resolver: ip(&body[16..32]),
             port: u16_at(body, 2),
-            answer: body[4] != 0,
-            truncated: body[5] != 0,
-            message: body[24..24 + usize::from(u16_at(body, 6)).min(DNS_LEN)].to_vec(),
+            client_port: u16_at(body, 4),
+            answer: body[6] != 0,
+            truncated: body[7] != 0,
+            message: body[32..32 + usize::from(u16_at(body, 8)).min(DNS_LEN)].to_vec(),
         },
         _ => {
             let transport = Transport::from_sock_type(u16_at(body, 4));
@@ -386,13 +389,15 @@ mod tests {
         let mut b = header(KIND_DNS, DNS_EVENT_LEN);
         b[56..58].copy_from_slice(&10u16.to_ne_bytes());
         b[58..60].copy_from_slice(&53u16.to_ne_bytes());
-        b[60] = 1;
-        b[62..64].copy_from_slice(&14u16.to_ne_bytes());
-        b[64 + 15] = 1;
-        b[80..94].copy_from_slice(b"\x12\x34\x81\x80\0\x01\0\x01\0\0\0\0\x03a");
+        b[60..62].copy_from_slice(&40001u16.to_ne_bytes());
+        b[62] = 1;
+        b[64..66].copy_from_slice(&14u16.to_ne_bytes());
+        b[72 + 15] = 1;
+        b[88..102].copy_from_slice(b"\x12\x34\x81\x80\0\x01\0\x01\0\0\0\0\x03a");
         let RawEvent::Dns {
             resolver,
             port,
+            client_port,
             answer,
             truncated,
             message,
@@ -402,7 +407,7 @@ mod tests {
             panic!("not a dns record")
         };
         assert_eq!(resolver.to_string(), "::1");
-        assert_eq!(port, 53);
+        assert_eq!((port, client_port), (53, 40001));
         assert!(answer && !truncated);
         assert_eq!(message.len(), 14);
         assert_eq!(&message[..2], b"\x12\x34");
