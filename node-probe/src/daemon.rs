@@ -86,6 +86,8 @@ fn write_status(spool: &Path, status: &Status) -> Result<(), ProbeError> {
 }
 
 const POD_REFRESH_MIN: Duration = Duration::from_secs(1);
+/// Pods looked up once and still unknown, remembered so they are not waited for again.
+const MAX_PODS_TRIED: usize = 4096;
 
 /// This node's pods from the API, noting in `state` what the read gave or why it failed
 /// (then `None`: attribution keeps what it knew, and the pod names).
@@ -334,6 +336,10 @@ pub async fn run(
             };
             collector.refresh_pods(&options.pod_log_dir, pods);
             last_pod_refresh = Instant::now();
+            // Forgetting costs at most one more read for a pod still unknown.
+            if pods_tried.len() > MAX_PODS_TRIED {
+                pods_tried.clear();
+            }
             pods_tried.extend(unknown);
         }
         for raw in &batch {
