@@ -112,25 +112,8 @@ fn segment<'a>(resource_id: &'a str, collection: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-pub struct DiagnosticsMapper {
-    pub source: String,
-    pub attribution: DeploymentAttribution,
-    sighted: crate::invocation::ModelSightings,
-}
-
-impl DiagnosticsMapper {
-    pub fn new(source: String, attribution: DeploymentAttribution) -> Self {
-        DiagnosticsMapper {
-            source,
-            attribution,
-            sighted: crate::invocation::ModelSightings::default(),
-        }
-    }
-
-    pub fn forget_sightings(&mut self) {
-        self.sighted.clear();
-    }
-}
+/// Maps resource-log records to events, each model an agent was seen calling said once.
+pub type DiagnosticsMapper = crate::invocation::SightingMapper<DeploymentAttribution>;
 
 /// What the archived resource logs show of one agent: the calls attributed to it.
 pub fn coverage(

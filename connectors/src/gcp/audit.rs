@@ -249,25 +249,7 @@ fn status_name(code: i64) -> String {
 
 /// Maps audit-log entries to events, remembering which models each agent was already seen
 /// calling so a file proves each only once.
-pub struct AuditMapper {
-    pub source: String,
-    pub attribution: EngineAttribution,
-    sighted: crate::invocation::ModelSightings,
-}
-
-impl AuditMapper {
-    pub fn new(source: String, attribution: EngineAttribution) -> Self {
-        AuditMapper {
-            source,
-            attribution,
-            sighted: crate::invocation::ModelSightings::default(),
-        }
-    }
-
-    pub fn forget_sightings(&mut self) {
-        self.sighted.clear();
-    }
-}
+pub type AuditMapper = crate::invocation::SightingMapper<EngineAttribution>;
 
 /// What the scanned audit logs show of one engine: the calls on it and by its identity
 /// (Data Access), its changes (Admin Activity); records that could not be read degrade

@@ -494,6 +494,30 @@ impl ModelSightings {
     }
 }
 
+/// Maps one source's records with what attribution knows of its agents, saying each model
+/// an agent was seen calling only once.
+pub struct SightingMapper<A> {
+    pub source: String,
+    pub attribution: A,
+    pub(crate) sighted: ModelSightings,
+}
+
+impl<A> SightingMapper<A> {
+    pub fn new(source: String, attribution: A) -> Self {
+        SightingMapper {
+            source,
+            attribution,
+            sighted: ModelSightings::default(),
+        }
+    }
+
+    /// Forgets which models were said: a file that failed half-way is read again and
+    /// says them again.
+    pub fn forget_sightings(&mut self) {
+        self.sighted.clear();
+    }
+}
+
 /// A source whose records are read one line at a time.
 pub trait RecordMap {
     /// Line `index` of `object` → its event (or the facts it proves), or the reason it is
