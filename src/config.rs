@@ -615,7 +615,7 @@ impl Config {
                 },
                 max_record_bytes: s
                     .max_record_bytes
-                    .unwrap_or(connectors::cloudtrail::DEFAULT_MAX_RECORD_BYTES),
+                    .unwrap_or(connectors::records::DEFAULT_MAX_RECORD_BYTES),
                 wire,
                 regions,
                 projects,
@@ -970,7 +970,7 @@ mod tests {
         assert_eq!(ok.store.url, ".agentward");
         assert_eq!(
             ok.sources[0].max_record_bytes,
-            connectors::cloudtrail::DEFAULT_MAX_RECORD_BYTES
+            connectors::records::DEFAULT_MAX_RECORD_BYTES
         );
     }
 }

@@ -5,11 +5,10 @@ use crate::behavior::DRIFT_DOC;
 use crate::config::{ApiWire, Config, SourceConfig, SourceKind};
 use crate::store::{Store, StoreError};
 use bytes::Bytes;
-use connectors::cloudtrail::{
-    self, Attribution, FileCounts, LogFile, Mapper, Output, ReadFailure, SkippedObject,
-};
+use connectors::cloudtrail::{self, Attribution, Mapper};
 use connectors::invocation::{self, InvocationMapper};
 use connectors::location::{self, Opened};
+use connectors::records::{FileCounts, LogFile, Output, ReadFailure, SkippedObject};
 use normalizer::audit::AuditEntry;
 use normalizer::baseline::{Baseline, BaselineConfig};
 use normalizer::drift::Episode;
@@ -84,7 +83,7 @@ pub struct FileDone {
     pub agents: BTreeMap<String, LayerCounts>,
     /// What the source itself reported lost in this file (a probe's full ring).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub losses: Vec<cloudtrail::Lost>,
+    pub losses: Vec<connectors::records::Lost>,
 }
 
 /// Per-source progress: every file fully written, plus what attribution has learned.
@@ -343,13 +342,13 @@ impl SourceMapper {
                 connectors::probe::read_log(reader, source, object, max_record, emit)
             }
             SourceMapper::GcpAudit(m) => {
-                connectors::invocation::read_records(reader, object, m, max_record, emit)
+                connectors::records::lines::read_records(reader, object, m, max_record, emit)
             }
             SourceMapper::AzureLogs(m) => {
-                connectors::invocation::read_records(reader, object, m, max_record, emit)
+                connectors::records::lines::read_records(reader, object, m, max_record, emit)
             }
             SourceMapper::AzureDiagnostics(m) => {
-                connectors::invocation::read_records(reader, object, m, max_record, emit)
+                connectors::records::lines::read_records(reader, object, m, max_record, emit)
             }
         }
     }
@@ -444,7 +443,7 @@ impl Partitions {
 struct QuarantineRow<'a> {
     source: &'a str,
     #[serde(flatten)]
-    item: &'a cloudtrail::Quarantined,
+    item: &'a connectors::records::Quarantined,
 }
 
 struct FileStats {
@@ -453,7 +452,7 @@ struct FileStats {
     agent_refs: BTreeMap<String, AgentRef>,
     observations: Vec<Observation>,
     identity: Vec<IdentityObservation>,
-    losses: Vec<cloudtrail::Lost>,
+    losses: Vec<connectors::records::Lost>,
 }
 
 /// Parses one file on a blocking thread and writes its outputs. On success every output
@@ -1324,11 +1323,11 @@ pub async fn compute_state(
         let mut events_by_layer: BTreeMap<Layer, u64> = BTreeMap::new();
         for (source, cursor) in &per_source {
             let mut seen: BTreeMap<Layer, u64> = BTreeMap::new();
-            let mut loss: Option<cloudtrail::coverage::Loss> = None;
-            let mut reported_lost: Option<cloudtrail::Lost> = None;
+            let mut loss: Option<connectors::records::Loss> = None;
+            let mut reported_lost: Option<connectors::records::Lost> = None;
             for (file_key, done) in &cursor.files {
                 for l in done.losses.iter().filter(|l| l.agents.contains(&agent)) {
-                    let total = reported_lost.get_or_insert(cloudtrail::Lost {
+                    let total = reported_lost.get_or_insert(connectors::records::Lost {
                         lost: 0,
                         from: l.from,
                         to: l.to,
@@ -1350,7 +1349,7 @@ pub async fn compute_state(
                     && done.agents.contains_key(&key)
                     && let Some((from, to)) = connectors::probe::file_day(file_key)
                 {
-                    let total = reported_lost.get_or_insert(cloudtrail::Lost {
+                    let total = reported_lost.get_or_insert(connectors::records::Lost {
                         lost: 0,
                         from,
                         to,
@@ -1361,9 +1360,9 @@ pub async fn compute_state(
                     total.to = total.to.max(to);
                 }
                 if done.counts.quarantined > 0
-                    && let Some((from, to)) = cloudtrail::file_day(file_key)
+                    && let Some((from, to)) = connectors::records::file_day(file_key)
                 {
-                    let l = loss.get_or_insert(cloudtrail::coverage::Loss { lost: 0, from, to });
+                    let l = loss.get_or_insert(connectors::records::Loss { lost: 0, from, to });
                     l.lost += done.counts.quarantined;
                     l.from = l.from.min(from);
                     l.to = l.to.max(to);

@@ -11,6 +11,7 @@ pub mod gcp;
 pub mod invocation;
 pub mod location;
 pub mod probe;
+pub mod records;
 pub mod rest;
 
 /// A record's stable id from the fields that make it unique: the same record read again,

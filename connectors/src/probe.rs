@@ -3,8 +3,8 @@
 //! of what it lost.
 
 use crate::ConnectorError;
-use crate::cloudtrail::{FileCounts, Listing, Lost, Mapped, Output, ReadFailure};
 use crate::location::Opened;
+use crate::records::{FileCounts, Listing, Lost, Mapped, Output, ReadFailure};
 use normalizer::node::SpoolRecord;
 use normalizer::{AgentRef, Coverage, CoverageStatus, Layer, RawPointer};
 use object_store::ObjectStoreExt;
@@ -14,7 +14,7 @@ use std::io::Read;
 /// Every spool file under the source; the probe's status files and files still being
 /// written (`.tmp`) are listed as skipped, with the reason.
 pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
-    let mut listing = crate::cloudtrail::list_objects(source, |key| {
+    let mut listing = crate::records::list_objects(source, |key| {
         let name = key.rsplit('/').next().unwrap_or(key);
         if key.starts_with("status/") {
             Some("a probe's status report (agentward probe status), not events".into())
@@ -105,7 +105,7 @@ pub fn read_log(
     max_record: usize,
     emit: &mut dyn FnMut(Output),
 ) -> Result<FileCounts, ReadFailure> {
-    crate::invocation::read_json_lines(reader, object, max_record, emit, &mut |index, bytes| {
+    crate::records::lines::read_json_lines(reader, object, max_record, emit, &mut |index, bytes| {
         let record: SpoolRecord =
             serde_json::from_slice(bytes).map_err(|e| format!("not a probe spool record: {e}"))?;
         Ok(match record {
@@ -209,7 +209,7 @@ pub fn coverage(
         cover(
             Layer::Network,
             observed(format!(
-                "node probe ({source}): every TCP connect (v4 and v6) and UDP connect, {} events; destinations by address (DNS answers are not captured, so names are not resolved)",
+                "node probe ({source}): every TCP connect (v4 and v6), UDP connect and send, and DNS lookup over UDP, {} events; destinations carry the names the agent looked them up by (lookups over TCP or HTTPS are not seen: those destinations stay addresses)",
                 normalizer::thousands(events(Layer::Network))
             )),
         ),

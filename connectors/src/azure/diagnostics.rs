@@ -10,8 +10,8 @@
 //! no prompt or completion, so none is kept.
 
 use crate::ConnectorError;
-use crate::cloudtrail::{Listing, Mapped, Output};
 use crate::location::Opened;
+use crate::records::{Listing, Mapped, Output};
 use normalizer::event::{CloudContext, Target};
 use normalizer::inventory::{InventorySnapshot, Observation};
 use normalizer::{
@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 /// Every archived blob under the source, in time order per resource; anything else listed
 /// as skipped with the reason.
 pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
-    let mut listing = crate::cloudtrail::list_objects(source, |key| {
+    let mut listing = crate::records::list_objects(source, |key| {
         if !key.contains("resourceId=") || !key.contains("/y=") {
             Some("not a diagnostic-setting archive (resourceId=/…/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json)".into())
         } else if key.ends_with(".json") {
@@ -113,14 +113,14 @@ fn segment<'a>(resource_id: &'a str, collection: &str) -> Option<&'a str> {
 }
 
 /// Maps resource-log records to events, each model an agent was seen calling said once.
-pub type DiagnosticsMapper = crate::invocation::SightingMapper<DeploymentAttribution>;
+pub type DiagnosticsMapper = crate::records::lines::SightingMapper<DeploymentAttribution>;
 
 /// What the archived resource logs show of one agent: the calls attributed to it.
 pub fn coverage(
     agent: &AgentRef,
     source: &str,
     seen: &BTreeMap<Layer, u64>,
-    loss: Option<crate::cloudtrail::coverage::Loss>,
+    loss: Option<crate::records::Loss>,
 ) -> Vec<Coverage> {
     let calls = seen.get(&Layer::IdentityApi).copied().unwrap_or(0);
     if calls == 0 {
@@ -129,18 +129,18 @@ pub fn coverage(
     vec![Coverage {
         agent: agent.clone(),
         layer: Layer::IdentityApi,
-        status: crate::cloudtrail::coverage::Loss::observed(
+        status: crate::records::Loss::observed(
             loss,
             format!(
                 "{source}: {} of calls through its deployment (Audit, RequestResponse resource logs: caller, operation, status; never a payload)",
-                crate::cloudtrail::coverage::records(calls)
+                crate::records::records(calls)
             ),
             "records in these archives could not be read and are quarantined (agentward quarantine); calls in that window may be missing",
         ),
     }]
 }
 
-impl crate::invocation::RecordMap for DiagnosticsMapper {
+impl crate::records::lines::RecordMap for DiagnosticsMapper {
     fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, String> {
         let record: Value =
             serde_json::from_slice(bytes).map_err(|e| format!("not a JSON log record: {e}"))?;
@@ -279,7 +279,7 @@ impl crate::invocation::RecordMap for DiagnosticsMapper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invocation::RecordMap;
+    use crate::records::lines::RecordMap;
 
     #[test]
     fn records_go_to_the_agent_whose_deployment_they_name() {
@@ -346,7 +346,7 @@ mod tests {
         assert!(matches!(shared.event.outcome, Outcome::Failure { ref code, .. } if code == "429"));
         assert!(mapper.map("x.json", 2, b"{\"time\": \"x\"}").is_err());
         // A lost line is placed on its blob's day.
-        let (from, _) = crate::cloudtrail::file_day(
+        let (from, _) = crate::records::file_day(
             "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/R/PROVIDERS/MICROSOFT.COGNITIVESERVICES/ACCOUNTS/A/y=2026/m=11/d=20/h=10/m=00/PT1H.json",
         )
         .unwrap();

@@ -7,8 +7,8 @@
 
 use super::{ARM_SCOPE, CLASSIC_API, FOUNDRY_SCOPE};
 use crate::ConnectorError;
-use crate::cloudtrail::{Listing, Mapped, Output};
 use crate::location::Opened;
+use crate::records::{Listing, Mapped, Output};
 use crate::rest::{Call, RestClient, RestError};
 use normalizer::event::{CloudContext, Target};
 use normalizer::inventory::InventorySnapshot;
@@ -516,7 +516,7 @@ pub async fn pull_activity(
 
 /// Every object the pulls wrote, oldest day first.
 pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
-    let mut listing = crate::cloudtrail::list_objects(source, |key| {
+    let mut listing = crate::records::list_objects(source, |key| {
         if key.ends_with(".jsonl") && (key.starts_with("runs/") || key.starts_with("activity/")) {
             None
         } else {
@@ -542,17 +542,17 @@ pub fn coverage(
     agent: &AgentRef,
     source: &str,
     seen: &BTreeMap<Layer, u64>,
-    loss: Option<crate::cloudtrail::coverage::Loss>,
+    loss: Option<crate::records::Loss>,
 ) -> Vec<Coverage> {
     let count = |l: Layer| seen.get(&l).copied().unwrap_or(0);
     let observed = |via: String| {
-        crate::cloudtrail::coverage::Loss::observed(
+        crate::records::Loss::observed(
             loss,
             via,
             "lines of the read logs could not be mapped and are quarantined (agentward quarantine)",
         )
     };
-    let records = crate::cloudtrail::coverage::records;
+    let records = crate::records::records;
     let mut out = Vec::new();
     for (layer, what) in [
         (Layer::ToolInvocation, "tool calls in the agent's run steps"),
@@ -572,7 +572,7 @@ pub fn coverage(
     out
 }
 
-impl crate::invocation::RecordMap for LogMapper {
+impl crate::records::lines::RecordMap for LogMapper {
     fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, String> {
         let line: Value =
             serde_json::from_slice(bytes).map_err(|e| format!("not a JSON line: {e}"))?;
@@ -748,7 +748,7 @@ impl crate::invocation::RecordMap for LogMapper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invocation::RecordMap;
+    use crate::records::lines::RecordMap;
 
     #[test]
     fn resources_concern_their_projects_agents_or_the_whole_account() {

@@ -3,41 +3,9 @@
 //! the agent runtime is AWS-managed, action-group Lambda invocations and S3 object access
 //! are data events that are off unless a trail selects them.
 
-use normalizer::{AgentRef, Coverage, CoverageStatus, Layer, Timestamp};
+use crate::records::Loss;
+use normalizer::{AgentRef, Coverage, CoverageStatus, Layer};
 use std::collections::BTreeMap;
-
-/// Records of a source that could not be read, and the period they cover.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Loss {
-    pub lost: u64,
-    pub from: Timestamp,
-    pub to: Timestamp,
-}
-
-impl Loss {
-    /// `via` as observed, or degraded by this loss when there is one; `reason` says what
-    /// was lost.
-    pub fn observed(loss: Option<Loss>, via: String, reason: &str) -> CoverageStatus {
-        match loss {
-            Some(l) => CoverageStatus::Degraded {
-                via,
-                lost: l.lost,
-                from: l.from,
-                to: l.to,
-                reason: reason.into(),
-            },
-            None => CoverageStatus::Observed { via },
-        }
-    }
-}
-
-/// `1 record`, `1,234 records`.
-pub fn records(n: u64) -> String {
-    match n {
-        1 => "1 record".into(),
-        n => format!("{} records", normalizer::thousands(n)),
-    }
-}
 
 const LAMBDA_DATA_EVENTS: &str = "aws cloudtrail put-event-selectors --trail-name TRAIL --advanced-event-selectors \
 '[{\"Name\":\"agent tools\",\"FieldSelectors\":[{\"Field\":\"eventCategory\",\"Equals\":[\"Data\"]},\

@@ -7,6 +7,7 @@
 //! scan attributes exactly as an uninterrupted one.
 
 use super::record::{Record, UserIdentity};
+use crate::records::Mapped;
 use normalizer::event::{CloudContext, Target};
 use normalizer::identity::{Document, IdentityFact, IdentityObservation, role_key};
 use normalizer::inventory::{Fact, Observation, Provenance, ProvenanceKind, RecordRef, Tool};
@@ -136,13 +137,6 @@ pub enum RecordProblem {
     Json(#[from] serde_json::Error),
     #[error("eventTime {0:?} is not an RFC 3339 timestamp")]
     BadTime(String),
-}
-
-pub struct Mapped {
-    pub event: Event,
-    pub observations: Vec<Observation>,
-    /// Declared identity (roles, policies) the record proves.
-    pub identity: Vec<IdentityObservation>,
 }
 
 const BEDROCK: &str = "bedrock.amazonaws.com";

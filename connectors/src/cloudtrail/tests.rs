@@ -1,5 +1,6 @@
 use super::*;
 use crate::location::{LocationSpec, open};
+use crate::records::*;
 use normalizer::Layer;
 use std::io::Write;
 

@@ -8,8 +8,8 @@
 //! read, so an engine deployed before the logs begin is attributed from the first record.
 
 use crate::ConnectorError;
-use crate::cloudtrail::{Listing, Mapped, Output};
 use crate::location::Opened;
+use crate::records::{Listing, Mapped, Output};
 use normalizer::event::{CloudContext, Target};
 use normalizer::inventory::{InventorySnapshot, Observation};
 use normalizer::{
@@ -83,7 +83,7 @@ pub(crate) fn runtime_model(line: &str) -> Option<String> {
 /// oldest hour first; anything else (another log a sink routes there, a temporary object)
 /// listed as skipped with the reason.
 pub async fn list(source: &Opened) -> Result<Listing, ConnectorError> {
-    let mut listing = crate::cloudtrail::list_objects(source, |key| {
+    let mut listing = crate::records::list_objects(source, |key| {
         if audit_log_of(key).is_none() && !runtime_log_of(key) {
             Some(
                 "neither a Cloud Audit Logs export (cloudaudit.googleapis.com/{activity,data_access,system_event,policy}/…) \
@@ -249,7 +249,7 @@ fn status_name(code: i64) -> String {
 
 /// Maps audit-log entries to events, remembering which models each agent was already seen
 /// calling so a file proves each only once.
-pub type AuditMapper = crate::invocation::SightingMapper<EngineAttribution>;
+pub type AuditMapper = crate::records::lines::SightingMapper<EngineAttribution>;
 
 /// What the scanned audit logs show of one engine: the calls on it and by its identity
 /// (Data Access), its changes (Admin Activity); records that could not be read degrade
@@ -258,17 +258,17 @@ pub fn coverage(
     agent: &AgentRef,
     source: &str,
     seen: &BTreeMap<Layer, u64>,
-    loss: Option<crate::cloudtrail::coverage::Loss>,
+    loss: Option<crate::records::Loss>,
 ) -> Vec<Coverage> {
     let count = |l: Layer| seen.get(&l).copied().unwrap_or(0);
     let observed = |via: String| {
-        crate::cloudtrail::coverage::Loss::observed(
+        crate::records::Loss::observed(
             loss,
             via,
             "entries in these exports could not be read and are quarantined (agentward quarantine); events in that window may be missing",
         )
     };
-    let records = crate::cloudtrail::coverage::records;
+    let records = crate::records::records;
     let project = &agent.scope;
     let mut out: Vec<Coverage> = super::coverage(agent, source, None, None, &[], &[])
         .into_iter()
@@ -316,7 +316,7 @@ pub fn coverage(
     out
 }
 
-impl crate::invocation::RecordMap for AuditMapper {
+impl crate::records::lines::RecordMap for AuditMapper {
     /// One `LogEntry` line → an event, or the reason it is not one.
     fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, String> {
         let entry: Value =

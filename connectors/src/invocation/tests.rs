@@ -1,4 +1,5 @@
 use super::*;
+use crate::records::*;
 use std::io::Write;
 
 const ROLE: &str =
