@@ -46,15 +46,6 @@ pub enum AppendError {
     Model(#[from] normalizer::ModelError),
 }
 
-impl From<AppendError> for crate::scan::ScanError {
-    fn from(e: AppendError) -> Self {
-        match e {
-            AppendError::Store(s) => crate::scan::ScanError::Store(s),
-            AppendError::Model(m) => crate::scan::ScanError::Audit(m),
-        }
-    }
-}
-
 pub async fn append(store: &Store, entries: Vec<AuditEntry>) -> Result<Vec<AuditRow>, AppendError> {
     for _ in 0..MAX_ATTEMPTS {
         let head = head(store).await?;

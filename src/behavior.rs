@@ -7,8 +7,8 @@
 //! never counted twice.
 
 use crate::config::{Config, Track};
-use crate::scan::{CURSOR_FORMAT, SourceCursor, baseline_part, cursor_dir, unit_id};
-use crate::scan::{IDENTITY_DIR, INVENTORY_DIR};
+use crate::cursor::{CURSOR_FORMAT, SourceCursor};
+use crate::layout::{IDENTITY_DIR, INVENTORY_DIR, baseline_part, cursor_dir, unit_id};
 use crate::store::{Store, StoreError};
 use futures::StreamExt;
 use normalizer::baseline::{Baseline, Behavior};

@@ -197,16 +197,7 @@ pub struct SourceConfig {
     pub pulled_by: Option<String>,
 }
 
-/// Where an API source's answers come from.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum ApiWire {
-    #[default]
-    Live,
-    /// Live, with every answer also written to this recording directory.
-    Record(PathBuf),
-    /// From this recording directory, through the same SDK parsing.
-    Replay(PathBuf),
-}
+pub use connectors::source::ApiWire;
 
 /// How an agent's behavior is judged.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -247,15 +238,7 @@ const MAX_LOGGING_DAYS: u32 = 400;
 const MAX_AZURE_LOGGING_DAYS: u32 = 90;
 const DEFAULT_LOGGING_PAGES: u32 = 20;
 
-/// The source that scans what the API source `api` read of its logs.
-pub fn pulled_source_name(api: &str) -> String {
-    format!("{api}.logs")
-}
-
-/// Where, inside the store, what the API source `api` read of its logs is kept.
-pub fn pulled_dir(api: &str) -> String {
-    format!("pulled/{api}")
-}
+pub use connectors::source::pulled_source_name;
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -686,7 +669,7 @@ impl Config {
                     url: format!(
                         "{}/{}",
                         store.url.trim_end_matches('/'),
-                        pulled_dir(&api.name)
+                        crate::layout::pulled_dir(&api.name)
                     ),
                     ..store.clone()
                 },

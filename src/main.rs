@@ -6,11 +6,11 @@
 mod audit;
 mod behavior;
 mod config;
+mod cursor;
+mod layout;
+mod pipeline;
 mod probe_cmd;
 mod report;
-mod scan;
-mod scan_azure;
-mod scan_gcp;
 mod store;
 
 use anyhow::{Context, bail};
@@ -271,7 +271,7 @@ fn print_events(
 /// The store and its behavior analysis, for the read-only behavior commands.
 async fn open_analysis(cli: &Cli) -> anyhow::Result<(store::Store, behavior::Analysis)> {
     let config = load_config(cli, false)?;
-    let store = scan::open_existing_store(&config)?;
+    let store = pipeline::open_existing_store(&config)?;
     let analysis = behavior::Analysis::load(&store, false, &config).await?;
     Ok((store, analysis))
 }
@@ -455,7 +455,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     cli.config.display()
                 );
             }
-            let summary = scan::run(&config, std::io::stderr().is_terminal()).await?;
+            let summary = pipeline::run(&config, std::io::stderr().is_terminal()).await?;
             match format {
                 TextOrJson::Table => write!(stdout, "{}", report::scan_summary(&summary))?,
                 TextOrJson::Json => {
@@ -470,16 +470,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Inventory { at, format } => {
             let config = load_config(&cli, false)?;
-            let store = scan::open_existing_store(&config)?;
+            let store = pipeline::open_existing_store(&config)?;
             let history = store
-                .latest::<InventoryHistory>(scan::INVENTORY_DIR)
+                .latest::<InventoryHistory>(layout::INVENTORY_DIR)
                 .await?
                 .map(|(_, h)| h)
                 .unwrap_or_default();
             let at_given = at.is_some();
             let at = match at {
                 Some(t) => parse_time(t)?,
-                None => scan::now(),
+                None => pipeline::now(),
             };
             let snapshot = history.snapshot_at(at);
             match format {
@@ -516,7 +516,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
         } => {
             let config = load_config(&cli, false)?;
-            let store = scan::open_existing_store(&config)?;
+            let store = pipeline::open_existing_store(&config)?;
             let since = since.as_deref().map(parse_time).transpose()?;
             let until = until.as_deref().map(parse_time).transpose()?;
             let layer = match layer {
@@ -579,14 +579,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Findings { format } => {
             let config = load_config(&cli, false)?;
-            let store = scan::open_existing_store(&config)?;
+            let store = pipeline::open_existing_store(&config)?;
             match format {
-                FindingsFormat::Ocsf => {
-                    stdout.write_all(&store.get(scan::FINDINGS_OCSF).await?.unwrap_or_default())?
-                }
+                FindingsFormat::Ocsf => stdout
+                    .write_all(&store.get(layout::FINDINGS_OCSF).await?.unwrap_or_default())?,
                 FindingsFormat::Json | FindingsFormat::Table => {
                     let findings: Vec<normalizer::Finding> = store
-                        .get_json(scan::FINDINGS_DOC)
+                        .get_json(layout::FINDINGS_DOC)
                         .await?
                         .unwrap_or_default();
                     if matches!(format, FindingsFormat::Json) {
@@ -599,7 +598,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Quarantine { source } => {
             let config = load_config(&cli, false)?;
-            let store = scan::open_existing_store(&config)?;
+            let store = pipeline::open_existing_store(&config)?;
             let prefix = match source {
                 Some(s) => format!("quarantine/{s}"),
                 None => "quarantine".to_string(),
@@ -618,9 +617,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Coverage { format } => {
             let config = load_config(&cli, false)?;
-            let store = scan::open_existing_store(&config)?;
+            let store = pipeline::open_existing_store(&config)?;
             let coverage: Vec<normalizer::Coverage> = store
-                .get_json(scan::COVERAGE_DOC)
+                .get_json(layout::COVERAGE_DOC)
                 .await?
                 .unwrap_or_default();
             match format {
@@ -781,7 +780,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )?;
                 return Ok(ExitCode::SUCCESS);
             }
-            let now = scan::now();
+            let now = pipeline::now();
             let acceptance = behavior::Acceptance {
                 time: now,
                 by: by.clone(),
@@ -846,7 +845,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: AuditCommand::Verify { expect_head },
         } => {
             let config = load_config(&cli, false)?;
-            let store = scan::open_existing_store(&config)?;
+            let store = pipeline::open_existing_store(&config)?;
             let verdict = audit::verify(&store, expect_head.as_deref()).await?;
             if verdict.is_intact() {
                 writeln!(

@@ -1,6 +1,6 @@
 //! What a person reads: the scan summary, inventory, events and coverage as text tables.
 
-use crate::scan::{AgentSummary, ScanSummary};
+use crate::pipeline::{AgentSummary, ScanSummary};
 use normalizer::inventory::InventorySnapshot;
 use normalizer::{Coverage, Layer};
 use std::fmt::Write;

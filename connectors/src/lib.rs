@@ -13,6 +13,7 @@ pub mod location;
 pub mod probe;
 pub mod records;
 pub mod rest;
+pub mod source;
 
 /// A record's stable id from the fields that make it unique: the same record read again,
 /// from a sink's export or the API that wrote it, gets the same id.
@@ -56,4 +57,10 @@ pub enum ConnectorError {
     Worker { path: String, reason: String },
     #[error("cannot ship {path}: {reason}")]
     Ship { path: String, reason: String },
+    /// An answer or a stored document that does not parse as what it should be.
+    #[error("{what} is malformed: {reason}")]
+    Malformed { what: String, reason: String },
+    /// The store a scan writes to failed (the pipeline's error, carried through a source).
+    #[error(transparent)]
+    Store(Box<dyn std::error::Error + Send + Sync>),
 }

@@ -240,3 +240,64 @@ pub fn coverage(
         ),
     ]
 }
+
+pub const KIND: &str = "probe-spool";
+
+/// A node probe's spool, as a log source reads it. It needs no attribution: the probe
+/// attributed every event.
+pub struct ProbeFormat;
+
+struct ProbeMapper {
+    source: String,
+}
+
+#[async_trait::async_trait]
+impl crate::source::LogFormat for ProbeFormat {
+    async fn list(&self, at: &Opened) -> Result<Listing, ConnectorError> {
+        list(at).await
+    }
+
+    fn mapper(
+        &self,
+        source: &str,
+        _attribution: crate::cloudtrail::Attribution,
+        _known: &normalizer::InventorySnapshot,
+    ) -> Box<dyn crate::source::RecordMapper> {
+        Box::new(ProbeMapper {
+            source: source.to_string(),
+        })
+    }
+
+    // Spool lines that could not be read are events lost to the agents the file speaks of.
+    fn lost_events_window(
+        &self,
+        key: &str,
+    ) -> Option<(normalizer::Timestamp, normalizer::Timestamp)> {
+        file_day(key)
+    }
+
+    // A probe reports only the agents it watched.
+    fn coverage(
+        &self,
+        source: &str,
+        agent: &AgentRef,
+        tally: &crate::source::Tally,
+    ) -> Vec<Coverage> {
+        if agent.provider != normalizer::Provider::SelfHosted {
+            return Vec::new();
+        }
+        coverage(agent, source, &tally.seen, tally.reported_lost.as_ref())
+    }
+}
+
+impl crate::source::RecordMapper for ProbeMapper {
+    fn read(
+        &mut self,
+        reader: &mut dyn Read,
+        object: &str,
+        max_record: usize,
+        emit: &mut dyn FnMut(Output),
+    ) -> Result<FileCounts, ReadFailure> {
+        read_log(reader, &self.source, object, max_record, emit)
+    }
+}

@@ -163,6 +163,22 @@ impl RestWire {
     }
 }
 
+/// The client of a REST API source: live with the provider's credential (`live` is only
+/// asked for when needed), recording, or replaying.
+pub fn client_for(
+    wire: &crate::source::ApiWire,
+    max_attempts: u32,
+    live: impl FnOnce() -> Result<Arc<dyn Bearer>, String>,
+) -> Result<RestClient, String> {
+    use crate::source::ApiWire;
+    let wire = match wire {
+        ApiWire::Live => RestWire::Live(live()?),
+        ApiWire::Record(dir) => RestWire::record(live()?, dir).map_err(|e| e.to_string())?,
+        ApiWire::Replay(dir) => RestWire::replay(dir).map_err(|e| e.to_string())?,
+    };
+    RestClient::new(wire, max_attempts)
+}
+
 /// A call to make: the service names it in recordings and messages (`aiplatform`,
 /// `cloudresourcemanager`, `arm`, `foundry ACCOUNT`).
 pub struct Call<'a> {

@@ -8,6 +8,7 @@ pub mod agents;
 pub mod attachments;
 pub mod functions;
 pub mod schemas;
+pub mod source;
 pub mod wire;
 
 use crate::api_provenance as provenance;

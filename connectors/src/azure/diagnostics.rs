@@ -276,6 +276,43 @@ impl crate::records::lines::RecordMap for DiagnosticsMapper {
     }
 }
 
+pub const KIND: &str = "azure-diagnostic-logs";
+
+/// Foundry resource logs a diagnostic setting archives, as a log source reads them:
+/// attributed by the accounts and deployments the inventory knows.
+pub struct DiagnosticsFormat;
+
+#[async_trait::async_trait]
+impl crate::source::LogFormat for DiagnosticsFormat {
+    async fn list(&self, at: &Opened) -> Result<Listing, ConnectorError> {
+        list(at).await
+    }
+
+    fn mapper(
+        &self,
+        source: &str,
+        _attribution: crate::cloudtrail::Attribution,
+        known: &InventorySnapshot,
+    ) -> Box<dyn crate::source::RecordMapper> {
+        Box::new(DiagnosticsMapper::new(
+            source.to_string(),
+            DeploymentAttribution::from_inventory(known),
+        ))
+    }
+
+    fn coverage(
+        &self,
+        source: &str,
+        agent: &AgentRef,
+        tally: &crate::source::Tally,
+    ) -> Vec<Coverage> {
+        if agent.provider != normalizer::Provider::Azure {
+            return Vec::new();
+        }
+        coverage(agent, source, &tally.seen, tally.loss)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -745,6 +745,55 @@ impl crate::records::lines::RecordMap for LogMapper {
     }
 }
 
+/// The kind of an azure-api source's `NAME.logs` (never configured: it comes with `logging_api`).
+pub const KIND: &str = "azure-api-logs";
+
+/// What an azure-api source read of the Activity Log and run steps (`NAME.logs`), as a log
+/// source reads it: attributed when it was read.
+pub struct LogsFormat;
+
+#[async_trait::async_trait]
+impl crate::source::LogFormat for LogsFormat {
+    async fn list(&self, at: &Opened) -> Result<Listing, ConnectorError> {
+        list(at).await
+    }
+
+    fn mapper(
+        &self,
+        source: &str,
+        _attribution: crate::cloudtrail::Attribution,
+        _known: &InventorySnapshot,
+    ) -> Box<dyn crate::source::RecordMapper> {
+        Box::new(LogMapper {
+            source: source.to_string(),
+        })
+    }
+
+    fn coverage(
+        &self,
+        source: &str,
+        agent: &AgentRef,
+        tally: &crate::source::Tally,
+    ) -> Vec<Coverage> {
+        if agent.provider != normalizer::Provider::Azure {
+            return Vec::new();
+        }
+        coverage(agent, source, &tally.seen, tally.loss)
+    }
+}
+
+impl crate::source::RecordMapper for LogMapper {
+    fn read(
+        &mut self,
+        reader: &mut dyn std::io::Read,
+        object: &str,
+        max_record: usize,
+        emit: &mut dyn FnMut(Output),
+    ) -> Result<crate::records::FileCounts, crate::records::ReadFailure> {
+        crate::records::lines::read_records(reader, object, self, max_record, emit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 
 pub mod diagnostics;
 pub mod logs;
+pub mod source;
 
 use crate::api_provenance as provenance;
 use crate::rest::{Bearer, Call, RestClient, RestError};

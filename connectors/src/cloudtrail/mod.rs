@@ -135,3 +135,62 @@ pub fn read_log(
 
 #[cfg(test)]
 mod tests;
+
+pub const KIND: &str = "cloudtrail";
+
+/// CloudTrail log files, as a log source reads them.
+pub struct CloudTrailFormat;
+
+#[async_trait::async_trait]
+impl crate::source::LogFormat for CloudTrailFormat {
+    async fn list(&self, at: &Opened) -> Result<Listing, ConnectorError> {
+        list(at).await
+    }
+
+    fn mapper(
+        &self,
+        source: &str,
+        attribution: Attribution,
+        _known: &normalizer::InventorySnapshot,
+    ) -> Box<dyn crate::source::RecordMapper> {
+        Box::new(Mapper::new(source.to_string(), attribution))
+    }
+
+    // A trail speaks of AWS agents only; other providers' agents in the same store are not
+    // missing from it.
+    fn coverage(
+        &self,
+        source: &str,
+        agent: &normalizer::AgentRef,
+        tally: &crate::source::Tally,
+    ) -> Vec<normalizer::Coverage> {
+        if agent.provider != normalizer::Provider::Aws {
+            return Vec::new();
+        }
+        coverage::bedrock_agent(agent, source, &tally.seen, tally.loss)
+    }
+}
+
+impl crate::source::RecordMapper for Mapper {
+    fn read(
+        &mut self,
+        reader: &mut dyn Read,
+        object: &str,
+        max_record: usize,
+        emit: &mut dyn FnMut(Output),
+    ) -> Result<FileCounts, ReadFailure> {
+        read_log(reader, object, self, max_record, emit)
+    }
+
+    fn attribution(&self) -> Option<&Attribution> {
+        Some(&self.attribution)
+    }
+
+    fn learn(&mut self, attribution: &Attribution) {
+        self.attribution.merge(attribution)
+    }
+
+    fn forget_sightings(&mut self) {
+        Mapper::forget_sightings(self)
+    }
+}

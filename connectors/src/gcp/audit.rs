@@ -544,6 +544,44 @@ impl crate::records::lines::RecordMap for AuditMapper {
     }
 }
 
+pub const KIND: &str = "gcp-audit-logs";
+
+/// Cloud Audit Logs as a Logging sink exports them (or the gcp-api source pulls them), as a
+/// log source reads them: attributed by the engines and service accounts the inventory
+/// knows.
+pub struct AuditFormat;
+
+#[async_trait::async_trait]
+impl crate::source::LogFormat for AuditFormat {
+    async fn list(&self, at: &Opened) -> Result<Listing, ConnectorError> {
+        list(at).await
+    }
+
+    fn mapper(
+        &self,
+        source: &str,
+        _attribution: crate::cloudtrail::Attribution,
+        known: &InventorySnapshot,
+    ) -> Box<dyn crate::source::RecordMapper> {
+        Box::new(AuditMapper::new(
+            source.to_string(),
+            EngineAttribution::from_inventory(known),
+        ))
+    }
+
+    fn coverage(
+        &self,
+        source: &str,
+        agent: &AgentRef,
+        tally: &crate::source::Tally,
+    ) -> Vec<Coverage> {
+        if agent.provider != normalizer::Provider::Gcp {
+            return Vec::new();
+        }
+        coverage(agent, source, &tally.seen, tally.loss)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod dialogflow;
 pub mod logging;
+pub mod source;
 
 use crate::api_provenance as provenance;
 use crate::rest::{Bearer, Call, RestClient, RestError};

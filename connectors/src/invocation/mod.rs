@@ -457,3 +457,61 @@ pub fn coverage(
 
 #[cfg(test)]
 mod tests;
+
+pub const KIND: &str = "bedrock-invocation-logs";
+
+/// Model invocation logs, as a log source reads them, with what is kept of prompt text.
+pub struct InvocationFormat(pub PromptText);
+
+#[async_trait::async_trait]
+impl crate::source::LogFormat for InvocationFormat {
+    async fn list(&self, at: &Opened) -> Result<Listing, ConnectorError> {
+        list(at).await
+    }
+
+    fn mapper(
+        &self,
+        source: &str,
+        attribution: Attribution,
+        _known: &normalizer::InventorySnapshot,
+    ) -> Box<dyn crate::source::RecordMapper> {
+        Box::new(InvocationMapper::new(
+            source.to_string(),
+            attribution,
+            self.0,
+        ))
+    }
+
+    fn coverage(
+        &self,
+        source: &str,
+        agent: &AgentRef,
+        tally: &crate::source::Tally,
+    ) -> Vec<Coverage> {
+        if agent.provider != normalizer::Provider::Aws {
+            return Vec::new();
+        }
+        let prompts = tally.seen.get(&Layer::Prompt).copied().unwrap_or(0);
+        vec![coverage(agent, source, prompts, self.0, tally.loss)]
+    }
+}
+
+impl crate::source::RecordMapper for InvocationMapper {
+    fn read(
+        &mut self,
+        reader: &mut dyn Read,
+        object: &str,
+        max_record: usize,
+        emit: &mut dyn FnMut(Output),
+    ) -> Result<FileCounts, ReadFailure> {
+        read_log(reader, object, self, max_record, emit)
+    }
+
+    fn attribution(&self) -> Option<&Attribution> {
+        Some(&self.attribution)
+    }
+
+    fn learn(&mut self, attribution: &Attribution) {
+        InvocationMapper::learn(self, attribution)
+    }
+}
