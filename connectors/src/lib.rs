@@ -4,13 +4,16 @@
 //! results are stored, and they never drop a record silently: whatever cannot be mapped
 //! comes back as a quarantined item with its reason.
 
+pub mod attribution;
 pub mod aws;
 pub mod azure;
 pub mod cloudtrail;
 pub mod gcp;
 pub mod invocation;
 pub mod location;
+pub mod openapi;
 pub mod probe;
+pub mod recording;
 pub mod records;
 pub mod rest;
 pub mod source;

@@ -260,7 +260,7 @@ impl crate::source::LogFormat for ProbeFormat {
     fn mapper(
         &self,
         source: &str,
-        _attribution: crate::cloudtrail::Attribution,
+        _attribution: crate::attribution::Attribution,
         _known: &normalizer::InventorySnapshot,
     ) -> Box<dyn crate::source::RecordMapper> {
         Box::new(ProbeMapper {
@@ -277,15 +277,16 @@ impl crate::source::LogFormat for ProbeFormat {
     }
 
     // A probe reports only the agents it watched.
+    fn provider(&self) -> normalizer::Provider {
+        normalizer::Provider::SelfHosted
+    }
+
     fn coverage(
         &self,
         source: &str,
         agent: &AgentRef,
         tally: &crate::source::Tally,
     ) -> Vec<Coverage> {
-        if agent.provider != normalizer::Provider::SelfHosted {
-            return Vec::new();
-        }
         coverage(agent, source, &tally.seen, tally.reported_lost.as_ref())
     }
 }

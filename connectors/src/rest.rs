@@ -8,7 +8,7 @@
 //! query and body. Tokens are never recorded; environment values and secrets in answers
 //! are replaced, instructions kept only as digests.
 
-use crate::aws::wire::{DIGEST_PREFIX, digest_of};
+use crate::recording::{EXCHANGES, redact_rest_answer as redact};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
@@ -117,7 +117,7 @@ pub enum RestWire {
 
 impl RestWire {
     pub fn record(bearer: Arc<dyn Bearer>, dir: &Path) -> Result<RestWire, RecordingError> {
-        let path = dir.join(crate::aws::wire::EXCHANGES);
+        let path = dir.join(EXCHANGES);
         let create = |source| RecordingError::Create {
             path: path.clone(),
             source,
@@ -130,7 +130,7 @@ impl RestWire {
     }
 
     pub fn replay(dir: &Path) -> Result<RestWire, RecordingError> {
-        let path = dir.join(crate::aws::wire::EXCHANGES);
+        let path = dir.join(EXCHANGES);
         let text = std::fs::read_to_string(&path).map_err(|source| RecordingError::Read {
             path: path.clone(),
             source,
@@ -161,22 +161,6 @@ impl RestWire {
             RestWire::Replay(_) => None,
         }
     }
-}
-
-/// The client of a REST API source: live with the provider's credential (`live` is only
-/// asked for when needed), recording, or replaying.
-pub fn client_for(
-    wire: &crate::source::ApiWire,
-    max_attempts: u32,
-    live: impl FnOnce() -> Result<Arc<dyn Bearer>, String>,
-) -> Result<RestClient, String> {
-    use crate::source::ApiWire;
-    let wire = match wire {
-        ApiWire::Live => RestWire::Live(live()?),
-        ApiWire::Record(dir) => RestWire::record(live()?, dir).map_err(|e| e.to_string())?,
-        ApiWire::Replay(dir) => RestWire::replay(dir).map_err(|e| e.to_string())?,
-    };
-    RestClient::new(wire, max_attempts)
 }
 
 /// A call to make: the service names it in recordings and messages (`aiplatform`,
@@ -536,55 +520,6 @@ fn error_message(answer: &str) -> String {
     }
 }
 
-/// Fields whose values never enter a recording: keys, a hosted agent's environment, what a
-/// Memory Bank remembers about people (`fact`), and
-/// `value` — but only in the entries of an `env` list (Vertex `deploymentSpec.env[]`),
-/// where it is an environment value, and not for the telemetry switches.
-const SECRET_FIELDS: [&str; 4] = ["value", "environment_variables", "key", "fact"];
-/// Fields kept only as their digest, in the form `digest_of` recognizes.
-const DIGESTED_FIELDS: [&str; 1] = ["instructions"];
-
-/// Replaces secrets and digests instructions in a JSON answer; other answers are kept.
-pub fn redact(answer: &str) -> String {
-    fn walk(v: &mut serde_json::Value, in_env: bool) {
-        match v {
-            serde_json::Value::Object(map) => {
-                let switch = map
-                    .get("name")
-                    .and_then(|n| n.as_str())
-                    .is_some_and(|n| crate::gcp::SWITCHES.contains(&n));
-                for (k, field) in map.iter_mut() {
-                    let secret = SECRET_FIELDS.contains(&k.as_str())
-                        && (k != "value" || (in_env && !switch))
-                        && !field.is_object()
-                        && !field.is_array();
-                    if secret || (k == "environment_variables" && field.is_object()) {
-                        *field = serde_json::Value::String("REDACTED".into());
-                    } else if let (true, Some(text)) =
-                        (DIGESTED_FIELDS.contains(&k.as_str()), field.as_str())
-                    {
-                        *field = serde_json::Value::String(format!(
-                            "{DIGEST_PREFIX}{}",
-                            digest_of(text)
-                        ));
-                    } else {
-                        walk(field, k == "env");
-                    }
-                }
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, in_env)),
-            _ => {}
-        }
-    }
-    match serde_json::from_str::<serde_json::Value>(answer) {
-        Ok(mut v) => {
-            walk(&mut v, false);
-            v.to_string()
-        }
-        Err(_) => answer.to_string(),
-    }
-}
-
 /// Runs `work` for every item with at most `limit` at once, keeping the items' order.
 pub async fn bounded<T, F, R>(items: Vec<T>, limit: usize, work: impl Fn(T) -> F) -> Vec<R>
 where
@@ -600,6 +535,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recording::digest_of;
 
     #[test]
     fn recordings_keep_no_environment_value_and_only_digests_of_instructions() {

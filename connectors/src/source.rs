@@ -8,9 +8,11 @@
 //! with a cursor.
 
 use crate::ConnectorError;
-use crate::cloudtrail::Attribution;
+use crate::attribution::Attribution;
 use crate::location::Opened;
+use crate::records::lines::{RecordMap, SightingMapper};
 use crate::records::{FileCounts, Listing, Loss, Lost, Output, ReadFailure, SkippedObject};
+use crate::rest::{Bearer, RestClient, RestWire};
 use normalizer::coverage::Judgement;
 use normalizer::identity::{IdentityHistory, IdentityObservation};
 use normalizer::inventory::{AgentInventory, InventoryHistory, InventorySnapshot, Observation};
@@ -211,7 +213,10 @@ pub trait LogFormat: Send + Sync {
     fn lost_events_window(&self, _key: &str) -> Option<(Timestamp, Timestamp)> {
         None
     }
-    /// What its events say of one agent's layers (`tally`: this source's share of it).
+    /// The provider whose agents its records speak of: other providers' agents in the same
+    /// store are not missing from it.
+    fn provider(&self) -> normalizer::Provider;
+    /// What its events say of one of its provider's agents (`tally`: this source's share).
     fn coverage(&self, source: &str, agent: &AgentRef, tally: &Tally) -> Vec<Coverage>;
 }
 
@@ -232,6 +237,26 @@ pub trait RecordMapper: Send {
     fn learn(&mut self, _attribution: &Attribution) {}
     /// A file failed half-way: forget what it said once, so the rescan says it again.
     fn forget_sightings(&mut self) {}
+}
+
+/// A line-per-record source whose mapper says each model sighting once.
+impl<A: Send> RecordMapper for SightingMapper<A>
+where
+    SightingMapper<A>: RecordMap,
+{
+    fn read(
+        &mut self,
+        reader: &mut dyn Read,
+        object: &str,
+        max_record: usize,
+        emit: &mut dyn FnMut(Output),
+    ) -> Result<FileCounts, ReadFailure> {
+        crate::records::lines::read_records(reader, object, self, max_record, emit)
+    }
+
+    fn forget_sightings(&mut self) {
+        SightingMapper::forget_sightings(self)
+    }
 }
 
 /// A log source: a name and its format; the pipeline reads its files.
@@ -272,6 +297,9 @@ impl Source for LogSource {
         Ok(agents
             .iter()
             .map(|a| {
+                if a.agent.provider != self.format.provider() {
+                    return Vec::new();
+                }
                 self.format
                     .coverage(&self.name, a.agent, a.tally)
                     .into_iter()
@@ -280,6 +308,15 @@ impl Source for LogSource {
             })
             .collect())
     }
+}
+
+/// How much of its logs an API source reads through the API in one scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PullLimits {
+    /// How far back the first read goes.
+    pub days: u32,
+    /// Pages read per project or subscription and scan; the rest waits for the next scan.
+    pub max_pages: u32,
 }
 
 /// The name of the log source an API source's pulled logs are scanned as.
@@ -389,6 +426,21 @@ pub enum ApiWire {
     Record(std::path::PathBuf),
     /// From this recording directory, through the same SDK parsing.
     Replay(std::path::PathBuf),
+}
+
+/// The client of a REST API source: live with the provider's credential (`live` is only
+/// asked for when needed), recording, or replaying.
+pub fn rest_client(
+    wire: &ApiWire,
+    max_attempts: u32,
+    live: impl FnOnce() -> Result<std::sync::Arc<dyn Bearer>, String>,
+) -> Result<RestClient, String> {
+    let wire = match wire {
+        ApiWire::Live => RestWire::Live(live()?),
+        ApiWire::Record(dir) => RestWire::record(live()?, dir).map_err(|e| e.to_string())?,
+        ApiWire::Replay(dir) => RestWire::replay(dir).map_err(|e| e.to_string())?,
+    };
+    RestClient::new(wire, max_attempts)
 }
 
 /// What every API source is configured with.

@@ -4,8 +4,9 @@
 //! templates and schemas are reduced to SHA-256 digests here and never leave this module
 //! as text.
 
-use super::wire::digest_of;
 use super::{ApiSettings, error_text, provenance};
+use crate::openapi::openapi_operations;
+use crate::recording::digest_of;
 use aws_sdk_bedrockagent as bedrock_agent;
 use bedrock_agent::types::{AgentActionGroup, AgentCollaboratorSummary};
 use futures::StreamExt;
@@ -93,42 +94,6 @@ fn account_and_region(arn: &str) -> Option<(String, String)> {
         parts.next()?,
     );
     (!account.is_empty() && !region.is_empty()).then(|| (account.to_string(), region.to_string()))
-}
-
-/// The operations an OpenAPI document (JSON or YAML) exposes: the operationId the model
-/// sees, with the method and path that runs.
-pub fn openapi_operations(payload: &str) -> Result<Vec<ToolOperation>, String> {
-    let doc: serde_json::Value = match serde_json::from_str(payload) {
-        Ok(v) => v,
-        Err(_) => serde_norway::from_str(payload)
-            .map_err(|e| format!("the OpenAPI schema is neither JSON nor YAML: {e}"))?,
-    };
-    let paths = doc
-        .get("paths")
-        .and_then(|p| p.as_object())
-        .ok_or("the OpenAPI schema has no `paths`")?;
-    let mut out = Vec::new();
-    for (path, item) in paths {
-        let Some(item) = item.as_object() else {
-            continue;
-        };
-        for method in [
-            "get", "put", "post", "delete", "options", "head", "patch", "trace",
-        ] {
-            let Some(op) = item.get(method) else { continue };
-            let route = format!("{} {path}", method.to_uppercase());
-            out.push(ToolOperation {
-                name: op
-                    .get("operationId")
-                    .and_then(|o| o.as_str())
-                    .map(str::to_string)
-                    .unwrap_or_else(|| route.clone()),
-                detail: Some(route),
-            });
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// The action group as a tool, and where its OpenAPI schema is when it is kept in S3

@@ -7,6 +7,7 @@
 //! only as their SHA-256 digest in a form the reader recognizes, so digests match a live
 //! scan's.
 
+use crate::recording::{EXCHANGES, redact_sdk_answer as redact};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
@@ -18,42 +19,10 @@ use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-
-/// The file of a recording directory.
-pub const EXCHANGES: &str = "exchanges.jsonl";
-
-/// How a text reduced to its digest reads in a recording.
-pub const DIGEST_PREFIX: &str = "agentward-sha256:";
-
-/// Fields whose text is replaced by its digest: read only as digests anyway.
-const DIGESTED: [&str; 3] = [
-    "instruction",
-    "basePromptTemplate",
-    "collaborationInstruction",
-];
-
-/// Fields whose value is replaced outright (credentials, environment variables).
-const SECRET: [&str; 6] = [
-    "SecretAccessKey",
-    "SessionToken",
-    "Password",
-    "Variables",
-    "Authorization",
-    "clientSecret",
-];
-
-/// The SHA-256 of a text, or the digest a recording kept in its place.
-pub fn digest_of(text: &str) -> String {
-    match text.strip_prefix(DIGEST_PREFIX) {
-        Some(kept) => kept.to_string(),
-        None => hex::encode(Sha256::digest(text.as_bytes())),
-    }
-}
 
 /// What identifies one call, independent of credentials, dates and endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -139,40 +108,6 @@ fn call_key(request: &HttpRequest) -> CallKey {
             .bytes()
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .unwrap_or_default(),
-    }
-}
-
-/// Replaces secrets and digests sensitive texts in a JSON answer; other answers (IAM's
-/// XML) are kept as they are.
-pub fn redact(answer: &str) -> String {
-    fn walk(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(map) => {
-                for (k, field) in map.iter_mut() {
-                    if SECRET.iter().any(|s| s.eq_ignore_ascii_case(k)) {
-                        *field = serde_json::Value::String("REDACTED".into());
-                    } else if let (true, Some(text)) =
-                        (DIGESTED.contains(&k.as_str()), field.as_str())
-                    {
-                        *field = serde_json::Value::String(format!(
-                            "{DIGEST_PREFIX}{}",
-                            digest_of(text)
-                        ));
-                    } else {
-                        walk(field);
-                    }
-                }
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    match serde_json::from_str::<serde_json::Value>(answer) {
-        Ok(mut v) => {
-            walk(&mut v);
-            v.to_string()
-        }
-        Err(_) => answer.to_string(),
     }
 }
 
@@ -416,6 +351,7 @@ impl HttpConnector for Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recording::digest_of;
 
     #[test]
     fn redaction_replaces_secrets_and_keeps_digests_a_live_read_would_compute() {

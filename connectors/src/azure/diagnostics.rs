@@ -291,7 +291,7 @@ impl crate::source::LogFormat for DiagnosticsFormat {
     fn mapper(
         &self,
         source: &str,
-        _attribution: crate::cloudtrail::Attribution,
+        _attribution: crate::attribution::Attribution,
         known: &InventorySnapshot,
     ) -> Box<dyn crate::source::RecordMapper> {
         Box::new(DiagnosticsMapper::new(
@@ -300,15 +300,16 @@ impl crate::source::LogFormat for DiagnosticsFormat {
         ))
     }
 
+    fn provider(&self) -> normalizer::Provider {
+        normalizer::Provider::Azure
+    }
+
     fn coverage(
         &self,
         source: &str,
         agent: &AgentRef,
         tally: &crate::source::Tally,
     ) -> Vec<Coverage> {
-        if agent.provider != normalizer::Provider::Azure {
-            return Vec::new();
-        }
         coverage(agent, source, &tally.seen, tally.loss)
     }
 }

@@ -31,7 +31,7 @@ const TERMINAL_RUNS: [&str; 5] = ["completed", "failed", "cancelled", "expired",
 const FINAL_ACTIVITY: [&str; 3] = ["Succeeded", "Failed", "Canceled"];
 
 /// How much to read.
-pub use crate::gcp::logging::PullLimits;
+pub use crate::source::PullLimits;
 
 /// Where the reading of one subscription's Activity Log stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -761,12 +761,16 @@ impl crate::source::LogFormat for LogsFormat {
     fn mapper(
         &self,
         source: &str,
-        _attribution: crate::cloudtrail::Attribution,
+        _attribution: crate::attribution::Attribution,
         _known: &InventorySnapshot,
     ) -> Box<dyn crate::source::RecordMapper> {
         Box::new(LogMapper {
             source: source.to_string(),
         })
+    }
+
+    fn provider(&self) -> normalizer::Provider {
+        normalizer::Provider::Azure
     }
 
     fn coverage(
@@ -775,9 +779,6 @@ impl crate::source::LogFormat for LogsFormat {
         agent: &AgentRef,
         tally: &crate::source::Tally,
     ) -> Vec<Coverage> {
-        if agent.provider != normalizer::Provider::Azure {
-            return Vec::new();
-        }
         coverage(agent, source, &tally.seen, tally.loss)
     }
 }

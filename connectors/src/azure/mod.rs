@@ -1036,7 +1036,7 @@ fn tools_of(tools: &Value) -> Vec<Tool> {
                         t["openapi"]["spec"]["servers"][0]["url"]
                             .as_str()
                             .map(str::to_string),
-                        crate::aws::agents::openapi_operations(&spec).unwrap_or_default(),
+                        crate::openapi::openapi_operations(&spec).unwrap_or_default(),
                         Some(spec),
                     )
                 }
@@ -1067,7 +1067,7 @@ fn tools_of(tools: &Value) -> Vec<Tool> {
                 signature: None,
                 operations,
                 state: None,
-                schema_sha256: schema.map(|s| crate::aws::wire::digest_of(&s)),
+                schema_sha256: schema.map(|s| crate::recording::digest_of(&s)),
             }
         })
         .collect();
@@ -1197,7 +1197,7 @@ fn agent_config(
         instruction_sha256: definition["instructions"]
             .as_str()
             .filter(|i| !i.is_empty())
-            .map(crate::aws::wire::digest_of),
+            .map(crate::recording::digest_of),
         tools: tools_of(&definition["tools"]),
         knowledge_bases: knowledge_of(&definition["tool_resources"]),
         guardrail: rai.map(|id| Guardrail {

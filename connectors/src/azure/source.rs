@@ -6,8 +6,8 @@
 use super::logs::{AgentScopes, LogsState, ProjectEndpoint, Pulled};
 use super::{AccountTelemetry, AzureSettings, CredentialKind, EntraCredential};
 use crate::ConnectorError;
-use crate::gcp::logging::PullLimits;
 use crate::rest::RestClient;
+use crate::source::PullLimits;
 use crate::source::{
     AgentView, ApiSource, ApiSummary, AzureSummary, Context, Peers, Source, SourceSummary, Step,
     load_state, pulled_source_name, record_read, save_state, snapshot,
@@ -78,7 +78,7 @@ impl Source for AzureApiSource {
 
     async fn declare(&mut self, ctx: &dyn Context) -> Result<(), ConnectorError> {
         let credential = self.credential;
-        let client = match crate::rest::client_for(&self.api.wire, self.api.max_attempts, || {
+        let client = match crate::source::rest_client(&self.api.wire, self.api.max_attempts, || {
             EntraCredential::from_environment(credential).map(|c| Arc::new(c) as Arc<_>)
         }) {
             Ok(c) => c,

@@ -158,15 +158,16 @@ impl crate::source::LogFormat for CloudTrailFormat {
 
     // A trail speaks of AWS agents only; other providers' agents in the same store are not
     // missing from it.
+    fn provider(&self) -> normalizer::Provider {
+        normalizer::Provider::Aws
+    }
+
     fn coverage(
         &self,
         source: &str,
         agent: &normalizer::AgentRef,
         tally: &crate::source::Tally,
     ) -> Vec<normalizer::Coverage> {
-        if agent.provider != normalizer::Provider::Aws {
-            return Vec::new();
-        }
         coverage::bedrock_agent(agent, source, &tally.seen, tally.loss)
     }
 }

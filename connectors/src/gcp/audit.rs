@@ -560,7 +560,7 @@ impl crate::source::LogFormat for AuditFormat {
     fn mapper(
         &self,
         source: &str,
-        _attribution: crate::cloudtrail::Attribution,
+        _attribution: crate::attribution::Attribution,
         known: &InventorySnapshot,
     ) -> Box<dyn crate::source::RecordMapper> {
         Box::new(AuditMapper::new(
@@ -569,15 +569,16 @@ impl crate::source::LogFormat for AuditFormat {
         ))
     }
 
+    fn provider(&self) -> normalizer::Provider {
+        normalizer::Provider::Gcp
+    }
+
     fn coverage(
         &self,
         source: &str,
         agent: &AgentRef,
         tally: &crate::source::Tally,
     ) -> Vec<Coverage> {
-        if agent.provider != normalizer::Provider::Gcp {
-            return Vec::new();
-        }
         coverage(agent, source, &tally.seen, tally.loss)
     }
 }

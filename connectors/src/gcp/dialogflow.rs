@@ -299,7 +299,7 @@ pub fn agent_config(agent: &Value, tools: &[Value], playbooks: &[Value]) -> Vers
                         Some(a) => format!("{s} ({a})"),
                         None => s,
                     }),
-                    crate::aws::agents::openapi_operations(text).unwrap_or_default(),
+                    crate::openapi::openapi_operations(text).unwrap_or_default(),
                     Some(text.to_string()),
                 )
             } else if let Some(spec) = t.get("dataStoreSpec") {
@@ -368,7 +368,7 @@ pub fn agent_config(agent: &Value, tools: &[Value], playbooks: &[Value]) -> Vers
                 signature: None,
                 operations,
                 state: None,
-                schema_sha256: schema.map(|s| crate::aws::wire::digest_of(&s)),
+                schema_sha256: schema.map(|s| crate::recording::digest_of(&s)),
             }
         })
         .collect();
@@ -384,7 +384,7 @@ pub fn agent_config(agent: &Value, tools: &[Value], playbooks: &[Value]) -> Vers
         model,
         role: None,
         instruction_sha256: (!instructions.trim().is_empty())
-            .then(|| crate::aws::wire::digest_of(&instructions)),
+            .then(|| crate::recording::digest_of(&instructions)),
         tools: out_tools,
         knowledge_bases: knowledge,
         ..VersionConfig::default()

@@ -24,14 +24,7 @@ const PAGE_SIZE: u32 = 1000;
 /// by the next scan (entries seen twice are left out by their key).
 const SETTLE_MS: i64 = 10 * 60 * 1000;
 
-/// How much to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PullLimits {
-    /// How far back the first read of a project goes.
-    pub days: u32,
-    /// Pages read per project and scan; the rest waits for the next scan.
-    pub max_pages: u32,
-}
+pub use crate::source::PullLimits;
 
 /// Where the reading of one project's audit logs stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,12 +24,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
 /// `Fact::Platform` of a reasoning engine.
 pub const PLATFORM: &str = "vertex-ai-agent-engine";
-/// Environment variables that switch telemetry on; their values are kept (they are not
-/// secrets, and what they say decides coverage).
-pub const SWITCHES: [&str; 2] = [
-    "GOOGLE_CLOUD_AGENT_ENGINE_ENABLE_TELEMETRY",
-    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
-];
+/// Environment variables that switch telemetry on (their values are kept in recordings).
+pub use crate::recording::TELEMETRY_SWITCHES as SWITCHES;
 
 /// What no reasoning engine's record holds.
 const STRUCTURAL: [&str; 3] = ["model:", "instructions:", "tools:"];

@@ -79,7 +79,7 @@ impl Source for GcpApiSource {
     }
 
     async fn declare(&mut self, ctx: &dyn Context) -> Result<(), ConnectorError> {
-        let client = match crate::rest::client_for(&self.api.wire, self.api.max_attempts, || {
+        let client = match crate::source::rest_client(&self.api.wire, self.api.max_attempts, || {
             GoogleAdc::from_environment().map(|c| Arc::new(c) as Arc<_>)
         }) {
             Ok(c) => c,

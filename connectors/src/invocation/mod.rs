@@ -7,7 +7,7 @@
 //! Prompt text is customer data: what is kept of it is the source's [`PromptText`] policy.
 
 use crate::ConnectorError;
-use crate::cloudtrail::Attribution;
+use crate::attribution::Attribution;
 use crate::location::Opened;
 use crate::records::lines::read_json_lines;
 use crate::records::{FileCounts, Listing, Mapped, Output, ReadFailure};
@@ -482,15 +482,16 @@ impl crate::source::LogFormat for InvocationFormat {
         ))
     }
 
+    fn provider(&self) -> normalizer::Provider {
+        normalizer::Provider::Aws
+    }
+
     fn coverage(
         &self,
         source: &str,
         agent: &AgentRef,
         tally: &crate::source::Tally,
     ) -> Vec<Coverage> {
-        if agent.provider != normalizer::Provider::Aws {
-            return Vec::new();
-        }
         let prompts = tally.seen.get(&Layer::Prompt).copied().unwrap_or(0);
         vec![coverage(agent, source, prompts, self.0, tally.loss)]
     }

@@ -235,23 +235,3 @@ pub(crate) fn read_json_lines(
     }
     Ok(counts)
 }
-
-/// A line-per-record source whose mapper says each model sighting once.
-impl<A: Send> crate::source::RecordMapper for SightingMapper<A>
-where
-    SightingMapper<A>: RecordMap,
-{
-    fn read(
-        &mut self,
-        reader: &mut dyn Read,
-        object: &str,
-        max_record: usize,
-        emit: &mut dyn FnMut(Output),
-    ) -> Result<FileCounts, ReadFailure> {
-        read_records(reader, object, self, max_record, emit)
-    }
-
-    fn forget_sightings(&mut self) {
-        SightingMapper::forget_sightings(self)
-    }
-}
