@@ -13,7 +13,7 @@ use crate::location::Opened;
 use crate::records::lines::{RecordMap, SightingMapper};
 use crate::records::{FileCounts, Listing, Loss, Lost, Output, ReadFailure, SkippedObject};
 use crate::rest::{Bearer, RestClient, RestWire};
-use normalizer::coverage::Judgement;
+use normalizer::coverage::{Judgement, Weight};
 use normalizer::identity::{IdentityHistory, IdentityObservation};
 use normalizer::inventory::{AgentInventory, InventoryHistory, InventorySnapshot, Observation};
 use normalizer::{AgentRef, Coverage, Layer, Timestamp};
@@ -159,6 +159,23 @@ pub struct Tally {
     pub reported_lost: Option<Lost>,
 }
 
+/// Every agent's statements from `say`, each of one weight.
+pub fn judge_each(
+    agents: &[AgentView<'_>],
+    weight: Weight,
+    say: impl Fn(&AgentView<'_>) -> Vec<Coverage>,
+) -> Vec<Vec<Judgement>> {
+    agents
+        .iter()
+        .map(|a| {
+            say(a)
+                .into_iter()
+                .map(|c| Judgement::new(weight, c))
+                .collect()
+        })
+        .collect()
+}
+
 /// One kind of source.
 // Not `Send`: a scan runs its sources one after another on one task, and the SDKs'
 // paginators make futures the compiler cannot prove `Send` for every lifetime.
@@ -168,7 +185,7 @@ pub trait Source: Send + Sync {
     /// Its kind as the configuration names it (`cloudtrail`, `aws-api`, …).
     fn kind(&self) -> &'static str;
     /// The steps it takes part in; its summary is taken after the last.
-    fn steps(&self) -> &'static [Step];
+    fn steps(&self) -> &[Step];
     /// Reads what the provider's APIs declare (inventory, the attribution it seeds) and
     /// records it.
     async fn declare(&mut self, _ctx: &dyn Context) -> Result<(), ConnectorError> {
@@ -277,11 +294,8 @@ impl Source for LogSource {
         self.kind
     }
 
-    fn steps(&self) -> &'static [Step] {
-        match self.step {
-            Step::AttributingLogs => &[Step::AttributingLogs],
-            _ => &[Step::Logs],
-        }
+    fn steps(&self) -> &[Step] {
+        std::slice::from_ref(&self.step)
     }
 
     fn log_format(&self) -> Option<&dyn LogFormat> {
@@ -294,19 +308,12 @@ impl Source for LogSource {
         _peers: &Peers,
         agents: &[AgentView<'_>],
     ) -> Result<Vec<Vec<Judgement>>, ConnectorError> {
-        Ok(agents
-            .iter()
-            .map(|a| {
-                if a.agent.provider != self.format.provider() {
-                    return Vec::new();
-                }
-                self.format
-                    .coverage(&self.name, a.agent, a.tally)
-                    .into_iter()
-                    .map(|c| Judgement::new(normalizer::coverage::Weight::Events, c))
-                    .collect()
-            })
-            .collect())
+        Ok(judge_each(agents, Weight::Events, |a| {
+            if a.agent.provider != self.format.provider() {
+                return Vec::new();
+            }
+            self.format.coverage(&self.name, a.agent, a.tally)
+        }))
     }
 }
 

@@ -92,12 +92,13 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
         store: &store,
         config,
     };
-    let sources = run_sources(&ctx, &progress).await?;
-    let (agents, unattributed_events) = state::compute_state(&store, config, &ctx).await?;
+    let mut sources: Vec<Box<dyn Source>> = config.sources.iter().map(sources::build).collect();
+    let summaries = run_sources(&ctx, &mut sources, &progress).await?;
+    let (agents, unattributed_events) = state::compute_state(&ctx, &sources).await?;
     sinks::conclude(
         &store,
         config,
-        (started, sources),
+        (started, summaries),
         (agents, unattributed_events),
     )
     .await
@@ -107,10 +108,10 @@ pub async fn run(config: &Config, show_progress: bool) -> Result<ScanSummary, Sc
 /// order); a source's summary is taken after its last step.
 async fn run_sources(
     ctx: &context::StoreContext<'_>,
+    sources: &mut [Box<dyn Source>],
     progress: &indicatif::MultiProgress,
 ) -> Result<Vec<SourceSummary>, ScanError> {
     let configs: &[SourceConfig] = &ctx.config.sources;
-    let mut sources: Vec<Box<dyn Source>> = configs.iter().map(sources::build).collect();
     let mut plan: Vec<(Step, usize)> = sources
         .iter()
         .enumerate()

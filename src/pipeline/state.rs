@@ -1,14 +1,13 @@
 //! Coverage of every known agent: each log source's share of it read from its cursor,
 //! every source's statements on the layers it can speak for, weighed by the model.
 
-use super::context::inventory_history;
-use crate::config::Config;
+use super::context::{StoreContext, inventory_history};
 use crate::cursor::{FileDone, LayerCounts, SourceCursor};
 use crate::layout::{UNATTRIBUTED, cursor_dir};
-use crate::store::Store;
 use connectors::records::{Loss, Lost};
-use connectors::source::{AgentView, Context, Peers, Source, Tally};
+use connectors::source::{AgentView, Peers, Source, Tally};
 use normalizer::coverage::Judgement;
+use normalizer::inventory::{AgentInventory, InventorySnapshot};
 use normalizer::{AgentRef, Coverage, Layer, Timestamp};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,59 +27,33 @@ pub struct AgentSummary {
 }
 
 /// A configured source with its cursor, when it keeps one.
-struct Configured {
-    source: Box<dyn Source>,
+struct Configured<'a> {
+    source: &'a dyn Source,
     cursor: Option<SourceCursor>,
 }
 
 /// Coverage of every known agent, from every source's cursor and statements; and the
 /// events no agent could be tied to.
 pub async fn compute_state(
-    store: &Store,
-    config: &Config,
-    ctx: &dyn Context,
+    ctx: &StoreContext<'_>,
+    configured: &[Box<dyn Source>],
 ) -> Result<(Vec<AgentSummary>, u64), super::ScanError> {
+    let store = ctx.store;
     let snapshot = inventory_history(store)
         .await?
         .snapshot_at(Timestamp(i64::MAX));
     let mut sources = Vec::new();
-    for source in &config.sources {
+    for source in configured {
         let cursor = store
-            .latest::<SourceCursor>(&cursor_dir(&source.name))
+            .latest::<SourceCursor>(&cursor_dir(source.name()))
             .await?
             .map(|(_, c)| c);
         sources.push(Configured {
-            source: super::sources::build(source),
+            source: source.as_ref(),
             cursor,
         });
     }
-    let peers = Peers(
-        sources
-            .iter()
-            .map(|s| (s.source.kind(), s.source.name().to_string()))
-            .collect(),
-    );
-    let mut known: BTreeSet<AgentRef> = snapshot.agents.iter().map(|a| a.agent.clone()).collect();
-    let mut unattributed = 0u64;
-    for cursor in sources.iter().filter_map(|s| s.cursor.as_ref()) {
-        known.extend(cursor.agents.values().cloned());
-        unattributed += cursor
-            .files
-            .values()
-            .filter_map(|done| done.agents.get(UNATTRIBUTED))
-            .map(LayerCounts::total)
-            .sum::<u64>();
-    }
-    // A gateway or a memory is a service, not an agent: it is in the inventory, and its
-    // use is judged on the runtimes that make it.
-    let agents: Vec<(AgentRef, Option<&normalizer::inventory::AgentInventory>)> = known
-        .into_iter()
-        .map(|agent| {
-            let inventory = snapshot.agents.iter().find(|a| a.agent == agent);
-            (agent, inventory)
-        })
-        .filter(|(_, inventory)| !inventory.is_some_and(|a| a.is_service()))
-        .collect();
+    let (agents, unattributed) = known_agents(&snapshot, &sources);
     let tallies: Vec<Vec<Tally>> = sources
         .iter()
         .map(|s| agents.iter().map(|(agent, _)| tally(s, agent)).collect())
@@ -94,8 +67,55 @@ pub async fn compute_state(
             all
         })
         .collect();
+    let said = statements(ctx, &sources, &agents, &tallies, &events).await?;
+    Ok((summarize(&agents, said, events), unattributed))
+}
+
+type Known<'a> = Vec<(AgentRef, Option<&'a AgentInventory>)>;
+
+/// Every agent the inventory or a cursor knows, with its inventory, services left out; and
+/// the events no agent could be tied to.
+fn known_agents<'a>(snapshot: &'a InventorySnapshot, sources: &[Configured]) -> (Known<'a>, u64) {
+    let mut known: BTreeSet<AgentRef> = snapshot.agents.iter().map(|a| a.agent.clone()).collect();
+    let mut unattributed = 0u64;
+    for cursor in sources.iter().filter_map(|s| s.cursor.as_ref()) {
+        known.extend(cursor.agents.values().cloned());
+        unattributed += cursor
+            .files
+            .values()
+            .filter_map(|done| done.agents.get(UNATTRIBUTED))
+            .map(LayerCounts::total)
+            .sum::<u64>();
+    }
+    // A gateway or a memory is a service, not an agent: it is in the inventory, and its
+    // use is judged on the runtimes that make it.
+    let agents = known
+        .into_iter()
+        .map(|agent| {
+            let inventory = snapshot.agents.iter().find(|a| a.agent == agent);
+            (agent, inventory)
+        })
+        .filter(|(_, inventory)| !inventory.is_some_and(|a| a.is_service()))
+        .collect();
+    (agents, unattributed)
+}
+
+/// What every source says of every agent (`agents[i]` → its statements).
+async fn statements(
+    ctx: &StoreContext<'_>,
+    sources: &[Configured<'_>],
+    agents: &Known<'_>,
+    tallies: &[Vec<Tally>],
+    events: &[BTreeMap<Layer, u64>],
+) -> Result<Vec<Vec<Judgement>>, super::ScanError> {
+    let peers = Peers(
+        sources
+            .iter()
+            .map(|s| (s.source.kind(), s.source.name().to_string()))
+            .collect(),
+    );
     let mut said: Vec<Vec<Judgement>> = agents.iter().map(|_| Vec::new()).collect();
-    for (s, tallies) in sources.iter().zip(&tallies) {
+    for (s, tallies) in sources.iter().zip(tallies) {
         // A source without a cursor has no events of anyone to speak of.
         if s.source.log_format().is_some() && s.cursor.is_none() {
             continue;
@@ -103,7 +123,7 @@ pub async fn compute_state(
         let views: Vec<AgentView<'_>> = agents
             .iter()
             .zip(tallies)
-            .zip(&events)
+            .zip(events)
             .map(|(((agent, inventory), tally), events)| AgentView {
                 agent,
                 inventory: *inventory,
@@ -116,7 +136,15 @@ pub async fn compute_state(
             mine.extend(more);
         }
     }
-    // One summary per agent key, in key order.
+    Ok(said)
+}
+
+/// One summary per agent key, in key order, its statements weighed.
+fn summarize(
+    agents: &Known<'_>,
+    said: Vec<Vec<Judgement>>,
+    events: Vec<BTreeMap<Layer, u64>>,
+) -> Vec<AgentSummary> {
     let summaries: BTreeMap<String, AgentSummary> = agents
         .iter()
         .zip(said)
@@ -137,7 +165,7 @@ pub async fn compute_state(
             (agent.key(), summary)
         })
         .collect();
-    Ok((summaries.into_values().collect(), unattributed))
+    summaries.into_values().collect()
 }
 
 /// One source's share of one agent, from its cursor: events by layer, records lost to

@@ -80,6 +80,13 @@ impl AwsApiSource {
         }
     }
 
+    /// Whether the agent is an AgentCore runtime this source read.
+    fn inventoried_runtime(&self, inventory: &AgentInventory) -> bool {
+        inventory.platform.as_ref().is_some_and(|p| {
+            p.value == super::agentcore::RUNTIME && p.provenance.record.source == self.api.name
+        })
+    }
+
     /// The settings of the first region, with the wire opened; `None` (and the failure in
     /// the summary) when the recording cannot be opened.
     fn settings(&mut self) -> Option<ApiSettings> {
@@ -133,7 +140,7 @@ impl Source for AwsApiSource {
         KIND
     }
 
-    fn steps(&self) -> &'static [Step] {
+    fn steps(&self) -> &[Step] {
         &[Step::AwsDeclare, Step::AwsComplete]
     }
 
@@ -168,12 +175,21 @@ impl Source for AwsApiSource {
         agents: &[AgentView<'_>],
     ) -> Result<Vec<Vec<Judgement>>, ConnectorError> {
         let doc: Option<TelemetryDoc> = load_state(ctx, &self.api.name).await?;
-        // AgentCore runtimes are judged against the trails of every aws-api source.
+        // The AgentCore runtimes this source inventoried are judged against the trails of
+        // every aws-api source (their accounts' trails may record it).
+        let runtimes_here = agents
+            .iter()
+            .any(|v| v.inventory.is_some_and(|a| self.inventoried_runtime(a)));
         let mut every_trail = Vec::new();
-        for peer in peers.named(KIND) {
-            if let Some(d) = load_state::<TelemetryDoc>(ctx, &peer).await? {
-                every_trail.extend(d.trails);
-            }
+        for peer in peers.named(KIND).into_iter().filter(|_| runtimes_here) {
+            let trails = if peer == self.api.name {
+                doc.as_ref().map(|d| d.trails.clone())
+            } else {
+                load_state::<TelemetryDoc>(ctx, &peer)
+                    .await?
+                    .map(|d| d.trails)
+            };
+            every_trail.extend(trails.unwrap_or_default());
         }
         let invocation_sources = peers.named(crate::invocation::KIND);
         Ok(agents
@@ -187,8 +203,10 @@ impl Source for AwsApiSource {
                     }
                     _ => Vec::new(),
                 };
-                let trails: &[TrailState] = if deleted { &[] } else { &every_trail };
-                said.extend(runtime_coverage(view, trails));
+                if view.inventory.is_some_and(|a| self.inventoried_runtime(a)) {
+                    let trails: &[TrailState] = if deleted { &[] } else { &every_trail };
+                    said.extend(runtime_coverage(view, &self.api.name, trails));
+                }
                 said
             })
             .collect())
@@ -461,13 +479,10 @@ fn settings_gaps(
 }
 
 /// An AgentCore runtime's kernel, network and tools are its own, not a Bedrock agent's:
-/// what its configuration says replaces the generic statements.
-fn runtime_coverage(view: &AgentView<'_>, trails: &[TrailState]) -> Vec<Judgement> {
-    let Some(inventory) = view.inventory.filter(|a| {
-        a.platform
-            .as_ref()
-            .is_some_and(|p| p.value == super::agentcore::RUNTIME)
-    }) else {
+/// what its configuration says replaces the generic statements (`source`: the aws-api
+/// source that read it).
+fn runtime_coverage(view: &AgentView<'_>, source: &str, trails: &[TrailState]) -> Vec<Judgement> {
+    let Some(inventory) = view.inventory else {
         return Vec::new();
     };
     let live = inventory
@@ -477,16 +492,11 @@ fn runtime_coverage(view: &AgentView<'_>, trails: &[TrailState]) -> Vec<Judgemen
         .find_map(|v| inventory.runtime_config(v))
         .or(inventory.runtime_configs.last())
         .map(|c| &c.value);
-    let source = inventory
-        .platform
-        .as_ref()
-        .map(|p| p.provenance.record.source.clone())
-        .unwrap_or_default();
     let tools_seen = view
         .events
         .get(&Layer::ToolInvocation)
         .is_some_and(|n| *n > 0);
-    super::agentcore::runtime_coverage(view.agent, &source, live, tools_seen, trails)
+    super::agentcore::runtime_coverage(view.agent, source, live, tools_seen, trails)
         .into_iter()
         .map(|c| Judgement::new(Weight::Overrides, c))
         .collect()

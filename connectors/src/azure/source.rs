@@ -10,7 +10,7 @@ use crate::rest::RestClient;
 use crate::source::PullLimits;
 use crate::source::{
     AgentView, ApiSource, ApiSummary, AzureSummary, Context, Peers, Source, SourceSummary, Step,
-    load_state, pulled_source_name, record_read, save_state, snapshot,
+    judge_each, load_state, pulled_source_name, record_read, save_state, snapshot,
 };
 use normalizer::coverage::{Judgement, Weight};
 use normalizer::inventory::AgentInventory;
@@ -72,7 +72,7 @@ impl Source for AzureApiSource {
         KIND
     }
 
-    fn steps(&self) -> &'static [Step] {
+    fn steps(&self) -> &[Step] {
         &[Step::ManagedDeclare]
     }
 
@@ -104,15 +104,9 @@ impl Source for AzureApiSource {
             return Ok(agents.iter().map(|_| Vec::new()).collect());
         };
         let diagnostic_sources = peers.named(super::diagnostics::KIND);
-        Ok(agents
-            .iter()
-            .map(|view| {
-                self.coverage_of(view.agent, view.inventory, &doc, &diagnostic_sources)
-                    .into_iter()
-                    .map(|c| Judgement::new(Weight::Configuration, c))
-                    .collect()
-            })
-            .collect())
+        Ok(judge_each(agents, Weight::Configuration, |v| {
+            self.coverage_of(v.agent, v.inventory, &doc, &diagnostic_sources)
+        }))
     }
 }
 

@@ -9,7 +9,7 @@ use crate::ConnectorError;
 use crate::rest::RestClient;
 use crate::source::{
     AgentView, ApiSource, ApiSummary, Context, GcpSummary, Peers, Source, SourceSummary, Step,
-    load_state, record_read, save_state, snapshot,
+    judge_each, load_state, record_read, save_state, snapshot,
 };
 use normalizer::coverage::{Judgement, Weight};
 use normalizer::inventory::{AgentInventory, InventorySnapshot};
@@ -74,7 +74,7 @@ impl Source for GcpApiSource {
         KIND
     }
 
-    fn steps(&self) -> &'static [Step] {
+    fn steps(&self) -> &[Step] {
         &[Step::ManagedDeclare, Step::ManagedComplete]
     }
 
@@ -114,21 +114,9 @@ impl Source for GcpApiSource {
             return Ok(agents.iter().map(|_| Vec::new()).collect());
         };
         let audit_sources = peers.named(super::audit::KIND);
-        Ok(agents
-            .iter()
-            .map(|view| {
-                coverage(
-                    view.agent,
-                    &self.api.name,
-                    view.inventory,
-                    &doc,
-                    &audit_sources,
-                )
-                .into_iter()
-                .map(|c| Judgement::new(Weight::Configuration, c))
-                .collect()
-            })
-            .collect())
+        Ok(judge_each(agents, Weight::Configuration, |v| {
+            coverage(v.agent, &self.api.name, v.inventory, &doc, &audit_sources)
+        }))
     }
 }
 
