@@ -729,6 +729,39 @@ pub fn finding_to_ocsf(finding: &Finding, product_version: &str) -> Value {
     out
 }
 
+/// What a listing shows of a stored event record, read back from the OCSF agentward wrote:
+/// API calls name their resources; the probe's process, file and network records keep their
+/// target with agentward's own fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFields<'a> {
+    pub time: crate::Timestamp,
+    pub layer: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub status: Option<&'a str>,
+    /// `None`: no agent could be tied to it.
+    pub agent_key: Option<&'a str>,
+    pub actor: Option<&'a str>,
+    pub target: Option<&'a str>,
+}
+
+impl<'a> EventFields<'a> {
+    pub fn of(record: &'a Value) -> Self {
+        let ours = &record["unmapped"]["agentward"];
+        let user = &record["actor"]["user"];
+        EventFields {
+            time: crate::Timestamp(record["time"].as_i64().unwrap_or_default()),
+            layer: ours["layer"].as_str(),
+            action: ours["action"].as_str(),
+            status: record["status"].as_str(),
+            agent_key: ours["agent_key"].as_str(),
+            actor: user["name"].as_str().or(user["uid"].as_str()),
+            target: record["resources"][0]["uid"]
+                .as_str()
+                .or(ours["target"].as_str()),
+        }
+    }
+}
+
 /// The layer an OCSF record produced by [`event_to_ocsf`] belongs to.
 pub fn layer_of(record: &Value) -> Option<Layer> {
     record["unmapped"]["agentward"]["layer"]
@@ -763,6 +796,32 @@ mod tests {
             ..crate::Correlation::default()
         };
         e
+    }
+
+    #[test]
+    fn a_stored_record_reads_back_as_the_event_it_was() {
+        let api = crate::event::test_event(
+            20_409,
+            7,
+            Layer::IdentityApi,
+            "PutObject",
+            "arn:aws:s3:::b/k",
+        );
+        let record = event_to_ocsf(&api, "0");
+        let fields = EventFields::of(&record);
+        assert_eq!(fields.time, api.time);
+        assert_eq!(fields.layer, Some(Layer::IdentityApi.as_str()));
+        let key = api.agent.as_ref().map(AgentRef::key);
+        assert_eq!(fields.agent_key, key.as_deref());
+        assert_eq!(fields.target, Some("arn:aws:s3:::b/k"));
+        // A probe record keeps its target with agentward's fields, and no agent when none was tied.
+        let open = event_to_ocsf(&probe_event("file", "open_read", "/srv/m.gguf", None), "0");
+        let fields = EventFields::of(&open);
+        assert_eq!(
+            (fields.agent_key, fields.target),
+            (None, Some("/srv/m.gguf"))
+        );
+        assert_eq!(fields.layer, Some(Layer::Kernel.as_str()));
     }
 
     #[test]

@@ -201,7 +201,11 @@ pub(crate) fn print_events(
     events.sort_by_key(|(t, _, _)| *t);
     for (_, record, line) in events.drain(..) {
         match format {
-            EventsFormat::Table => writeln!(out, "{}", report::event_row(&record))?,
+            EventsFormat::Table => writeln!(
+                out,
+                "{}",
+                report::event_row(&normalizer::ocsf::EventFields::of(&record))
+            )?,
             EventsFormat::Ocsf => {
                 out.write_all(&line)?;
                 out.write_all(b"\n")?;
