@@ -2,6 +2,7 @@
 //! reported with the line they are on.
 
 use connectors::location::LocationSpec;
+use connectors::source::PullLimits;
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -256,406 +257,503 @@ impl Config {
     }
 
     pub fn parse(text: &str, name: &str, base_dir: PathBuf) -> Result<Config, ConfigError> {
-        let invalid =
-            |message: String, span: Option<std::ops::Range<usize>>, help: Option<String>| {
-                ConfigError::Invalid(Box::new(InvalidConfig {
-                    message,
-                    src: NamedSource::new(name, text.to_string()),
-                    span: span.map(|r| SourceSpan::from(r.start..r.end)),
-                    help,
-                }))
-            };
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| invalid(e.message().to_string(), e.span(), None))?;
+        let file = ConfigFile { name, text };
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| file.invalid(e.message().to_string(), e.span(), None))?;
         let mut sources = Vec::new();
         for s in raw.source {
-            let span = s.span();
-            let s = s.into_inner();
-            let logging = match s.logging_api {
-                Some(true) => {
-                    let days = s.logging_days.unwrap_or(DEFAULT_LOGGING_DAYS);
-                    if !(1..=MAX_LOGGING_DAYS).contains(&days) {
-                        return Err(invalid(
-                            format!("logging_days = {days} is out of range"),
-                            Some(span.clone()),
-                            Some(format!(
-                                "1 to {MAX_LOGGING_DAYS} (Admin Activity logs are kept 400 days, Data Access logs 30 by default)"
-                            )),
-                        ));
-                    }
-                    let max_pages = s.logging_max_pages.unwrap_or(DEFAULT_LOGGING_PAGES);
-                    if max_pages == 0 {
-                        return Err(invalid(
-                            "logging_max_pages must be at least 1".into(),
-                            Some(span.clone()),
-                            None,
-                        ));
-                    }
-                    Some(connectors::gcp::logging::PullLimits { days, max_pages })
-                }
-                Some(false) | None => None,
-            };
-            let kind = match s.kind.get_ref().as_str() {
-                "cloudtrail" => SourceKind::CloudTrail,
-                "bedrock-invocation-logs" => {
-                    let policy = match &s.prompt_text {
-                        None => connectors::invocation::PromptText::default(),
-                        Some(p) => connectors::invocation::PromptText::parse(p.get_ref())
-                            .ok_or_else(|| {
-                                invalid(
-                                    format!("unknown prompt_text {:?}", p.get_ref()),
-                                    Some(p.span()),
-                                    Some("prompt_text: \"redacted\" (default: digests and a masked excerpt), \"hash\" (digests only) or \"full\"".into()),
-                                )
-                            })?,
-                    };
-                    SourceKind::InvocationLogs(policy)
-                }
-                "probe-spool" => SourceKind::ProbeSpool,
-                "gcp-audit-logs" => SourceKind::GcpAuditLogs,
-                "azure-diagnostic-logs" => SourceKind::AzureDiagnosticLogs,
-                "aws-api" => SourceKind::AwsApi {
-                    max_attempts: s.max_attempts.unwrap_or(3),
-                    concurrency: s.concurrency.unwrap_or(8),
-                },
-                "gcp-api" => SourceKind::GcpApi {
-                    max_attempts: s.max_attempts.unwrap_or(5),
-                    concurrency: s.concurrency.unwrap_or(4),
-                    logging,
-                },
-                "azure-api" => SourceKind::AzureApi {
-                    max_attempts: s.max_attempts.unwrap_or(5),
-                    concurrency: s.concurrency.unwrap_or(4),
-                    logging,
-                    credential: match &s.credential {
-                        None => connectors::azure::CredentialKind::Auto,
-                        Some(c) => connectors::azure::CredentialKind::parse(c.get_ref())
-                            .ok_or_else(|| {
-                                invalid(
-                                    format!("unknown credential {:?}", c.get_ref()),
-                                    Some(c.span()),
-                                    Some("credential: \"auto\" (default), \"client-secret\", \"workload-identity\", \"managed-identity\" or \"azure-cli\"".into()),
-                                )
-                            })?,
-                    },
-                },
-                other => {
-                    return Err(invalid(
-                        format!("unknown source kind {other:?}"),
-                        Some(s.kind.span()),
-                        Some(
-                            "supported kinds: cloudtrail, bedrock-invocation-logs, gcp-audit-logs, azure-diagnostic-logs, aws-api, gcp-api, azure-api, probe-spool".into(),
-                        ),
+            let source = file.source(s, &base_dir, &sources)?;
+            sources.push(source);
+        }
+        let agents = raw
+            .agent
+            .into_iter()
+            .map(|a| file.agent(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let store = raw.store.unwrap_or_else(|| LocationSpec {
+            url: DEFAULT_STORE.into(),
+            ..LocationSpec::default()
+        });
+        file.add_pulled(&mut sources, &store)?;
+        Ok(Config {
+            base_dir,
+            store,
+            sources,
+            agents,
+        })
+    }
+}
+
+/// The configuration file being read, for errors that point into it.
+struct ConfigFile<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+type Span = std::ops::Range<usize>;
+/// An API source's projects, locations (`None`: not a gcp-api source) and subscriptions.
+type Scopes = (Vec<String>, Option<Vec<String>>, Vec<String>);
+
+impl ConfigFile<'_> {
+    fn invalid(&self, message: String, span: Option<Span>, help: Option<String>) -> ConfigError {
+        ConfigError::Invalid(Box::new(InvalidConfig {
+            message,
+            src: NamedSource::new(self.name, self.text.to_string()),
+            span: span.map(|r| SourceSpan::from(r.start..r.end)),
+            help,
+        }))
+    }
+
+    /// One `[[source]]`, checked field by field; `taken`: the sources before it.
+    fn source(
+        &self,
+        s: Spanned<RawSource>,
+        base_dir: &Path,
+        taken: &[SourceConfig],
+    ) -> Result<SourceConfig, ConfigError> {
+        let span = s.span();
+        let s = s.into_inner();
+        let logging = self.logging(&s, &span)?;
+        let kind = self.kind(&s, logging)?;
+        let url = match (&kind, s.url.clone()) {
+            (SourceKind::AwsApi { .. }, url) => url.unwrap_or_else(|| "aws:".into()),
+            (SourceKind::GcpApi { .. }, url) => url.unwrap_or_else(|| "gcp:".into()),
+            (SourceKind::AzureApi { .. }, url) => url.unwrap_or_else(|| "azure:".into()),
+            (_, Some(url)) => url,
+            (_, None) => {
+                return Err(self.invalid(
+                    format!(
+                        "source {:?} needs a url (a directory, file://, s3://, gs:// or az:// URL of its logs)",
+                        s.name.get_ref()
+                    ),
+                    Some(span),
+                    None,
+                ));
+            }
+        };
+        let wire = match (&kind, s.replay.clone()) {
+            (_, None) => ApiWire::Live,
+            (kind, Some(dir)) if kind.is_api() => ApiWire::Replay(base_dir.join(dir)),
+            (_, Some(_)) => {
+                return Err(self.invalid(
+                    "replay applies to API sources only (aws-api, gcp-api, azure-api)".into(),
+                    Some(span.clone()),
+                    None,
+                ));
+            }
+        };
+        let (projects, locations, subscriptions) = self.scopes(&s, &kind, &span)?;
+        self.logging_applies(&s, &kind, &span)?;
+        let regions = self.regions(&s, &kind, &span, locations)?;
+        self.api_settings_apply(&s, &kind, &span)?;
+        let name = self.name(&s, taken)?;
+        if s.max_record_bytes == Some(0) {
+            return Err(self.invalid("max_record_bytes must be positive".into(), Some(span), None));
+        }
+        Ok(SourceConfig {
+            name,
+            kind,
+            location: LocationSpec {
+                url,
+                endpoint: s.endpoint.clone(),
+                region: s.region.clone(),
+                allow_http: s.allow_http,
+            },
+            max_record_bytes: s
+                .max_record_bytes
+                .unwrap_or(connectors::records::DEFAULT_MAX_RECORD_BYTES),
+            wire,
+            regions,
+            projects,
+            subscriptions,
+            pulled_by: None,
+        })
+    }
+
+    /// `logging_api` and how much it reads.
+    fn logging(&self, s: &RawSource, span: &Span) -> Result<Option<PullLimits>, ConfigError> {
+        Ok(match s.logging_api {
+            Some(true) => {
+                let days = s.logging_days.unwrap_or(DEFAULT_LOGGING_DAYS);
+                if !(1..=MAX_LOGGING_DAYS).contains(&days) {
+                    return Err(self.invalid(
+                        format!("logging_days = {days} is out of range"),
+                        Some(span.clone()),
+                        Some(format!(
+                            "1 to {MAX_LOGGING_DAYS} (Admin Activity logs are kept 400 days, Data Access logs 30 by default)"
+                        )),
                     ));
                 }
-            };
-            let url = match (&kind, s.url) {
-                (SourceKind::AwsApi { .. }, url) => url.unwrap_or_else(|| "aws:".into()),
-                (SourceKind::GcpApi { .. }, url) => url.unwrap_or_else(|| "gcp:".into()),
-                (SourceKind::AzureApi { .. }, url) => url.unwrap_or_else(|| "azure:".into()),
-                (_, Some(url)) => url,
-                (_, None) => {
-                    return Err(invalid(
+                let max_pages = s.logging_max_pages.unwrap_or(DEFAULT_LOGGING_PAGES);
+                if max_pages == 0 {
+                    return Err(self.invalid(
+                        "logging_max_pages must be at least 1".into(),
+                        Some(span.clone()),
+                        None,
+                    ));
+                }
+                Some(PullLimits { days, max_pages })
+            }
+            Some(false) | None => None,
+        })
+    }
+
+    fn kind(&self, s: &RawSource, logging: Option<PullLimits>) -> Result<SourceKind, ConfigError> {
+        Ok(match s.kind.get_ref().as_str() {
+            "cloudtrail" => SourceKind::CloudTrail,
+            "bedrock-invocation-logs" => {
+                let policy = match &s.prompt_text {
+                    None => connectors::invocation::PromptText::default(),
+                    Some(p) => connectors::invocation::PromptText::parse(p.get_ref())
+                        .ok_or_else(|| {
+                            self.invalid(
+                                format!("unknown prompt_text {:?}", p.get_ref()),
+                                Some(p.span()),
+                                Some("prompt_text: \"redacted\" (default: digests and a masked excerpt), \"hash\" (digests only) or \"full\"".into()),
+                            )
+                        })?,
+                };
+                SourceKind::InvocationLogs(policy)
+            }
+            "probe-spool" => SourceKind::ProbeSpool,
+            "gcp-audit-logs" => SourceKind::GcpAuditLogs,
+            "azure-diagnostic-logs" => SourceKind::AzureDiagnosticLogs,
+            "aws-api" => SourceKind::AwsApi {
+                max_attempts: s.max_attempts.unwrap_or(3),
+                concurrency: s.concurrency.unwrap_or(8),
+            },
+            "gcp-api" => SourceKind::GcpApi {
+                max_attempts: s.max_attempts.unwrap_or(5),
+                concurrency: s.concurrency.unwrap_or(4),
+                logging,
+            },
+            "azure-api" => SourceKind::AzureApi {
+                max_attempts: s.max_attempts.unwrap_or(5),
+                concurrency: s.concurrency.unwrap_or(4),
+                logging,
+                credential: match &s.credential {
+                    None => connectors::azure::CredentialKind::Auto,
+                    Some(c) => connectors::azure::CredentialKind::parse(c.get_ref())
+                        .ok_or_else(|| {
+                            self.invalid(
+                                format!("unknown credential {:?}", c.get_ref()),
+                                Some(c.span()),
+                                Some("credential: \"auto\" (default), \"client-secret\", \"workload-identity\", \"managed-identity\" or \"azure-cli\"".into()),
+                            )
+                        })?,
+                },
+            },
+            other => {
+                return Err(self.invalid(
+                    format!("unknown source kind {other:?}"),
+                    Some(s.kind.span()),
+                    Some(
+                        "supported kinds: cloudtrail, bedrock-invocation-logs, gcp-audit-logs, azure-diagnostic-logs, aws-api, gcp-api, azure-api, probe-spool".into(),
+                    ),
+                ));
+            }
+        })
+    }
+
+    /// The projects, locations and subscriptions an API source reads.
+    fn scopes(&self, s: &RawSource, kind: &SourceKind, span: &Span) -> Result<Scopes, ConfigError> {
+        let projects = match (kind, s.projects.clone()) {
+            (SourceKind::GcpApi { .. }, Some(list)) => {
+                self.list_of(span, "projects", list, "[\"acme-agents-prod\"]")?
+            }
+            (SourceKind::GcpApi { .. }, None) => {
+                return Err(self.invalid(
+                    format!("gcp-api source {:?} names no projects", s.name.get_ref()),
+                    Some(span.clone()),
+                    Some(
+                        "projects = [\"PROJECT_ID\", …]: every project whose agents to read".into(),
+                    ),
+                ));
+            }
+            (_, None) => Vec::new(),
+            (_, Some(_)) => {
+                return Err(self.invalid(
+                    "projects applies to gcp-api sources only".into(),
+                    Some(span.clone()),
+                    None,
+                ));
+            }
+        };
+        let locations = match (kind, s.locations.clone()) {
+            (SourceKind::GcpApi { .. }, Some(list)) => Some(self.list_of(
+                span,
+                "locations",
+                list,
+                "[\"us-central1\", \"europe-west4\"]",
+            )?),
+            (SourceKind::GcpApi { .. }, None) => Some(vec!["us-central1".to_string()]),
+            (_, None) => None,
+            (_, Some(_)) => {
+                return Err(self.invalid(
+                    "locations applies to gcp-api sources only".into(),
+                    Some(span.clone()),
+                    None,
+                ));
+            }
+        };
+        let subscriptions = match (kind, s.subscriptions.clone()) {
+            (SourceKind::AzureApi { .. }, Some(list)) => self.list_of(
+                span,
+                "subscriptions",
+                list,
+                "[\"00000000-0000-0000-0000-000000000000\"]",
+            )?,
+            (SourceKind::AzureApi { .. }, None) => {
+                return Err(self.invalid(
+                    format!("azure-api source {:?} names no subscriptions", s.name.get_ref()),
+                    Some(span.clone()),
+                    Some("subscriptions = [\"SUBSCRIPTION_ID\", …]: every subscription whose Foundry accounts to read".into()),
+                ));
+            }
+            (_, None) => Vec::new(),
+            (_, Some(_)) => {
+                return Err(self.invalid(
+                    "subscriptions applies to azure-api sources only".into(),
+                    Some(span.clone()),
+                    None,
+                ));
+            }
+        };
+        Ok((projects, locations, subscriptions))
+    }
+
+    fn list_of(
+        &self,
+        span: &Span,
+        what: &str,
+        mut list: Vec<String>,
+        example: &str,
+    ) -> Result<Vec<String>, ConfigError> {
+        if list.is_empty() || list.iter().any(|r| r.trim().is_empty()) {
+            return Err(self.invalid(
+                format!("{what} must list at least one, none of them empty"),
+                Some(span.clone()),
+                Some(format!("e.g. {what} = {example}")),
+            ));
+        }
+        list.sort();
+        list.dedup();
+        Ok(list)
+    }
+
+    /// The logging settings apply only where logs are read through an API.
+    fn logging_applies(
+        &self,
+        s: &RawSource,
+        kind: &SourceKind,
+        span: &Span,
+    ) -> Result<(), ConfigError> {
+        if let SourceKind::AzureApi {
+            logging: Some(limits),
+            ..
+        } = *kind
+            && limits.days > MAX_AZURE_LOGGING_DAYS
+        {
+            return Err(self.invalid(
+                format!(
+                    "logging_days = {} is out of range for an azure-api source",
+                    limits.days
+                ),
+                Some(span.clone()),
+                Some(format!(
+                    "1 to {MAX_AZURE_LOGGING_DAYS}: the Activity Log keeps 90 days"
+                )),
+            ));
+        }
+        if (s.logging_days.is_some() || s.logging_max_pages.is_some()) && kind.logging().is_none() {
+            return Err(self.invalid(
+                "logging_days and logging_max_pages apply to gcp-api and azure-api sources with logging_api = true".into(),
+                Some(span.clone()),
+                None,
+            ));
+        }
+        if s.logging_api.is_some()
+            && !matches!(
+                *kind,
+                SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. }
+            )
+        {
+            return Err(self.invalid(
+                "logging_api applies to gcp-api and azure-api sources only".into(),
+                Some(span.clone()),
+                Some("for audit logs a sink exports to Cloud Storage, add a source of kind = \"gcp-audit-logs\"".into()),
+            ));
+        }
+        if s.credential.is_some() && !matches!(kind, SourceKind::AzureApi { .. }) {
+            return Err(self.invalid(
+                "credential applies to azure-api sources only".into(),
+                s.credential.as_ref().map(|c| c.span()),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    fn regions(
+        &self,
+        s: &RawSource,
+        kind: &SourceKind,
+        span: &Span,
+        locations: Option<Vec<String>>,
+    ) -> Result<Vec<String>, ConfigError> {
+        Ok(match (kind, s.regions.clone()) {
+            (SourceKind::AzureApi { .. }, Some(_)) => {
+                return Err(self.invalid(
+                    "an azure-api source reads every region of its subscriptions; regions do not apply".into(),
+                    Some(span.clone()),
+                    None,
+                ));
+            }
+            (SourceKind::GcpApi { .. }, Some(_)) => {
+                return Err(self.invalid(
+                    "a gcp-api source reads locations, not regions".into(),
+                    Some(span.clone()),
+                    Some("locations = [\"us-central1\"]".into()),
+                ));
+            }
+            (_, None) => locations.unwrap_or_default(),
+            (SourceKind::AwsApi { .. }, Some(list)) => {
+                if s.region.is_some() {
+                    return Err(self.invalid(
+                        "give either region or regions, not both".into(),
+                        Some(span.clone()),
+                        None,
+                    ));
+                }
+                if list.is_empty() || list.iter().any(|r| r.trim().is_empty()) {
+                    return Err(self.invalid(
+                        "regions must list at least one region, none of them empty".into(),
+                        Some(span.clone()),
+                        Some("e.g. regions = [\"us-east-1\", \"eu-west-1\"]".into()),
+                    ));
+                }
+                let mut list = list;
+                list.dedup();
+                list
+            }
+            (_, Some(_)) => {
+                return Err(self.invalid(
+                    "regions applies to aws-api sources only".into(),
+                    Some(span.clone()),
+                    None,
+                ));
+            }
+        })
+    }
+
+    /// Attempts, concurrency and prompt text apply where they mean something.
+    fn api_settings_apply(
+        &self,
+        s: &RawSource,
+        kind: &SourceKind,
+        span: &Span,
+    ) -> Result<(), ConfigError> {
+        if s.concurrency == Some(0) {
+            return Err(self.invalid(
+                "concurrency must be at least 1".into(),
+                Some(span.clone()),
+                None,
+            ));
+        }
+        if (s.max_attempts.is_some() || s.concurrency.is_some()) && !kind.is_api() {
+            return Err(self.invalid(
+                "max_attempts and concurrency apply to API sources only (aws-api, gcp-api, azure-api)".into(),
+                Some(span.clone()),
+                None,
+            ));
+        }
+        if let (SourceKind::CloudTrail, Some(p)) = (kind, &s.prompt_text) {
+            return Err(self.invalid(
+                "prompt_text applies to bedrock-invocation-logs sources only".into(),
+                Some(p.span()),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The source's name: well formed, and not taken.
+    fn name(&self, s: &RawSource, taken: &[SourceConfig]) -> Result<String, ConfigError> {
+        let name = s.name.get_ref().clone();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(self.invalid(
+                format!(
+                    "source name {name:?} must be non-empty and use only letters, digits, '-', '_', '.'"
+                ),
+                Some(s.name.span()),
+                None,
+            ));
+        }
+        if taken.iter().any(|x| x.name == name) {
+            return Err(self.invalid(
+                format!("source name {name:?} is used twice"),
+                Some(s.name.span()),
+                Some("every source needs its own name: cursors are kept per name".into()),
+            ));
+        }
+        Ok(name)
+    }
+
+    fn agent(&self, a: Spanned<RawAgent>) -> Result<AgentSettings, ConfigError> {
+        let span = a.span();
+        let a = a.into_inner();
+        let track = match a.track.as_ref().map(|t| t.get_ref().as_str()) {
+            None | Some("observe-in-production") => {
+                if a.staging_store.is_some() || a.staging_agent.is_some() {
+                    return Err(self.invalid(
                         format!(
-                            "source {:?} needs a url (a directory, file://, s3://, gs:// or az:// URL of its logs)",
-                            s.name.get_ref()
+                            "agent {:?}: staging_store and staging_agent only apply to track = \"pre-enforced\"",
+                            a.matcher
                         ),
                         Some(span),
                         None,
                     ));
                 }
-            };
-            let wire = match (&kind, s.replay) {
-                (_, None) => ApiWire::Live,
-                (kind, Some(dir)) if kind.is_api() => ApiWire::Replay(base_dir.join(dir)),
-                (_, Some(_)) => {
-                    return Err(invalid(
-                        "replay applies to API sources only (aws-api, gcp-api, azure-api)".into(),
-                        Some(span.clone()),
-                        None,
+                Track::ObserveInProduction
+            }
+            Some("pre-enforced") => {
+                let Some(staging) = a.staging_store else {
+                    return Err(self.invalid(
+                        format!("agent {:?} is pre-enforced but names no staging_store", a.matcher),
+                        Some(span),
+                        Some("staging_store = the store (directory or URL) of the staging scan its baseline comes from".into()),
                     ));
+                };
+                Track::PreEnforced {
+                    staging_store: staging,
+                    staging_agent: a.staging_agent.unwrap_or_else(|| a.matcher.clone()),
                 }
-            };
-            let list_of = |what: &str, list: Vec<String>, example: &str| {
-                if list.is_empty() || list.iter().any(|r| r.trim().is_empty()) {
-                    return Err(invalid(
-                        format!("{what} must list at least one, none of them empty"),
-                        Some(span.clone()),
-                        Some(format!("e.g. {what} = {example}")),
-                    ));
-                }
-                let mut list = list;
-                list.sort();
-                list.dedup();
-                Ok(list)
-            };
-            let projects = match (&kind, s.projects) {
-                (SourceKind::GcpApi { .. }, Some(list)) => {
-                    list_of("projects", list, "[\"acme-agents-prod\"]")?
-                }
-                (SourceKind::GcpApi { .. }, None) => {
-                    return Err(invalid(
-                        format!("gcp-api source {:?} names no projects", s.name.get_ref()),
-                        Some(span.clone()),
-                        Some(
-                            "projects = [\"PROJECT_ID\", …]: every project whose agents to read"
-                                .into(),
-                        ),
-                    ));
-                }
-                (_, None) => Vec::new(),
-                (_, Some(_)) => {
-                    return Err(invalid(
-                        "projects applies to gcp-api sources only".into(),
-                        Some(span.clone()),
-                        None,
-                    ));
-                }
-            };
-            let locations = match (&kind, s.locations) {
-                (SourceKind::GcpApi { .. }, Some(list)) => Some(list_of(
-                    "locations",
-                    list,
-                    "[\"us-central1\", \"europe-west4\"]",
-                )?),
-                (SourceKind::GcpApi { .. }, None) => Some(vec!["us-central1".to_string()]),
-                (_, None) => None,
-                (_, Some(_)) => {
-                    return Err(invalid(
-                        "locations applies to gcp-api sources only".into(),
-                        Some(span.clone()),
-                        None,
-                    ));
-                }
-            };
-            let subscriptions = match (&kind, s.subscriptions) {
-                (SourceKind::AzureApi { .. }, Some(list)) => list_of(
-                    "subscriptions",
-                    list,
-                    "[\"00000000-0000-0000-0000-000000000000\"]",
-                )?,
-                (SourceKind::AzureApi { .. }, None) => {
-                    return Err(invalid(
-                        format!("azure-api source {:?} names no subscriptions", s.name.get_ref()),
-                        Some(span.clone()),
-                        Some("subscriptions = [\"SUBSCRIPTION_ID\", …]: every subscription whose Foundry accounts to read".into()),
-                    ));
-                }
-                (_, None) => Vec::new(),
-                (_, Some(_)) => {
-                    return Err(invalid(
-                        "subscriptions applies to azure-api sources only".into(),
-                        Some(span.clone()),
-                        None,
-                    ));
-                }
-            };
-            if let SourceKind::AzureApi {
-                logging: Some(limits),
-                ..
-            } = kind
-                && limits.days > MAX_AZURE_LOGGING_DAYS
-            {
-                return Err(invalid(
-                    format!(
-                        "logging_days = {} is out of range for an azure-api source",
-                        limits.days
-                    ),
-                    Some(span.clone()),
-                    Some(format!(
-                        "1 to {MAX_AZURE_LOGGING_DAYS}: the Activity Log keeps 90 days"
-                    )),
+            }
+            Some(other) => {
+                return Err(self.invalid(
+                    format!("unknown track {other:?}"),
+                    a.track.as_ref().map(|t| t.span()),
+                    Some("tracks: observe-in-production (default), pre-enforced".into()),
                 ));
             }
-            if (s.logging_days.is_some() || s.logging_max_pages.is_some())
-                && kind.logging().is_none()
-            {
-                return Err(invalid(
-                    "logging_days and logging_max_pages apply to gcp-api and azure-api sources with logging_api = true".into(),
-                    Some(span.clone()),
-                    None,
-                ));
-            }
-            if s.logging_api.is_some()
-                && !matches!(
-                    kind,
-                    SourceKind::GcpApi { .. } | SourceKind::AzureApi { .. }
-                )
-            {
-                return Err(invalid(
-                    "logging_api applies to gcp-api and azure-api sources only".into(),
-                    Some(span.clone()),
-                    Some("for audit logs a sink exports to Cloud Storage, add a source of kind = \"gcp-audit-logs\"".into()),
-                ));
-            }
-            if s.credential.is_some() && !matches!(kind, SourceKind::AzureApi { .. }) {
-                return Err(invalid(
-                    "credential applies to azure-api sources only".into(),
-                    s.credential.as_ref().map(|c| c.span()),
-                    None,
-                ));
-            }
-            let regions = match (&kind, s.regions) {
-                (SourceKind::AzureApi { .. }, Some(_)) => {
-                    return Err(invalid(
-                        "an azure-api source reads every region of its subscriptions; regions do not apply".into(),
-                        Some(span.clone()),
-                        None,
-                    ));
-                }
-                (SourceKind::GcpApi { .. }, Some(_)) => {
-                    return Err(invalid(
-                        "a gcp-api source reads locations, not regions".into(),
-                        Some(span.clone()),
-                        Some("locations = [\"us-central1\"]".into()),
-                    ));
-                }
-                (_, None) => locations.unwrap_or_default(),
-                (SourceKind::AwsApi { .. }, Some(list)) => {
-                    if s.region.is_some() {
-                        return Err(invalid(
-                            "give either region or regions, not both".into(),
-                            Some(span.clone()),
-                            None,
-                        ));
-                    }
-                    if list.is_empty() || list.iter().any(|r| r.trim().is_empty()) {
-                        return Err(invalid(
-                            "regions must list at least one region, none of them empty".into(),
-                            Some(span.clone()),
-                            Some("e.g. regions = [\"us-east-1\", \"eu-west-1\"]".into()),
-                        ));
-                    }
-                    let mut list = list;
-                    list.dedup();
-                    list
-                }
-                (_, Some(_)) => {
-                    return Err(invalid(
-                        "regions applies to aws-api sources only".into(),
-                        Some(span.clone()),
-                        None,
-                    ));
-                }
-            };
-            if s.concurrency == Some(0) {
-                return Err(invalid(
-                    "concurrency must be at least 1".into(),
-                    Some(span.clone()),
-                    None,
-                ));
-            }
-            if (s.max_attempts.is_some() || s.concurrency.is_some()) && !kind.is_api() {
-                return Err(invalid(
-                    "max_attempts and concurrency apply to API sources only (aws-api, gcp-api, azure-api)".into(),
-                    Some(span.clone()),
-                    None,
-                ));
-            }
-            if let (SourceKind::CloudTrail, Some(p)) = (&kind, &s.prompt_text) {
-                return Err(invalid(
-                    "prompt_text applies to bedrock-invocation-logs sources only".into(),
-                    Some(p.span()),
-                    None,
-                ));
-            }
-            let name = s.name.get_ref().clone();
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            {
-                return Err(invalid(
-                    format!(
-                        "source name {name:?} must be non-empty and use only letters, digits, '-', '_', '.'"
-                    ),
-                    Some(s.name.span()),
-                    None,
-                ));
-            }
-            if sources.iter().any(|x: &SourceConfig| x.name == name) {
-                return Err(invalid(
-                    format!("source name {name:?} is used twice"),
-                    Some(s.name.span()),
-                    Some("every source needs its own name: cursors are kept per name".into()),
-                ));
-            }
-            if s.max_record_bytes == Some(0) {
-                return Err(invalid(
-                    "max_record_bytes must be positive".into(),
-                    Some(span),
-                    None,
-                ));
-            }
-            sources.push(SourceConfig {
-                name,
-                kind,
-                location: LocationSpec {
-                    url,
-                    endpoint: s.endpoint,
-                    region: s.region,
-                    allow_http: s.allow_http,
-                },
-                max_record_bytes: s
-                    .max_record_bytes
-                    .unwrap_or(connectors::records::DEFAULT_MAX_RECORD_BYTES),
-                wire,
-                regions,
-                projects,
-                subscriptions,
-                pulled_by: None,
-            });
-        }
-        let mut agents = Vec::new();
-        for a in raw.agent {
-            let span = a.span();
-            let a = a.into_inner();
-            let track = match a.track.as_ref().map(|t| t.get_ref().as_str()) {
-                None | Some("observe-in-production") => {
-                    if a.staging_store.is_some() || a.staging_agent.is_some() {
-                        return Err(invalid(
-                            format!(
-                                "agent {:?}: staging_store and staging_agent only apply to track = \"pre-enforced\"",
-                                a.matcher
-                            ),
-                            Some(span),
-                            None,
-                        ));
-                    }
-                    Track::ObserveInProduction
-                }
-                Some("pre-enforced") => {
-                    let Some(staging) = a.staging_store else {
-                        return Err(invalid(
-                            format!("agent {:?} is pre-enforced but names no staging_store", a.matcher),
-                            Some(span),
-                            Some("staging_store = the store (directory or URL) of the staging scan its baseline comes from".into()),
-                        ));
-                    };
-                    Track::PreEnforced {
-                        staging_store: staging,
-                        staging_agent: a.staging_agent.unwrap_or_else(|| a.matcher.clone()),
-                    }
-                }
-                Some(other) => {
-                    return Err(invalid(
-                        format!("unknown track {other:?}"),
-                        a.track.as_ref().map(|t| t.span()),
-                        Some("tracks: observe-in-production (default), pre-enforced".into()),
-                    ));
-                }
-            };
-            agents.push(AgentSettings {
-                matcher: a.matcher,
-                track,
-            });
-        }
-        let store = raw.store.unwrap_or_else(|| LocationSpec {
-            url: DEFAULT_STORE.into(),
-            ..LocationSpec::default()
-        });
-        // What an API source reads of its logs is kept in the store and scanned from there
-        // like an export.
+        };
+        Ok(AgentSettings {
+            matcher: a.matcher,
+            track,
+        })
+    }
+
+    /// What an API source reads of its logs is kept in the store and scanned from there
+    /// like an export: one more source each.
+    fn add_pulled(
+        &self,
+        sources: &mut Vec<SourceConfig>,
+        store: &LocationSpec,
+    ) -> Result<(), ConfigError> {
         let pulled: Vec<SourceConfig> = sources
             .iter()
             .filter(|s| s.kind.logging().is_some())
@@ -683,7 +781,7 @@ impl Config {
             .collect();
         for p in pulled {
             if sources.iter().any(|s| s.name == p.name) {
-                return Err(invalid(
+                return Err(self.invalid(
                     format!(
                         "source name {:?} is taken by the logs the source {:?} reads",
                         p.name,
@@ -695,12 +793,7 @@ impl Config {
             }
             sources.push(p);
         }
-        Ok(Config {
-            base_dir,
-            store,
-            sources,
-            agents,
-        })
+        Ok(())
     }
 }
 
