@@ -354,6 +354,64 @@ impl Deployments {
     }
 }
 
+/// Every item of an ARM list under the account (or any resource id).
+async fn list_under(
+    client: &RestClient,
+    settings: &AzureSettings,
+    path: &str,
+    api_version: &str,
+) -> Result<Vec<Value>, RestError> {
+    arm_list(client, settings.arm(path, api_version)?).await
+}
+
+/// One account being read: what its agents are read against.
+struct Account<'a> {
+    client: &'a RestClient,
+    settings: &'a AzureSettings,
+    subscription: &'a str,
+    name: String,
+    location: String,
+    known: &'a InventorySnapshot,
+    now: Timestamp,
+}
+
+/// What reading one account has gathered: the read itself, role definitions read once, and
+/// agent identities' grants by principal (`None` when unread: agents of one blueprint or of
+/// a project's shared identity hold the same ones).
+struct AccountRead {
+    out: AzureRead,
+    telemetry: AccountTelemetry,
+    definitions: BTreeMap<String, Value>,
+    principal_grants: BTreeMap<String, Option<Vec<RoleGrant>>>,
+}
+
+impl AccountRead {
+    fn fail(&mut self, account: &str, what: &str, e: RestError) {
+        self.out
+            .failures
+            .push(format!("account {account}: {what}: {e}"));
+    }
+}
+
+/// What a project's agents share: its identity and that identity's grants (`None` unread).
+struct ProjectScope<'a> {
+    name: String,
+    service: String,
+    endpoint: url::Url,
+    principal: Option<&'a str>,
+    identity: Option<String>,
+    grants: Option<Vec<RoleGrant>>,
+}
+
+impl ProjectScope<'_> {
+    fn url(&self, path: &str) -> url::Url {
+        let mut url = self.endpoint.clone();
+        let joined = format!("{}/{path}", url.path().trim_end_matches('/'));
+        url.set_path(&joined);
+        url
+    }
+}
+
 async fn read_account(
     client: &RestClient,
     settings: &AzureSettings,
@@ -362,35 +420,56 @@ async fn read_account(
     known: &InventorySnapshot,
     now: Timestamp,
 ) -> AzureRead {
-    let mut out = AzureRead {
-        accounts: 1,
-        ..AzureRead::default()
-    };
     let id = account["id"].as_str().unwrap_or_default().to_string();
-    let name = account["name"].as_str().unwrap_or_default().to_string();
-    let location = account["location"].as_str().unwrap_or_default().to_string();
-    let mut telemetry = AccountTelemetry {
-        network_injection: account["properties"]["networkInjections"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|n| n["scenario"] == "agent")
-            .and_then(|n| n["subnetArmId"].as_str().map(str::to_string)),
-        ..AccountTelemetry::default()
+    let at = Account {
+        client,
+        settings,
+        subscription: &subscription,
+        name: account["name"].as_str().unwrap_or_default().to_string(),
+        location: account["location"].as_str().unwrap_or_default().to_string(),
+        known,
+        now,
     };
-    let fail = |out: &mut AzureRead, what: &str, e: RestError| {
-        out.failures.push(format!("account {name}: {what}: {e}"));
+    let mut read = AccountRead {
+        out: AzureRead {
+            accounts: 1,
+            ..AzureRead::default()
+        },
+        telemetry: AccountTelemetry {
+            network_injection: account["properties"]["networkInjections"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|n| n["scenario"] == "agent")
+                .and_then(|n| n["subnetArmId"].as_str().map(str::to_string)),
+            ..AccountTelemetry::default()
+        },
+        definitions: BTreeMap::new(),
+        principal_grants: BTreeMap::new(),
     };
-    let mut definitions: BTreeMap<String, Value> = BTreeMap::new();
-    // Agent identities' grants by principal, `None` when unread: agents of one blueprint
-    // or of a project's shared identity hold the same ones.
-    let mut principal_grants: BTreeMap<String, Option<Vec<RoleGrant>>> = BTreeMap::new();
-    let deployments = match settings.arm(&format!("{id}/deployments"), ARM_API) {
-        Ok(url) => arm_list(client, url).await,
-        Err(e) => Err(e),
-    };
-    let listed = deployments.is_ok();
-    let by_name = match deployments {
+    let deployments = read_deployments(&at, &id, &mut read).await;
+    let rai_policies = read_rai_policies(&at, &id, &mut read).await;
+    read_diagnostic_settings(&at, &id, &mut read).await;
+    match list_under(client, settings, &format!("{id}/projects"), ARM_API).await {
+        Ok(projects) => {
+            for project in &projects {
+                read_project(&at, project, (&deployments, &rai_policies), &mut read).await;
+            }
+        }
+        Err(e) => read.fail(&at.name, "projects not listed", e),
+    }
+    let AccountRead {
+        mut out, telemetry, ..
+    } = read;
+    out.telemetry
+        .insert(format!("{subscription}/{}", at.name), telemetry);
+    out
+}
+
+/// The account's deployments: the model and version each runs, and its content filter.
+async fn read_deployments(at: &Account<'_>, id: &str, read: &mut AccountRead) -> Deployments {
+    let path = format!("{id}/deployments");
+    let by_name = match list_under(at.client, at.settings, &path, ARM_API).await {
         Ok(list) => list
             .iter()
             .filter_map(|d| {
@@ -412,353 +491,358 @@ async fn read_account(
             })
             .collect(),
         Err(e) => {
-            fail(
-                &mut out,
-                "deployments not listed (agents' models stay deployment names)",
-                e,
-            );
+            let what = "deployments not listed (agents' models stay deployment names)";
+            read.fail(&at.name, what, e);
+            return Deployments {
+                by_name: BTreeMap::new(),
+                listed: false,
+            };
+        }
+    };
+    Deployments {
+        by_name,
+        listed: true,
+    }
+}
+
+/// What each content filter (RAI policy) of the account checks, for the agents' guardrails.
+async fn read_rai_policies(
+    at: &Account<'_>,
+    id: &str,
+    read: &mut AccountRead,
+) -> BTreeMap<String, GuardrailConfig> {
+    let path = format!("{id}/raiPolicies");
+    match list_under(at.client, at.settings, &path, ARM_API).await {
+        Ok(list) => list
+            .iter()
+            .filter_map(|p| {
+                let name = p["name"].as_str()?;
+                Some((name.to_string(), rai_policy(name, &p["properties"])))
+            })
+            .collect(),
+        Err(e) => {
+            let what = "RAI policies not read (what the guardrails filter is unknown)";
+            read.fail(&at.name, what, e);
             BTreeMap::new()
         }
+    }
+}
+
+/// Which log categories the account's diagnostic settings send, and where.
+async fn read_diagnostic_settings(at: &Account<'_>, id: &str, read: &mut AccountRead) {
+    let path = format!("{id}/providers/Microsoft.Insights/diagnosticSettings");
+    let list = match list_under(at.client, at.settings, &path, DIAGNOSTICS_API).await {
+        Ok(list) => list,
+        Err(e) => return read.fail(&at.name, "diagnostic settings not read", e),
     };
-    let deployments = Deployments { by_name, listed };
-    // What each content filter (RAI policy) of the account checks, for the agents' guardrails.
-    let rai_policies: BTreeMap<String, GuardrailConfig> =
-        match settings.arm(&format!("{id}/raiPolicies"), ARM_API) {
-            Ok(url) => match arm_list(client, url).await {
-                Ok(list) => list
-                    .iter()
-                    .filter_map(|p| {
-                        let name = p["name"].as_str()?;
-                        Some((name.to_string(), rai_policy(name, &p["properties"])))
-                    })
-                    .collect(),
-                Err(e) => {
-                    fail(
-                        &mut out,
-                        "RAI policies not read (what the guardrails filter is unknown)",
-                        e,
-                    );
-                    BTreeMap::new()
+    let mut categories = BTreeMap::new();
+    for setting in &list {
+        let props = &setting["properties"];
+        let to = [
+            "workspaceId",
+            "storageAccountId",
+            "eventHubAuthorizationRuleId",
+            "marketplacePartnerId",
+        ]
+        .iter()
+        .find_map(|k| props[*k].as_str())
+        .unwrap_or("nowhere")
+        .to_string();
+        for log in props["logs"].as_array().into_iter().flatten() {
+            if log["enabled"].as_bool() != Some(true) {
+                continue;
+            }
+            let category = log["category"]
+                .as_str()
+                .or(log["categoryGroup"].as_str())
+                .unwrap_or("?");
+            categories.insert(category.to_string(), to.clone());
+        }
+    }
+    read.telemetry.diagnostic_categories = Some(categories);
+}
+
+/// One project: whether it is traced, its identity's grants, and its agents (classic and
+/// versioned) through its data plane; agents it no longer lists are marked deleted.
+async fn read_project(
+    at: &Account<'_>,
+    project: &Value,
+    (deployments, rai_policies): (&Deployments, &BTreeMap<String, GuardrailConfig>),
+    read: &mut AccountRead,
+) {
+    read.out.projects += 1;
+    let project_id = project["id"].as_str().unwrap_or_default();
+    // `ACCOUNT/PROJECT` in ARM's `name`.
+    let project_name = project["name"]
+        .as_str()
+        .unwrap_or_default()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let connections = format!("{project_id}/connections");
+    match list_under(at.client, at.settings, &connections, ARM_API).await {
+        Ok(connections) => {
+            if connections
+                .iter()
+                .any(|c| c["properties"]["category"] == "AppInsights")
+            {
+                read.telemetry.traced_projects.insert(project_name.clone());
+            }
+        }
+        Err(e) => read.fail(
+            &at.name,
+            &format!("project {project_name}: connections not read"),
+            e,
+        ),
+    }
+    let principal = project["identity"]["principalId"]
+        .as_str()
+        .filter(|p| !p.is_empty());
+    // What the agents' identity may do across the subscription; `None` when unread.
+    let grants = match principal {
+        Some(p) => {
+            let what = format!(
+                "project {project_name}: role assignments of its managed identity not read"
+            );
+            grants_of(at, p, &what, read).await
+        }
+        None => None,
+    };
+    let Some(endpoint) = project["properties"]["endpoints"]["AI Foundry API"]
+        .as_str()
+        .and_then(|e| url::Url::parse(e).ok())
+    else {
+        read.out.failures.push(format!(
+            "account {}, project {project_name}: ARM gives no \"AI Foundry API\" endpoint; its agents are not read",
+            at.name
+        ));
+        return;
+    };
+    read.out.endpoints.push(logs::ProjectEndpoint {
+        subscription: at.subscription.to_string(),
+        location: at.location.clone(),
+        account: at.name.clone(),
+        project: project_name.clone(),
+        endpoint: endpoint.clone(),
+    });
+    let scope = ProjectScope {
+        service: format!("foundry {}/{project_name}", at.name),
+        identity: principal
+            .map(|p| format!("project {project_name} managed identity (principal {p})")),
+        name: project_name,
+        endpoint,
+        principal,
+        grants,
+    };
+    let mut listed: BTreeSet<String> = BTreeSet::new();
+    let mut complete = true;
+    for list in [AgentList::Classic, AgentList::Versioned] {
+        let (path, api_version, what, _) = list.endpoint();
+        match cursor_list(at.client, &scope.service, &scope.url(path), api_version).await {
+            Ok(items) => {
+                for item in &items {
+                    let ours = (deployments, rai_policies);
+                    if let Some(id) = read_agent(at, &scope, list, item, ours, read).await {
+                        listed.insert(id);
+                    }
                 }
-            },
+            }
             Err(e) => {
-                fail(
-                    &mut out,
-                    "RAI policies not read (what the guardrails filter is unknown)",
-                    e,
-                );
-                BTreeMap::new()
+                complete = false;
+                let what = format!("project {}: {what} not listed", scope.name);
+                read.fail(&at.name, &what, e);
             }
-        };
-    match settings.arm(
-        &format!("{id}/providers/Microsoft.Insights/diagnosticSettings"),
-        DIAGNOSTICS_API,
-    ) {
-        Ok(url) => match arm_list(client, url).await {
-            Ok(list) => {
-                let mut categories = BTreeMap::new();
-                for setting in &list {
-                    let props = &setting["properties"];
-                    let to = [
-                        "workspaceId",
-                        "storageAccountId",
-                        "eventHubAuthorizationRuleId",
-                        "marketplacePartnerId",
-                    ]
-                    .iter()
-                    .find_map(|k| props[*k].as_str())
-                    .unwrap_or("nowhere")
-                    .to_string();
-                    for log in props["logs"].as_array().into_iter().flatten() {
-                        if log["enabled"].as_bool() != Some(true) {
-                            continue;
-                        }
-                        let category = log["category"]
-                            .as_str()
-                            .or(log["categoryGroup"].as_str())
-                            .unwrap_or("?");
-                        categories.insert(category.to_string(), to.clone());
-                    }
-                }
-                telemetry.diagnostic_categories = Some(categories);
-            }
-            Err(e) => fail(&mut out, "diagnostic settings not read", e),
-        },
-        Err(e) => fail(&mut out, "diagnostic settings not read", e),
+        }
     }
-    let projects = match settings.arm(&format!("{id}/projects"), ARM_API) {
-        Ok(url) => arm_list(client, url).await,
-        Err(e) => Err(e),
-    };
-    let projects = match projects {
-        Ok(p) => p,
+    if complete {
+        mark_deleted(at, &scope.name, &listed, &mut read.out);
+    }
+}
+
+/// The grants a principal holds in the subscription, `None` (and the failure said as `what`)
+/// when its role assignments cannot be read.
+async fn grants_of(
+    at: &Account<'_>,
+    principal: &str,
+    what: &str,
+    read: &mut AccountRead,
+) -> Option<Vec<RoleGrant>> {
+    let got = role_grants(
+        at.client,
+        at.settings,
+        at.subscription,
+        principal,
+        &mut read.definitions,
+    )
+    .await;
+    match got {
+        Ok(g) => Some(g),
         Err(e) => {
-            fail(&mut out, "projects not listed", e);
-            out.telemetry
-                .insert(format!("{subscription}/{name}"), telemetry);
-            return out;
-        }
-    };
-    for project in &projects {
-        out.projects += 1;
-        let project_id = project["id"].as_str().unwrap_or_default();
-        // `ACCOUNT/PROJECT` in ARM's `name`.
-        let project_name = project["name"]
-            .as_str()
-            .unwrap_or_default()
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        match settings.arm(&format!("{project_id}/connections"), ARM_API) {
-            Ok(url) => match arm_list(client, url).await {
-                Ok(connections) => {
-                    if connections
-                        .iter()
-                        .any(|c| c["properties"]["category"] == "AppInsights")
-                    {
-                        telemetry.traced_projects.insert(project_name.clone());
-                    }
-                }
-                Err(e) => fail(
-                    &mut out,
-                    &format!("project {project_name}: connections not read"),
-                    e,
-                ),
-            },
-            Err(e) => fail(
-                &mut out,
-                &format!("project {project_name}: connections not read"),
-                e,
-            ),
-        }
-        let principal = project["identity"]["principalId"]
-            .as_str()
-            .filter(|p| !p.is_empty());
-        let identity =
-            principal.map(|p| format!("project {project_name} managed identity (principal {p})"));
-        // What the agents' identity may do across the subscription; `None` when unread.
-        let grants = match principal {
-            Some(p) => {
-                match role_grants(client, settings, &subscription, p, &mut definitions).await {
-                    Ok(g) => Some(g),
-                    Err(e) => {
-                        fail(
-                            &mut out,
-                            &format!(
-                                "project {project_name}: role assignments of its managed identity not read"
-                            ),
-                            e,
-                        );
-                        None
-                    }
-                }
-            }
-            None => None,
-        };
-        let Some(endpoint) = project["properties"]["endpoints"]["AI Foundry API"]
-            .as_str()
-            .and_then(|e| url::Url::parse(e).ok())
-        else {
-            out.failures.push(format!(
-                "account {name}, project {project_name}: ARM gives no \"AI Foundry API\" endpoint; its agents are not read"
-            ));
-            continue;
-        };
-        out.endpoints.push(logs::ProjectEndpoint {
-            subscription: subscription.clone(),
-            location: location.clone(),
-            account: name.clone(),
-            project: project_name.clone(),
-            endpoint: endpoint.clone(),
-        });
-        let service = format!("foundry {name}/{project_name}");
-        let base = |path: &str| {
-            let mut url = endpoint.clone();
-            let joined = format!("{}/{path}", url.path().trim_end_matches('/'));
-            url.set_path(&joined);
-            url
-        };
-        let agent_ref = |agent_id: &str| AgentRef {
-            provider: Provider::Azure,
-            scope: subscription.clone(),
-            location: location.clone(),
-            id: format!("{name}/{project_name}/{agent_id}"),
-            qualifier: None,
-        };
-        let mut listed: BTreeSet<String> = BTreeSet::new();
-        let mut complete = true;
-        for list in [AgentList::Classic, AgentList::Versioned] {
-            let (path, api_version, what, operation) = list.endpoint();
-            match cursor_list(client, &service, &base(path), api_version).await {
-                Ok(items) => {
-                    for item in &items {
-                        let Some((agent_id, platform, config)) =
-                            list.config(item, &deployments, &name)
-                        else {
-                            continue;
-                        };
-                        let agent = agent_ref(&agent_id);
-                        let own_identity = match list {
-                            AgentList::Versioned => AgentIdentity::of(item),
-                            AgentList::Classic => None,
-                        };
-                        let (agent_role, agent_grants) = match &own_identity {
-                            None => (identity.clone(), grants.clone()),
-                            Some(own) => {
-                                let held = match principal_grants.get(&own.principal) {
-                                    Some(read) => read.clone(),
-                                    None => {
-                                        let read = match role_grants(
-                                            client,
-                                            settings,
-                                            &subscription,
-                                            &own.principal,
-                                            &mut definitions,
-                                        )
-                                        .await
-                                        {
-                                            Ok(g) => Some(g),
-                                            Err(e) => {
-                                                fail(
-                                                    &mut out,
-                                                    &format!(
-                                                        "project {project_name}: role assignments of agent {agent_id}'s agent identity not read"
-                                                    ),
-                                                    e,
-                                                );
-                                                None
-                                            }
-                                        };
-                                        principal_grants
-                                            .insert(own.principal.clone(), read.clone());
-                                        read
-                                    }
-                                };
-                                (
-                                    Some(own.label.clone()),
-                                    own.grants_with_project(
-                                        held,
-                                        identity.as_deref().zip(grants.as_ref()),
-                                        principal.is_some(),
-                                    ),
-                                )
-                            }
-                        };
-                        listed.insert(agent.id.clone());
-                        out.agents += 1;
-                        if let Some(rai) = config
-                            .guardrail
-                            .as_ref()
-                            .and_then(|g| rai_policies.get(&g.id))
-                        {
-                            out.observations.push(Observation {
-                                time: now,
-                                agent: agent.clone(),
-                                fact: Fact::GuardrailConfig(rai.clone()),
-                                provenance: provenance(
-                                    &settings.source,
-                                    format!("arm:ListRaiPolicies {name}"),
-                                ),
-                            });
-                        }
-                        let latest_version = config.version.clone();
-                        push_agent(
-                            &mut out,
-                            settings,
-                            &agent,
-                            &format!("foundry:{operation} {project_name}/{agent_id}"),
-                            now,
-                            &platform,
-                            item["name"].as_str(),
-                            (agent_role.as_deref(), agent_grants.as_ref()),
-                            VersionConfig {
-                                role: agent_role.clone(),
-                                ..config
-                            },
-                        );
-                        // What ran before the latest version: each older version's
-                        // configuration, so a change of tools or model can be traced.
-                        if list == AgentList::Versioned && latest_version != "1" {
-                            let versions_path = format!("agents/{agent_id}/versions");
-                            match cursor_list(client, &service, &base(&versions_path), AGENTS_API)
-                                .await
-                            {
-                                Ok(versions) => {
-                                    for older in versions
-                                        .iter()
-                                        .filter(|v| v["version"].as_str() != Some(&latest_version))
-                                    {
-                                        let (_, older_config) = version_config(
-                                            older,
-                                            Some(&latest_version),
-                                            &deployments,
-                                            &name,
-                                        );
-                                        out.observations.push(Observation {
-                                            time: now,
-                                            agent: agent.clone(),
-                                            fact: Fact::VersionConfig(VersionConfig {
-                                                role: agent_role.clone(),
-                                                ..older_config
-                                            }),
-                                            provenance: provenance(
-                                                &settings.source,
-                                                format!(
-                                                    "foundry:ListAgentVersions {project_name}/{agent_id}"
-                                                ),
-                                            ),
-                                        });
-                                    }
-                                }
-                                Err(e) => fail(
-                                    &mut out,
-                                    &format!(
-                                        "project {project_name}: older versions of agent {agent_id} not read"
-                                    ),
-                                    e,
-                                ),
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    complete = false;
-                    fail(
-                        &mut out,
-                        &format!("project {project_name}: {what} not listed"),
-                        e,
-                    );
-                }
-            }
-        }
-        if complete {
-            let prefix = format!("{name}/{project_name}/");
-            for gone in known.agents.iter().filter(|a| {
-                a.agent.provider == Provider::Azure
-                    && a.agent.scope == subscription
-                    && a.agent.id.starts_with(&prefix)
-                    && a.deleted.is_none()
-                    && !listed.contains(&a.agent.id)
-            }) {
-                out.observations.push(Observation {
-                    time: now,
-                    agent: gone.agent.clone(),
-                    fact: Fact::AgentDeleted(format!(
-                        "{}: project {project_name} of {name} no longer lists it",
-                        settings.source
-                    )),
-                    provenance: provenance(
-                        &settings.source,
-                        format!("foundry:ListAgents {project_name}"),
-                    ),
-                });
-            }
+            read.fail(&at.name, what, e);
+            None
         }
     }
-    out.telemetry
-        .insert(format!("{subscription}/{name}"), telemetry);
-    out
+}
+
+/// One listed agent into the inventory, with the identity it acts as and its older
+/// versions; its id, when it is an agent.
+async fn read_agent(
+    at: &Account<'_>,
+    scope: &ProjectScope<'_>,
+    list: AgentList,
+    item: &Value,
+    (deployments, rai_policies): (&Deployments, &BTreeMap<String, GuardrailConfig>),
+    read: &mut AccountRead,
+) -> Option<String> {
+    let (agent_id, platform, config) = list.config(item, deployments, &at.name)?;
+    let agent = AgentRef {
+        provider: Provider::Azure,
+        scope: at.subscription.to_string(),
+        location: at.location.clone(),
+        id: format!("{}/{}/{agent_id}", at.name, scope.name),
+        qualifier: None,
+    };
+    let (agent_role, agent_grants) = identity_of(at, scope, list, item, &agent_id, read).await;
+    read.out.agents += 1;
+    let settings = at.settings;
+    if let Some(rai) = config
+        .guardrail
+        .as_ref()
+        .and_then(|g| rai_policies.get(&g.id))
+    {
+        read.out.observations.push(Observation {
+            time: at.now,
+            agent: agent.clone(),
+            fact: Fact::GuardrailConfig(rai.clone()),
+            provenance: provenance(&settings.source, format!("arm:ListRaiPolicies {}", at.name)),
+        });
+    }
+    let latest_version = config.version.clone();
+    let (_, _, _, operation) = list.endpoint();
+    push_agent(
+        &mut read.out,
+        settings,
+        &agent,
+        &format!("foundry:{operation} {}/{agent_id}", scope.name),
+        at.now,
+        &platform,
+        item["name"].as_str(),
+        (agent_role.as_deref(), agent_grants.as_ref()),
+        VersionConfig {
+            role: agent_role.clone(),
+            ..config
+        },
+    );
+    if list == AgentList::Versioned && latest_version != "1" {
+        let versions = (agent_id.as_str(), latest_version.as_str(), agent_role);
+        older_versions(at, scope, &agent, versions, deployments, read).await;
+    }
+    Some(agent.id)
+}
+
+/// The identity an agent acts as and its grants: a versioned agent's own Entra agent
+/// identity (read once per principal) beside the project's, else the project's.
+async fn identity_of(
+    at: &Account<'_>,
+    scope: &ProjectScope<'_>,
+    list: AgentList,
+    item: &Value,
+    agent_id: &str,
+    read: &mut AccountRead,
+) -> (Option<String>, Option<Vec<RoleGrant>>) {
+    let own = match list {
+        AgentList::Versioned => AgentIdentity::of(item),
+        AgentList::Classic => None,
+    };
+    let Some(own) = own else {
+        return (scope.identity.clone(), scope.grants.clone());
+    };
+    let held = match read.principal_grants.get(&own.principal) {
+        Some(known) => known.clone(),
+        None => {
+            let what = format!(
+                "project {}: role assignments of agent {agent_id}'s agent identity not read",
+                scope.name
+            );
+            let got = grants_of(at, &own.principal, &what, read).await;
+            read.principal_grants
+                .insert(own.principal.clone(), got.clone());
+            got
+        }
+    };
+    (
+        Some(own.label.clone()),
+        own.grants_with_project(
+            held,
+            scope.identity.as_deref().zip(scope.grants.as_ref()),
+            scope.principal.is_some(),
+        ),
+    )
+}
+
+/// What ran before a versioned agent's latest version: each older version's configuration,
+/// so a change of tools or model can be traced.
+async fn older_versions(
+    at: &Account<'_>,
+    scope: &ProjectScope<'_>,
+    agent: &AgentRef,
+    (agent_id, latest_version, role): (&str, &str, Option<String>),
+    deployments: &Deployments,
+    read: &mut AccountRead,
+) {
+    let path = format!("agents/{agent_id}/versions");
+    let versions = match cursor_list(at.client, &scope.service, &scope.url(&path), AGENTS_API).await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            let what = format!(
+                "project {}: older versions of agent {agent_id} not read",
+                scope.name
+            );
+            return read.fail(&at.name, &what, e);
+        }
+    };
+    for older in versions
+        .iter()
+        .filter(|v| v["version"].as_str() != Some(latest_version))
+    {
+        let (_, older_config) = version_config(older, Some(latest_version), deployments, &at.name);
+        read.out.observations.push(Observation {
+            time: at.now,
+            agent: agent.clone(),
+            fact: Fact::VersionConfig(VersionConfig {
+                role: role.clone(),
+                ..older_config
+            }),
+            provenance: provenance(
+                &at.settings.source,
+                format!("foundry:ListAgentVersions {}/{agent_id}", scope.name),
+            ),
+        });
+    }
+}
+
+/// Agents the store knows in a project whose lists were read whole but no longer name them.
+fn mark_deleted(at: &Account<'_>, project: &str, listed: &BTreeSet<String>, out: &mut AzureRead) {
+    let prefix = format!("{}/{project}/", at.name);
+    for gone in at.known.agents.iter().filter(|a| {
+        a.agent.provider == Provider::Azure
+            && a.agent.scope == at.subscription
+            && a.agent.id.starts_with(&prefix)
+            && a.deleted.is_none()
+            && !listed.contains(&a.agent.id)
+    }) {
+        out.observations.push(Observation {
+            time: at.now,
+            agent: gone.agent.clone(),
+            fact: Fact::AgentDeleted(format!(
+                "{}: project {project} of {} no longer lists it",
+                at.settings.source, at.name
+            )),
+            provenance: provenance(&at.settings.source, format!("foundry:ListAgents {project}")),
+        });
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
