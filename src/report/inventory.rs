@@ -1,7 +1,7 @@
 //! The runtime inventory as of a moment, every field with the record that proves it, and
 //! what changed since.
 
-use normalizer::inventory::InventorySnapshot;
+use normalizer::inventory::{AgentInventory, InventorySnapshot};
 use std::fmt::Write;
 
 pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
@@ -14,383 +14,385 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
     );
     for a in &snapshot.agents {
         let _ = writeln!(out, "{}", a.agent.key());
-        if let Some(d) = &a.deleted {
-            sourced_line(&mut out, "DELETED", d.value.clone(), d.since, &d.provenance);
-        }
-        if let Some(n) = &a.name {
-            sourced_line(&mut out, "name", n.value.clone(), n.since, &n.provenance);
-        }
-        if let Some(p) = &a.platform {
-            sourced_line(
-                &mut out,
-                "platform",
-                p.value.clone(),
-                p.since,
-                &p.provenance,
-            );
-        }
-        if let Some(g) = &a.gateway {
-            let gateway = &g.value;
-            let line = [
-                gateway.status.as_deref(),
-                gateway.protocol.as_deref(),
-                gateway
-                    .authorizer
-                    .as_deref()
-                    .map(|a| format!("authorizer {a}"))
-                    .as_deref(),
-                gateway.url.as_deref(),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" · ");
-            sourced_line(&mut out, "gateway", line, g.since, &g.provenance);
-        }
-        if let Some(m) = &a.memory {
-            let memory = &m.value;
-            let mut line = format!(
-                "{} · events kept {} days",
-                memory.status.as_deref().unwrap_or("status unknown"),
-                memory.event_expiry_days
-            );
-            if !memory.strategies.is_empty() {
-                line.push_str(&format!(" · long-term: {}", memory.strategies.join(", ")));
-            }
-            line.push_str(&format!(
-                " · key {}",
-                memory.encryption_key.as_deref().unwrap_or("AWS-owned")
-            ));
-            sourced_line(&mut out, "memory", line, m.since, &m.provenance);
-        }
-        if let Some(m) = &a.declared_model {
-            sourced_line(
-                &mut out,
-                "declared model",
-                m.value.clone(),
-                m.since,
-                &m.provenance,
-            );
-        }
-        for m in &a.models_invoked {
-            sourced_line(
-                &mut out,
-                "model invoked",
-                m.value.clone(),
-                m.since,
-                &m.provenance,
-            );
-        }
-        if let Some(r) = &a.role {
-            sourced_line(
-                &mut out,
-                "identity",
-                r.value.clone(),
-                r.since,
-                &r.provenance,
-            );
-        }
-        if let Some(g) = &a.identity_grants {
-            let mut lines: Vec<String> = g.value.iter().map(grant_line).collect();
-            if lines.is_empty() {
-                lines.push("no role assignments".into());
-            }
-            sourced_line(
-                &mut out,
-                "identity roles",
-                lines.remove(0),
-                g.since,
-                &g.provenance,
-            );
-            for line in lines {
-                let _ = writeln!(out, "  {:<15}   {line}", "");
-            }
-        }
-        for p in &a.packages {
-            let package = &p.value;
-            sourced_line(
-                &mut out,
-                "package",
-                format!(
-                    "{} {} ({}, {}; loaded from {})",
-                    package.name,
-                    package.version.as_deref().unwrap_or("(version unread)"),
-                    package.role,
-                    package.ecosystem,
-                    package.path
-                ),
-                p.since,
-                &p.provenance,
-            );
-        }
-        for m in &a.mcp_servers {
-            sourced_line(
-                &mut out,
-                "MCP server",
-                format!(
-                    "{} (stdio, via {}): {}",
-                    m.value.name, m.value.launcher, m.value.command
-                ),
-                m.since,
-                &m.provenance,
-            );
-        }
-        for f in &a.model_files {
-            sourced_line(
-                &mut out,
-                "model weights",
-                f.value.clone(),
-                f.since,
-                &f.provenance,
-            );
-        }
-        for e in &a.endpoints {
-            sourced_line(
-                &mut out,
-                "endpoint",
-                e.value.to_string(),
-                e.since,
-                &e.provenance,
-            );
-        }
-        for t in &a.tools {
-            let exec = t.value.executor.as_deref().unwrap_or("-");
-            // A gateway's tools have no version that lists their operations elsewhere.
-            let ops = if t.value.kind == "gateway_target" && !t.value.operations.is_empty() {
-                let names: Vec<&str> = t.value.operations.iter().map(|o| o.name.as_str()).collect();
-                format!(": {}", names.join("; "))
-            } else {
-                String::new()
-            };
-            sourced_line(
-                &mut out,
-                "tool",
-                format!("{} ({}, {exec}){ops}", t.value.name, t.value.kind),
-                t.since,
-                &t.provenance,
-            );
-        }
-        for kb in &a.knowledge_bases {
-            sourced_line(
-                &mut out,
-                "knowledge base",
-                kb.value.clone(),
-                kb.since,
-                &kb.provenance,
-            );
-        }
-        if let Some(g) = &a.guardrail {
-            sourced_line(
-                &mut out,
-                "guardrail",
-                format!(
-                    "{} v{}",
-                    g.value.id,
-                    g.value.version.as_deref().unwrap_or("?")
-                ),
-                g.since,
-                &g.provenance,
-            );
-        }
-        for v in &a.versions {
-            sourced_line(&mut out, "version", v.value.clone(), v.since, &v.provenance);
-        }
-        for al in &a.aliases {
-            let routed = al
-                .value
-                .routed_version
+        what_it_is(&mut out, a);
+        what_it_runs(&mut out, a);
+        what_it_may_use(&mut out, a);
+        how_it_runs(&mut out, a);
+    }
+    out
+}
+
+/// What the agent is: its name, platform, gateway or memory, models and identity.
+fn what_it_is(out: &mut String, a: &AgentInventory) {
+    if let Some(d) = &a.deleted {
+        sourced_line(out, "DELETED", d.value.clone(), d.since, &d.provenance);
+    }
+    if let Some(n) = &a.name {
+        sourced_line(out, "name", n.value.clone(), n.since, &n.provenance);
+    }
+    if let Some(p) = &a.platform {
+        sourced_line(out, "platform", p.value.clone(), p.since, &p.provenance);
+    }
+    if let Some(g) = &a.gateway {
+        let gateway = &g.value;
+        let line = [
+            gateway.status.as_deref(),
+            gateway.protocol.as_deref(),
+            gateway
+                .authorizer
                 .as_deref()
-                .map(|v| format!(" → version {v}"))
-                .unwrap_or_default();
-            let name = al
-                .value
-                .name
-                .as_deref()
-                .map(|n| format!("{n} "))
-                .unwrap_or_default();
-            sourced_line(
-                &mut out,
-                "alias",
-                format!("{name}({}){routed}", al.value.id),
-                al.since,
-                &al.provenance,
-            );
+                .map(|a| format!("authorizer {a}"))
+                .as_deref(),
+            gateway.url.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+        sourced_line(out, "gateway", line, g.since, &g.provenance);
+    }
+    if let Some(m) = &a.memory {
+        let memory = &m.value;
+        let mut line = format!(
+            "{} · events kept {} days",
+            memory.status.as_deref().unwrap_or("status unknown"),
+            memory.event_expiry_days
+        );
+        if !memory.strategies.is_empty() {
+            line.push_str(&format!(" · long-term: {}", memory.strategies.join(", ")));
         }
-        for c in &a.configs {
-            let routed_by: Vec<String> = a
-                .aliases
-                .iter()
-                .filter(|al| al.value.routed_version.as_deref() == Some(&c.value.version))
-                .map(|al| al.value.name.clone().unwrap_or_else(|| al.value.id.clone()))
-                .collect();
-            let label = if c.value.version == "DRAFT" {
-                "draft".to_string()
-            } else if routed_by.is_empty() {
-                format!("version {}", c.value.version)
+        line.push_str(&format!(
+            " · key {}",
+            memory.encryption_key.as_deref().unwrap_or("AWS-owned")
+        ));
+        sourced_line(out, "memory", line, m.since, &m.provenance);
+    }
+    if let Some(m) = &a.declared_model {
+        sourced_line(
+            out,
+            "declared model",
+            m.value.clone(),
+            m.since,
+            &m.provenance,
+        );
+    }
+    for m in &a.models_invoked {
+        sourced_line(
+            out,
+            "model invoked",
+            m.value.clone(),
+            m.since,
+            &m.provenance,
+        );
+    }
+    if let Some(r) = &a.role {
+        sourced_line(out, "identity", r.value.clone(), r.since, &r.provenance);
+    }
+    if let Some(g) = &a.identity_grants {
+        let mut lines: Vec<String> = g.value.iter().map(grant_line).collect();
+        if lines.is_empty() {
+            lines.push("no role assignments".into());
+        }
+        sourced_line(
+            out,
+            "identity roles",
+            lines.remove(0),
+            g.since,
+            &g.provenance,
+        );
+        for line in lines {
+            let _ = writeln!(out, "  {:<15}   {line}", "");
+        }
+    }
+}
+
+/// What its processes show: packages, MCP servers, model files, endpoints.
+fn what_it_runs(out: &mut String, a: &AgentInventory) {
+    for p in &a.packages {
+        let package = &p.value;
+        sourced_line(
+            out,
+            "package",
+            format!(
+                "{} {} ({}, {}; loaded from {})",
+                package.name,
+                package.version.as_deref().unwrap_or("(version unread)"),
+                package.role,
+                package.ecosystem,
+                package.path
+            ),
+            p.since,
+            &p.provenance,
+        );
+    }
+    for m in &a.mcp_servers {
+        sourced_line(
+            out,
+            "MCP server",
+            format!(
+                "{} (stdio, via {}): {}",
+                m.value.name, m.value.launcher, m.value.command
+            ),
+            m.since,
+            &m.provenance,
+        );
+    }
+    for f in &a.model_files {
+        sourced_line(
+            out,
+            "model weights",
+            f.value.clone(),
+            f.since,
+            &f.provenance,
+        );
+    }
+    for e in &a.endpoints {
+        sourced_line(out, "endpoint", e.value.to_string(), e.since, &e.provenance);
+    }
+}
+
+/// Its tools, knowledge bases, guardrail, versions, aliases and their configuration.
+fn what_it_may_use(out: &mut String, a: &AgentInventory) {
+    for t in &a.tools {
+        let exec = t.value.executor.as_deref().unwrap_or("-");
+        // A gateway's tools have no version that lists their operations elsewhere.
+        let ops = if t.value.kind == "gateway_target" && !t.value.operations.is_empty() {
+            let names: Vec<&str> = t.value.operations.iter().map(|o| o.name.as_str()).collect();
+            format!(": {}", names.join("; "))
+        } else {
+            String::new()
+        };
+        sourced_line(
+            out,
+            "tool",
+            format!("{} ({}, {exec}){ops}", t.value.name, t.value.kind),
+            t.since,
+            &t.provenance,
+        );
+    }
+    for kb in &a.knowledge_bases {
+        sourced_line(
+            out,
+            "knowledge base",
+            kb.value.clone(),
+            kb.since,
+            &kb.provenance,
+        );
+    }
+    if let Some(g) = &a.guardrail {
+        sourced_line(
+            out,
+            "guardrail",
+            format!(
+                "{} v{}",
+                g.value.id,
+                g.value.version.as_deref().unwrap_or("?")
+            ),
+            g.since,
+            &g.provenance,
+        );
+    }
+    for v in &a.versions {
+        sourced_line(out, "version", v.value.clone(), v.since, &v.provenance);
+    }
+    for al in &a.aliases {
+        let routed = al
+            .value
+            .routed_version
+            .as_deref()
+            .map(|v| format!(" → version {v}"))
+            .unwrap_or_default();
+        let name = al
+            .value
+            .name
+            .as_deref()
+            .map(|n| format!("{n} "))
+            .unwrap_or_default();
+        sourced_line(
+            out,
+            "alias",
+            format!("{name}({}){routed}", al.value.id),
+            al.since,
+            &al.provenance,
+        );
+    }
+    for c in &a.configs {
+        let routed_by: Vec<String> = a
+            .aliases
+            .iter()
+            .filter(|al| al.value.routed_version.as_deref() == Some(&c.value.version))
+            .map(|al| al.value.name.clone().unwrap_or_else(|| al.value.id.clone()))
+            .collect();
+        let label = if c.value.version == "DRAFT" {
+            "draft".to_string()
+        } else if routed_by.is_empty() {
+            format!("version {}", c.value.version)
+        } else {
+            format!("live v{}", c.value.version)
+        };
+        let mut lines = version_config_lines(a, &c.value);
+        if !routed_by.is_empty() {
+            lines.insert(0, format!("routed by {}", routed_by.join(", ")));
+        }
+        sourced_line(out, &label, lines.remove(0), c.since, &c.provenance);
+        for line in lines {
+            let _ = writeln!(out, "  {:<15}   {line}", "");
+        }
+    }
+}
+
+/// Its engine and runtimes, and where the draft parts from what runs.
+fn how_it_runs(out: &mut String, a: &AgentInventory) {
+    if let Some(e) = &a.engine {
+        let engine = &e.value;
+        let mut lines = vec![format!(
+            "framework {} · {} · python {}",
+            engine.framework.as_deref().unwrap_or("unnamed"),
+            engine.artifact.as_deref().unwrap_or("artifact unknown"),
+            engine.python_version.as_deref().unwrap_or("default")
+        )];
+        lines.push(format!(
+            "runs as {}{}",
+            engine.service_account,
+            if engine.service_account_defaulted {
+                " (the project's Reasoning Engine service agent: spec.serviceAccount is unset)"
             } else {
-                format!("live v{}", c.value.version)
-            };
-            let mut lines = version_config_lines(a, &c.value);
-            if !routed_by.is_empty() {
-                lines.insert(0, format!("routed by {}", routed_by.join(", ")));
+                ""
             }
-            sourced_line(&mut out, &label, lines.remove(0), c.since, &c.provenance);
-            for line in lines {
-                let _ = writeln!(out, "  {:<15}   {line}", "");
-            }
-        }
-        if let Some(e) = &a.engine {
-            let engine = &e.value;
-            let mut lines = vec![format!(
-                "framework {} · {} · python {}",
-                engine.framework.as_deref().unwrap_or("unnamed"),
-                engine.artifact.as_deref().unwrap_or("artifact unknown"),
-                engine.python_version.as_deref().unwrap_or("default")
-            )];
+        ));
+        if !engine.project_roles.is_empty() {
             lines.push(format!(
-                "runs as {}{}",
-                engine.service_account,
-                if engine.service_account_defaulted {
-                    " (the project's Reasoning Engine service agent: spec.serviceAccount is unset)"
-                } else {
-                    ""
-                }
+                "project roles of that identity: {}",
+                engine.project_roles.join(", ")
             ));
-            if !engine.project_roles.is_empty() {
-                lines.push(format!(
-                    "project roles of that identity: {}",
-                    engine.project_roles.join(", ")
-                ));
-            }
-            if !engine.inherited_roles.is_empty() {
-                lines.push(format!(
-                    "inherited roles of that identity: {}",
-                    engine.inherited_roles.join(", ")
-                ));
-            }
-            lines.extend(
-                engine
-                    .recommendations
-                    .iter()
-                    .map(|r| format!("Google IAM Recommender: {r}")),
-            );
-            if let Some(memory) = &engine.memory {
-                lines.push(memory.clone());
-            }
-            lines.push(match &engine.psc_network_attachment {
-                Some(n) => format!("egress through your VPC: PSC interface {n}"),
-                None => "egress from Google's network (no PSC interface)".into(),
-            });
-            if !engine.class_methods.is_empty() {
-                lines.push(format!(
-                    "methods callers invoke: {}",
-                    engine.class_methods.join(", ")
-                ));
-            }
-            if !engine.requirements.is_empty() {
-                lines.push(format!("requirements: {}", engine.requirements.join(", ")));
-            }
-            if !engine.environment.is_empty() {
-                lines.push(format!(
-                    "environment variables (values not kept): {}",
-                    engine.environment.join(", ")
-                ));
-            }
-            if !engine.switches.is_empty() {
-                lines.push(format!(
-                    "telemetry switches: {}",
-                    engine.switches.join(", ")
-                ));
-            }
-            if !engine.secret_environment.is_empty() {
-                lines.push(format!(
-                    "secret variables: {}",
-                    engine.secret_environment.join(", ")
-                ));
-            }
-            lines.extend(engine.unresolved.iter().map(|u| format!("unresolved {u}")));
-            sourced_line(&mut out, "engine", lines.remove(0), e.since, &e.provenance);
-            for line in lines {
-                let _ = writeln!(out, "  {:<15}   {line}", "");
-            }
         }
-        for c in &a.runtime_configs {
-            let endpoints: Vec<String> = a
-                .aliases
+        if !engine.inherited_roles.is_empty() {
+            lines.push(format!(
+                "inherited roles of that identity: {}",
+                engine.inherited_roles.join(", ")
+            ));
+        }
+        lines.extend(
+            engine
+                .recommendations
                 .iter()
-                .filter(|al| al.value.routed_version.as_deref() == Some(&c.value.version))
-                .map(|al| al.value.name.clone().unwrap_or_else(|| al.value.id.clone()))
-                .collect();
-            let label = if endpoints.is_empty() {
-                format!("version {}", c.value.version)
-            } else {
-                format!("live v{}", c.value.version)
-            };
-            let mut lines = Vec::new();
-            if !endpoints.is_empty() {
-                lines.push(format!("run by endpoint {}", endpoints.join(", ")));
-            }
+                .map(|r| format!("Google IAM Recommender: {r}")),
+        );
+        if let Some(memory) = &engine.memory {
+            lines.push(memory.clone());
+        }
+        lines.push(match &engine.psc_network_attachment {
+            Some(n) => format!("egress through your VPC: PSC interface {n}"),
+            None => "egress from Google's network (no PSC interface)".into(),
+        });
+        if !engine.class_methods.is_empty() {
             lines.push(format!(
-                "{} · protocol {} · network {} · authorizer {}",
-                c.value.status.as_deref().unwrap_or("status unknown"),
-                c.value.protocol.as_deref().unwrap_or("unknown"),
-                c.value.network.as_deref().unwrap_or("unknown"),
-                c.value.authorizer.as_deref().unwrap_or("unknown")
+                "methods callers invoke: {}",
+                engine.class_methods.join(", ")
             ));
-            lines.extend(c.value.artifact.as_ref().map(|x| format!("artifact {x}")));
-            lines.extend(c.value.role.as_ref().map(|r| format!("role {r}")));
-            if !c.value.environment.is_empty() {
-                lines.push(format!(
-                    "environment variables (values not kept): {}",
-                    c.value.environment.join(", ")
-                ));
-            }
-            sourced_line(&mut out, &label, lines.remove(0), c.since, &c.provenance);
-            for line in lines {
-                let _ = writeln!(out, "  {:<15}   {line}", "");
+        }
+        if !engine.requirements.is_empty() {
+            lines.push(format!("requirements: {}", engine.requirements.join(", ")));
+        }
+        if !engine.environment.is_empty() {
+            lines.push(format!(
+                "environment variables (values not kept): {}",
+                engine.environment.join(", ")
+            ));
+        }
+        if !engine.switches.is_empty() {
+            lines.push(format!(
+                "telemetry switches: {}",
+                engine.switches.join(", ")
+            ));
+        }
+        if !engine.secret_environment.is_empty() {
+            lines.push(format!(
+                "secret variables: {}",
+                engine.secret_environment.join(", ")
+            ));
+        }
+        lines.extend(engine.unresolved.iter().map(|u| format!("unresolved {u}")));
+        sourced_line(out, "engine", lines.remove(0), e.since, &e.provenance);
+        for line in lines {
+            let _ = writeln!(out, "  {:<15}   {line}", "");
+        }
+    }
+    for c in &a.runtime_configs {
+        let endpoints: Vec<String> = a
+            .aliases
+            .iter()
+            .filter(|al| al.value.routed_version.as_deref() == Some(&c.value.version))
+            .map(|al| al.value.name.clone().unwrap_or_else(|| al.value.id.clone()))
+            .collect();
+        let label = if endpoints.is_empty() {
+            format!("version {}", c.value.version)
+        } else {
+            format!("live v{}", c.value.version)
+        };
+        let mut lines = Vec::new();
+        if !endpoints.is_empty() {
+            lines.push(format!("run by endpoint {}", endpoints.join(", ")));
+        }
+        lines.push(format!(
+            "{} · protocol {} · network {} · authorizer {}",
+            c.value.status.as_deref().unwrap_or("status unknown"),
+            c.value.protocol.as_deref().unwrap_or("unknown"),
+            c.value.network.as_deref().unwrap_or("unknown"),
+            c.value.authorizer.as_deref().unwrap_or("unknown")
+        ));
+        lines.extend(c.value.artifact.as_ref().map(|x| format!("artifact {x}")));
+        lines.extend(c.value.role.as_ref().map(|r| format!("role {r}")));
+        if !c.value.environment.is_empty() {
+            lines.push(format!(
+                "environment variables (values not kept): {}",
+                c.value.environment.join(", ")
+            ));
+        }
+        sourced_line(out, &label, lines.remove(0), c.since, &c.provenance);
+        for line in lines {
+            let _ = writeln!(out, "  {:<15}   {line}", "");
+        }
+    }
+    // What runs is the routed version, not the draft someone is editing: say where
+    // they part.
+    if let Some(draft) = a.config("DRAFT") {
+        let mut by_version: std::collections::BTreeMap<&str, Vec<&str>> =
+            std::collections::BTreeMap::new();
+        for (alias, live) in a.live() {
+            if let (Some(_), Some(version)) = (live, alias.routed_version.as_deref())
+                && version != "DRAFT"
+            {
+                by_version
+                    .entry(version)
+                    .or_default()
+                    .push(alias.name.as_deref().unwrap_or(&alias.id));
             }
         }
-        // What runs is the routed version, not the draft someone is editing: say where
-        // they part.
-        if let Some(draft) = a.config("DRAFT") {
-            let mut by_version: std::collections::BTreeMap<&str, Vec<&str>> =
-                std::collections::BTreeMap::new();
-            for (alias, live) in a.live() {
-                if let (Some(_), Some(version)) = (live, alias.routed_version.as_deref())
-                    && version != "DRAFT"
-                {
-                    by_version
-                        .entry(version)
-                        .or_default()
-                        .push(alias.name.as_deref().unwrap_or(&alias.id));
-                }
-            }
-            for (version, aliases) in by_version {
-                let Some(live) = a.config(version) else {
-                    continue;
-                };
-                let diff = draft.value.differences(&live.value);
-                let names = aliases.join(", ");
-                if diff.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "  {:<15} draft = what {names} runs (v{version})",
-                        "draft vs live"
-                    );
-                } else {
-                    let _ = writeln!(
-                        out,
-                        "  {:<15} draft differs from what {names} runs (v{version}):",
-                        "draft vs live"
-                    );
-                    for d in diff {
-                        let _ = writeln!(out, "  {:<15}   {d}", "");
-                    }
+        for (version, aliases) in by_version {
+            let Some(live) = a.config(version) else {
+                continue;
+            };
+            let diff = draft.value.differences(&live.value);
+            let names = aliases.join(", ");
+            if diff.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {:<15} draft = what {names} runs (v{version})",
+                    "draft vs live"
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  {:<15} draft differs from what {names} runs (v{version}):",
+                    "draft vs live"
+                );
+                for d in diff {
+                    let _ = writeln!(out, "  {:<15}   {d}", "");
                 }
             }
         }
     }
-    out
 }
 
 /// `label value`, then when and from which record it took effect.
