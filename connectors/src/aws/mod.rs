@@ -125,72 +125,105 @@ pub async fn read_roles(
     known: &DeclaredIdentity,
     now: Timestamp,
 ) -> IdentityRead {
-    let iam = aws_sdk_iam::Client::new(config);
+    let reader = RoleReader {
+        iam: aws_sdk_iam::Client::new(config),
+        source: settings.source.as_str(),
+        known,
+        now,
+    };
     let mut out = IdentityRead::default();
     let mut policies: BTreeSet<String> = BTreeSet::new();
-    let source = settings.source.as_str();
     for role in roles {
         let Some(name) = role.rsplit('/').next().filter(|_| role.contains(":role/")) else {
             continue;
         };
-        let fact = |out: &mut IdentityRead, call: String, fact: IdentityFact| {
-            out.observations.push(IdentityObservation {
-                time: now,
-                subject: role.clone(),
-                fact,
-                provenance: provenance(source, call),
-            })
-        };
+        if reader.read_role(role, name, &mut out).await {
+            reader.read_inline(role, name, &mut out).await;
+            policies.extend(reader.read_attached(role, name, &mut out).await);
+        }
+    }
+    // The default version of every attached managed policy, AWS-managed ones included.
+    for arn in policies {
+        reader.read_policy(&arn, &mut out).await;
+    }
+    out
+}
+
+struct RoleReader<'a> {
+    iam: aws_sdk_iam::Client,
+    source: &'a str,
+    known: &'a DeclaredIdentity,
+    now: Timestamp,
+}
+
+impl RoleReader<'_> {
+    fn fact(&self, out: &mut IdentityRead, role: &str, call: String, fact: IdentityFact) {
+        out.observations.push(IdentityObservation {
+            time: self.now,
+            subject: role.to_string(),
+            fact,
+            provenance: provenance(self.source, call),
+        })
+    }
+
+    /// The role itself: its trust policy and boundary; whether it was read (its policies are
+    /// read only then).
+    async fn read_role(&self, role: &str, name: &str, out: &mut IdentityRead) -> bool {
         out.calls += 1;
-        let got = match iam.get_role().role_name(name).send().await {
+        let got = match self.iam.get_role().role_name(name).send().await {
             Ok(r) => r,
             Err(e) => {
                 out.failures
                     .push(format!("iam:GetRole {name}: {}", error_text(&e)));
-                continue;
+                return false;
             }
         };
         out.roles_read += 1;
-        let Some(r) = got.role() else { continue };
+        let Some(r) = got.role() else {
+            out.failures.push(format!(
+                "iam:GetRole {name}: no role in the answer; its policies are not read"
+            ));
+            return false;
+        };
         if role_key(r.arn()) != *role {
             out.failures.push(format!(
                 "iam:GetRole {name}: answered for {} (another account?); not used",
                 r.arn()
             ));
-            continue;
+            return false;
         }
+        let call = format!("iam:GetRole {name}");
         if let Some(doc) = r.assume_role_policy_document() {
-            fact(
-                &mut out,
-                format!("iam:GetRole {name}"),
-                IdentityFact::Trust {
-                    document: Document::from_value(&serde_json::Value::String(doc.to_string())),
-                },
-            );
+            let document = Document::from_value(&serde_json::Value::String(doc.to_string()));
+            self.fact(out, role, call.clone(), IdentityFact::Trust { document });
         }
-        let before = known.roles.get(role);
+        let before = self.known.roles.get(role);
         match r
             .permissions_boundary()
             .and_then(|b| b.permissions_boundary_arn())
         {
-            Some(arn) => fact(
-                &mut out,
-                format!("iam:GetRole {name}"),
+            Some(arn) => self.fact(
+                out,
+                role,
+                call,
                 IdentityFact::Boundary {
                     policy: arn.to_string(),
                 },
             ),
-            None if before.is_some_and(|b| b.boundary.is_some()) => fact(
-                &mut out,
-                format!("iam:GetRole {name}"),
-                IdentityFact::BoundaryRemoved,
-            ),
+            None if before.is_some_and(|b| b.boundary.is_some()) => {
+                self.fact(out, role, call, IdentityFact::BoundaryRemoved)
+            }
             None => {}
         }
+        true
+    }
 
-        // Inline policies, every page.
+    /// Inline policies, every page; those the history has but IAM no longer lists are
+    /// removed (only when the list was read whole).
+    async fn read_inline(&self, role: &str, name: &str, out: &mut IdentityRead) {
         let mut inline: Vec<String> = Vec::new();
-        let mut pages = iam
+        let mut pages = self
+            .iam
             .list_role_policies()
             .role_name(name)
             .into_paginator()
@@ -210,15 +243,17 @@ pub async fn read_roles(
         }
         for policy in &inline {
             out.calls += 1;
-            match iam
+            let got = self
+                .iam
                 .get_role_policy()
                 .role_name(name)
                 .policy_name(policy)
                 .send()
-                .await
-            {
-                Ok(p) => fact(
-                    &mut out,
+                .await;
+            match got {
+                Ok(p) => self.fact(
+                    out,
+                    role,
                     format!("iam:GetRolePolicy {name} {policy}"),
                     IdentityFact::InlinePolicy {
                         name: policy.clone(),
@@ -233,19 +268,24 @@ pub async fn read_roles(
                 )),
             }
         }
-        if listed && let Some(b) = before {
+        if listed && let Some(b) = self.known.roles.get(role) {
             for gone in b.inline.keys().filter(|k| !inline.contains(k)) {
-                fact(
-                    &mut out,
+                self.fact(
+                    out,
+                    role,
                     format!("iam:ListRolePolicies {name}"),
                     IdentityFact::InlinePolicyRemoved { name: gone.clone() },
                 );
             }
         }
+    }
 
-        // Attached managed policies, every page.
+    /// Attached managed policies, every page; returns them. Those the history has but IAM
+    /// no longer lists are detached (only when the list was read whole).
+    async fn read_attached(&self, role: &str, name: &str, out: &mut IdentityRead) -> Vec<String> {
         let mut attached: Vec<String> = Vec::new();
-        let mut pages = iam
+        let mut pages = self
+            .iam
             .list_attached_role_policies()
             .role_name(name)
             .into_paginator()
@@ -269,33 +309,28 @@ pub async fn read_roles(
                 }
             }
         }
+        let call = format!("iam:ListAttachedRolePolicies {name}");
         for policy in &attached {
-            fact(
-                &mut out,
-                format!("iam:ListAttachedRolePolicies {name}"),
-                IdentityFact::ManagedPolicyAttached {
-                    policy: policy.clone(),
-                },
-            );
-            policies.insert(policy.clone());
+            let fact = IdentityFact::ManagedPolicyAttached {
+                policy: policy.clone(),
+            };
+            self.fact(out, role, call.clone(), fact);
         }
-        if listed && let Some(b) = before {
+        if listed && let Some(b) = self.known.roles.get(role) {
             for gone in b.managed.keys().filter(|k| !attached.contains(k)) {
-                fact(
-                    &mut out,
-                    format!("iam:ListAttachedRolePolicies {name}"),
-                    IdentityFact::ManagedPolicyDetached {
-                        policy: gone.clone(),
-                    },
-                );
+                let fact = IdentityFact::ManagedPolicyDetached {
+                    policy: gone.clone(),
+                };
+                self.fact(out, role, call.clone(), fact);
             }
         }
+        attached
     }
 
-    // The default version of every attached managed policy, AWS-managed ones included.
-    for arn in policies {
+    /// A managed policy's default version and its document.
+    async fn read_policy(&self, arn: &str, out: &mut IdentityRead) {
         out.calls += 1;
-        let version = match iam.get_policy().policy_arn(&arn).send().await {
+        let version = match self.iam.get_policy().policy_arn(arn).send().await {
             Ok(p) => p
                 .policy()
                 .and_then(|p| p.default_version_id())
@@ -303,49 +338,50 @@ pub async fn read_roles(
             Err(e) => {
                 out.failures
                     .push(format!("iam:GetPolicy {arn}: {}", error_text(&e)));
-                continue;
+                return;
             }
         };
         let Some(version) = version else {
             out.failures.push(format!(
                 "iam:GetPolicy {arn}: no default version in the answer"
             ));
-            continue;
+            return;
         };
         out.calls += 1;
-        match iam
+        let got = self
+            .iam
             .get_policy_version()
-            .policy_arn(&arn)
+            .policy_arn(arn)
             .version_id(&version)
             .send()
-            .await
-        {
-            Ok(v) => {
-                let Some(doc) = v.policy_version().and_then(|v| v.document()) else {
-                    out.failures.push(format!(
-                        "iam:GetPolicyVersion {arn} {version}: no document in the answer"
-                    ));
-                    continue;
-                };
-                out.policies_read += 1;
-                out.observations.push(IdentityObservation {
-                    time: now,
-                    subject: arn.clone(),
-                    fact: IdentityFact::PolicyVersion {
-                        version: version.clone(),
-                        document: Document::from_value(&serde_json::Value::String(doc.to_string())),
-                        default: true,
-                    },
-                    provenance: provenance(source, format!("iam:GetPolicyVersion {arn} {version}")),
-                });
+            .await;
+        let answer = match got {
+            Ok(v) => v,
+            Err(e) => {
+                return out.failures.push(format!(
+                    "iam:GetPolicyVersion {arn} {version}: {}",
+                    error_text(&e)
+                ));
             }
-            Err(e) => out.failures.push(format!(
-                "iam:GetPolicyVersion {arn} {version}: {}",
-                error_text(&e)
-            )),
-        }
+        };
+        let Some(doc) = answer.policy_version().and_then(|v| v.document()) else {
+            out.failures.push(format!(
+                "iam:GetPolicyVersion {arn} {version}: no document in the answer"
+            ));
+            return;
+        };
+        out.policies_read += 1;
+        out.observations.push(IdentityObservation {
+            time: self.now,
+            subject: arn.to_string(),
+            fact: IdentityFact::PolicyVersion {
+                version: version.clone(),
+                document: Document::from_value(&serde_json::Value::String(doc.to_string())),
+                default: true,
+            },
+            provenance: provenance(self.source, format!("iam:GetPolicyVersion {arn} {version}")),
+        });
     }
-    out
 }
 
 /// The roles worth reading: those the logs declared, those agents are attributed to, and
