@@ -316,58 +316,70 @@ pub fn coverage(
     out
 }
 
+/// A non-empty string at `path` of a log entry.
+fn text(v: &Value, path: &str) -> Option<String> {
+    v.pointer(path)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+impl AuditMapper {
+    /// The engine's own output is no event and may hold prompts: only the model it names is
+    /// kept, as evidence, never the line.
+    fn runtime_evidence(
+        &mut self,
+        entry: &Value,
+        object: &str,
+        index: u64,
+    ) -> Result<Output, String> {
+        let labels = |k: &str| text(entry, &format!("/resource/labels/{k}"));
+        let (Some(id), Some(location), Some(project)) = (
+            labels("reasoning_engine_id"),
+            labels("location"),
+            labels("resource_container"),
+        ) else {
+            return Ok(Output::Evidence(Vec::new()));
+        };
+        let name = format!("projects/{project}/locations/{location}/reasoningEngines/{id}");
+        // `resource_container` may be the project's id or number: the engine id and
+        // its location decide.
+        let agent = self.attribution.engine(&name, None, Some(&location));
+        let line = text(entry, "/textPayload").or_else(|| text(entry, "/jsonPayload/message"));
+        let model = line.as_deref().and_then(runtime_model);
+        let time = text(entry, "/timestamp")
+            .and_then(|t| Timestamp::parse_rfc3339(&t).ok())
+            .ok_or("runtime log entry without a timestamp")?;
+        let raw = RawPointer {
+            source: self.source.clone(),
+            object: object.to_string(),
+            index,
+        };
+        let insert_id = text(entry, "/insertId");
+        Ok(Output::Evidence(
+            self.sighted
+                .first(
+                    (agent.as_ref(), model.as_ref()),
+                    &Outcome::Success,
+                    time,
+                    (&raw, insert_id.as_deref()),
+                )
+                .into_iter()
+                .collect(),
+        ))
+    }
+}
+
 impl crate::records::lines::RecordMap for AuditMapper {
     /// One `LogEntry` line → an event, or the reason it is not one.
     fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, String> {
         let entry: Value =
             serde_json::from_slice(bytes).map_err(|e| format!("not a JSON log entry: {e}"))?;
-        let text = |v: &Value, path: &str| {
-            v.pointer(path)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        };
         let runtime = runtime_log_of(object)
             || text(&entry, "/logName")
                 .is_some_and(|l| RUNTIME_LOGS.iter().any(|r| l.ends_with(r)));
         if runtime {
-            // The engine's own output is no event and may hold prompts: only the model it
-            // names is kept, as evidence, never the line.
-            let labels = |k: &str| text(&entry, &format!("/resource/labels/{k}"));
-            let (Some(id), Some(location), Some(project)) = (
-                labels("reasoning_engine_id"),
-                labels("location"),
-                labels("resource_container"),
-            ) else {
-                return Ok(Output::Evidence(Vec::new()));
-            };
-            let name = format!("projects/{project}/locations/{location}/reasoningEngines/{id}");
-            // `resource_container` may be the project's id or number: the engine id and
-            // its location decide.
-            let agent = self.attribution.engine(&name, None, Some(&location));
-            let line =
-                text(&entry, "/textPayload").or_else(|| text(&entry, "/jsonPayload/message"));
-            let model = line.as_deref().and_then(runtime_model);
-            let time = text(&entry, "/timestamp")
-                .and_then(|t| Timestamp::parse_rfc3339(&t).ok())
-                .ok_or("runtime log entry without a timestamp")?;
-            let raw = RawPointer {
-                source: self.source.clone(),
-                object: object.to_string(),
-                index,
-            };
-            let insert_id = text(&entry, "/insertId");
-            return Ok(Output::Evidence(
-                self.sighted
-                    .first(
-                        (agent.as_ref(), model.as_ref()),
-                        &Outcome::Success,
-                        time,
-                        (&raw, insert_id.as_deref()),
-                    )
-                    .into_iter()
-                    .collect(),
-            ));
+            return self.runtime_evidence(&entry, object, index);
         }
         let payload = entry
             .get("protoPayload")
