@@ -11,8 +11,8 @@ use aws_sdk_bedrockagent as bedrock_agent;
 use bedrock_agent::types::{AgentActionGroup, AgentCollaboratorSummary};
 use futures::StreamExt;
 use normalizer::inventory::{
-    Collaborator, Fact, InventorySnapshot, Observation, PromptOverride, Tool, ToolOperation,
-    VersionConfig,
+    AgentInventory, Collaborator, Fact, InventorySnapshot, Observation, PromptOverride, Tool,
+    ToolOperation, VersionConfig,
 };
 use normalizer::{AgentRef, Provider, Timestamp};
 use sha2::{Digest, Sha256};
@@ -443,7 +443,6 @@ async fn read_agent(
     now: Timestamp,
 ) -> OneAgent {
     let mut out = OneAgent::default();
-    let source = settings.source.as_str();
     out.calls += 1;
     let got = match client.get_agent().agent_id(&id).send().await {
         Ok(got) => got,
@@ -473,256 +472,284 @@ async fn read_agent(
         id: id.clone(),
         qualifier: None,
     };
-    let observe = |time: Timestamp, call: String, fact: Fact, out: &mut OneAgent| {
+    let reader = AgentReader {
+        client,
+        schemas,
+        source: settings.source.as_str(),
+        previous: known.agents.iter().find(|a| a.agent == agent),
+        agent,
+        id: &id,
+        now,
+    };
+    reader.read_draft(draft, &mut out).await;
+    let routed = reader.read_aliases(&mut out).await;
+    reader.read_versions(&mut out).await;
+    // Only versions an alias routes to run; each is immutable, so its creation time is
+    // when its configuration took effect.
+    for version in routed.iter().filter(|v| v.as_str() != "DRAFT") {
+        reader.read_routed(version, &mut out).await;
+    }
+    out
+}
+
+/// One agent being read: what its facts are recorded against.
+struct AgentReader<'a> {
+    client: &'a bedrock_agent::Client,
+    schemas: SchemaSource<'a>,
+    source: &'a str,
+    agent: AgentRef,
+    id: &'a str,
+    /// What the store had of the agent: what it holds beyond what the API lists was removed.
+    previous: Option<&'a AgentInventory>,
+    now: Timestamp,
+}
+
+impl AgentReader<'_> {
+    fn observe(&self, out: &mut OneAgent, time: Timestamp, call: String, fact: Fact) {
         out.observations.push(Observation {
             time,
-            agent: agent.clone(),
+            agent: self.agent.clone(),
             fact,
-            provenance: provenance(source, call),
+            provenance: provenance(self.source, call),
         })
-    };
-    let draft_time = millis(draft.updated_at());
-    let header = VersionHeader {
-        version: "DRAFT",
-        status: draft.agent_status().as_str(),
-        model: draft.foundation_model(),
-        role: draft.agent_resource_role_arn(),
-        instruction: draft.instruction(),
-        guardrail: draft.guardrail_configuration(),
-        prompts: draft.prompt_override_configuration(),
-        memory: draft.memory_configuration(),
-        collaboration: draft.agent_collaboration(),
-    };
-    let mut draft_config = header.config();
-    let get_agent = format!("bedrock-agent:GetAgent {id}");
-    observe(
-        draft_time,
-        get_agent.clone(),
-        Fact::Name(draft.agent_name().to_string()),
-        &mut out,
-    );
-    if let Some(model) = &draft_config.model {
-        observe(
-            draft_time,
-            get_agent.clone(),
-            Fact::DeclaredModel(model.clone()),
-            &mut out,
-        );
     }
-    if let Some(role) = &draft_config.role {
-        out.role = Some(role.clone());
-        observe(
-            draft_time,
-            get_agent.clone(),
-            Fact::Role(role.clone()),
-            &mut out,
-        );
-    }
-    if let Some(g) = &draft_config.guardrail {
-        observe(
-            draft_time,
-            get_agent.clone(),
-            Fact::Guardrail {
+
+    /// The draft: name, model, role, guardrail, and its tools and knowledge bases (the
+    /// agent's current ones).
+    async fn read_draft(&self, draft: &bedrock_agent::types::Agent, out: &mut OneAgent) {
+        let id = self.id;
+        let draft_time = millis(draft.updated_at());
+        let header = VersionHeader {
+            version: "DRAFT",
+            status: draft.agent_status().as_str(),
+            model: draft.foundation_model(),
+            role: draft.agent_resource_role_arn(),
+            instruction: draft.instruction(),
+            guardrail: draft.guardrail_configuration(),
+            prompts: draft.prompt_override_configuration(),
+            memory: draft.memory_configuration(),
+            collaboration: draft.agent_collaboration(),
+        };
+        let mut draft_config = header.config();
+        let get_agent = format!("bedrock-agent:GetAgent {id}");
+        let name = Fact::Name(draft.agent_name().to_string());
+        self.observe(out, draft_time, get_agent.clone(), name);
+        if let Some(model) = &draft_config.model {
+            let fact = Fact::DeclaredModel(model.clone());
+            self.observe(out, draft_time, get_agent.clone(), fact);
+        }
+        if let Some(role) = &draft_config.role {
+            out.role = Some(role.clone());
+            let fact = Fact::Role(role.clone());
+            self.observe(out, draft_time, get_agent.clone(), fact);
+        }
+        if let Some(g) = &draft_config.guardrail {
+            let fact = Fact::Guardrail {
                 id: g.id.clone(),
                 version: g.version.clone(),
-            },
-            &mut out,
-        );
+            };
+            self.observe(out, draft_time, get_agent.clone(), fact);
+        }
+        if draft_config.guardrail.is_none() && self.previous.is_some_and(|p| p.guardrail.is_some())
+        {
+            self.observe(out, self.now, get_agent.clone(), Fact::GuardrailRemoved);
+        }
+        let tool_changed =
+            complete_version(self.client, self.schemas, id, &mut draft_config, out).await;
+        let draft_read_time = tool_changed
+            .values()
+            .copied()
+            .fold(draft_time, Timestamp::max);
+        for tool in &draft_config.tools {
+            self.observe(
+                out,
+                tool_changed.get(&tool.name).copied().unwrap_or(draft_time),
+                format!("bedrock-agent:GetAgentActionGroup {id}/DRAFT/{}", tool.name),
+                Fact::Tool(tool.clone()),
+            );
+        }
+        for kb in &draft_config.knowledge_bases {
+            self.observe(
+                out,
+                draft_read_time,
+                format!("bedrock-agent:ListAgentKnowledgeBases {id}/DRAFT"),
+                Fact::KnowledgeBase(kb.clone()),
+            );
+        }
+        self.draft_removals(&draft_config, out);
+        let config = Fact::VersionConfig(draft_config);
+        self.observe(out, draft_read_time, get_agent, config);
+        out.configs += 1;
     }
-    let previous = known.agents.iter().find(|a| a.agent == agent);
-    if draft_config.guardrail.is_none() && previous.is_some_and(|p| p.guardrail.is_some()) {
-        observe(now, get_agent.clone(), Fact::GuardrailRemoved, &mut out);
-    }
-    let tool_changed = complete_version(client, schemas, &id, &mut draft_config, &mut out).await;
-    let draft_read_time = tool_changed
-        .values()
-        .copied()
-        .fold(draft_time, Timestamp::max);
-    // The draft's tools and knowledge bases are the agent's current ones; what the history
-    // holds beyond them was removed.
-    let draft_tools: BTreeSet<&str> = draft_config.tools.iter().map(|t| t.name.as_str()).collect();
-    for tool in &draft_config.tools {
-        observe(
-            tool_changed.get(&tool.name).copied().unwrap_or(draft_time),
-            format!("bedrock-agent:GetAgentActionGroup {id}/DRAFT/{}", tool.name),
-            Fact::Tool(tool.clone()),
-            &mut out,
-        );
-    }
-    for kb in &draft_config.knowledge_bases {
-        observe(
-            draft_read_time,
-            format!("bedrock-agent:ListAgentKnowledgeBases {id}/DRAFT"),
-            Fact::KnowledgeBase(kb.clone()),
-            &mut out,
-        );
-    }
-    let listing_failed = |out: &OneAgent, what: &str| {
-        out.failures
-            .iter()
-            .any(|f| f.contains(what) && f.contains(&format!("{id}/DRAFT")))
-    };
-    if let Some(previous) = previous {
-        if !listing_failed(&out, "ActionGroup") {
+
+    /// What the store holds beyond the draft's tools and knowledge bases was removed, where
+    /// the draft's lists were read whole.
+    fn draft_removals(&self, draft: &VersionConfig, out: &mut OneAgent) {
+        let Some(previous) = self.previous else {
+            return;
+        };
+        let id = self.id;
+        let listing_failed = |out: &OneAgent, what: &str| {
+            out.failures
+                .iter()
+                .any(|f| f.contains(what) && f.contains(&format!("{id}/DRAFT")))
+        };
+        let draft_tools: BTreeSet<&str> = draft.tools.iter().map(|t| t.name.as_str()).collect();
+        if !listing_failed(out, "ActionGroup") {
             for gone in previous
                 .tools
                 .iter()
                 .filter(|t| !draft_tools.contains(t.value.name.as_str()))
             {
-                observe(
-                    now,
+                self.observe(
+                    out,
+                    self.now,
                     format!("bedrock-agent:ListAgentActionGroups {id}/DRAFT"),
                     Fact::ToolRemoved(gone.value.name.clone()),
-                    &mut out,
                 );
             }
         }
-        if !listing_failed(&out, "ListAgentKnowledgeBases") {
+        if !listing_failed(out, "ListAgentKnowledgeBases") {
             for gone in previous
                 .knowledge_bases
                 .iter()
-                .filter(|k| !draft_config.knowledge_bases.contains(&k.value))
+                .filter(|k| !draft.knowledge_bases.contains(&k.value))
             {
-                observe(
-                    now,
+                self.observe(
+                    out,
+                    self.now,
                     format!("bedrock-agent:ListAgentKnowledgeBases {id}/DRAFT"),
                     Fact::KnowledgeBaseRemoved(gone.value.clone()),
-                    &mut out,
                 );
             }
         }
     }
-    observe(
-        draft_read_time,
-        get_agent,
-        Fact::VersionConfig(draft_config),
-        &mut out,
-    );
-    out.configs += 1;
 
-    let aliases = every_page(
-        client
+    /// Every alias and the version it routes to; aliases the store has but the API no
+    /// longer lists were deleted. Returns the routed versions.
+    async fn read_aliases(&self, out: &mut OneAgent) -> BTreeSet<String> {
+        let id = self.id;
+        let pages = self
+            .client
             .list_agent_aliases()
-            .agent_id(&id)
+            .agent_id(id)
             .into_paginator()
-            .send(),
-        &mut out.calls,
-        |page| page.agent_alias_summaries().to_vec(),
-    )
-    .await;
-    let mut routed: BTreeSet<String> = BTreeSet::new();
-    match &aliases {
-        Ok(aliases) => {
-            for alias in aliases {
-                let version = alias
-                    .routing_configuration()
-                    .first()
-                    .and_then(|r| r.agent_version())
-                    .map(str::to_string);
-                routed.extend(version.clone());
-                observe(
-                    millis(alias.updated_at()),
-                    format!("bedrock-agent:ListAgentAliases {id}"),
-                    Fact::Alias {
-                        id: alias.agent_alias_id().to_string(),
-                        routed_version: version,
-                        name: Some(alias.agent_alias_name().to_string()),
-                    },
-                    &mut out,
-                );
-            }
-            if let Some(previous) = previous {
-                for gone in previous
-                    .aliases
-                    .iter()
-                    .filter(|a| !aliases.iter().any(|x| x.agent_alias_id() == a.value.id))
-                {
-                    observe(
-                        now,
-                        format!("bedrock-agent:ListAgentAliases {id}"),
-                        Fact::AliasDeleted(gone.value.id.clone()),
-                        &mut out,
-                    );
-                }
-            }
-        }
-        Err(e) => out.failures.push(format!(
-            "bedrock-agent:ListAgentAliases {id}: {}",
-            error_text(e)
-        )),
-    }
-
-    let versions = every_page(
-        client
-            .list_agent_versions()
-            .agent_id(&id)
-            .into_paginator()
-            .send(),
-        &mut out.calls,
-        |page| page.agent_version_summaries().to_vec(),
-    )
-    .await;
-    match versions {
-        Ok(versions) => {
-            let numbered: Vec<_> = versions
-                .iter()
-                .filter(|v| v.agent_version() != "DRAFT")
-                .collect();
-            for v in &numbered {
-                observe(
-                    millis(v.created_at()),
-                    format!("bedrock-agent:ListAgentVersions {id}"),
-                    Fact::Version(v.agent_version().to_string()),
-                    &mut out,
-                );
-            }
-            if let Some(previous) = previous {
-                for gone in previous
-                    .configs
-                    .iter()
-                    .map(|c| &c.value.version)
-                    .chain(previous.versions.iter().map(|v| &v.value))
-                    .filter(|v| *v != "DRAFT")
-                    .filter(|v| !numbered.iter().any(|x| x.agent_version() == v.as_str()))
-                    .collect::<BTreeSet<_>>()
-                {
-                    observe(
-                        now,
-                        format!("bedrock-agent:ListAgentVersions {id}"),
-                        Fact::VersionDeleted(gone.clone()),
-                        &mut out,
-                    );
-                }
-            }
-        }
-        Err(e) => out.failures.push(format!(
-            "bedrock-agent:ListAgentVersions {id}: {}",
-            error_text(&e)
-        )),
-    }
-
-    // Only versions an alias routes to run; each is immutable, so its creation time is
-    // when its configuration took effect.
-    for version in routed.iter().filter(|v| v.as_str() != "DRAFT") {
-        out.calls += 1;
-        let got = match client
-            .get_agent_version()
-            .agent_id(&id)
-            .agent_version(version)
-            .send()
-            .await
-        {
-            Ok(got) => got,
+            .send();
+        let aliases = every_page(pages, &mut out.calls, |page| {
+            page.agent_alias_summaries().to_vec()
+        })
+        .await;
+        let mut routed: BTreeSet<String> = BTreeSet::new();
+        let aliases = match aliases {
+            Ok(aliases) => aliases,
             Err(e) => {
                 out.failures.push(format!(
+                    "bedrock-agent:ListAgentAliases {id}: {}",
+                    error_text(&e)
+                ));
+                return routed;
+            }
+        };
+        let call = format!("bedrock-agent:ListAgentAliases {id}");
+        for alias in &aliases {
+            let version = alias
+                .routing_configuration()
+                .first()
+                .and_then(|r| r.agent_version())
+                .map(str::to_string);
+            routed.extend(version.clone());
+            let fact = Fact::Alias {
+                id: alias.agent_alias_id().to_string(),
+                routed_version: version,
+                name: Some(alias.agent_alias_name().to_string()),
+            };
+            self.observe(out, millis(alias.updated_at()), call.clone(), fact);
+        }
+        for gone in self
+            .previous
+            .iter()
+            .flat_map(|p| &p.aliases)
+            .filter(|a| !aliases.iter().any(|x| x.agent_alias_id() == a.value.id))
+        {
+            let fact = Fact::AliasDeleted(gone.value.id.clone());
+            self.observe(out, self.now, call.clone(), fact);
+        }
+        routed
+    }
+
+    /// Every numbered version; versions the store has but the API no longer lists were
+    /// deleted.
+    async fn read_versions(&self, out: &mut OneAgent) {
+        let id = self.id;
+        let pages = self
+            .client
+            .list_agent_versions()
+            .agent_id(id)
+            .into_paginator()
+            .send();
+        let versions = every_page(pages, &mut out.calls, |page| {
+            page.agent_version_summaries().to_vec()
+        })
+        .await;
+        let versions = match versions {
+            Ok(versions) => versions,
+            Err(e) => {
+                return out.failures.push(format!(
+                    "bedrock-agent:ListAgentVersions {id}: {}",
+                    error_text(&e)
+                ));
+            }
+        };
+        let call = format!("bedrock-agent:ListAgentVersions {id}");
+        let numbered: Vec<_> = versions
+            .iter()
+            .filter(|v| v.agent_version() != "DRAFT")
+            .collect();
+        for v in &numbered {
+            let fact = Fact::Version(v.agent_version().to_string());
+            self.observe(out, millis(v.created_at()), call.clone(), fact);
+        }
+        let Some(previous) = self.previous else {
+            return;
+        };
+        for gone in previous
+            .configs
+            .iter()
+            .map(|c| &c.value.version)
+            .chain(previous.versions.iter().map(|v| &v.value))
+            .filter(|v| *v != "DRAFT")
+            .filter(|v| !numbered.iter().any(|x| x.agent_version() == v.as_str()))
+            .collect::<BTreeSet<_>>()
+        {
+            let fact = Fact::VersionDeleted(gone.clone());
+            self.observe(out, self.now, call.clone(), fact);
+        }
+    }
+
+    /// One version an alias routes to, in full.
+    async fn read_routed(&self, version: &str, out: &mut OneAgent) {
+        let id = self.id;
+        out.calls += 1;
+        let got = self
+            .client
+            .get_agent_version()
+            .agent_id(id)
+            .agent_version(version)
+            .send()
+            .await;
+        let got = match got {
+            Ok(got) => got,
+            Err(e) => {
+                return out.failures.push(format!(
                     "bedrock-agent:GetAgentVersion {id}/{version}: {}",
                     error_text(&e)
                 ));
-                continue;
             }
         };
         let Some(v) = got.agent_version() else {
-            continue;
+            return out.failures.push(format!(
+                "bedrock-agent:GetAgentVersion {id}/{version}: the answer holds no agent version"
+            ));
         };
         let header = VersionHeader {
             version: v.version(),
@@ -736,16 +763,15 @@ async fn read_agent(
             collaboration: v.agent_collaboration(),
         };
         let mut config = header.config();
-        complete_version(client, schemas, &id, &mut config, &mut out).await;
-        observe(
+        complete_version(self.client, self.schemas, id, &mut config, out).await;
+        self.observe(
+            out,
             millis(v.created_at()),
             format!("bedrock-agent:GetAgentVersion {id}/{version}"),
             Fact::VersionConfig(config),
-            &mut out,
         );
         out.configs += 1;
     }
-    out
 }
 
 /// Reads every agent of the region: ListAgents, then each agent's DRAFT, aliases, versions
