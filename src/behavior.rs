@@ -209,6 +209,12 @@ pub enum BehaviorError {
     Store(#[from] StoreError),
     #[error("pre-enforced agent {agent:?}: {reason}")]
     Staging { agent: String, reason: String },
+    /// No baseline answers to what the user named.
+    #[error("no baseline for agent {wanted:?}; known: {known}")]
+    UnknownAgent { wanted: String, known: String },
+    /// A name or id that several agents share.
+    #[error("{wanted:?} names {} agents: {}; use the key", .keys.len(), .keys.join(", "))]
+    Ambiguous { wanted: String, keys: Vec<String> },
 }
 
 /// The agent a user named by key, id or name, or why none (or more than one) matches.
@@ -216,7 +222,7 @@ pub fn resolve<'a>(
     rollup: &'a Rollup,
     names: &BTreeMap<String, String>,
     wanted: &str,
-) -> Result<&'a Baseline, String> {
+) -> Result<&'a Baseline, BehaviorError> {
     if let Some(b) = rollup.agents.get(wanted) {
         return Ok(b);
     }
@@ -227,9 +233,9 @@ pub fn resolve<'a>(
         .collect();
     match matches.as_slice() {
         [one] => Ok(one),
-        [] => Err(format!(
-            "no baseline for agent {wanted:?}; known: {}",
-            if rollup.agents.is_empty() {
+        [] => Err(BehaviorError::UnknownAgent {
+            wanted: wanted.to_string(),
+            known: if rollup.agents.is_empty() {
                 "none (run `agentward scan` first)".to_string()
             } else {
                 rollup
@@ -241,16 +247,12 @@ pub fn resolve<'a>(
                     })
                     .collect::<Vec<_>>()
                     .join(", ")
-            }
-        )),
-        many => Err(format!(
-            "{wanted:?} names {} agents: {}; use the key",
-            many.len(),
-            many.iter()
-                .map(|b| b.agent.key())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+            },
+        }),
+        many => Err(BehaviorError::Ambiguous {
+            wanted: wanted.to_string(),
+            keys: many.iter().map(|b| b.agent.key()).collect(),
+        }),
     }
 }
 

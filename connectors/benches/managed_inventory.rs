@@ -30,7 +30,7 @@ struct Fixed;
 
 #[async_trait::async_trait]
 impl Bearer for Fixed {
-    async fn token(&self, _audience: &str) -> Result<String, String> {
+    async fn token(&self, _audience: &str) -> Result<String, connectors::ConnectorError> {
         Ok("bench-token".into())
     }
 

@@ -1,20 +1,24 @@
 //! OpenAPI documents as tools: what the model sees of each operation. Bedrock action
 //! groups, Dialogflow tools and Foundry OpenAPI tools all describe their tools this way.
 
+use crate::{ConnectorError, FailureClass};
 use normalizer::inventory::ToolOperation;
 
 /// The operations an OpenAPI document (JSON or YAML) exposes: the operationId the model
 /// sees, with the method and path that runs.
-pub fn openapi_operations(payload: &str) -> Result<Vec<ToolOperation>, String> {
+/// A document that is neither is `Malformed`.
+pub fn openapi_operations(payload: &str) -> Result<Vec<ToolOperation>, ConnectorError> {
+    let malformed =
+        |what: &str, detail: String| ConnectorError::failed(FailureClass::Malformed, what, detail);
     let doc: serde_json::Value = match serde_json::from_str(payload) {
         Ok(v) => v,
         Err(_) => serde_norway::from_str(payload)
-            .map_err(|e| format!("the OpenAPI schema is neither JSON nor YAML: {e}"))?,
+            .map_err(|e| malformed("the OpenAPI schema is neither JSON nor YAML", e.to_string()))?,
     };
     let paths = doc
         .get("paths")
         .and_then(|p| p.as_object())
-        .ok_or("the OpenAPI schema has no `paths`")?;
+        .ok_or_else(|| malformed("the OpenAPI schema has no `paths`", String::new()))?;
     let mut out = Vec::new();
     for (path, item) in paths {
         let Some(item) = item.as_object() else {

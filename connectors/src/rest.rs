@@ -28,7 +28,7 @@ pub fn use_ring_for_tls() {
 /// OAuth scope, an Entra `…/.default` scope).
 #[async_trait::async_trait]
 pub trait Bearer: Send + Sync {
-    async fn token(&self, audience: &str) -> Result<String, String>;
+    async fn token(&self, audience: &str) -> Result<String, crate::ConnectorError>;
     /// Which credential answered, for the scan summary (never the secret).
     fn describe(&self) -> String;
 }
@@ -102,6 +102,16 @@ pub enum RecordingError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<RecordingError> for crate::ConnectorError {
+    fn from(e: RecordingError) -> Self {
+        let class = match e {
+            RecordingError::Line { .. } => crate::FailureClass::Malformed,
+            RecordingError::Read { .. } | RecordingError::Create { .. } => crate::FailureClass::Io,
+        };
+        crate::ConnectorError::from_text(class, &e.to_string())
+    }
 }
 
 /// Where answers come from.
@@ -289,14 +299,21 @@ fn retryable(status: u16) -> bool {
 }
 
 impl RestClient {
-    pub fn new(wire: RestWire, max_attempts: u32) -> Result<RestClient, String> {
+    pub fn new(wire: RestWire, max_attempts: u32) -> Result<RestClient, crate::ConnectorError> {
         use_ring_for_tls();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("agentward/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(|e| {
+                let detail = error_chain(&e);
+                crate::ConnectorError::failed(
+                    crate::FailureClass::Io,
+                    "cannot build the HTTP client",
+                    detail,
+                )
+            })?;
         Ok(RestClient {
             http,
             wire,
@@ -452,9 +469,9 @@ impl RestClient {
         let token = bearer
             .token(call.audience)
             .await
-            .map_err(|reason| RestError::Token {
+            .map_err(|e| RestError::Token {
                 call: call.describe(),
-                reason,
+                reason: e.to_string(),
             })?;
         let mut request = self
             .http

@@ -89,8 +89,8 @@ pub async fn load_state<T: DeserializeOwned>(
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| ConnectorError::Malformed {
-            what: format!("the stored state of {source}"),
-            reason: e.to_string(),
+            what: format!("the stored state of {source} is malformed"),
+            detail: e.to_string(),
         })
 }
 
@@ -100,8 +100,8 @@ pub async fn save_state<T: Serialize>(
     state: &T,
 ) -> Result<(), ConnectorError> {
     let json = serde_json::to_vec_pretty(state).map_err(|e| ConnectorError::Malformed {
-        what: format!("the state of {source}"),
-        reason: e.to_string(),
+        what: format!("the state of {source} is malformed"),
+        detail: e.to_string(),
     })?;
     ctx.put_state(source, json).await
 }
@@ -332,7 +332,7 @@ pub fn pulled_source_name(api: &str) -> String {
 }
 
 /// What one source did in one scan.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct SourceSummary {
     pub name: String,
     pub location: String,
@@ -344,7 +344,8 @@ pub struct SourceSummary {
     pub quarantined: u64,
     pub skipped_objects: Vec<SkippedObject>,
     /// Why the source (or some of its files) could not be scanned; empty when complete.
-    pub failures: Vec<String>,
+    #[serde(serialize_with = "crate::failures_as_text")]
+    pub failures: Vec<ConnectorError>,
     /// For API sources: calls made, and what they read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api: Option<ApiSummary>,
@@ -440,12 +441,12 @@ pub enum ApiWire {
 pub fn rest_client(
     wire: &ApiWire,
     max_attempts: u32,
-    live: impl FnOnce() -> Result<std::sync::Arc<dyn Bearer>, String>,
-) -> Result<RestClient, String> {
+    live: impl FnOnce() -> Result<std::sync::Arc<dyn Bearer>, ConnectorError>,
+) -> Result<RestClient, ConnectorError> {
     let wire = match wire {
         ApiWire::Live => RestWire::Live(live()?),
-        ApiWire::Record(dir) => RestWire::record(live()?, dir).map_err(|e| e.to_string())?,
-        ApiWire::Replay(dir) => RestWire::replay(dir).map_err(|e| e.to_string())?,
+        ApiWire::Record(dir) => RestWire::record(live()?, dir)?,
+        ApiWire::Replay(dir) => RestWire::replay(dir)?,
     };
     RestClient::new(wire, max_attempts)
 }

@@ -264,7 +264,11 @@ pub(crate) fn resolve_agent<'a>(
     analysis: &'a behavior::Analysis,
     wanted: &str,
 ) -> anyhow::Result<&'a normalizer::baseline::Baseline> {
-    behavior::resolve(&analysis.rollup, &analysis.names, wanted).map_err(|e| anyhow::anyhow!(e))
+    Ok(behavior::resolve(
+        &analysis.rollup,
+        &analysis.names,
+        wanted,
+    )?)
 }
 
 /// The first `n` stored events of an episode's agent and window whose action is one of

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use connectors::location::{self, Opened};
 use connectors::records::{FileCounts, LogFile, Lost, Output, Quarantined};
 use connectors::source::{LogFormat, RecordMapper, SourceSummary};
+use connectors::{ConnectorError, FailureClass};
 use normalizer::baseline::{Baseline, BaselineConfig};
 use normalizer::identity::IdentityObservation;
 use normalizer::inventory::Observation;
@@ -91,6 +92,11 @@ struct FileStats {
     losses: Vec<Lost>,
 }
 
+/// A write of the store's that failed: the file is scanned again.
+fn written(path: &str, e: impl std::fmt::Display) -> ConnectorError {
+    ConnectorError::failed(FailureClass::Io, format!("writing {path}"), e.to_string())
+}
+
 /// Parses one file on a blocking thread and writes its outputs. On success every output
 /// object of the file is complete; on failure the file must be scanned again (outputs have
 /// deterministic names, so a rescan overwrites rather than duplicates).
@@ -100,7 +106,10 @@ async fn scan_file(
     source: &SourceConfig,
     file: &LogFile,
     mut mapper: Box<dyn RecordMapper>,
-) -> (Option<Box<dyn RecordMapper>>, Result<FileStats, String>) {
+) -> (
+    Option<Box<dyn RecordMapper>>,
+    Result<FileStats, ConnectorError>,
+) {
     let unit = unit_id(&source.name, &file.key);
     let mut reader = location::blocking_reader(source_at.store.clone(), source_at.child(&file.key));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(32);
@@ -204,7 +213,7 @@ async fn scan_file(
     });
 
     let mut writers: HashMap<String, BufWriter> = HashMap::new();
-    let mut write_error: Option<String> = None;
+    let mut write_error: Option<ConnectorError> = None;
     while let Some(chunk) = rx.recv().await {
         if write_error.is_some() {
             continue; // drain so the parser finishes; the file will be rescanned
@@ -217,25 +226,33 @@ async fn scan_file(
             )
         });
         if let Err(e) = writer.put(Bytes::from(chunk.bytes)).await {
-            write_error = Some(format!("writing {}: {e}", chunk.path));
+            write_error = Some(written(&chunk.path, e));
         }
     }
     let (mapper, parsed) = match parser.await {
         Ok(r) => r,
         Err(e) => {
             // The mapper went down with the parser; the caller starts a fresh one.
-            return (None, Err(format!("parser for {} failed: {e}", file.key)));
+            let failure = ConnectorError::Worker {
+                path: file.key.clone(),
+                reason: e.to_string(),
+            };
+            return (None, Err(failure));
         }
     };
     for (path, mut writer) in writers {
         if write_error.is_some() {
             let _ = writer.abort().await;
         } else if let Err(e) = writer.shutdown().await {
-            write_error = Some(format!("writing {path}: {e}"));
+            write_error = Some(written(&path, e));
         }
     }
     let result = match (parsed, write_error) {
-        (Err(e), _) => Err(format!("{}: {e}", file.key)),
+        (Err(e), _) => Err(ConnectorError::failed(
+            FailureClass::Io,
+            file.key.clone(),
+            e.to_string(),
+        )),
         (_, Some(e)) => Err(e),
         (Ok(stats), None) => Ok(stats),
     };
@@ -292,7 +309,7 @@ pub async fn scan_source(
     ) {
         Ok(s) => s,
         Err(e) => {
-            summary.failures.push(e.to_string());
+            summary.failures.push(e);
             return Ok(summary);
         }
     };
@@ -301,7 +318,7 @@ pub async fn scan_source(
     let listing = match listed {
         Ok(l) => l,
         Err(e) => {
-            summary.failures.push(e.to_string());
+            summary.failures.push(e);
             return Ok(summary);
         }
     };

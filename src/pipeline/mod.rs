@@ -55,7 +55,7 @@ impl From<crate::audit::AppendError> for ScanError {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct ScanSummary {
     pub started: Timestamp,
     pub finished: Timestamp,

@@ -140,7 +140,7 @@ fn audit_entries(summary: &ScanSummary, judged: &Judged) -> Vec<AuditEntry> {
         ),
         evidence: json!({ "sources": summary.sources.iter().map(|s| json!({
             "name": s.name, "files_scanned": s.files_scanned, "records": s.records,
-            "events": s.events, "quarantined": s.quarantined, "failures": s.failures,
+            "events": s.events, "quarantined": s.quarantined, "failures": s.failures.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
         })).collect::<Vec<_>>() }),
     }];
     for f in &judged.findings {

@@ -4,8 +4,12 @@
 //! by name only.
 
 use super::agents::{every_page, millis};
-use super::{ApiSettings, error_text, provenance};
+use super::{ApiSettings, provenance};
+use crate::ConnectorError;
+use crate::FailureClass;
+use crate::failure::sdk_failure;
 use aws_sdk_bedrockagentcorecontrol as agentcore;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use normalizer::inventory::{
     Fact, GatewayConfig, InventorySnapshot, MemoryConfig, Observation, RuntimeConfig, Tool,
     ToolOperation,
@@ -25,7 +29,7 @@ pub struct AgentCoreRead {
     pub gateways: usize,
     pub memories: usize,
     pub calls: u64,
-    pub failures: Vec<String>,
+    pub failures: Vec<ConnectorError>,
     /// Runtime, gateway or memory id → the role it runs as.
     pub roles: BTreeMap<String, BTreeSet<String>>,
     /// Gateway id → the Lambda functions its targets run.
@@ -166,21 +170,20 @@ struct Identity<'a> {
 
 impl Reader<'_> {
     /// The ids a complete listing gave, or `None` (the failure named) when it failed.
-    fn listed<E, R>(
+    fn listed<E>(
         &mut self,
         operation: &str,
-        result: Result<Vec<String>, aws_sdk_iam::error::SdkError<E, R>>,
+        result: Result<Vec<String>, aws_sdk_iam::error::SdkError<E, HttpResponse>>,
     ) -> Option<Vec<String>>
     where
         E: std::error::Error + aws_sdk_iam::error::ProvideErrorMetadata + 'static,
-        R: std::fmt::Debug,
     {
         match result {
             Ok(ids) => Some(ids),
             Err(e) => {
-                self.read.failures.push(format!(
-                    "bedrock-agentcore-control:{operation}: {}",
-                    error_text(&e)
+                self.read.failures.push(sdk_failure(
+                    format!("bedrock-agentcore-control:{operation}"),
+                    &e,
                 ));
                 None
             }
@@ -192,9 +195,10 @@ impl Reader<'_> {
     fn identify(&mut self, id: &str, what: Identity<'_>) -> Option<(AgentRef, String)> {
         let call = format!("bedrock-agentcore-control:{} {id}", what.operation);
         let Some(agent) = agent_of(what.arn, id) else {
-            self.read.failures.push(format!(
-                "{call}: ARN {:?} names no account and region",
-                what.arn
+            self.read.failures.push(ConnectorError::failed(
+                FailureClass::Malformed,
+                call.clone(),
+                format!("ARN {:?} names no account and region", what.arn),
             ));
             return None;
         };
@@ -241,9 +245,9 @@ impl Reader<'_> {
         {
             Ok(got) => got,
             Err(e) => {
-                self.read.failures.push(format!(
-                    "bedrock-agentcore-control:GetAgentRuntime {id}: {}",
-                    error_text(&e)
+                self.read.failures.push(sdk_failure(
+                    format!("bedrock-agentcore-control:GetAgentRuntime {id}"),
+                    &e,
                 ));
                 return None;
             }
@@ -283,9 +287,9 @@ impl Reader<'_> {
         let endpoints = match endpoints {
             Ok(e) => e,
             Err(e) => {
-                self.read.failures.push(format!(
-                    "bedrock-agentcore-control:ListAgentRuntimeEndpoints {id}: {}",
-                    error_text(&e)
+                self.read.failures.push(sdk_failure(
+                    format!("bedrock-agentcore-control:ListAgentRuntimeEndpoints {id}"),
+                    &e,
                 ));
                 return Some(agent);
             }
@@ -312,10 +316,12 @@ impl Reader<'_> {
                             endpoint.name()
                         );
                     }
-                    Err(e) => self.read.failures.push(format!(
-                        "bedrock-agentcore-control:GetAgentRuntimeEndpoint {id}/{}: {}",
-                        endpoint.name(),
-                        error_text(&e)
+                    Err(e) => self.read.failures.push(sdk_failure(
+                        format!(
+                            "bedrock-agentcore-control:GetAgentRuntimeEndpoint {id}/{}",
+                            endpoint.name()
+                        ),
+                        &e,
                     )),
                 }
             }
@@ -346,9 +352,13 @@ impl Reader<'_> {
                 .await
             {
                 Ok(got) if got.agent_runtime_version() != version => {
-                    self.read.failures.push(format!(
-                        "bedrock-agentcore-control:GetAgentRuntime {id}/{version}: answered with version {} instead",
-                        got.agent_runtime_version()
+                    self.read.failures.push(ConnectorError::failed(
+                        FailureClass::Malformed,
+                        format!("bedrock-agentcore-control:GetAgentRuntime {id}/{version}"),
+                        format!(
+                            "answered with version {} instead",
+                            got.agent_runtime_version()
+                        ),
                     ))
                 }
                 Ok(got) => {
@@ -367,9 +377,9 @@ impl Reader<'_> {
                         Fact::RuntimeConfig(runtime_config(&got)),
                     );
                 }
-                Err(e) => self.read.failures.push(format!(
-                    "bedrock-agentcore-control:GetAgentRuntime {id}/{version}: {}",
-                    error_text(&e)
+                Err(e) => self.read.failures.push(sdk_failure(
+                    format!("bedrock-agentcore-control:GetAgentRuntime {id}/{version}"),
+                    &e,
                 )),
             }
         }
@@ -392,9 +402,9 @@ impl Reader<'_> {
         {
             Ok(got) => got,
             Err(e) => {
-                self.read.failures.push(format!(
-                    "bedrock-agentcore-control:GetGateway {id}: {}",
-                    error_text(&e)
+                self.read.failures.push(sdk_failure(
+                    format!("bedrock-agentcore-control:GetGateway {id}"),
+                    &e,
                 ));
                 return None;
             }
@@ -447,9 +457,9 @@ impl Reader<'_> {
         let targets = match targets {
             Ok(t) => t,
             Err(e) => {
-                self.read.failures.push(format!(
-                    "bedrock-agentcore-control:ListGatewayTargets {id}: {}",
-                    error_text(&e)
+                self.read.failures.push(sdk_failure(
+                    format!("bedrock-agentcore-control:ListGatewayTargets {id}"),
+                    &e,
                 ));
                 return Some(agent);
             }
@@ -488,10 +498,12 @@ impl Reader<'_> {
                 Err(e) => {
                     // Unread is not removed: keep what the history holds for it.
                     names.insert(summary.name().to_string());
-                    self.read.failures.push(format!(
-                        "bedrock-agentcore-control:GetGatewayTarget {id}/{}: {}",
-                        summary.target_id(),
-                        error_text(&e)
+                    self.read.failures.push(sdk_failure(
+                        format!(
+                            "bedrock-agentcore-control:GetGatewayTarget {id}/{}",
+                            summary.target_id()
+                        ),
+                        &e,
                     ))
                 }
             }
@@ -518,16 +530,18 @@ impl Reader<'_> {
         let got = match self.client.get_memory().memory_id(id).send().await {
             Ok(got) => got,
             Err(e) => {
-                self.read.failures.push(format!(
-                    "bedrock-agentcore-control:GetMemory {id}: {}",
-                    error_text(&e)
+                self.read.failures.push(sdk_failure(
+                    format!("bedrock-agentcore-control:GetMemory {id}"),
+                    &e,
                 ));
                 return None;
             }
         };
         let Some(memory) = got.memory() else {
-            self.read.failures.push(format!(
-                "bedrock-agentcore-control:GetMemory {id}: the answer holds no memory"
+            self.read.failures.push(ConnectorError::failed(
+                FailureClass::Malformed,
+                format!("bedrock-agentcore-control:GetMemory {id}"),
+                "the answer holds no memory",
             ));
             return None;
         };

@@ -4,7 +4,10 @@
 //! templates and schemas are reduced to SHA-256 digests here and never leave this module
 //! as text.
 
-use super::{ApiSettings, error_text, provenance};
+use super::{ApiSettings, provenance};
+use crate::ConnectorError;
+use crate::FailureClass;
+use crate::failure::sdk_failure;
 use crate::openapi::openapi_operations;
 use crate::recording::digest_of;
 use aws_sdk_bedrockagent as bedrock_agent;
@@ -27,7 +30,7 @@ pub struct AgentsRead {
     pub configs: usize,
     pub calls: u64,
     /// Each call that failed, with the operation and the agent: the rest is still read.
-    pub failures: Vec<String>,
+    pub failures: Vec<ConnectorError>,
     /// What the API points at but this read could not resolve (a schema kept in S3).
     pub unresolved: Vec<String>,
     /// Agent id → its resource role and its action groups' Lambda functions: the
@@ -43,11 +46,15 @@ impl AgentsRead {
             Some(r) => format!("{r}: {f}"),
             None => f,
         };
+        let scoped = |f: ConnectorError| match region {
+            Some(r) => f.within(r),
+            None => f,
+        };
         self.observations.extend(other.observations);
         self.agents += other.agents;
         self.configs += other.configs;
         self.calls += other.calls;
-        self.failures.extend(other.failures.into_iter().map(named));
+        self.failures.extend(other.failures.into_iter().map(scoped));
         self.unresolved
             .extend(other.unresolved.into_iter().map(named));
         for (id, roles) in other.roles {
@@ -188,8 +195,8 @@ impl SchemaSource<'_> {
             match super::schemas::read_schema(self.config, self.settings, &bucket, &key).await {
                 Ok(text) => text,
                 Err(e) => {
-                    out.failures
-                        .push(format!("{e} (agent {agent} action group {})", tool.name));
+                    let note = format!("agent {agent} action group {}", tool.name);
+                    out.failures.push(e.noting(note));
                     return;
                 }
             };
@@ -309,7 +316,7 @@ struct OneAgent {
     observations: Vec<Observation>,
     configs: usize,
     calls: u64,
-    failures: Vec<String>,
+    failures: Vec<ConnectorError>,
     unresolved: Vec<String>,
     role: Option<String>,
     functions: BTreeSet<String>,
@@ -365,18 +372,20 @@ async fn complete_version(
                         tool_changed.insert(tool.name.clone(), millis(group.updated_at()));
                         config.tools.push(tool);
                     }
-                    Err(e) => out.failures.push(format!(
-                        "bedrock-agent:GetAgentActionGroup {id}/{version}/{}: {}",
-                        summary.action_group_id(),
-                        error_text(&e)
+                    Err(e) => out.failures.push(sdk_failure(
+                        format!(
+                            "bedrock-agent:GetAgentActionGroup {id}/{version}/{}",
+                            summary.action_group_id()
+                        ),
+                        &e,
                     )),
                 }
             }
             config.tools.sort();
         }
-        Err(e) => out.failures.push(format!(
-            "bedrock-agent:ListAgentActionGroups {id}/{version}: {}",
-            error_text(&e)
+        Err(e) => out.failures.push(sdk_failure(
+            format!("bedrock-agent:ListAgentActionGroups {id}/{version}"),
+            &e,
         )),
     }
     let kbs = every_page(
@@ -399,9 +408,9 @@ async fn complete_version(
                 .collect();
             config.knowledge_bases.sort();
         }
-        Err(e) => out.failures.push(format!(
-            "bedrock-agent:ListAgentKnowledgeBases {id}/{version}: {}",
-            error_text(&e)
+        Err(e) => out.failures.push(sdk_failure(
+            format!("bedrock-agent:ListAgentKnowledgeBases {id}/{version}"),
+            &e,
         )),
     }
     if config
@@ -425,9 +434,9 @@ async fn complete_version(
                 config.collaborators = list.iter().map(collaborator).collect();
                 config.collaborators.sort();
             }
-            Err(e) => out.failures.push(format!(
-                "bedrock-agent:ListAgentCollaborators {id}/{version}: {}",
-                error_text(&e)
+            Err(e) => out.failures.push(sdk_failure(
+                format!("bedrock-agent:ListAgentCollaborators {id}/{version}"),
+                &e,
             )),
         }
     }
@@ -448,20 +457,26 @@ async fn read_agent(
         Ok(got) => got,
         Err(e) => {
             out.failures
-                .push(format!("bedrock-agent:GetAgent {id}: {}", error_text(&e)));
+                .push(sdk_failure(format!("bedrock-agent:GetAgent {id}"), &e));
             return out;
         }
     };
     let Some(draft) = got.agent() else {
-        out.failures.push(format!(
-            "bedrock-agent:GetAgent {id}: the answer holds no agent"
+        out.failures.push(ConnectorError::failed(
+            FailureClass::Malformed,
+            format!("bedrock-agent:GetAgent {id}"),
+            "the answer holds no agent",
         ));
         return out;
     };
     let Some((account, region)) = account_and_region(draft.agent_arn()) else {
-        out.failures.push(format!(
-            "bedrock-agent:GetAgent {id}: agentArn {:?} names no account and region",
-            draft.agent_arn()
+        out.failures.push(ConnectorError::failed(
+            FailureClass::Malformed,
+            format!("bedrock-agent:GetAgent {id}"),
+            format!(
+                "agentArn {:?} names no account and region",
+                draft.agent_arn()
+            ),
         ));
         return out;
     };
@@ -592,6 +607,7 @@ impl AgentReader<'_> {
         let listing_failed = |out: &OneAgent, what: &str| {
             out.failures
                 .iter()
+                .map(|f| f.to_string())
                 .any(|f| f.contains(what) && f.contains(&format!("{id}/DRAFT")))
         };
         let draft_tools: BTreeSet<&str> = draft.tools.iter().map(|t| t.name.as_str()).collect();
@@ -643,9 +659,9 @@ impl AgentReader<'_> {
         let aliases = match aliases {
             Ok(aliases) => aliases,
             Err(e) => {
-                out.failures.push(format!(
-                    "bedrock-agent:ListAgentAliases {id}: {}",
-                    error_text(&e)
+                out.failures.push(sdk_failure(
+                    format!("bedrock-agent:ListAgentAliases {id}"),
+                    &e,
                 ));
                 return routed;
             }
@@ -694,9 +710,9 @@ impl AgentReader<'_> {
         let versions = match versions {
             Ok(versions) => versions,
             Err(e) => {
-                return out.failures.push(format!(
-                    "bedrock-agent:ListAgentVersions {id}: {}",
-                    error_text(&e)
+                return out.failures.push(sdk_failure(
+                    format!("bedrock-agent:ListAgentVersions {id}"),
+                    &e,
                 ));
             }
         };
@@ -740,15 +756,17 @@ impl AgentReader<'_> {
         let got = match got {
             Ok(got) => got,
             Err(e) => {
-                return out.failures.push(format!(
-                    "bedrock-agent:GetAgentVersion {id}/{version}: {}",
-                    error_text(&e)
+                return out.failures.push(sdk_failure(
+                    format!("bedrock-agent:GetAgentVersion {id}/{version}"),
+                    &e,
                 ));
             }
         };
         let Some(v) = got.agent_version() else {
-            return out.failures.push(format!(
-                "bedrock-agent:GetAgentVersion {id}/{version}: the answer holds no agent version"
+            return out.failures.push(ConnectorError::failed(
+                FailureClass::Malformed,
+                format!("bedrock-agent:GetAgentVersion {id}/{version}"),
+                "the answer holds no agent version",
             ));
         };
         let header = VersionHeader {
@@ -798,7 +816,7 @@ pub async fn read_agents(
         Ok(list) => list.iter().map(|a| a.agent_id().to_string()).collect(),
         Err(e) => {
             read.failures
-                .push(format!("bedrock-agent:ListAgents: {}", error_text(&e)));
+                .push(sdk_failure("bedrock-agent:ListAgents", &e));
             return read;
         }
     };
@@ -967,11 +985,9 @@ mod tests {
         assert_eq!(openapi_operations(json).unwrap(), expected);
         assert_eq!(openapi_operations(yaml).unwrap(), expected);
         assert!(openapi_operations("just: [text").is_err());
-        assert!(
-            openapi_operations("{\"openapi\":\"3.0.0\"}")
-                .unwrap_err()
-                .contains("paths")
-        );
+        let no_paths = openapi_operations("{\"openapi\":\"3.0.0\"}").unwrap_err();
+        assert_eq!(no_paths.class(), crate::FailureClass::Malformed);
+        assert_eq!(no_paths.to_string(), "the OpenAPI schema has no `paths`");
     }
 
     #[test]

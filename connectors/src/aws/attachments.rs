@@ -3,7 +3,9 @@
 //! however many agents and versions use it.
 
 use super::agents::{every_page, millis};
-use super::error_text;
+use crate::ConnectorError;
+use crate::FailureClass;
+use crate::failure::sdk_failure;
 use aws_sdk_bedrock as bedrock;
 use aws_sdk_bedrockagent as bedrock_agent;
 use normalizer::Timestamp;
@@ -15,7 +17,7 @@ use normalizer::inventory::{ContentFilter, DataSource, GuardrailConfig, Knowledg
 pub struct Attached<T> {
     pub found: Option<(Timestamp, T)>,
     pub calls: u64,
-    pub failures: Vec<String>,
+    pub failures: Vec<ConnectorError>,
 }
 
 impl<T> Default for Attached<T> {
@@ -126,16 +128,18 @@ pub async fn read_knowledge_base(
         Ok(got) => match got.knowledge_base {
             Some(kb) => kb,
             None => {
-                out.failures.push(format!(
-                    "bedrock-agent:GetKnowledgeBase {id}: the answer holds no knowledge base"
+                out.failures.push(ConnectorError::failed(
+                    FailureClass::Malformed,
+                    format!("bedrock-agent:GetKnowledgeBase {id}"),
+                    "the answer holds no knowledge base",
                 ));
                 return out;
             }
         },
         Err(e) => {
-            out.failures.push(format!(
-                "bedrock-agent:GetKnowledgeBase {id}: {}",
-                error_text(&e)
+            out.failures.push(sdk_failure(
+                format!("bedrock-agent:GetKnowledgeBase {id}"),
+                &e,
             ));
             return out;
         }
@@ -187,18 +191,20 @@ pub async fn read_knowledge_base(
                             config.data_sources.push(data_source(d));
                         }
                     }
-                    Err(e) => out.failures.push(format!(
-                        "bedrock-agent:GetDataSource {id}/{}: {}",
-                        summary.data_source_id(),
-                        error_text(&e)
+                    Err(e) => out.failures.push(sdk_failure(
+                        format!(
+                            "bedrock-agent:GetDataSource {id}/{}",
+                            summary.data_source_id()
+                        ),
+                        &e,
                     )),
                 }
             }
             config.data_sources.sort();
         }
-        Err(e) => out.failures.push(format!(
-            "bedrock-agent:ListDataSources {id}: {}",
-            error_text(&e)
+        Err(e) => out.failures.push(sdk_failure(
+            format!("bedrock-agent:ListDataSources {id}"),
+            &e,
         )),
     }
     out.found = Some((changed, config));
@@ -224,10 +230,9 @@ pub async fn read_guardrail(
     {
         Ok(got) => got,
         Err(e) => {
-            out.failures.push(format!(
-                "bedrock:GetGuardrail {id} v{}: {}",
-                version.unwrap_or("DRAFT"),
-                error_text(&e)
+            out.failures.push(sdk_failure(
+                format!("bedrock:GetGuardrail {id} v{}", version.unwrap_or("DRAFT")),
+                &e,
             ));
             return out;
         }

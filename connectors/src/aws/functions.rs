@@ -2,7 +2,9 @@
 //! role each runs as (part of the agent's identity), who may invoke it (its resource
 //! policy) and whether it is attached to a VPC (the only place its egress can be seen).
 
-use super::{ApiSettings, error_text, provenance};
+use super::{ApiSettings, provenance};
+use crate::ConnectorError;
+use crate::failure::sdk_failure;
 use normalizer::Timestamp;
 use normalizer::identity::{DeclaredIdentity, Document, IdentityFact, IdentityObservation};
 use std::collections::BTreeSet;
@@ -22,7 +24,7 @@ pub struct FunctionsRead {
     /// Execution roles (ARNs), to be read with the agents' other roles.
     pub roles: BTreeSet<String>,
     pub calls: u64,
-    pub failures: Vec<String>,
+    pub failures: Vec<ConnectorError>,
 }
 
 impl FunctionsRead {
@@ -90,9 +92,9 @@ pub async fn read_functions(
                 });
             }
             Err(e) => {
-                out.failures.push(format!(
-                    "lambda:GetFunctionConfiguration {name}: {}",
-                    error_text(&e)
+                out.failures.push(sdk_failure(
+                    format!("lambda:GetFunctionConfiguration {name}"),
+                    &e,
                 ));
                 continue;
             }
@@ -131,7 +133,7 @@ pub async fn read_functions(
             }
             Err(e) => out
                 .failures
-                .push(format!("lambda:GetPolicy {name}: {}", error_text(&e))),
+                .push(sdk_failure(format!("lambda:GetPolicy {name}"), &e)),
         }
     }
     out

@@ -11,7 +11,10 @@ pub mod schemas;
 pub mod source;
 pub mod wire;
 
+use crate::ConnectorError;
+use crate::FailureClass;
 use crate::api_provenance as provenance;
+use crate::failure::{class_of_sdk, sdk_failure};
 use normalizer::Timestamp;
 use normalizer::identity::{
     DeclaredIdentity, Document, IdentityFact, IdentityObservation, role_key,
@@ -91,28 +94,7 @@ pub struct IdentityRead {
     pub policies_read: usize,
     pub calls: u64,
     /// Each call that failed, with the operation and the role: the rest is still read.
-    pub failures: Vec<String>,
-}
-
-/// The service's own message when it answered, else the whole error chain (connection
-/// refused, timeout, an answer that cannot be parsed …).
-fn error_text<E, R>(e: &aws_sdk_iam::error::SdkError<E, R>) -> String
-where
-    E: std::error::Error + aws_sdk_iam::error::ProvideErrorMetadata + 'static,
-    R: std::fmt::Debug,
-{
-    match e {
-        aws_sdk_iam::error::SdkError::ServiceError(s) => {
-            // An answer the SDK could not read carries no error code; its cause is in the
-            // source chain.
-            if s.err().code().is_some() {
-                s.err().to_string()
-            } else {
-                aws_sdk_iam::error::DisplayErrorContext(s.err()).to_string()
-            }
-        }
-        other => aws_sdk_iam::error::DisplayErrorContext(other).to_string(),
-    }
+    pub failures: Vec<ConnectorError>,
 }
 
 /// Reads every role in `roles` (role keys) as IAM has it now: trust policy, inline
@@ -174,21 +156,24 @@ impl RoleReader<'_> {
             Ok(r) => r,
             Err(e) => {
                 out.failures
-                    .push(format!("iam:GetRole {name}: {}", error_text(&e)));
+                    .push(sdk_failure(format!("iam:GetRole {name}"), &e));
                 return false;
             }
         };
         out.roles_read += 1;
         let Some(r) = got.role() else {
-            out.failures.push(format!(
-                "iam:GetRole {name}: no role in the answer; its policies are not read"
+            out.failures.push(ConnectorError::failed(
+                FailureClass::Malformed,
+                format!("iam:GetRole {name}"),
+                "no role in the answer; its policies are not read",
             ));
             return false;
         };
         if role_key(r.arn()) != *role {
-            out.failures.push(format!(
-                "iam:GetRole {name}: answered for {} (another account?); not used",
-                r.arn()
+            out.failures.push(ConnectorError::failed(
+                FailureClass::Malformed,
+                format!("iam:GetRole {name}"),
+                format!("answered for {} (another account?); not used", r.arn()),
             ));
             return false;
         }
@@ -235,7 +220,7 @@ impl RoleReader<'_> {
                 Ok(p) => inline.extend(p.policy_names().iter().cloned()),
                 Err(e) => {
                     out.failures
-                        .push(format!("iam:ListRolePolicies {name}: {}", error_text(&e)));
+                        .push(sdk_failure(format!("iam:ListRolePolicies {name}"), &e));
                     listed = false;
                     break;
                 }
@@ -262,9 +247,9 @@ impl RoleReader<'_> {
                         )),
                     },
                 ),
-                Err(e) => out.failures.push(format!(
-                    "iam:GetRolePolicy {name} {policy}: {}",
-                    error_text(&e)
+                Err(e) => out.failures.push(sdk_failure(
+                    format!("iam:GetRolePolicy {name} {policy}"),
+                    &e,
                 )),
             }
         }
@@ -300,9 +285,9 @@ impl RoleReader<'_> {
                         .filter_map(|a| a.policy_arn().map(str::to_string)),
                 ),
                 Err(e) => {
-                    out.failures.push(format!(
-                        "iam:ListAttachedRolePolicies {name}: {}",
-                        error_text(&e)
+                    out.failures.push(sdk_failure(
+                        format!("iam:ListAttachedRolePolicies {name}"),
+                        &e,
                     ));
                     listed = false;
                     break;
@@ -337,13 +322,15 @@ impl RoleReader<'_> {
                 .map(str::to_string),
             Err(e) => {
                 out.failures
-                    .push(format!("iam:GetPolicy {arn}: {}", error_text(&e)));
+                    .push(sdk_failure(format!("iam:GetPolicy {arn}"), &e));
                 return;
             }
         };
         let Some(version) = version else {
-            out.failures.push(format!(
-                "iam:GetPolicy {arn}: no default version in the answer"
+            out.failures.push(ConnectorError::failed(
+                FailureClass::Malformed,
+                format!("iam:GetPolicy {arn}"),
+                "no default version in the answer",
             ));
             return;
         };
@@ -358,15 +345,17 @@ impl RoleReader<'_> {
         let answer = match got {
             Ok(v) => v,
             Err(e) => {
-                return out.failures.push(format!(
-                    "iam:GetPolicyVersion {arn} {version}: {}",
-                    error_text(&e)
+                return out.failures.push(sdk_failure(
+                    format!("iam:GetPolicyVersion {arn} {version}"),
+                    &e,
                 ));
             }
         };
         let Some(doc) = answer.policy_version().and_then(|v| v.document()) else {
-            out.failures.push(format!(
-                "iam:GetPolicyVersion {arn} {version}: no document in the answer"
+            out.failures.push(ConnectorError::failed(
+                FailureClass::Malformed,
+                format!("iam:GetPolicyVersion {arn} {version}"),
+                "no document in the answer",
             ));
             return;
         };
@@ -607,7 +596,7 @@ impl TrailState {
 pub struct TrailRead {
     pub trails: Vec<TrailState>,
     pub calls: u64,
-    pub failures: Vec<String>,
+    pub failures: Vec<ConnectorError>,
 }
 
 /// Every trail visible from the region, with whether it is logging and which events its
@@ -626,8 +615,11 @@ pub async fn read_trails(config: &aws_config::SdkConfig) -> TrailRead {
     {
         Ok(t) => t.trail_list,
         Err(e) => {
-            out.failures
-                .push(format!("cloudtrail:DescribeTrails: {}", text(&e)));
+            out.failures.push(ConnectorError::failed(
+                class_of_sdk(&e),
+                "cloudtrail:DescribeTrails",
+                text(&e),
+            ));
             return out;
         }
     };
@@ -638,8 +630,11 @@ pub async fn read_trails(config: &aws_config::SdkConfig) -> TrailRead {
         let logging = match ct.get_trail_status().name(&id).send().await {
             Ok(s) => s.is_logging,
             Err(e) => {
-                out.failures
-                    .push(format!("cloudtrail:GetTrailStatus {name}: {}", text(&e)));
+                out.failures.push(ConnectorError::failed(
+                    class_of_sdk(&e),
+                    format!("cloudtrail:GetTrailStatus {name}"),
+                    text(&e),
+                ));
                 None
             }
         };
@@ -693,9 +688,11 @@ pub async fn read_trails(config: &aws_config::SdkConfig) -> TrailRead {
                     }
                 }
             }
-            Err(e) => out
-                .failures
-                .push(format!("cloudtrail:GetEventSelectors {name}: {}", text(&e))),
+            Err(e) => out.failures.push(ConnectorError::failed(
+                class_of_sdk(&e),
+                format!("cloudtrail:GetEventSelectors {name}"),
+                text(&e),
+            )),
         }
         out.trails.push(TrailState {
             name,
@@ -731,30 +728,35 @@ pub enum InvocationLogging {
 
 /// The account the credentials belong to: only that account's agents can be missing
 /// from its listings.
-pub async fn caller_account(config: &aws_config::SdkConfig) -> Result<String, String> {
+pub async fn caller_account(config: &aws_config::SdkConfig) -> Result<String, ConnectorError> {
     let answer = aws_sdk_sts::Client::new(config)
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| format!("sts:GetCallerIdentity: {}", error_text(&e)))?;
-    answer
-        .account()
-        .map(str::to_string)
-        .ok_or_else(|| "sts:GetCallerIdentity: the answer names no account".to_string())
+        .map_err(|e| sdk_failure("sts:GetCallerIdentity", &e))?;
+    answer.account().map(str::to_string).ok_or_else(|| {
+        ConnectorError::failed(
+            FailureClass::Malformed,
+            "sts:GetCallerIdentity",
+            "the answer names no account",
+        )
+    })
 }
 
 pub async fn read_invocation_logging(
     config: &aws_config::SdkConfig,
-) -> Result<InvocationLogging, String> {
+) -> Result<InvocationLogging, ConnectorError> {
     let bedrock = aws_sdk_bedrock::Client::new(config);
     let answer = bedrock
         .get_model_invocation_logging_configuration()
         .send()
         .await
         .map_err(|e| {
-            format!(
-                "bedrock:GetModelInvocationLoggingConfiguration: {}",
-                aws_sdk_bedrock::error::DisplayErrorContext(&e)
+            let text = aws_sdk_bedrock::error::DisplayErrorContext(&e).to_string();
+            ConnectorError::failed(
+                class_of_sdk(&e),
+                "bedrock:GetModelInvocationLoggingConfiguration",
+                text,
             )
         })?;
     let Some(c) = answer.logging_config() else {

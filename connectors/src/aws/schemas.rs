@@ -3,6 +3,8 @@
 //! other call.
 
 use super::{ApiSettings, Wire};
+use crate::failure::class_of_store;
+use crate::{ConnectorError, FailureClass};
 use aws_credential_types::provider::ProvideCredentials;
 use object_store::ObjectStoreExt;
 use object_store::aws::AwsCredential;
@@ -39,16 +41,21 @@ pub async fn read_schema(
     settings: &ApiSettings,
     bucket: &str,
     key: &str,
-) -> Result<String, String> {
+) -> Result<String, ConnectorError> {
     let call = format!("s3:GetObject s3://{bucket}/{key}");
+    let failed = |class, detail: String| ConnectorError::failed(class, call.clone(), detail);
+    let store_failed = |e: object_store::Error| failed(class_of_store(&e), e.to_string());
     if let Wire::Replay(replay) = &settings.wire {
-        return replay
-            .object(&settings.region, bucket, key)
-            .ok_or_else(|| format!("{call}: the recording has no answer for it"));
+        return replay.object(&settings.region, bucket, key).ok_or_else(|| {
+            failed(
+                FailureClass::NotRecorded,
+                "the recording has no answer for it".into(),
+            )
+        });
     }
     let credentials = config
         .credentials_provider()
-        .ok_or_else(|| format!("{call}: no AWS credentials"))?;
+        .ok_or_else(|| failed(FailureClass::Auth, "no AWS credentials".into()))?;
     let mut builder = object_store::aws::AmazonS3Builder::new()
         .with_bucket_name(bucket)
         .with_region(&settings.region)
@@ -59,20 +66,24 @@ pub async fn read_schema(
             .with_virtual_hosted_style_request(false)
             .with_allow_http(endpoint.starts_with("http://"));
     }
-    let store = builder.build().map_err(|e| format!("{call}: {e}"))?;
+    let store = builder.build().map_err(store_failed)?;
     let bytes = store
         .get(&object_store::path::Path::from(key))
         .await
-        .map_err(|e| format!("{call}: {e}"))?
+        .map_err(store_failed)?
         .bytes()
         .await
-        .map_err(|e| format!("{call}: {e}"))?;
-    let text = String::from_utf8(bytes.to_vec())
-        .map_err(|_| format!("{call}: the schema is not UTF-8 text"))?;
+        .map_err(store_failed)?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+        failed(
+            FailureClass::Malformed,
+            "the schema is not UTF-8 text".into(),
+        )
+    })?;
     if let Wire::Record(recorder) = &settings.wire {
         recorder
             .keep_object(&settings.region, bucket, key, &text)
-            .map_err(|e| format!("{call}: cannot record it: {e}"))?;
+            .map_err(|e| failed(FailureClass::Io, format!("cannot record it: {e}")))?;
     }
     Ok(text)
 }

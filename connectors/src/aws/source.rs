@@ -6,11 +6,11 @@
 use super::agents::AgentsRead;
 use super::functions::{FunctionNetwork, FunctionsRead};
 use super::{ApiSettings, InvocationLogging, TrailState, Wire};
-use crate::ConnectorError;
 use crate::source::{
     AgentView, ApiSource, ApiSummary, ApiWire, Context, Peers, Source, SourceSummary, Step,
     load_state, save_state, snapshot,
 };
+use crate::{ConnectorError, FailureClass};
 use normalizer::coverage::{Judgement, Weight};
 use normalizer::inventory::{AgentInventory, InventoryHistory};
 use normalizer::{Layer, Timestamp};
@@ -56,7 +56,7 @@ struct Declared {
     inventory_facts: usize,
     inventory_changes: usize,
     logging_by_region: BTreeMap<String, InvocationLogging>,
-    read_failures: Vec<String>,
+    read_failures: Vec<ConnectorError>,
     runtimes: usize,
     gateways: usize,
     memories: usize,
@@ -107,7 +107,8 @@ impl AwsApiSource {
             ApiWire::Record(dir) => match super::wire::Recorder::create(dir) {
                 Ok(r) => Wire::Record(r),
                 Err(e) => {
-                    let failure = format!("cannot record into {}: {e}", dir.display());
+                    let what = format!("cannot record into {}", dir.display());
+                    let failure = ConnectorError::failed(FailureClass::Io, what, e.to_string());
                     self.summary.failures.push(failure);
                     return None;
                 }
@@ -115,7 +116,12 @@ impl AwsApiSource {
             ApiWire::Replay(dir) => match super::wire::Replay::open(dir) {
                 Ok(r) => Wire::Replay(r),
                 Err(e) => {
-                    self.summary.failures.push(e.to_string());
+                    let class = match e {
+                        super::wire::ReplayError::Read { .. } => FailureClass::Io,
+                        super::wire::ReplayError::Line { .. } => FailureClass::Malformed,
+                    };
+                    let failure = ConnectorError::from_text(class, &e.to_string());
+                    self.summary.failures.push(failure);
                     return None;
                 }
             },
@@ -232,8 +238,8 @@ async fn read_agents(
     let account = match super::caller_account(&super::sdk_config(settings).await).await {
         Ok(account) => Some(account),
         Err(e) => {
-            declared.read_failures.push(format!(
-                "{e} (without the account, agents deleted from AWS are not recorded as removed)"
+            declared.read_failures.push(e.noting(
+                "without the account, agents deleted from AWS are not recorded as removed",
             ));
             None
         }
@@ -274,7 +280,7 @@ async fn read_agents(
             Ok(logging) => {
                 declared.logging_by_region.insert(region.clone(), logging);
             }
-            Err(e) if several => declared.read_failures.push(format!("{region}: {e}")),
+            Err(e) if several => declared.read_failures.push(e.within(region)),
             Err(e) => declared.read_failures.push(e),
         }
     }

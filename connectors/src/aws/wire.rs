@@ -330,7 +330,7 @@ impl HttpConnector for Replay {
         };
         let Some(exchange) = found else {
             return HttpConnectorFuture::ready(Err(ConnectorError::other(
-                format!("the recording has no answer for {call}").into(),
+                Box::new(crate::failure::NotRecorded(call.to_string())),
                 None,
             )));
         };

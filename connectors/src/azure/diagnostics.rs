@@ -11,7 +11,7 @@
 
 use crate::ConnectorError;
 use crate::location::Opened;
-use crate::records::{Listing, Mapped, Output};
+use crate::records::{Listing, Mapped, NotARecord, Output};
 use normalizer::event::{CloudContext, Target};
 use normalizer::inventory::{InventorySnapshot, Observation};
 use normalizer::{
@@ -141,7 +141,7 @@ pub fn coverage(
 }
 
 impl crate::records::lines::RecordMap for DiagnosticsMapper {
-    fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, String> {
+    fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, NotARecord> {
         let record: Value =
             serde_json::from_slice(bytes).map_err(|e| format!("not a JSON log record: {e}"))?;
         let text = |v: &Value, k: &str| {

@@ -7,8 +7,10 @@
 
 use super::{ARM_SCOPE, CLASSIC_API, FOUNDRY_SCOPE};
 use crate::ConnectorError;
+use crate::FailureClass;
+use crate::failure::rest_failure;
 use crate::location::Opened;
-use crate::records::{Listing, Mapped, Output};
+use crate::records::{Listing, Mapped, NotARecord, Output};
 use crate::rest::{Call, RestClient, RestError};
 use normalizer::event::{CloudContext, Target};
 use normalizer::inventory::InventorySnapshot;
@@ -71,7 +73,7 @@ pub struct Pulled {
     pub files: Vec<(String, Vec<u8>)>,
     pub tool_calls: usize,
     pub activity: usize,
-    pub failures: Vec<String>,
+    pub failures: Vec<ConnectorError>,
 }
 
 /// The agents of one source, by subscription, account and project.
@@ -267,9 +269,12 @@ pub async fn pull_runs(
     let mut budget = limits.max_pages;
     let mut cut = false;
     let fail = |out: &mut Pulled, what: String, e: RestError| {
-        out.failures.push(format!(
-            "account {}, project {}: {what}: {e}",
-            project.account, project.project
+        out.failures.push(rest_failure(
+            format!(
+                "account {}, project {}: {what}",
+                project.account, project.project
+            ),
+            &e,
         ));
     };
     let threads = match newest_first(client, &service, &base("threads"), &mut budget, recent).await
@@ -367,9 +372,13 @@ pub async fn pull_runs(
         }
     }
     if cut {
-        out.failures.push(format!(
-            "account {}, project {}: runs remain past {} pages (logging_max_pages); the next scan reads them",
-            project.account, project.project, limits.max_pages
+        out.failures.push(ConnectorError::failed(
+            FailureClass::Limit,
+            format!("account {}, project {}", project.account, project.project),
+            format!(
+                "runs remain past {} pages (logging_max_pages); the next scan reads them",
+                limits.max_pages
+            ),
         ));
     }
     done.retain(|_, created| *created >= window);
@@ -403,7 +412,7 @@ pub async fn pull_activity(
     ) {
         Ok(u) => u,
         Err(e) => {
-            out.failures.push(e.to_string());
+            out.failures.push(e.into());
             return None;
         }
     };
@@ -421,8 +430,9 @@ pub async fn pull_activity(
         let page = match client.json(Call::get("arm", url, ARM_SCOPE)).await {
             Ok(p) => p,
             Err(e) => {
-                out.failures.push(format!(
-                    "subscription {subscription}: Activity Log not read: {e}"
+                out.failures.push(rest_failure(
+                    format!("subscription {subscription}: Activity Log not read"),
+                    &e,
                 ));
                 return None;
             }
@@ -487,8 +497,10 @@ pub async fn pull_activity(
             Some(link) => match url::Url::parse(link) {
                 Ok(u) => Some(u),
                 Err(e) => {
-                    out.failures.push(format!(
-                        "subscription {subscription}: Activity Log nextLink {link:?} is not a URL: {e}"
+                    out.failures.push(ConnectorError::failed(
+                        FailureClass::Malformed,
+                        format!("subscription {subscription}"),
+                        format!("Activity Log nextLink {link:?} is not a URL: {e}"),
                     ));
                     break;
                 }
@@ -502,10 +514,7 @@ pub async fn pull_activity(
             .push((format!("activity/{subscription}/{day}/{name}.jsonl"), bytes));
     }
     if cut {
-        out.failures.push(format!(
-            "subscription {subscription}: Activity Log entries remain past {} pages (logging_max_pages); the next scan reads the same window again and skips what it already has",
-            limits.max_pages
-        ));
+        out.failures.push(ConnectorError::failed(FailureClass::Limit, format!("subscription {subscription}"), format!("Activity Log entries remain past {} pages (logging_max_pages); the next scan reads the same window again and skips what it already has", limits.max_pages)));
     } else {
         let next = Timestamp(now.millis() - ACTIVITY_SETTLE_MS).max(state.from);
         state.from = next;
@@ -573,7 +582,7 @@ pub fn coverage(
 }
 
 impl crate::records::lines::RecordMap for LogMapper {
-    fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, String> {
+    fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, NotARecord> {
         let line: Value =
             serde_json::from_slice(bytes).map_err(|e| format!("not a JSON line: {e}"))?;
         let field = |k: &str| text(&line, &format!("/{k}")).map(str::to_string);

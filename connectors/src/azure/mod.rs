@@ -10,7 +10,10 @@ pub mod diagnostics;
 pub mod logs;
 pub mod source;
 
+use crate::ConnectorError;
+use crate::FailureClass;
 use crate::api_provenance as provenance;
+use crate::failure::rest_failure;
 use crate::rest::{Bearer, Call, RestClient, RestError};
 use normalizer::inventory::{
     ContentFilter, Fact, Guardrail, GuardrailConfig, InventorySnapshot, Observation, RoleGrant,
@@ -101,10 +104,12 @@ pub struct EntraCredential {
 }
 
 impl EntraCredential {
-    pub fn from_environment(kind: CredentialKind) -> Result<EntraCredential, String> {
+    pub fn from_environment(kind: CredentialKind) -> Result<EntraCredential, ConnectorError> {
         crate::rest::use_ring_for_tls();
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let failed = |what: &str, e: azure_core::Error| format!("{what}: {e}");
+        let failed = |what: &str, e: azure_core::Error| {
+            ConnectorError::failed(FailureClass::Auth, what, e.to_string())
+        };
         let kind = match kind {
             CredentialKind::Auto if env("AZURE_CLIENT_SECRET").is_some() => {
                 CredentialKind::ClientSecret
@@ -126,7 +131,11 @@ impl EntraCredential {
                         env("AZURE_CLIENT_ID"),
                         env("AZURE_CLIENT_SECRET"),
                     ) else {
-                        return Err("a client secret needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET".into());
+                        return Err(ConnectorError::failed(
+                            FailureClass::Auth,
+                            "a client secret needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
+                            "",
+                        ));
                     };
                     let credential = azure_identity::ClientSecretCredential::new(
                         &tenant,
@@ -165,12 +174,14 @@ impl EntraCredential {
 
 #[async_trait::async_trait]
 impl Bearer for EntraCredential {
-    async fn token(&self, audience: &str) -> Result<String, String> {
+    async fn token(&self, audience: &str) -> Result<String, ConnectorError> {
         self.inner
             .get_token(&[audience], None)
             .await
             .map(|t| t.token.secret().to_string())
-            .map_err(|e| crate::rest::error_chain(&e))
+            .map_err(|e| {
+                ConnectorError::from_text(FailureClass::Auth, &crate::rest::error_chain(&e))
+            })
     }
 
     fn describe(&self) -> String {
@@ -199,7 +210,7 @@ pub struct AzureRead {
     pub accounts: usize,
     pub projects: usize,
     pub agents: usize,
-    pub failures: Vec<String>,
+    pub failures: Vec<ConnectorError>,
     /// Keyed by `SUBSCRIPTION/ACCOUNT` ([`telemetry_key`]).
     pub telemetry: BTreeMap<String, AccountTelemetry>,
     /// The projects whose data plane answered, for reading their runs.
@@ -298,7 +309,7 @@ pub async fn read(
         ) {
             Ok(u) => u,
             Err(e) => {
-                out.failures.push(e.to_string());
+                out.failures.push(e.into());
                 continue;
             }
         };
@@ -308,8 +319,9 @@ pub async fn read(
                     .filter(|a| a["kind"] == "AIServices")
                     .map(|a| (subscription.clone(), a)),
             ),
-            Err(e) => out.failures.push(format!(
-                "subscription {subscription}: accounts not listed: {e}"
+            Err(e) => out.failures.push(rest_failure(
+                format!("subscription {subscription}: accounts not listed"),
+                &e,
             )),
         }
     }
@@ -389,7 +401,7 @@ impl AccountRead {
     fn fail(&mut self, account: &str, what: &str, e: RestError) {
         self.out
             .failures
-            .push(format!("account {account}: {what}: {e}"));
+            .push(rest_failure(format!("account {account}: {what}"), &e));
     }
 }
 
@@ -613,9 +625,10 @@ async fn read_project(
         .as_str()
         .and_then(|e| url::Url::parse(e).ok())
     else {
-        read.out.failures.push(format!(
-            "account {}, project {project_name}: ARM gives no \"AI Foundry API\" endpoint; its agents are not read",
-            at.name
+        read.out.failures.push(ConnectorError::failed(
+            FailureClass::Malformed,
+            format!("account {}, project {project_name}", at.name),
+            "ARM gives no \"AI Foundry API\" endpoint; its agents are not read",
         ));
         return;
     };

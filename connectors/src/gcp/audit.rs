@@ -9,7 +9,7 @@
 
 use crate::ConnectorError;
 use crate::location::Opened;
-use crate::records::{Listing, Mapped, Output};
+use crate::records::{Listing, Mapped, NotARecord, Output};
 use normalizer::event::{CloudContext, Target};
 use normalizer::inventory::{InventorySnapshot, Observation};
 use normalizer::{
@@ -332,7 +332,7 @@ impl AuditMapper {
         entry: &Value,
         object: &str,
         index: u64,
-    ) -> Result<Output, String> {
+    ) -> Result<Output, NotARecord> {
         let labels = |k: &str| text(entry, &format!("/resource/labels/{k}"));
         let (Some(id), Some(location), Some(project)) = (
             labels("reasoning_engine_id"),
@@ -372,7 +372,7 @@ impl AuditMapper {
 
 impl crate::records::lines::RecordMap for AuditMapper {
     /// One `LogEntry` line → an event, or the reason it is not one.
-    fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, String> {
+    fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, NotARecord> {
         let entry: Value =
             serde_json::from_slice(bytes).map_err(|e| format!("not a JSON log entry: {e}"))?;
         let runtime = runtime_log_of(object)

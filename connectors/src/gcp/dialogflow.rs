@@ -3,7 +3,10 @@
 //! functions), read with the Dialogflow v3beta1 REST API where it is enabled.
 
 use super::{GcpSettings, google_list};
+use crate::ConnectorError;
+use crate::FailureClass;
 use crate::api_provenance as provenance;
+use crate::failure::rest_failure;
 use crate::rest::{RestClient, RestError};
 use normalizer::inventory::{
     Fact, InventorySnapshot, Observation, Tool, ToolOperation, VersionConfig,
@@ -34,7 +37,7 @@ pub struct AgentLogging {
 pub struct DialogflowRead {
     pub observations: Vec<Observation>,
     pub agents: usize,
-    pub failures: Vec<String>,
+    pub failures: Vec<ConnectorError>,
     /// Projects where the API is not enabled: said, not a failure.
     pub not_enabled: Vec<String>,
     /// Agent key → its logging settings.
@@ -85,8 +88,10 @@ pub async fn read_project(
         let agents = match listed {
             Ok((agents, false)) => agents,
             Ok((_, true)) => {
-                out.failures.push(format!(
-                    "project {project}, {location}: more than {MAX_PAGES} pages of Dialogflow agents; not inventoried"
+                out.failures.push(ConnectorError::failed(
+                    FailureClass::Limit,
+                    format!("project {project}, {location}"),
+                    format!("more than {MAX_PAGES} pages of Dialogflow agents; not inventoried"),
                 ));
                 continue;
             }
@@ -97,8 +102,9 @@ pub async fn read_project(
                 return out;
             }
             Err(e) => {
-                out.failures.push(format!(
-                    "project {project}, {location}: Dialogflow agents not listed: {e}"
+                out.failures.push(rest_failure(
+                    format!("project {project}, {location}: Dialogflow agents not listed"),
+                    &e,
                 ));
                 continue;
             }
@@ -118,7 +124,7 @@ pub async fn read_project(
                 id,
                 qualifier: None,
             };
-            let mut unresolved = Vec::new();
+            let scope = format!("project {project}, {location}, agent {name}");
             let list = |what: &'static str, key: &'static str| {
                 let url = settings.url(&host(location), &format!("/v3beta1/{name}/{what}"));
                 async move {
@@ -131,26 +137,28 @@ pub async fn read_project(
             let tools = match list("tools", "tools").await {
                 Ok((tools, more)) => {
                     if more {
-                        unresolved.push(format!("tools past {MAX_PAGES} pages not read"));
+                        out.failures.push(ConnectorError::failed(
+                            FailureClass::Limit,
+                            scope.clone(),
+                            format!("tools past {MAX_PAGES} pages not read"),
+                        ));
                     }
                     tools
                 }
                 Err(e) => {
-                    unresolved.push(format!("tools not read: {e}"));
+                    out.failures
+                        .push(rest_failure(format!("{scope}: tools not read"), &e));
                     Vec::new()
                 }
             };
             let playbooks = match list("playbooks", "playbooks").await {
                 Ok((playbooks, _)) => playbooks,
                 Err(e) => {
-                    unresolved.push(format!("playbooks not read: {e}"));
+                    out.failures
+                        .push(rest_failure(format!("{scope}: playbooks not read"), &e));
                     Vec::new()
                 }
             };
-            for u in &unresolved {
-                out.failures
-                    .push(format!("project {project}, {location}, agent {name}: {u}"));
-            }
             let config = agent_config(agent, &tools, &playbooks);
             out.logging.insert(
                 agent_ref.key(),

@@ -12,7 +12,10 @@ pub mod dialogflow;
 pub mod logging;
 pub mod source;
 
+use crate::ConnectorError;
+use crate::FailureClass;
 use crate::api_provenance as provenance;
+use crate::failure::rest_failure;
 use crate::rest::{Bearer, Call, RestClient, RestError};
 use normalizer::inventory::{EngineConfig, Fact, InventorySnapshot, Observation};
 use normalizer::{AgentRef, Coverage, CoverageStatus, Layer, Provider, Timestamp};
@@ -76,12 +79,15 @@ pub struct GoogleAdc {
 }
 
 impl GoogleAdc {
-    pub fn from_environment() -> Result<GoogleAdc, String> {
+    pub fn from_environment() -> Result<GoogleAdc, ConnectorError> {
         crate::rest::use_ring_for_tls();
         let credentials = google_cloud_auth::credentials::Builder::default()
             .with_scopes([CLOUD_PLATFORM])
             .build_access_token_credentials()
-            .map_err(|e| format!("no Google credentials: {}", crate::rest::error_chain(&e)))?;
+            .map_err(|e| {
+                let chain = crate::rest::error_chain(&e);
+                ConnectorError::failed(FailureClass::Auth, "no Google credentials", chain)
+            })?;
         Ok(GoogleAdc {
             credentials,
             described: describe_adc(),
@@ -117,12 +123,14 @@ fn describe_adc() -> String {
 
 #[async_trait::async_trait]
 impl Bearer for GoogleAdc {
-    async fn token(&self, _audience: &str) -> Result<String, String> {
+    async fn token(&self, _audience: &str) -> Result<String, ConnectorError> {
         self.credentials
             .access_token()
             .await
             .map(|t| t.token)
-            .map_err(|e| crate::rest::error_chain(&e))
+            .map_err(|e| {
+                ConnectorError::from_text(FailureClass::Auth, &crate::rest::error_chain(&e))
+            })
     }
 
     fn describe(&self) -> String {
@@ -176,10 +184,22 @@ pub enum ModelLogging {
         destination: Option<String>,
     },
     Off,
-    /// The call failed; Google's reason.
+    /// The call failed; Google's reason, and its class (absent in states stored before
+    /// failures were classed).
     Unreadable {
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        class: Option<FailureClass>,
     },
+}
+
+impl ModelLogging {
+    fn unreadable(e: &RestError) -> Self {
+        ModelLogging::Unreadable {
+            reason: e.to_string(),
+            class: Some(e.class()),
+        }
+    }
 }
 
 /// The key of a model's logging state: `PROJECT/LOCATION/MODEL`.
@@ -217,9 +237,9 @@ pub async fn read_model_logging(
                     }
                     _ => ModelLogging::Off,
                 },
-                Err(e) => ModelLogging::Unreadable { reason: e.to_string() },
+                Err(e) => ModelLogging::unreadable(&e),
             },
-            Err(e) => ModelLogging::Unreadable { reason: e.to_string() },
+            Err(e) => ModelLogging::unreadable(&e),
         };
         (model_key(&project, &location, &model), state)
     })
@@ -233,7 +253,7 @@ pub struct GcpRead {
     pub observations: Vec<Observation>,
     pub engines: usize,
     /// Each call that failed, with the project and location: the rest is still read.
-    pub failures: Vec<String>,
+    pub failures: Vec<ConnectorError>,
     /// What the API does not say, per engine.
     pub unresolved: Vec<String>,
     pub projects: BTreeMap<String, ProjectTelemetry>,
@@ -290,8 +310,9 @@ async fn read_project(
         let engines = match list_engines(client, settings, &project, location).await {
             Ok(engines) => engines,
             Err(e) => {
-                out.failures.push(format!(
-                    "project {project}, {location}: reasoning engines not listed: {e}"
+                out.failures.push(rest_failure(
+                    format!("project {project}, {location}: reasoning engines not listed"),
+                    &e,
                 ));
                 continue;
             }
@@ -301,8 +322,10 @@ async fn read_project(
         let mut listed: BTreeSet<String> = BTreeSet::new();
         for engine in &engines {
             let Some(name) = engine.get("name").and_then(|n| n.as_str()) else {
-                out.failures.push(format!(
-                    "project {project}, {location}: a reasoning engine without a name in the answer; not inventoried"
+                out.failures.push(ConnectorError::failed(
+                    FailureClass::Malformed,
+                    format!("project {project}, {location}"),
+                    "a reasoning engine without a name in the answer; not inventoried",
                 ));
                 continue;
             };
@@ -377,8 +400,10 @@ async fn read_project(
             policies,
         ),
         Err(e) => {
-            out.failures
-                .push(format!("project {project}: IAM policy not read: {e}"));
+            out.failures.push(rest_failure(
+                format!("project {project}: IAM policy not read"),
+                &e,
+            ));
             for (.., config) in &mut read {
                 config.unresolved.push(format!(
                     "project roles: the IAM policy of {project} could not be read"
@@ -1253,7 +1278,9 @@ fn prompt_logging(
                 destination.as_deref().unwrap_or("no destination")
             )),
             Some(ModelLogging::Off) => off.push(model.to_string()),
-            Some(ModelLogging::Unreadable { reason }) => unknown.push(format!("{model}: {reason}")),
+            Some(ModelLogging::Unreadable { reason, .. }) => {
+                unknown.push(format!("{model}: {reason}"))
+            }
             None => unknown.push(format!("{model}: not read yet (the next scan reads it)")),
         }
     }
@@ -1513,6 +1540,7 @@ mod tests {
 
         let denied = ModelLogging::Unreadable {
             reason: "403 Permission denied".into(),
+            class: Some(FailureClass::Denied),
         };
         let (setting, how) = statement(&[("gemini-2.5-pro", Some(&denied)), ("text-bison", None)]);
         assert!(

@@ -5,12 +5,13 @@
 
 use super::logging::{PullLimits, PullState};
 use super::{GcpSettings, GoogleAdc, ModelLogging, ProjectTelemetry};
-use crate::ConnectorError;
+use crate::failure::rest_failure;
 use crate::rest::RestClient;
 use crate::source::{
     AgentView, ApiSource, ApiSummary, Context, GcpSummary, Peers, Source, SourceSummary, Step,
     judge_each, load_state, record_read, save_state, snapshot,
 };
+use crate::{ConnectorError, FailureClass};
 use normalizer::coverage::{Judgement, Weight};
 use normalizer::inventory::{AgentInventory, InventorySnapshot};
 use normalizer::{AgentRef, Coverage, Provider, Timestamp};
@@ -188,7 +189,7 @@ async fn pull_audit_logs(
     snapshot: &InventorySnapshot,
     doc: &mut GcpTelemetryDoc,
     limits: PullLimits,
-) -> Result<(u64, Vec<String>), ConnectorError> {
+) -> Result<(u64, Vec<ConnectorError>), ConnectorError> {
     // Every engine's identity, in every project's query: an engine calls into other
     // projects too (engines are named by project number, the settings by project id).
     let principals: BTreeSet<String> = snapshot
@@ -216,8 +217,9 @@ async fn pull_audit_logs(
         let pulled = match read {
             Ok(pulled) => pulled,
             Err(e) => {
-                failures.push(format!(
-                    "{project}: audit logs not read through the Logging API: {e}"
+                failures.push(rest_failure(
+                    format!("{project}: audit logs not read through the Logging API"),
+                    &e,
                 ));
                 continue;
             }
@@ -228,11 +230,7 @@ async fn pull_audit_logs(
         entries += pulled.entries as u64;
         tracing::info!(source = %settings.source, %project, entries = pulled.entries, repeated = pulled.repeated, more = pulled.more, "read audit-log entries from the Logging API");
         if pulled.more {
-            failures.push(format!(
-                "{project}: audit-log entries remain past {} pages of the Logging API (logging_max_pages); the next scan continues from {}",
-                limits.max_pages,
-                pulled.state.resume_at.as_deref().unwrap_or("the same point")
-            ));
+            failures.push(ConnectorError::failed(FailureClass::Limit, project.clone(), format!("audit-log entries remain past {} pages of the Logging API (logging_max_pages); the next scan continues from {}", limits.max_pages, pulled.state.resume_at.as_deref().unwrap_or("the same point"))));
         }
         doc.logging.insert(project, pulled.state);
     }
@@ -268,9 +266,11 @@ async fn read_model_logging(
     }
     let read = super::read_model_logging(client, settings, models).await;
     for (key, state) in &read {
-        if let ModelLogging::Unreadable { reason } = state {
-            summary.failures.push(format!(
-                "{key}: request-response logging not read: {reason}"
+        if let ModelLogging::Unreadable { reason, class } = state {
+            summary.failures.push(ConnectorError::failed(
+                class.unwrap_or(FailureClass::Refused),
+                key.clone(),
+                format!("request-response logging not read: {reason}"),
             ));
         }
     }

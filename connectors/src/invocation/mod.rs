@@ -10,7 +10,7 @@ use crate::ConnectorError;
 use crate::attribution::Attribution;
 use crate::location::Opened;
 use crate::records::lines::read_json_lines;
-use crate::records::{FileCounts, Listing, Mapped, Output, ReadFailure};
+use crate::records::{FileCounts, Listing, Mapped, NotARecord, Output, ReadFailure};
 use normalizer::coverage::{Coverage, CoverageStatus};
 use normalizer::event::{CloudContext, PromptContent, Target};
 use normalizer::identity::role_key;
@@ -142,7 +142,7 @@ impl InvocationMapper {
         }
     }
 
-    fn map(&self, object: &str, index: u64, bytes: &[u8]) -> Result<Mapped, String> {
+    fn map(&self, object: &str, index: u64, bytes: &[u8]) -> Result<Mapped, NotARecord> {
         let rec: Record<'_> = serde_json::from_slice(bytes)
             .map_err(|e| format!("not a model invocation log record: {e}"))?;
         if rec

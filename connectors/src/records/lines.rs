@@ -2,7 +2,7 @@
 //! exports, resource-log archives, what API sources pull): reading them, and the shared
 //! mapper that says each model an agent was seen calling once.
 
-use super::{FileCounts, Output, Quarantined, ReadFailure};
+use super::{FileCounts, NotARecord, Output, Quarantined, ReadFailure};
 use normalizer::inventory::{Fact, Observation, Provenance, ProvenanceKind, RecordRef};
 use normalizer::{AgentRef, Outcome, RawPointer, Timestamp};
 use std::io::{BufRead, BufReader, Read};
@@ -120,7 +120,7 @@ impl<A> SightingMapper<A> {
 pub trait RecordMap {
     /// Line `index` of `object` → its event (or the facts it proves), or the reason it is
     /// not a record.
-    fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, String>;
+    fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, NotARecord>;
 }
 
 /// Reads one object of such a source; a line that is no record is quarantined with the
@@ -139,7 +139,7 @@ pub fn read_records(
 
 /// Maps one line (by its index in the object) to an output, or gives the reason it is not
 /// a record.
-pub(crate) type LineMapper<'a> = dyn FnMut(u64, &[u8]) -> Result<Output, String> + 'a;
+pub(crate) type LineMapper<'a> = dyn FnMut(u64, &[u8]) -> Result<Output, NotARecord> + 'a;
 
 /// Reads a JSON-lines object (gzip detected from its first bytes), handing each line to
 /// `map`; a line `map` refuses, an oversized line, or damage that stops the reading is

@@ -124,6 +124,10 @@ pub(crate) fn excerpt(bytes: &[u8]) -> String {
 
 /// The file could not be read to its end for a reason outside its content (the store or
 /// the network failed): nothing of it is final, and it must be read again.
+/// Why a line is not a record: the reason it is quarantined with. Not a failure of the
+/// read, which goes on with the next line, so not a `ConnectorError`.
+pub type NotARecord = String;
+
 #[derive(Debug, thiserror::Error)]
 #[error("reading stopped after {records} records: {reason}")]
 pub struct ReadFailure {
