@@ -183,6 +183,170 @@ fn identity_facts(
     fact.into_iter().collect()
 }
 
+/// What a record is, as the mapping steps read it.
+struct Call<'r> {
+    time: Timestamp,
+    account: &'r str,
+    region: &'r str,
+    service: &'r str,
+    operation: &'r str,
+    succeeded: bool,
+    raw: &'r RawPointer,
+    event_id: Option<&'r str>,
+}
+
+impl Call<'_> {
+    /// Built only for the few records that prove an inventory fact.
+    fn provenance(&self, kind: ProvenanceKind) -> Provenance {
+        Provenance {
+            kind,
+            record: RecordRef::new(self.raw, self.event_id),
+        }
+    }
+}
+
+/// What the steps say of a record so far.
+struct Said {
+    targets: Vec<Target>,
+    observations: Vec<Observation>,
+    layer: Layer,
+    agent: Option<AgentRef>,
+    model: Option<String>,
+    session_id: Option<String>,
+}
+
+impl Default for Said {
+    fn default() -> Self {
+        Said {
+            targets: Vec::new(),
+            observations: Vec::new(),
+            layer: Layer::IdentityApi,
+            agent: None,
+            model: None,
+            session_id: None,
+        }
+    }
+}
+
+fn principal_of(identity: Option<&UserIdentity<'_>>) -> Principal {
+    let Some(u) = identity else {
+        return Principal {
+            kind: "Unknown".into(),
+            ..Principal::default()
+        };
+    };
+    Principal {
+        kind: u.kind.as_deref().unwrap_or("Unknown").to_string(),
+        id: u.principal_id.as_deref().map(str::to_string),
+        arn: u.arn.as_deref().map(str::to_string),
+        account: u.account_id.as_deref().map(str::to_string),
+        issuer: u
+            .session_context
+            .as_ref()
+            .and_then(|c| c.session_issuer.as_ref())
+            .and_then(|i| i.arn.as_deref())
+            .map(str::to_string),
+        session_name: session_name(u),
+        invoked_by: u.invoked_by.as_deref().map(str::to_string),
+        credential_id: u.access_key_id.as_deref().map(str::to_string),
+    }
+}
+
+/// The resources CloudTrail names with an ARN.
+fn resource_targets(rec: &Record<'_>) -> Vec<Target> {
+    rec.resources
+        .iter()
+        .flatten()
+        .filter_map(|r| {
+            r.arn.as_deref().map(|arn| Target {
+                uid: arn.to_string(),
+                kind: r.kind.as_deref().map(str::to_string),
+                name: None,
+            })
+        })
+        .collect()
+}
+
+/// The agent (or its alias) a call about it targets.
+fn agent_target(home: &AgentHome, id: &str, alias: Option<&str>) -> Target {
+    let (resource, kind) = match alias {
+        Some(a) => (format!("agent-alias/{id}/{a}"), "AWS::Bedrock::AgentAlias"),
+        None => (format!("agent/{id}"), "AWS::Bedrock::Agent"),
+    };
+    Target {
+        uid: format!(
+            "arn:aws:bedrock:{}:{}:{resource}",
+            home.region, home.account
+        ),
+        kind: Some(kind.into()),
+        name: None,
+    }
+}
+
+/// The bucket or object an S3 data event names.
+fn s3_target(params: &Value) -> Option<Target> {
+    let bucket = text(params, &["bucketName"])?;
+    let uid = match text(params, &["key"]) {
+        Some(key) => format!("arn:aws:s3:::{bucket}/{key}"),
+        None => format!("arn:aws:s3:::{bucket}"),
+    };
+    Some(Target {
+        uid,
+        kind: None,
+        name: None,
+    })
+}
+
+/// The event: the record's own fields and what the steps said of it.
+fn event_of(
+    rec: &Record<'_>,
+    uid: String,
+    time: Timestamp,
+    said: Said,
+    raw: RawPointer,
+    account: String,
+    region: String,
+) -> Event {
+    let outcome = match &rec.error_code {
+        None => Outcome::Success,
+        Some(code) => Outcome::Failure {
+            code: code.to_string(),
+            message: rec.error_message.as_deref().map(str::to_string),
+        },
+    };
+    Event {
+        uid,
+        time,
+        agent: said.agent,
+        layer: said.layer,
+        service: rec.event_source.to_string(),
+        operation: rec.event_name.to_string(),
+        targets: said.targets,
+        outcome,
+        principal: principal_of(rec.user_identity.as_ref()),
+        correlation: Correlation {
+            request_id: rec.request_id.as_deref().map(str::to_string),
+            session_id: said.session_id,
+            shared_event_id: rec.shared_event_id.as_deref().map(str::to_string),
+            ..Correlation::default()
+        },
+        source: raw,
+        cloud: Some(CloudContext {
+            provider: Provider::Aws,
+            account,
+            region,
+        }),
+        src_ip: rec.source_ip_address.as_deref().map(str::to_string),
+        user_agent: rec.user_agent.as_deref().map(str::to_string),
+        model: said.model,
+        category: rec.event_category.as_deref().map(str::to_string),
+        read_only: rec.read_only,
+        original_time: Some(rec.event_time.to_string()),
+        prompt: None,
+        count: None,
+    }
+}
+
 /// Maps records of one source; holds what attribution has learned so far.
 pub struct Mapper {
     pub source: String,
@@ -207,6 +371,10 @@ impl Mapper {
         self.sighted.clear();
     }
 
+    /// One record → its event, the inventory and identity facts it proves; attribution
+    /// learns from it on the way. The steps: the call's place and principal, what Bedrock
+    /// says of it (model, knowledge base, agent), what Lambda says (a tool's function),
+    /// who else it can be attributed to (the session or role), S3's target, IAM's facts.
     pub fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Mapped, RecordProblem> {
         let rec: Record<'_> = serde_json::from_slice(bytes)?;
         let time = Timestamp::parse_rfc3339(&rec.event_time)
@@ -233,313 +401,256 @@ impl Mapper {
             .unwrap_or("unknown")
             .to_string();
         let region = rec.aws_region.as_deref().unwrap_or("unknown").to_string();
-
-        let principal = match &rec.user_identity {
-            Some(u) => Principal {
-                kind: u.kind.as_deref().unwrap_or("Unknown").to_string(),
-                id: u.principal_id.as_deref().map(str::to_string),
-                arn: u.arn.as_deref().map(str::to_string),
-                account: u.account_id.as_deref().map(str::to_string),
-                issuer: u
-                    .session_context
-                    .as_ref()
-                    .and_then(|c| c.session_issuer.as_ref())
-                    .and_then(|i| i.arn.as_deref())
-                    .map(str::to_string),
-                session_name: session_name(u),
-                invoked_by: u.invoked_by.as_deref().map(str::to_string),
-                credential_id: u.access_key_id.as_deref().map(str::to_string),
-            },
-            None => Principal {
-                kind: "Unknown".into(),
-                ..Principal::default()
-            },
+        let call = Call {
+            time,
+            account: &account,
+            region: &region,
+            service: &rec.event_source,
+            operation: &rec.event_name,
+            succeeded: rec.error_code.is_none(),
+            raw: &raw,
+            event_id: rec.event_id.as_deref(),
         };
-
-        let mut targets: Vec<Target> = rec
-            .resources
-            .iter()
-            .flatten()
-            .filter_map(|r| {
-                r.arn.as_deref().map(|arn| Target {
-                    uid: arn.to_string(),
-                    kind: r.kind.as_deref().map(str::to_string),
-                    name: None,
-                })
-            })
-            .collect();
-
-        let service = rec.event_source.to_string();
-        let operation = rec.event_name.to_string();
-        let mut observations = Vec::new();
-        let mut layer = Layer::IdentityApi;
-        let mut agent: Option<AgentRef> = None;
-        let mut model: Option<String> = None;
-        let mut session_id: Option<String> = None;
-        let succeeded = rec.error_code.is_none();
-        // Built only for the few records that prove an inventory fact.
-        let provenance = |kind| Provenance {
-            kind,
-            record: RecordRef::new(&raw, rec.event_id.as_deref()),
+        let mut said = Said {
+            targets: resource_targets(&rec),
+            ..Said::default()
         };
-
-        if service == BEDROCK {
+        if call.service == BEDROCK {
             let params = parse_raw(rec.request_parameters);
             let response = parse_raw(rec.response_elements);
-            if MODEL_CALLS.contains(&operation.as_str()) {
-                model = text(&params, &["modelId"]);
-                if let Some(m) = &model
-                    && targets.is_empty()
-                {
-                    // A bare model id names a foundation model; an ARN is already a target.
-                    let uid = if m.starts_with("arn:") {
-                        m.clone()
-                    } else {
-                        format!("arn:aws:bedrock:{region}::foundation-model/{m}")
-                    };
-                    targets.push(Target {
-                        uid,
-                        kind: Some("AWS::Bedrock::FoundationModel".into()),
-                        name: None,
-                    });
-                }
-            }
-            let knowledge_base = text(&params, &["knowledgeBaseId"]).or_else(|| {
-                text(
-                    &params,
-                    &[
-                        "retrieveAndGenerateConfiguration",
-                        "knowledgeBaseConfiguration",
-                        "knowledgeBaseId",
-                    ],
-                )
-            });
-            if operation.starts_with("Retrieve")
-                && let Some(kb) = &knowledge_base
-                && targets.is_empty()
-            {
-                targets.push(Target {
-                    uid: format!("arn:aws:bedrock:{region}:{account}:knowledge-base/{kb}"),
-                    kind: Some("AWS::Bedrock::KnowledgeBase".into()),
-                    name: None,
-                });
-            }
-            // Which agent is the subject of the call?
-            let mut subject =
-                text(&params, &["agentId"]).map(|id| (id, text(&params, &["agentAliasId"])));
-            if subject.is_none() {
-                subject = text(&response, &["agent", "agentId"]).map(|id| (id, None));
-            }
-            if subject.is_none() {
-                subject = targets.iter().find_map(|t| agent_from_arn(&t.uid));
-            }
-            // A retrieval from a knowledge base only one agent uses is that agent's.
-            if subject.is_none()
-                && operation.starts_with("Retrieve")
-                && let Some(id) = knowledge_base
-                    .as_ref()
-                    .and_then(|kb| Attribution::only(self.attribution.knowledge_bases.get(kb)))
-            {
-                subject = Some((id.to_string(), None));
-            }
-            if let Some((id, alias)) = subject {
-                if succeeded && !self.attribution.agents.contains_key(&id) {
-                    self.attribution.agents.insert(
-                        id.clone(),
-                        AgentHome {
-                            account: account.clone(),
-                            region: region.clone(),
-                        },
-                    );
-                }
-                let home = self
-                    .attribution
-                    .agents
-                    .get(&id)
-                    .cloned()
-                    .unwrap_or(AgentHome {
-                        account: account.clone(),
-                        region: region.clone(),
-                    });
-                if targets.is_empty() {
-                    let resource = match &alias {
-                        Some(a) => format!("agent-alias/{id}/{a}"),
-                        None => format!("agent/{id}"),
-                    };
-                    targets.push(Target {
-                        uid: format!(
-                            "arn:aws:bedrock:{}:{}:{resource}",
-                            home.region, home.account
-                        ),
-                        kind: Some(
-                            if alias.is_some() {
-                                "AWS::Bedrock::AgentAlias"
-                            } else {
-                                "AWS::Bedrock::Agent"
-                            }
-                            .into(),
-                        ),
-                        name: None,
-                    });
-                }
-                let unqualified = AgentRef {
-                    provider: Provider::Aws,
-                    scope: home.account.clone(),
-                    location: home.region.clone(),
-                    id: id.clone(),
-                    qualifier: None,
-                };
-                let is_control = AGENT_CONTROL_VERBS.iter().any(|v| operation.starts_with(v));
-                if is_control {
-                    layer = Layer::Control;
-                }
-                if operation == "InvokeAgent" || operation == "InvokeInlineAgent" {
-                    session_id = text(&params, &["sessionId"]);
-                    if let Some(a) = &alias
-                        && succeeded
-                    {
-                        observations.push(Observation {
-                            time,
-                            agent: unqualified.clone(),
-                            fact: Fact::AliasInvoked(a.clone()),
-                            provenance: provenance(ProvenanceKind::Inferred),
-                        });
-                    }
-                }
-                if succeeded && is_control {
-                    for fact in self.control_facts(&operation, &id, &params, &response) {
-                        observations.push(Observation {
-                            time,
-                            agent: unqualified.clone(),
-                            fact,
-                            provenance: provenance(ProvenanceKind::ProviderApi),
-                        });
-                    }
-                }
-                agent = Some(AgentRef {
-                    qualifier: alias,
-                    ..unqualified
-                });
-            }
+            self.bedrock_call(&call, &params, &response, &mut said);
         }
-
-        if service == "lambda.amazonaws.com" && operation.starts_with("Invoke") {
-            let params = parse_raw(rec.request_parameters);
-            let function = text(&params, &["functionName"]).or_else(|| {
-                targets
-                    .iter()
-                    .find(|t| t.uid.contains(":function:"))
-                    .map(|t| t.uid.clone())
-            });
-            if let Some(f) = function
-                && let Some(id) =
-                    Attribution::only(self.attribution.functions.get(&function_name(&f)))
-            {
-                layer = Layer::ToolInvocation;
-                agent = self.attribution.agent_ref(id, None);
-                if targets.is_empty() {
-                    targets.push(Target {
-                        uid: f,
-                        kind: Some("AWS::Lambda::Function".into()),
-                        name: None,
-                    });
-                }
-            }
+        if call.service == "lambda.amazonaws.com" && call.operation.starts_with("Invoke") {
+            self.lambda_call(&parse_raw(rec.request_parameters), &mut said);
         }
-
-        if agent.is_none()
+        if said.agent.is_none()
             && let Some(identity) = &rec.user_identity
         {
-            let by_function = session_name(identity).and_then(|s| {
-                Attribution::only(self.attribution.functions.get(&s)).map(str::to_string)
-            });
-            let by_role = role_of(identity).and_then(|r| {
-                Attribution::only(self.attribution.roles.get(&r)).map(str::to_string)
-            });
-            if let Some(id) = by_function.or(by_role) {
-                agent = self.attribution.agent_ref(&id, None);
-                if let (Some(m), Some(a)) = (&model, &agent)
-                    && succeeded
-                {
-                    observations.push(Observation {
-                        time,
-                        agent: a.unqualified(),
-                        fact: Fact::ModelInvoked(m.clone()),
-                        provenance: provenance(ProvenanceKind::Inferred),
-                    });
-                }
-            }
+            self.attribute_by_identity(&call, identity, &mut said);
         }
-
-        if targets.is_empty() && service == "s3.amazonaws.com" {
-            let params = parse_raw(rec.request_parameters);
-            if let Some(bucket) = text(&params, &["bucketName"]) {
-                let uid = match text(&params, &["key"]) {
-                    Some(key) => format!("arn:aws:s3:::{bucket}/{key}"),
-                    None => format!("arn:aws:s3:::{bucket}"),
-                };
-                targets.push(Target {
-                    uid,
-                    kind: None,
-                    name: None,
-                });
-            }
+        if said.targets.is_empty() && call.service == "s3.amazonaws.com" {
+            said.targets
+                .extend(s3_target(&parse_raw(rec.request_parameters)));
         }
-
-        let outcome = match &rec.error_code {
-            None => Outcome::Success,
-            Some(code) => Outcome::Failure {
-                code: code.to_string(),
-                message: rec.error_message.as_deref().map(str::to_string),
-            },
-        };
-
-        let identity = if service == "iam.amazonaws.com" && succeeded {
+        let identity = if call.service == "iam.amazonaws.com" && call.succeeded {
             let params = parse_raw(rec.request_parameters);
             let response = parse_raw(rec.response_elements);
-            identity_facts(&operation, &account, &params, &response)
+            identity_facts(call.operation, &account, &params, &response)
                 .into_iter()
                 .map(|(subject, fact)| IdentityObservation {
                     time,
                     subject,
                     fact,
-                    provenance: provenance(ProvenanceKind::ProviderApi),
+                    provenance: call.provenance(ProvenanceKind::ProviderApi),
                 })
                 .collect()
         } else {
             Vec::new()
         };
-        let event = Event {
-            uid,
-            time,
-            agent,
-            layer,
-            service,
-            operation,
-            targets,
-            outcome,
-            principal,
-            correlation: Correlation {
-                request_id: rec.request_id.as_deref().map(str::to_string),
-                session_id,
-                shared_event_id: rec.shared_event_id.as_deref().map(str::to_string),
-                ..Correlation::default()
-            },
-            source: raw,
-            cloud: Some(CloudContext {
-                provider: Provider::Aws,
-                account,
-                region,
-            }),
-            src_ip: rec.source_ip_address.as_deref().map(str::to_string),
-            user_agent: rec.user_agent.as_deref().map(str::to_string),
-            model,
-            category: rec.event_category.as_deref().map(str::to_string),
-            read_only: rec.read_only,
-            original_time: Some(rec.event_time.to_string()),
-            prompt: None,
-            count: None,
+        let mut observations = std::mem::take(&mut said.observations);
+        self.keep_first_sightings(&mut observations);
+        let event = event_of(&rec, uid, time, said, raw, account, region);
+        Ok(Mapped {
+            event,
+            observations,
+            identity,
+        })
+    }
+
+    /// A Bedrock call: the model or knowledge base it targets, and the agent it is about.
+    fn bedrock_call(&mut self, call: &Call<'_>, params: &Value, response: &Value, said: &mut Said) {
+        if MODEL_CALLS.contains(&call.operation) {
+            said.model = text(params, &["modelId"]);
+            if let Some(m) = &said.model
+                && said.targets.is_empty()
+            {
+                // A bare model id names a foundation model; an ARN is already a target.
+                let uid = if m.starts_with("arn:") {
+                    m.clone()
+                } else {
+                    format!("arn:aws:bedrock:{}::foundation-model/{m}", call.region)
+                };
+                said.targets.push(Target {
+                    uid,
+                    kind: Some("AWS::Bedrock::FoundationModel".into()),
+                    name: None,
+                });
+            }
+        }
+        let knowledge_base = text(params, &["knowledgeBaseId"]).or_else(|| {
+            text(
+                params,
+                &[
+                    "retrieveAndGenerateConfiguration",
+                    "knowledgeBaseConfiguration",
+                    "knowledgeBaseId",
+                ],
+            )
+        });
+        let retrieval = call.operation.starts_with("Retrieve");
+        if retrieval
+            && let Some(kb) = &knowledge_base
+            && said.targets.is_empty()
+        {
+            said.targets.push(Target {
+                uid: format!(
+                    "arn:aws:bedrock:{}:{}:knowledge-base/{kb}",
+                    call.region, call.account
+                ),
+                kind: Some("AWS::Bedrock::KnowledgeBase".into()),
+                name: None,
+            });
+        }
+        let kb = knowledge_base.as_deref().filter(|_| retrieval);
+        if let Some((id, alias)) = self.subject(params, response, &said.targets, kb) {
+            self.agent_call(call, params, response, (id, alias), said);
+        }
+    }
+
+    /// Which agent a Bedrock call is about: named in the request or the answer, in a
+    /// target's ARN, or the only agent using the knowledge base a retrieval read.
+    fn subject(
+        &self,
+        params: &Value,
+        response: &Value,
+        targets: &[Target],
+        knowledge_base: Option<&str>,
+    ) -> Option<(String, Option<String>)> {
+        text(params, &["agentId"])
+            .map(|id| (id, text(params, &["agentAliasId"])))
+            .or_else(|| text(response, &["agent", "agentId"]).map(|id| (id, None)))
+            .or_else(|| targets.iter().find_map(|t| agent_from_arn(&t.uid)))
+            .or_else(|| {
+                let kb = knowledge_base?;
+                Attribution::only(self.attribution.knowledge_bases.get(kb))
+                    .map(|id| (id.to_string(), None))
+            })
+    }
+
+    /// A call about agent `id` (through `alias`): its home, its target, the layer, the
+    /// alias a session invoked and what a control-plane call proves.
+    fn agent_call(
+        &mut self,
+        call: &Call<'_>,
+        params: &Value,
+        response: &Value,
+        (id, alias): (String, Option<String>),
+        said: &mut Said,
+    ) {
+        let home = self.home_of(call, &id);
+        if said.targets.is_empty() {
+            said.targets
+                .push(agent_target(&home, &id, alias.as_deref()));
+        }
+        let unqualified = AgentRef {
+            provider: Provider::Aws,
+            scope: home.account,
+            location: home.region,
+            id: id.clone(),
+            qualifier: None,
         };
+        let is_control = AGENT_CONTROL_VERBS
+            .iter()
+            .any(|v| call.operation.starts_with(v));
+        if is_control {
+            said.layer = Layer::Control;
+        }
+        if call.operation == "InvokeAgent" || call.operation == "InvokeInlineAgent" {
+            said.session_id = text(params, &["sessionId"]);
+            if let Some(a) = &alias
+                && call.succeeded
+            {
+                said.observations.push(Observation {
+                    time: call.time,
+                    agent: unqualified.clone(),
+                    fact: Fact::AliasInvoked(a.clone()),
+                    provenance: call.provenance(ProvenanceKind::Inferred),
+                });
+            }
+        }
+        if call.succeeded && is_control {
+            for fact in self.control_facts(call.operation, &id, params, response) {
+                said.observations.push(Observation {
+                    time: call.time,
+                    agent: unqualified.clone(),
+                    fact,
+                    provenance: call.provenance(ProvenanceKind::ProviderApi),
+                });
+            }
+        }
+        said.agent = Some(AgentRef {
+            qualifier: alias,
+            ..unqualified
+        });
+    }
+
+    /// Where agent `id` lives: as learned, else where this call was made (and learned so,
+    /// when the call succeeded).
+    fn home_of(&mut self, call: &Call<'_>, id: &str) -> AgentHome {
+        let here = || AgentHome {
+            account: call.account.to_string(),
+            region: call.region.to_string(),
+        };
+        if call.succeeded && !self.attribution.agents.contains_key(id) {
+            self.attribution.agents.insert(id.to_string(), here());
+        }
+        self.attribution
+            .agents
+            .get(id)
+            .cloned()
+            .unwrap_or_else(here)
+    }
+
+    /// A Lambda invocation of a function only one agent's tool runs is that agent's tool.
+    fn lambda_call(&self, params: &Value, said: &mut Said) {
+        let function = text(params, &["functionName"]).or_else(|| {
+            said.targets
+                .iter()
+                .find(|t| t.uid.contains(":function:"))
+                .map(|t| t.uid.clone())
+        });
+        if let Some(f) = function
+            && let Some(id) = Attribution::only(self.attribution.functions.get(&function_name(&f)))
+        {
+            said.layer = Layer::ToolInvocation;
+            said.agent = self.attribution.agent_ref(id, None);
+            if said.targets.is_empty() {
+                said.targets.push(Target {
+                    uid: f,
+                    kind: Some("AWS::Lambda::Function".into()),
+                    name: None,
+                });
+            }
+        }
+    }
+
+    /// A call made in a session named after one agent's function, or by one agent's role,
+    /// is that agent's; a model it invoked is a sighting.
+    fn attribute_by_identity(&self, call: &Call<'_>, identity: &UserIdentity<'_>, said: &mut Said) {
+        let by_function = session_name(identity).and_then(|s| {
+            Attribution::only(self.attribution.functions.get(&s)).map(str::to_string)
+        });
+        let by_role = role_of(identity)
+            .and_then(|r| Attribution::only(self.attribution.roles.get(&r)).map(str::to_string));
+        let Some(id) = by_function.or(by_role) else {
+            return;
+        };
+        said.agent = self.attribution.agent_ref(&id, None);
+        if let (Some(m), Some(a)) = (&said.model, &said.agent)
+            && call.succeeded
+        {
+            said.observations.push(Observation {
+                time: call.time,
+                agent: a.unqualified(),
+                fact: Fact::ModelInvoked(m.clone()),
+                provenance: call.provenance(ProvenanceKind::Inferred),
+            });
+        }
+    }
+
+    /// Only the first sighting of a fact matters to the inventory; one per event would
+    /// grow with the logs.
+    fn keep_first_sightings(&mut self, observations: &mut Vec<Observation>) {
         observations.retain(|o| {
             if !o.fact.is_sighting() {
                 return true;
@@ -554,11 +665,6 @@ impl Mapper {
                 }
             }
         });
-        Ok(Mapped {
-            event,
-            observations,
-            identity,
-        })
     }
 
     /// Inventory facts proven by a successful Bedrock agent control-plane call, and what
