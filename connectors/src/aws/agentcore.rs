@@ -5,9 +5,8 @@
 
 use super::agents::{every_page, millis};
 use super::{ApiSettings, provenance};
-use crate::ConnectorError;
-use crate::FailureClass;
 use crate::failure::sdk_failure;
+use crate::{ConnectorError, FailureClass};
 use aws_sdk_bedrockagentcorecontrol as agentcore;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use normalizer::inventory::{

@@ -5,11 +5,10 @@
 //! as text.
 
 use super::{ApiSettings, provenance};
-use crate::ConnectorError;
-use crate::FailureClass;
 use crate::failure::sdk_failure;
 use crate::openapi::openapi_operations;
 use crate::recording::digest_of;
+use crate::{ConnectorError, FailureClass};
 use aws_sdk_bedrockagent as bedrock_agent;
 use bedrock_agent::types::{AgentActionGroup, AgentCollaboratorSummary};
 use futures::StreamExt;

@@ -3,9 +3,8 @@
 //! however many agents and versions use it.
 
 use super::agents::{every_page, millis};
-use crate::ConnectorError;
-use crate::FailureClass;
 use crate::failure::sdk_failure;
+use crate::{ConnectorError, FailureClass};
 use aws_sdk_bedrock as bedrock;
 use aws_sdk_bedrockagent as bedrock_agent;
 use normalizer::Timestamp;

@@ -11,10 +11,9 @@ pub mod schemas;
 pub mod source;
 pub mod wire;
 
-use crate::ConnectorError;
-use crate::FailureClass;
 use crate::api_provenance as provenance;
 use crate::failure::{class_of_sdk, sdk_failure};
+use crate::{ConnectorError, FailureClass};
 use normalizer::Timestamp;
 use normalizer::identity::{
     DeclaredIdentity, Document, IdentityFact, IdentityObservation, role_key,

@@ -6,12 +6,11 @@
 //! scanned from there like any log: cursors, evidence pointers, baselines.
 
 use super::{ARM_SCOPE, CLASSIC_API, FOUNDRY_SCOPE};
-use crate::ConnectorError;
-use crate::FailureClass;
 use crate::failure::rest_failure;
 use crate::location::Opened;
 use crate::records::{Listing, Mapped, NotARecord, Output};
 use crate::rest::{Call, RestClient, RestError};
+use crate::{ConnectorError, FailureClass};
 use normalizer::event::{CloudContext, Target};
 use normalizer::inventory::InventorySnapshot;
 use normalizer::{

@@ -10,11 +10,10 @@ pub mod diagnostics;
 pub mod logs;
 pub mod source;
 
-use crate::ConnectorError;
-use crate::FailureClass;
 use crate::api_provenance as provenance;
 use crate::failure::rest_failure;
 use crate::rest::{Bearer, Call, RestClient, RestError};
+use crate::{ConnectorError, FailureClass};
 use normalizer::inventory::{
     ContentFilter, Fact, Guardrail, GuardrailConfig, InventorySnapshot, Observation, RoleGrant,
     Tool, VersionConfig,

@@ -203,6 +203,16 @@ impl Call<'_> {
             record: RecordRef::new(self.raw, self.event_id),
         }
     }
+
+    /// What this record proves (`ProviderApi`) or suggests (`Inferred`) of an agent.
+    fn observation(&self, agent: AgentRef, fact: Fact, kind: ProvenanceKind) -> Observation {
+        Observation {
+            time: self.time,
+            agent,
+            fact,
+            provenance: self.provenance(kind),
+        }
+    }
 }
 
 /// What the steps say of a record so far.
@@ -560,22 +570,16 @@ impl Mapper {
             if let Some(a) = &alias
                 && call.succeeded
             {
-                said.observations.push(Observation {
-                    time: call.time,
-                    agent: unqualified.clone(),
-                    fact: Fact::AliasInvoked(a.clone()),
-                    provenance: call.provenance(ProvenanceKind::Inferred),
-                });
+                let fact = Fact::AliasInvoked(a.clone());
+                let seen = call.observation(unqualified.clone(), fact, ProvenanceKind::Inferred);
+                said.observations.push(seen);
             }
         }
         if call.succeeded && is_control {
             for fact in self.control_facts(call.operation, &id, params, response) {
-                said.observations.push(Observation {
-                    time: call.time,
-                    agent: unqualified.clone(),
-                    fact,
-                    provenance: call.provenance(ProvenanceKind::ProviderApi),
-                });
+                let proven =
+                    call.observation(unqualified.clone(), fact, ProvenanceKind::ProviderApi);
+                said.observations.push(proven);
             }
         }
         said.agent = Some(AgentRef {
@@ -639,12 +643,9 @@ impl Mapper {
         if let (Some(m), Some(a)) = (&said.model, &said.agent)
             && call.succeeded
         {
-            said.observations.push(Observation {
-                time: call.time,
-                agent: a.unqualified(),
-                fact: Fact::ModelInvoked(m.clone()),
-                provenance: call.provenance(ProvenanceKind::Inferred),
-            });
+            let fact = Fact::ModelInvoked(m.clone());
+            let seen = call.observation(a.unqualified(), fact, ProvenanceKind::Inferred);
+            said.observations.push(seen);
         }
     }
 

@@ -3,11 +3,10 @@
 //! functions), read with the Dialogflow v3beta1 REST API where it is enabled.
 
 use super::{GcpSettings, google_list};
-use crate::ConnectorError;
-use crate::FailureClass;
 use crate::api_provenance as provenance;
 use crate::failure::rest_failure;
 use crate::rest::{RestClient, RestError};
+use crate::{ConnectorError, FailureClass};
 use normalizer::inventory::{
     Fact, InventorySnapshot, Observation, Tool, ToolOperation, VersionConfig,
 };

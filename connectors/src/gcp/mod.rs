@@ -12,11 +12,10 @@ pub mod dialogflow;
 pub mod logging;
 pub mod source;
 
-use crate::ConnectorError;
-use crate::FailureClass;
 use crate::api_provenance as provenance;
 use crate::failure::rest_failure;
 use crate::rest::{Bearer, Call, RestClient, RestError};
+use crate::{ConnectorError, FailureClass};
 use normalizer::inventory::{EngineConfig, Fact, InventorySnapshot, Observation};
 use normalizer::{AgentRef, Coverage, CoverageStatus, Layer, Provider, Timestamp};
 use serde::{Deserialize, Serialize};
