@@ -4,8 +4,10 @@
 //!
 //! Pure: what was observed and declared comes in, artifacts go out; no I/O, no clock.
 //! Built so far: the AWS action catalog ([`catalog`]), which says what IAM action each
-//! CloudTrail call is authorized by. agentward writes no enforcement artifact yet.
+//! CloudTrail call is authorized by, and a role's identity policy from its observed calls,
+//! each statement traced ([`aws_policy`]). No command writes an artifact yet.
 
+pub mod aws_policy;
 pub mod catalog;
 
 /// Errors of the enforcer.

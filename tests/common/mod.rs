@@ -178,7 +178,8 @@ pub const SUPPORT_AGENT: &str = "aws.111122223333.us-east-1.K7QX2M4TZP";
 
 /// The quickstart agent's baseline as `baseline show --format json` gives it: behavior
 /// (as the envelope prints it) → event count.
-pub fn baseline_counts(store: &Path) -> BTreeMap<String, u64> {
+/// The support agent's baseline behaviors, each `{behavior, seen}`, as `baseline show` gives.
+pub fn baseline_behaviors(store: &Path) -> Vec<Value> {
     let out = run(&[
         "--store",
         store.to_str().unwrap(),
@@ -190,9 +191,11 @@ pub fn baseline_counts(store: &Path) -> BTreeMap<String, u64> {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let docs: Value = serde_json::from_slice(&out.stdout).unwrap();
-    docs[0]["baseline"]["behaviors"]
-        .as_array()
-        .unwrap()
+    docs[0]["baseline"]["behaviors"].as_array().unwrap().clone()
+}
+
+pub fn baseline_counts(store: &Path) -> BTreeMap<String, u64> {
+    baseline_behaviors(store)
         .iter()
         .map(|e| {
             let b = &e["behavior"];
