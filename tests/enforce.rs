@@ -85,4 +85,108 @@ fn the_support_agents_roles_get_what_their_logs_show_and_no_more() {
     let document = bedrock.document();
     assert_eq!(document["Statement"][0]["Effect"], "Allow");
     assert_eq!(document["Version"], "2012-10-17");
+    for policy in [&tools, &bedrock] {
+        lint(policy);
+    }
+}
+
+/// IAM's limit for a managed policy, counted without whitespace as IAM counts it.
+const MANAGED_POLICY_CHARS: usize = 6_144;
+
+/// The policy document passes parliament (no finding at any severity) and fits IAM's size
+/// limit. Needs AGENTWARD_PARLIAMENT (scripts/test installs it); under CI its absence fails.
+fn lint(policy: &IdentityPolicy) {
+    let document = policy.document().to_string();
+    assert!(
+        document.len() <= MANAGED_POLICY_CHARS,
+        "{}: {} characters",
+        policy.role,
+        document.len()
+    );
+    let Some(parliament) = std::env::var_os("AGENTWARD_PARLIAMENT") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set AGENTWARD_PARLIAMENT (scripts/test does): generated policies are not linted"
+        );
+        eprintln!(
+            "SKIPPED the parliament lint: AGENTWARD_PARLIAMENT not set (scripts/test sets it)"
+        );
+        return;
+    };
+    let out = std::process::Command::new(parliament)
+        .args([
+            "--json",
+            "--minimum_severity",
+            "INFO",
+            "--string",
+            &document,
+        ])
+        .output()
+        .expect("parliament runs");
+    let findings: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    let real: Vec<&Value> = findings
+        .iter()
+        .filter(|f| !one_of_misread(f, policy))
+        .collect();
+    assert!(
+        real.is_empty() && (out.status.success() || !findings.is_empty()),
+        "parliament on {}'s policy {document}:\n{real:#?}\n{}",
+        policy.role,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// parliament reads each of an action's required resource types as needed at once; AWS
+/// means one of them (bedrock:InvokeModel takes a foundation model *or* an inference
+/// profile …). Its RESOURCE_MISMATCH is that misreading when every flagged action takes
+/// several required types and every resource of every statement granting it fits one of
+/// them, as the catalog's ARN formats say.
+fn one_of_misread(finding: &Value, policy: &IdentityPolicy) -> bool {
+    let catalog = Catalog::aws().unwrap();
+    if finding["issue"] != "RESOURCE_MISMATCH" {
+        return false;
+    }
+    finding["detail"].as_array().unwrap().iter().all(|d| {
+        let name = d["action"].as_str().unwrap();
+        let Some(action) = catalog.action(name) else {
+            return false;
+        };
+        let several = action.resource_types().filter(|t| t.required).count() > 1;
+        several
+            && policy
+                .statements
+                .iter()
+                .filter(|s| s.actions.iter().any(|a| a == name))
+                .all(|s| {
+                    s.resources
+                        .iter()
+                        .all(|r| !catalog.resource_types_matching(action, r).is_empty())
+                })
+    })
+}
+
+/// The lint is not vacuous: parliament refuses what a bad generator could write.
+#[test]
+fn parliament_refuses_an_unknown_action_and_a_needless_star() {
+    let Some(parliament) = std::env::var_os("AGENTWARD_PARLIAMENT") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set AGENTWARD_PARLIAMENT"
+        );
+        eprintln!("SKIPPED: AGENTWARD_PARLIAMENT not set");
+        return;
+    };
+    for bad in [
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObjectt"],"Resource":["arn:aws:s3:::b/*"]}]}"#,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:ListBucket"],"Resource":["*"]}]}"#,
+    ] {
+        let out = std::process::Command::new(&parliament)
+            .args(["--json", "--string", bad])
+            .output()
+            .unwrap();
+        assert!(!out.status.success() && !out.stdout.is_empty(), "{bad}");
+    }
 }

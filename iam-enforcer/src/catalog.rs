@@ -177,6 +177,19 @@ impl Catalog {
         self.arns.get(&(service, resource_type)).copied()
     }
 
+    /// The resource types of `action` whose ARN format `resource` fits (a `${…}` variable
+    /// of the format matches anything, a `*` of the resource included).
+    pub fn resource_types_matching(&self, action: &Action, resource: &str) -> Vec<&'static str> {
+        action
+            .resource_types()
+            .filter(|t| {
+                self.arn_format(action.service, t.name)
+                    .is_some_and(|format| arn_fits(format, resource))
+            })
+            .map(|t| t.name)
+            .collect()
+    }
+
     /// The actions a CloudTrail call (its eventSource and eventName) is authorized by.
     pub fn actions_for_call(
         &self,
@@ -220,6 +233,36 @@ pub fn service_prefix(event_source: &str) -> Result<&str, EnforcerError> {
         .iter()
         .find(|(from, _)| *from == host)
         .map_or(host, |(_, to)| to))
+}
+
+/// Whether `resource` fits an ARN format such as
+/// `arn:${Partition}:s3:::${BucketName}/${ObjectName}`: the literal parts in order, each
+/// variable standing for any text.
+fn arn_fits(format: &str, resource: &str) -> bool {
+    let mut literals = Vec::new();
+    let mut rest = format;
+    while let Some(start) = rest.find("${") {
+        literals.push(&rest[..start]);
+        match rest[start..].find('}') {
+            Some(end) => rest = &rest[start + end + 1..],
+            None => return false,
+        }
+    }
+    literals.push(rest);
+    let (first, last) = (literals[0], literals[literals.len() - 1]);
+    if literals.len() == 1 {
+        return resource == first;
+    }
+    let Some(mut tail) = resource.strip_prefix(first) else {
+        return false;
+    };
+    for middle in &literals[1..literals.len() - 1] {
+        match tail.find(middle) {
+            Some(i) => tail = &tail[i + middle.len()..],
+            None => return false,
+        }
+    }
+    tail.ends_with(last)
 }
 
 /// `GetFunction20150331v2` → `GetFunction`; a name without a date suffix is unchanged.

@@ -235,3 +235,37 @@ fn the_examples_calls_map_to_actions_and_an_invented_one_is_reported() {
     assert!(calls.len() >= 16, "{calls:?}");
     assert_eq!(unknown, ["CreateAgentVersion"]);
 }
+
+#[test]
+fn a_resource_fits_the_arn_formats_of_the_types_an_action_takes() {
+    let c = catalog();
+    let put = c.action("s3:PutObject").unwrap();
+    assert_eq!(
+        c.resource_types_matching(put, "arn:aws:s3:::acme-support-exports/weekly/*"),
+        ["object"]
+    );
+    assert!(
+        c.resource_types_matching(put, "arn:aws:s3:::acme-support-exports")
+            .is_empty()
+    );
+    let invoke = c.action("bedrock:InvokeModel").unwrap();
+    let model =
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0";
+    assert!(
+        c.resource_types_matching(invoke, model)
+            .contains(&"foundation-model")
+    );
+    assert!(
+        c.resource_types_matching(invoke, "arn:aws:lambda:us-east-1:1:function:f")
+            .is_empty()
+    );
+    assert!(arn_fits(
+        "arn:${Partition}:s3:::${BucketName}",
+        "arn:aws:s3:::b"
+    ));
+    assert!(!arn_fits(
+        "arn:${Partition}:s3:::${BucketName}",
+        "arn:aws:sqs:::b"
+    ));
+    assert!(arn_fits("*", "*"));
+}
