@@ -174,8 +174,8 @@ impl ConnectorError {
         self.reworded(|what, detail| (what, format!("{detail} ({note})")))
     }
 
-    /// The same class with `what` and `detail` rewritten; a failure of another variant
-    /// becomes one whose `what` is its whole text, its class kept.
+    /// The same class with `what` and `detail` rewritten; a failure of another variant is
+    /// first split from its text as [`ConnectorError::from_text`] does, its class kept.
     fn reworded(self, words: impl FnOnce(String, String) -> (String, String)) -> Self {
         let class = self.class();
         let (what, detail) = match self {
