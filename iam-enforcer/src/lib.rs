@@ -4,11 +4,12 @@
 //!
 //! Pure: what was observed and declared comes in, artifacts go out; no I/O, no clock.
 //! Built so far: the AWS action catalog ([`catalog`]), which says what IAM action each
-//! CloudTrail call is authorized by, and a role's identity policy from its observed calls,
-//! each statement traced ([`aws_policy`]). No command writes an artifact yet.
+//! CloudTrail call is authorized by, a role's identity policy from its observed calls, each
+//! statement traced ([`aws_policy`]), and its trust policy pinned to its agent ([`trust`]). No command writes an artifact yet.
 
 pub mod aws_policy;
 pub mod catalog;
+pub mod trust;
 
 /// Errors of the enforcer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -26,6 +27,12 @@ pub enum EnforcerError {
     /// An event source that is not an AWS service's (`NAME.amazonaws.com`).
     #[error("event source {0:?} is not an AWS service's")]
     NotAnAwsService(String),
+    /// A policy document handed in that is not shaped as IAM documents it.
+    #[error("the {what} is malformed: {reason}")]
+    Document {
+        what: &'static str,
+        reason: &'static str,
+    },
     /// The committed catalog does not parse (a bad regeneration).
     #[error("the AWS action catalog is malformed at line {line}: {reason}")]
     Malformed { line: usize, reason: &'static str },
