@@ -436,19 +436,9 @@ pub enum ApiWire {
     Replay(std::path::PathBuf),
 }
 
-/// The client of a REST API source: live with the provider's credential (`live` is only
-/// asked for when needed), recording, or replaying.
-pub fn rest_client(
-    wire: &ApiWire,
-    max_attempts: u32,
-    live: impl FnOnce() -> Result<std::sync::Arc<dyn Bearer>, ConnectorError>,
-) -> Result<RestClient, ConnectorError> {
-    let wire = match wire {
-        ApiWire::Live => RestWire::Live(live()?),
-        ApiWire::Record(dir) => RestWire::record(live()?, dir)?,
-        ApiWire::Replay(dir) => RestWire::replay(dir)?,
-    };
-    RestClient::new(wire, max_attempts)
+/// No judgement of any agent: a source whose state is not there (yet) says nothing.
+pub fn unjudged(agents: &[AgentView<'_>]) -> Vec<Vec<Judgement>> {
+    agents.iter().map(|_| Vec::new()).collect()
 }
 
 /// What every API source is configured with.
@@ -462,6 +452,25 @@ pub struct ApiSource {
 }
 
 impl ApiSource {
+    /// The source's REST client: live with the provider's credential (`live` is only asked
+    /// for when needed), recording, or replaying. Without one the source reads nothing, and
+    /// the failure is in `summary`.
+    pub fn rest_client(
+        &self,
+        summary: &mut SourceSummary,
+        live: impl FnOnce() -> Result<std::sync::Arc<dyn Bearer>, ConnectorError>,
+    ) -> Option<RestClient> {
+        let client = || {
+            let wire = match &self.wire {
+                ApiWire::Live => RestWire::Live(live()?),
+                ApiWire::Record(dir) => RestWire::record(live()?, dir)?,
+                ApiWire::Replay(dir) => RestWire::replay(dir)?,
+            };
+            RestClient::new(wire, self.max_attempts)
+        };
+        client().map_err(|e| summary.failures.push(e)).ok()
+    }
+
     /// Where it reads, as the summary says it.
     pub fn location(&self, live: impl FnOnce() -> String) -> String {
         match (&self.wire, &self.endpoint) {

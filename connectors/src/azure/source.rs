@@ -10,7 +10,7 @@ use crate::rest::RestClient;
 use crate::source::PullLimits;
 use crate::source::{
     AgentView, ApiSource, ApiSummary, AzureSummary, Context, Peers, Source, SourceSummary, Step,
-    judge_each, load_state, pulled_source_name, record_read, save_state, snapshot,
+    judge_each, load_state, pulled_source_name, record_read, save_state, snapshot, unjudged,
 };
 use normalizer::coverage::{Judgement, Weight};
 use normalizer::inventory::AgentInventory;
@@ -78,14 +78,9 @@ impl Source for AzureApiSource {
 
     async fn declare(&mut self, ctx: &dyn Context) -> Result<(), ConnectorError> {
         let credential = self.credential;
-        let client = match crate::source::rest_client(&self.api.wire, self.api.max_attempts, || {
-            EntraCredential::from_environment(credential).map(|c| Arc::new(c) as Arc<_>)
-        }) {
-            Ok(c) => c,
-            Err(e) => {
-                self.summary.failures.push(e);
-                return Ok(());
-            }
+        let live = || EntraCredential::from_environment(credential).map(|c| Arc::new(c) as Arc<_>);
+        let Some(client) = self.api.rest_client(&mut self.summary, live) else {
+            return Ok(());
         };
         self.read(ctx, &client).await
     }
@@ -101,7 +96,7 @@ impl Source for AzureApiSource {
         agents: &[AgentView<'_>],
     ) -> Result<Vec<Vec<Judgement>>, ConnectorError> {
         let Some(doc) = load_state::<AzureTelemetryDoc>(ctx, &self.api.name).await? else {
-            return Ok(agents.iter().map(|_| Vec::new()).collect());
+            return Ok(unjudged(agents));
         };
         let diagnostic_sources = peers.named(super::diagnostics::KIND);
         Ok(judge_each(agents, Weight::Configuration, |v| {

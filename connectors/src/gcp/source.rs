@@ -9,7 +9,7 @@ use crate::failure::rest_failure;
 use crate::rest::RestClient;
 use crate::source::{
     AgentView, ApiSource, ApiSummary, Context, GcpSummary, Peers, Source, SourceSummary, Step,
-    judge_each, load_state, record_read, save_state, snapshot,
+    judge_each, load_state, record_read, save_state, snapshot, unjudged,
 };
 use crate::{ConnectorError, FailureClass};
 use normalizer::coverage::{Judgement, Weight};
@@ -80,14 +80,9 @@ impl Source for GcpApiSource {
     }
 
     async fn declare(&mut self, ctx: &dyn Context) -> Result<(), ConnectorError> {
-        let client = match crate::source::rest_client(&self.api.wire, self.api.max_attempts, || {
-            GoogleAdc::from_environment().map(|c| Arc::new(c) as Arc<_>)
-        }) {
-            Ok(c) => c,
-            Err(e) => {
-                self.summary.failures.push(e);
-                return Ok(());
-            }
+        let live = || GoogleAdc::from_environment().map(|c| Arc::new(c) as Arc<_>);
+        let Some(client) = self.api.rest_client(&mut self.summary, live) else {
+            return Ok(());
         };
         self.read(ctx, &client).await?;
         self.client = Some(client);
@@ -112,7 +107,7 @@ impl Source for GcpApiSource {
         agents: &[AgentView<'_>],
     ) -> Result<Vec<Vec<Judgement>>, ConnectorError> {
         let Some(doc) = load_state::<GcpTelemetryDoc>(ctx, &self.api.name).await? else {
-            return Ok(agents.iter().map(|_| Vec::new()).collect());
+            return Ok(unjudged(agents));
         };
         let audit_sources = peers.named(super::audit::KIND);
         Ok(judge_each(agents, Weight::Configuration, |v| {
