@@ -25,13 +25,13 @@ pub fn inventory_table(snapshot: &InventorySnapshot) -> String {
 /// What the agent is: its name, platform, gateway or memory, models and identity.
 fn what_it_is(out: &mut String, a: &AgentInventory) {
     if let Some(d) = &a.deleted {
-        sourced_line(out, "DELETED", d.value.clone(), d.since, &d.provenance);
+        sourced_text(out, "DELETED", d);
     }
     if let Some(n) = &a.name {
-        sourced_line(out, "name", n.value.clone(), n.since, &n.provenance);
+        sourced_text(out, "name", n);
     }
     if let Some(p) = &a.platform {
-        sourced_line(out, "platform", p.value.clone(), p.since, &p.provenance);
+        sourced_text(out, "platform", p);
     }
     if let Some(g) = &a.gateway {
         let gateway = &g.value;
@@ -68,25 +68,13 @@ fn what_it_is(out: &mut String, a: &AgentInventory) {
         sourced_line(out, "memory", line, m.since, &m.provenance);
     }
     if let Some(m) = &a.declared_model {
-        sourced_line(
-            out,
-            "declared model",
-            m.value.clone(),
-            m.since,
-            &m.provenance,
-        );
+        sourced_text(out, "declared model", m);
     }
     for m in &a.models_invoked {
-        sourced_line(
-            out,
-            "model invoked",
-            m.value.clone(),
-            m.since,
-            &m.provenance,
-        );
+        sourced_text(out, "model invoked", m);
     }
     if let Some(r) = &a.role {
-        sourced_line(out, "identity", r.value.clone(), r.since, &r.provenance);
+        sourced_text(out, "identity", r);
     }
     if let Some(g) = &a.identity_grants {
         let mut lines: Vec<String> = g.value.iter().map(grant_line).collect();
@@ -138,13 +126,7 @@ fn what_it_runs(out: &mut String, a: &AgentInventory) {
         );
     }
     for f in &a.model_files {
-        sourced_line(
-            out,
-            "model weights",
-            f.value.clone(),
-            f.since,
-            &f.provenance,
-        );
+        sourced_text(out, "model weights", f);
     }
     for e in &a.endpoints {
         sourced_line(out, "endpoint", e.value.to_string(), e.since, &e.provenance);
@@ -171,13 +153,7 @@ fn what_it_may_use(out: &mut String, a: &AgentInventory) {
         );
     }
     for kb in &a.knowledge_bases {
-        sourced_line(
-            out,
-            "knowledge base",
-            kb.value.clone(),
-            kb.since,
-            &kb.provenance,
-        );
+        sourced_text(out, "knowledge base", kb);
     }
     if let Some(g) = &a.guardrail {
         sourced_line(
@@ -193,7 +169,7 @@ fn what_it_may_use(out: &mut String, a: &AgentInventory) {
         );
     }
     for v in &a.versions {
-        sourced_line(out, "version", v.value.clone(), v.since, &v.provenance);
+        sourced_text(out, "version", v);
     }
     for al in &a.aliases {
         let routed = al
@@ -429,6 +405,11 @@ fn grant_line(grant: &normalizer::inventory::RoleGrant) -> String {
         .map(|h| format!(" (held by {h})"))
         .unwrap_or_default();
     format!("{} on {scope}{held}: {}", grant.role, allows.join("; "))
+}
+
+/// A fact that is text, with where it comes from.
+fn sourced_text(out: &mut String, label: &str, fact: &normalizer::inventory::Sourced<String>) {
+    sourced_line(out, label, fact.value.clone(), fact.since, &fact.provenance);
 }
 
 fn sourced_line(
