@@ -122,17 +122,19 @@ pub fn identity_policy<'a>(
     catalog: &Catalog,
 ) -> IdentityPolicy {
     let mut needed: BTreeMap<String, Needed> = BTreeMap::new();
-    let mut unknown: Vec<EnforcerError> = Vec::new();
+    // By call: the same call on many resources is one unknown.
+    let mut unknown: BTreeMap<&str, EnforcerError> = BTreeMap::new();
     for o in observed {
-        let (service, event) = o.call.split_once(':').unwrap_or((o.call, ""));
-        match catalog.actions_for_call(&format!("{service}.amazonaws.com"), event) {
+        let (host, event) = o.call.split_once(':').unwrap_or((o.call, ""));
+        match catalog.actions_for(host, event) {
             Ok(actions) => {
                 for a in actions {
                     needed.entry(a.iam_name()).or_default().add(&o);
                 }
             }
-            Err(e) if !unknown.iter().any(|u| u.to_string() == e.to_string()) => unknown.push(e),
-            Err(_) => {}
+            Err(e) => {
+                unknown.entry(o.call).or_insert(e);
+            }
         }
     }
     // Actions needing the same resources, with the behaviors of all of them.
@@ -172,7 +174,7 @@ pub fn identity_policy<'a>(
     IdentityPolicy {
         role: role.to_string(),
         statements,
-        unknown,
+        unknown: unknown.into_values().collect(),
     }
 }
 

@@ -196,7 +196,13 @@ impl Catalog {
         event_source: &str,
         event_name: &str,
     ) -> Result<Vec<&Action>, EnforcerError> {
-        let service = service_prefix(event_source)?;
+        self.actions_for(host_of(event_source)?, event_name)
+    }
+
+    /// The same for a call named as the baseline keys it: the eventSource's host (`s3`,
+    /// `monitoring`) and the eventName.
+    pub fn actions_for(&self, host: &str, event_name: &str) -> Result<Vec<&Action>, EnforcerError> {
+        let service = iam_service(host);
         let operation = match service {
             // Lambda's management events carry the API version: GetFunction20150331v2.
             "lambda" => without_api_version(event_name),
@@ -223,16 +229,20 @@ impl Catalog {
     }
 }
 
-/// The IAM service prefix of an event source: `s3.amazonaws.com` → `s3`.
-pub fn service_prefix(event_source: &str) -> Result<&str, EnforcerError> {
-    let host = event_source
+/// `s3.amazonaws.com` → `s3`; anything else is not an AWS service's event source.
+fn host_of(event_source: &str) -> Result<&str, EnforcerError> {
+    event_source
         .strip_suffix(".amazonaws.com")
         .filter(|h| !h.is_empty() && !h.contains('.'))
-        .ok_or_else(|| EnforcerError::NotAnAwsService(event_source.to_string()))?;
-    Ok(SERVICE_NAMES
+        .ok_or_else(|| EnforcerError::NotAnAwsService(event_source.to_string()))
+}
+
+/// The IAM prefix of a service host, where AWS named them apart.
+fn iam_service(host: &str) -> &str {
+    SERVICE_NAMES
         .iter()
         .find(|(from, _)| *from == host)
-        .map_or(host, |(_, to)| to))
+        .map_or(host, |(_, to)| to)
 }
 
 /// Whether `resource` fits an ARN format such as
