@@ -9,6 +9,7 @@
 
 pub mod aws_policy;
 pub mod catalog;
+pub mod eval;
 pub mod trust;
 
 /// Errors of the enforcer.
@@ -33,6 +34,9 @@ pub enum EnforcerError {
         what: &'static str,
         reason: &'static str,
     },
+    /// A policy feature the local evaluator does not implement: refused, never guessed at.
+    #[error("the local evaluator does not implement {0}")]
+    Unsupported(String),
     /// The committed catalog does not parse (a bad regeneration).
     #[error("the AWS action catalog is malformed at line {line}: {reason}")]
     Malformed { line: usize, reason: &'static str },
