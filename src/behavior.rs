@@ -396,7 +396,13 @@ impl Analysis {
     }
 
     /// The agent's declared inventory as of its newest event.
-    fn inventory_of(&self, b: &Baseline) -> Option<AgentInventory> {
+    /// Roles and policies as declared now (the newest read of each).
+    pub fn declared_now(&self) -> normalizer::identity::DeclaredIdentity {
+        self.identity.declared_at(Timestamp(i64::MAX))
+    }
+
+    /// The agent's inventory as it was at its newest event.
+    pub fn inventory_of(&self, b: &Baseline) -> Option<AgentInventory> {
         let at = b.last_event().unwrap_or(Timestamp(i64::MAX));
         self.inventory
             .snapshot_at(at)
@@ -468,7 +474,7 @@ impl Analysis {
         let users = normalizer::reconcile::role_users(self.rollup.agents.values());
         // Grants as they are now (an API read is newer than the agent's last event): what
         // is granted today is what can be abused today.
-        let declared = self.identity.declared_at(Timestamp(i64::MAX));
+        let declared = self.declared_now();
         let mut out: Vec<Reconciliation> = self
             .selected(only)
             .map(|b| {

@@ -75,6 +75,12 @@ enum TextOrJson {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum RecommendFormat {
+    Md,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Scan every configured source into the store, then print what was found. Rescanning
@@ -207,6 +213,34 @@ enum Command {
         b: String,
         #[arg(long, value_enum, default_value = "table")]
         format: TextOrJson,
+    },
+    /// Least-privilege IAM per agent, from what it was observed doing: for every role it
+    /// acts as, what it is granted now against the policy its calls need (each statement
+    /// traced to its calls, first and last seen, the log files, and whether it was seen in
+    /// every window (steady), several (recurring) or one (review)); what goes (unused excess,
+    /// proven or unverified) and what is narrowed (inherited overreach); its trust policy
+    /// pinned to the agent with aws:SourceArn; its size against IAM's limits; and the blast
+    /// radius: every observed call replayed against the proposal (goal 0). Exit 2 when a
+    /// proposal would deny an observed call.
+    Recommend {
+        /// Only this agent: its key, id or name.
+        #[arg(long)]
+        agent: Option<String>,
+        #[arg(long, value_enum, default_value = "md")]
+        format: RecommendFormat,
+    },
+    /// Write what `recommend` proposes as files to apply or review, per agent under
+    /// DIR/<agent key>/: aws/<role>.policy.json, aws/<role>.tf (aws_iam_policy and its
+    /// attachment), aws/<role>.trust.json (the pinned trust policy), aws/<function>.resource-policy.json,
+    /// and recommendation.json with every trace; the files' SHA-256 go into the audit
+    /// trail. Exit 2 when a proposal would deny an observed call.
+    Artifacts {
+        /// Only this agent: its key, id or name.
+        #[arg(long)]
+        agent: Option<String>,
+        /// The directory to write into (created; files already there are replaced).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
     /// The tamper-evident audit trail.
     Audit {

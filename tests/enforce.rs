@@ -5,6 +5,8 @@ mod common;
 use common::*;
 use iam_enforcer::aws_policy::{IdentityPolicy, Observed, identity_policy};
 use iam_enforcer::catalog::Catalog;
+use iam_enforcer::eval::Policy;
+use iam_enforcer::replay::{Call, Resource, replay};
 use normalizer::Timestamp;
 use normalizer::baseline::Seen;
 use serde_json::Value;
@@ -45,7 +47,7 @@ fn policy_of(role: &str, behaviors: &[(String, String, String, Seen)]) -> Identi
             resource,
             seen,
         });
-    identity_policy(role, observed, Catalog::aws().unwrap())
+    identity_policy(role, observed, &Default::default(), Catalog::aws().unwrap())
 }
 
 #[test]
@@ -86,7 +88,7 @@ fn the_support_agents_roles_get_what_their_logs_show_and_no_more() {
     assert_eq!(document["Statement"][0]["Effect"], "Allow");
     assert_eq!(document["Version"], "2012-10-17");
     for policy in [&tools, &bedrock] {
-        lint(policy);
+        lint(&policy.role, &policy.document());
     }
 }
 
@@ -95,13 +97,12 @@ const MANAGED_POLICY_CHARS: usize = 6_144;
 
 /// The policy document passes parliament (no finding at any severity) and fits IAM's size
 /// limit. Needs AGENTWARD_PARLIAMENT (scripts/test installs it); under CI its absence fails.
-fn lint(policy: &IdentityPolicy) {
-    let document = policy.document().to_string();
+fn lint(role: &str, document: &Value) {
+    let text = document.to_string();
     assert!(
-        document.len() <= MANAGED_POLICY_CHARS,
-        "{}: {} characters",
-        policy.role,
-        document.len()
+        text.len() <= MANAGED_POLICY_CHARS,
+        "{role}: {} characters",
+        text.len()
     );
     let Some(parliament) = std::env::var_os("AGENTWARD_PARLIAMENT") else {
         assert!(
@@ -114,13 +115,7 @@ fn lint(policy: &IdentityPolicy) {
         return;
     };
     let out = std::process::Command::new(parliament)
-        .args([
-            "--json",
-            "--minimum_severity",
-            "INFO",
-            "--string",
-            &document,
-        ])
+        .args(["--json", "--minimum_severity", "INFO", "--string", &text])
         .output()
         .expect("parliament runs");
     let findings: Vec<Value> = String::from_utf8_lossy(&out.stdout)
@@ -129,12 +124,11 @@ fn lint(policy: &IdentityPolicy) {
         .collect();
     let real: Vec<&Value> = findings
         .iter()
-        .filter(|f| !one_of_misread(f, policy))
+        .filter(|f| !one_of_misread(f, document))
         .collect();
     assert!(
         real.is_empty() && (out.status.success() || !findings.is_empty()),
-        "parliament on {}'s policy {document}:\n{real:#?}\n{}",
-        policy.role,
+        "parliament on {role}'s policy {text}:\n{real:#?}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
@@ -144,11 +138,21 @@ fn lint(policy: &IdentityPolicy) {
 /// profile …). Its RESOURCE_MISMATCH is that misreading when every flagged action takes
 /// several required types and every resource of every statement granting it fits one of
 /// them, as the catalog's ARN formats say.
-fn one_of_misread(finding: &Value, policy: &IdentityPolicy) -> bool {
+fn one_of_misread(finding: &Value, document: &Value) -> bool {
     let catalog = Catalog::aws().unwrap();
     if finding["issue"] != "RESOURCE_MISMATCH" {
         return false;
     }
+    let texts = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let statements = document["Statement"].as_array().unwrap();
     finding["detail"].as_array().unwrap().iter().all(|d| {
         let name = d["action"].as_str().unwrap();
         let Some(action) = catalog.action(name) else {
@@ -156,12 +160,11 @@ fn one_of_misread(finding: &Value, policy: &IdentityPolicy) -> bool {
         };
         let several = action.resource_types().filter(|t| t.required).count() > 1;
         several
-            && policy
-                .statements
+            && statements
                 .iter()
-                .filter(|s| s.actions.iter().any(|a| a == name))
+                .filter(|s| texts(&s["Action"]).iter().any(|a| a == name))
                 .all(|s| {
-                    s.resources
+                    texts(&s["Resource"])
                         .iter()
                         .all(|r| !catalog.resource_types_matching(action, r).is_empty())
                 })
@@ -189,4 +192,304 @@ fn parliament_refuses_an_unknown_action_and_a_needless_star() {
             .unwrap();
         assert!(!out.status.success() && !out.stdout.is_empty(), "{bad}");
     }
+}
+
+/// `recommend --format json` of a fresh quickstart store, by agent key.
+fn recommendations(store: &std::path::Path) -> Vec<Value> {
+    let out = run(&[
+        "--store",
+        store.to_str().unwrap(),
+        "recommend",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
+}
+
+fn role<'a>(agent: &'a Value, arn: &str) -> &'a Value {
+    agent["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == arn)
+        .unwrap_or_else(|| panic!("no recommendation for {arn}"))
+}
+
+fn agent<'a>(all: &'a [Value], id: &str) -> &'a Value {
+    all.iter()
+        .find(|a| a["agent"]["id"] == id)
+        .unwrap_or_else(|| panic!("no recommendation for agent {id}"))
+}
+
+#[test]
+fn the_quickstart_gets_least_privilege_replayed_over_its_47_days() {
+    let store = tempfile::tempdir().unwrap();
+    let config = repo_root().join("examples/support-agent/agentward.toml");
+    run_on(&config, store.path(), &["scan"]);
+    let all = recommendations(store.path());
+    let support = agent(&all, "K7QX2M4TZP");
+    assert_eq!(support["observed_days"], 47);
+
+    let tools = role(support, TOOLS);
+    assert_eq!(
+        tools["document"]["Statement"],
+        serde_json::json!([{
+            "Sid": "s3PutObject", "Effect": "Allow", "Action": ["s3:PutObject"],
+            "Resource": ["arn:aws:s3:::acme-support-exports/weekly/*"]
+        }])
+    );
+    let current = tools["current"].to_string();
+    assert!(
+        current.contains("AmazonS3FullAccess") && current.contains("on *"),
+        "{current}"
+    );
+    let statement = &tools["proposed"]["statements"][0];
+    assert_eq!(statement["trace"]["events"], 2_640);
+    assert_eq!(statement["confidence"]["level"], "recurring");
+    // What goes: the S3 full access and the `*` grants, each said proven or unverified.
+    let removed = tools["removed"].as_array().unwrap();
+    assert!(removed.len() >= 3, "{removed:#?}");
+    assert!(removed.iter().all(|i| {
+        let p = i["proof"].as_str().unwrap_or_default();
+        p.starts_with("proven") || p.starts_with("unverified")
+    }));
+
+    let bedrock = role(support, BEDROCK);
+    let resources = &bedrock["document"]["Statement"][0]["Resource"];
+    assert_eq!(resources.as_array().unwrap().len(), 2, "{resources}");
+    assert_eq!(
+        bedrock["document"]["Statement"][0]["Action"],
+        serde_json::json!(["bedrock:InvokeModel"])
+    );
+
+    let research = agent(&all, "RSRCH4N7QA");
+    let research_role = &research["roles"][0];
+    let mut granted: Vec<String> = research_role["document"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["Action"][0].as_str().unwrap(),
+                s["Resource"][0].as_str().unwrap()
+            )
+        })
+        .collect();
+    granted.sort();
+    assert_eq!(
+        granted,
+        [
+            "bedrock:InvokeModel arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0",
+            "bedrock:Retrieve arn:aws:bedrock:us-east-1:111122223333:knowledge-base/DOCSKB0001",
+        ],
+        "the research assistant keeps exactly what it used"
+    );
+
+    for (a, arn, id) in [
+        (support, BEDROCK, "K7QX2M4TZP"),
+        (
+            research,
+            research_role["role"].as_str().unwrap(),
+            "RSRCH4N7QA",
+        ),
+    ] {
+        let trust = &role(a, arn)["trust"];
+        assert_eq!(trust["status"], "pinned", "{trust}");
+        assert_eq!(
+            trust["document"]["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"],
+            format!("arn:aws:bedrock:us-east-1:111122223333:agent/{id}")
+        );
+    }
+    // Blast radius 0: every call each role made in the window is allowed, and every one
+    // was replayed (as many as the statements' traces count).
+    for a in &all {
+        for r in a["roles"].as_array().unwrap() {
+            let b = &r["blast_radius"];
+            assert_eq!(b["denied_events"], 0, "{}: {:#}", r["role"], b["denials"]);
+            let traced: u64 = r["proposed"]["statements"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["trace"]["events"].as_u64().unwrap())
+                .sum();
+            assert!(b["events"].as_u64().unwrap() > 0);
+            assert!(
+                b["events"].as_u64().unwrap() <= traced,
+                "{}: replayed {} traced {traced}",
+                r["role"],
+                b["events"]
+            );
+            lint(r["role"].as_str().unwrap(), &r["document"]);
+        }
+    }
+    assert_eq!(role(support, TOOLS)["blast_radius"]["events"], 2_640);
+}
+
+/// The tools role's PutObject calls as stored, for a replay of our own.
+fn stored_puts(store: &std::path::Path) -> Vec<(String, Vec<Resource>, i64)> {
+    let mut out = Vec::new();
+    for entry in walk(&store.join("events")) {
+        let text = std::fs::read_to_string(&entry).unwrap();
+        for line in text.lines() {
+            let e: Value = serde_json::from_str(line).unwrap();
+            if e["actor"]["session"]["issuer"] != TOOLS || e["api"]["operation"] != "PutObject" {
+                continue;
+            }
+            let resources = e["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| Resource {
+                    arn: r["uid"].as_str().unwrap().into(),
+                    kind: r["type"].as_str().map(str::to_string),
+                })
+                .collect();
+            let proof = e["metadata"]["log_name"].as_str().unwrap().to_string();
+            out.push((proof, resources, e["time"].as_i64().unwrap()));
+        }
+    }
+    out
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_too_tight_policy_replayed_lists_the_calls_it_would_deny() {
+    let store = tempfile::tempdir().unwrap();
+    let config = repo_root().join("examples/support-agent/agentward.toml");
+    run_on(&config, store.path(), &["scan"]);
+    let puts = stored_puts(store.path());
+    assert_eq!(puts.len(), 2_640);
+    let calls = puts.iter().map(|(proof, resources, time)| Call {
+        call: "s3:PutObject",
+        resources,
+        region: Some("us-east-1"),
+        time: Timestamp(*time),
+        proof,
+        count: 1,
+    });
+    // Only one week's exports: every other week is a denial.
+    let tight = Policy::parse(
+        "tight",
+        &serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::acme-support-exports/weekly/2026-W41/*"
+        }]}),
+    )
+    .unwrap();
+    let r = replay(&[tight], calls, Catalog::aws().unwrap());
+    let allowed = r.allowed_by.get("tight#0").map_or(0, |e| e.events);
+    assert!(
+        allowed > 0 && r.denied_events > 0,
+        "{allowed} allowed, {} denied",
+        r.denied_events
+    );
+    assert_eq!(allowed + r.denied_events, 2_640);
+    assert!(
+        r.denials
+            .iter()
+            .all(|d| d.action == "s3:PutObject" && !d.resource.contains("2026-W41"))
+    );
+    assert_eq!(
+        r.denials.iter().map(|d| d.evidence.events).sum::<u64>(),
+        r.denied_events
+    );
+    assert!(r.denials.iter().all(|d| !d.evidence.records.is_empty()));
+}
+
+#[test]
+fn artifacts_are_written_parse_and_match_the_recommendation() {
+    let store = tempfile::tempdir().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let config = repo_root().join("examples/support-agent/agentward.toml");
+    run_on(&config, store.path(), &["scan"]);
+    let out = run(&[
+        "--store",
+        store.path().to_str().unwrap(),
+        "artifacts",
+        "--out",
+        out_dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = out_dir
+        .path()
+        .join("aws.111122223333.us-east-1.K7QX2M4TZP/aws");
+    let policy: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("support-agent-tools.policy.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Action"],
+        serde_json::json!(["s3:PutObject"])
+    );
+    let trust: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            dir.join("AmazonBedrockExecutionRoleForAgents_support.trust.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(trust["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"].is_string());
+    let tf = dir.join("support-agent-tools.tf");
+    terraform_check(&tf, &policy);
+    // What was written is in the audit trail, by digest.
+    let audit = run(&["--store", store.path().to_str().unwrap(), "audit", "verify"]);
+    assert!(audit.status.success(), "{}", stderr(&audit));
+}
+
+/// The .tf parses as HCL (PyPI python-hcl2), declares the managed policy and its
+/// attachment, and carries the policy document unchanged.
+fn terraform_check(tf: &std::path::Path, policy: &Value) {
+    let Some(python) = std::env::var_os("AGENTWARD_HCL2_PYTHON") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set AGENTWARD_HCL2_PYTHON (scripts/test does)"
+        );
+        eprintln!("SKIPPED the Terraform parse: AGENTWARD_HCL2_PYTHON not set");
+        return;
+    };
+    let script = r#"
+import hcl2, json, sys
+doc = hcl2.load(open(sys.argv[1]))
+unq = lambda s: s[1:-1] if s.startswith('"') and s.endswith('"') else s
+kinds, policy = [], None
+for block in doc["resource"]:
+    for kind, named in block.items():
+        kinds.append(unq(kind))
+        for _, body in named.items():
+            if "policy" in body:
+                text = unq(body["policy"])
+                head, _, rest = text.partition("\n")
+                assert head == "<<-POLICY", head
+                policy = json.loads(rest.rsplit("\n", 1)[0])
+print(json.dumps({"kinds": kinds, "policy": policy}))
+"#;
+    let out = std::process::Command::new(python)
+        .args(["-c", script, tf.to_str().unwrap()])
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        parsed["kinds"],
+        serde_json::json!(["aws_iam_policy", "aws_iam_role_policy_attachment"])
+    );
+    assert_eq!(&parsed["policy"], policy);
 }

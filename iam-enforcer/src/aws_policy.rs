@@ -10,7 +10,7 @@
 use crate::EnforcerError;
 use crate::catalog::Catalog;
 use normalizer::Timestamp;
-use normalizer::baseline::{Behavior, Seen};
+use normalizer::baseline::{Behavior, Seen, TRACKED_WINDOWS};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,6 +31,57 @@ pub struct Trace {
     pub events: u64,
     pub first: Timestamp,
     pub last: Timestamp,
+    /// Windows (days, by default) in which any of them was seen.
+    #[serde(skip)]
+    pub windows: BTreeSet<i64>,
+}
+
+/// How much the observation says a statement is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Seen in every window of the observation.
+    Steady,
+    /// Seen in several windows, not all (a weekly job).
+    Recurring,
+    /// Seen in a single window: it may have been a one-off; a person should look.
+    Review,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Confidence {
+    pub level: Level,
+    pub windows_seen: usize,
+    pub windows_observed: usize,
+}
+
+impl Confidence {
+    /// `seen` against the windows in which the agent did anything. Windows past what the
+    /// baseline tracks for a behavior ([`TRACKED_WINDOWS`] from its first sighting) are
+    /// left out of the count, not taken as absences.
+    pub fn of(seen: &BTreeSet<i64>, observation: &BTreeMap<i64, u64>) -> Confidence {
+        let horizon = seen
+            .first()
+            .map_or(i64::MAX, |w| w.saturating_add(TRACKED_WINDOWS));
+        let observed: BTreeSet<i64> = observation
+            .iter()
+            .filter(|(w, events)| **events > 0 && **w < horizon)
+            .map(|(w, _)| *w)
+            .collect();
+        let windows_seen = seen.intersection(&observed).count().max(seen.len().min(1));
+        let level = if windows_seen <= 1 {
+            Level::Review
+        } else if observed.is_subset(seen) {
+            Level::Steady
+        } else {
+            Level::Recurring
+        };
+        Confidence {
+            level,
+            windows_seen,
+            windows_observed: observed.len(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,6 +94,7 @@ pub struct Statement {
     /// Where a resource was written wider than seen: `seen → granted`.
     pub widened: Vec<String>,
     pub trace: Trace,
+    pub confidence: Confidence,
 }
 
 /// The proposed identity policy of one role.
@@ -55,7 +107,10 @@ pub struct IdentityPolicy {
     pub unknown: Vec<EnforcerError>,
 }
 
-fn as_text<S: serde::Serializer>(errors: &[EnforcerError], s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn as_text<S: serde::Serializer>(
+    errors: &[EnforcerError],
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.collect_seq(errors.iter().map(|e| e.to_string()))
 }
 
@@ -85,6 +140,7 @@ pub fn observed_as<'a>(
 struct Needed {
     resources: BTreeSet<String>,
     behaviors: BTreeMap<String, (u64, Timestamp, Timestamp)>,
+    windows: BTreeSet<i64>,
 }
 
 impl Needed {
@@ -100,6 +156,7 @@ impl Needed {
         entry.0 += seen.count;
         entry.1 = entry.1.min(seen.first);
         entry.2 = entry.2.max(seen.last);
+        self.windows.extend(seen.windows.keys());
     }
 
     fn trace(&self) -> Option<Trace> {
@@ -110,15 +167,18 @@ impl Needed {
             events: self.behaviors.values().map(|b| b.0).sum(),
             first,
             last,
+            windows: self.windows.clone(),
         })
     }
 }
 
 /// The policy `role` needs for `observed`; actions that need the same resources share a
-/// statement.
+/// statement. `observation` is the agent's events per window, which each statement's
+/// confidence is judged against.
 pub fn identity_policy<'a>(
     role: &str,
     observed: impl IntoIterator<Item = Observed<'a>>,
+    observation: &BTreeMap<i64, u64>,
     catalog: &Catalog,
 ) -> IdentityPolicy {
     let mut needed: BTreeMap<String, Needed> = BTreeMap::new();
@@ -148,34 +208,45 @@ pub fn identity_policy<'a>(
                 .entry(behavior)
                 .or_insert((count, first, last));
         }
+        all.windows.extend(n.windows);
     }
     let statements = grouped
         .into_iter()
-        .filter_map(|(resources, (actions, all))| {
-            let widened = all
-                .behaviors
-                .keys()
-                .filter_map(|b| b.split_once(" on ").map(|(_, r)| r))
-                .filter(|r| fewest_wildcards(r) != *r)
-                .map(|r| format!("{r} → {}", fewest_wildcards(r)))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            Some(Statement {
-                sid: sid_of(&actions),
-                resource_unnamed: resources.contains("*"),
-                widened,
-                trace: all.trace()?,
-                resources: collapse_star(resources),
-                actions,
-            })
-        })
+        .filter_map(|(resources, (actions, all))| statement(resources, actions, &all, observation))
         .collect();
     IdentityPolicy {
         role: role.to_string(),
         statements,
         unknown: unknown.into_values().collect(),
     }
+}
+
+/// One statement: `actions` on `resources`, traced to what `all` saw.
+fn statement(
+    resources: BTreeSet<String>,
+    actions: Vec<String>,
+    all: &Needed,
+    observation: &BTreeMap<i64, u64>,
+) -> Option<Statement> {
+    let widened = all
+        .behaviors
+        .keys()
+        .filter_map(|b| b.split_once(" on ").map(|(_, r)| r))
+        .filter(|r| fewest_wildcards(r) != *r)
+        .map(|r| format!("{r} → {}", fewest_wildcards(r)))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let trace = all.trace()?;
+    Some(Statement {
+        sid: sid_of(&actions),
+        resource_unnamed: resources.contains("*"),
+        widened,
+        confidence: Confidence::of(&trace.windows, observation),
+        trace,
+        resources: collapse_star(resources),
+        actions,
+    })
 }
 
 /// A resource ending in several wildcard segments (`weekly/*/*`, the baseline's volatile

@@ -28,8 +28,12 @@ pub struct Request<'a> {
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
     /// Allowed by this statement (`policy#Sid`, or `policy#index` for one without a Sid).
-    Allowed { by: String },
-    ExplicitlyDenied { by: String },
+    Allowed {
+        by: String,
+    },
+    ExplicitlyDenied {
+        by: String,
+    },
     /// No statement allows it.
     ImplicitlyDenied,
 }
@@ -103,7 +107,9 @@ fn strings(v: &Value) -> Result<Vec<String>, EnforcerError> {
         Value::String(s) => Ok(s.clone()),
         Value::Bool(b) => Ok(b.to_string()),
         Value::Number(n) => Ok(n.to_string()),
-        _ => Err(malformed("a value is neither a string nor a list of strings")),
+        _ => Err(malformed(
+            "a value is neither a string nor a list of strings",
+        )),
     };
     match v {
         Value::Array(items) => items.iter().map(one).collect(),
@@ -189,7 +195,9 @@ fn element(
     match (statement.get(plain), statement.get(not)) {
         (Some(v), None) => Ok((strings(v)?, false)),
         (None, Some(v)) => Ok((strings(v)?, true)),
-        (Some(_), Some(_)) => Err(malformed("a statement has both an element and its Not form")),
+        (Some(_), Some(_)) => Err(malformed(
+            "a statement has both an element and its Not form",
+        )),
         (None, None) => Err(malformed("a statement lacks Action or Resource")),
     }
 }
@@ -223,7 +231,11 @@ fn rule(index: usize, statement: &Value) -> Result<Rule, EnforcerError> {
         not_action,
         resources,
         not_resource,
-        conditions: s.get("Condition").map(conditions).transpose()?.unwrap_or_default(),
+        conditions: s
+            .get("Condition")
+            .map(conditions)
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -277,7 +289,10 @@ pub fn evaluate(policies: &[Policy], request: &Request<'_>) -> Decision {
 
 impl Rule {
     fn applies(&self, request: &Request<'_>) -> bool {
-        let action = self.actions.iter().any(|p| action_matches(p, request.action));
+        let action = self
+            .actions
+            .iter()
+            .any(|p| action_matches(p, request.action));
         let resource = self
             .resources
             .iter()

@@ -10,6 +10,9 @@
 pub mod aws_policy;
 pub mod catalog;
 pub mod eval;
+pub mod recommend;
+pub mod replay;
+pub mod terraform;
 pub mod trust;
 
 /// Errors of the enforcer.

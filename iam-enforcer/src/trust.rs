@@ -1,8 +1,9 @@
 //! A role's trust policy pinned to the one resource that should assume it: each statement
 //! letting an AWS service (bedrock.amazonaws.com) assume the role gains
 //! `aws:SourceAccount` and `aws:SourceArn` conditions, so the service can assume it only on
-//! behalf of that agent (the confused-deputy fix reconcile names). Everything else in the
-//! document is kept as it was.
+//! behalf of that agent (the confused-deputy fix reconcile names). The same for a resource
+//! policy ([`pinned_for`]): an action-group function's, which lets Bedrock invoke it.
+//! Everything else in the document is kept as it was.
 
 use crate::EnforcerError;
 use serde_json::{Map, Value, json};
@@ -23,7 +24,19 @@ pub fn pinned(
     source_arn: &str,
     account: &str,
 ) -> Result<Pinned, EnforcerError> {
-    let mut document = trust.clone();
+    pinned_for(trust, service, "sts:AssumeRole", source_arn, account)
+}
+
+/// [`pinned`] for the statements that allow `service` the `action` (a resource policy's
+/// `lambda:InvokeFunction`).
+pub fn pinned_for(
+    policy: &Value,
+    service: &str,
+    action: &str,
+    source_arn: &str,
+    account: &str,
+) -> Result<Pinned, EnforcerError> {
+    let mut document = policy.clone();
     let malformed = |reason: &'static str| EnforcerError::Document {
         what: "trust policy",
         reason,
@@ -35,7 +48,7 @@ pub fn pinned(
     };
     let mut changes = Vec::new();
     for (i, statement) in statements.into_iter().enumerate() {
-        if !lets_assume(statement, service) {
+        if !allows(statement, service, action) {
             continue;
         }
         let condition = statement
@@ -46,10 +59,21 @@ pub fn pinned(
         let condition = condition
             .as_object_mut()
             .ok_or(malformed("a Condition that is not an object"))?;
-        for (operator, key, value) in [
+        // The agent's own ARN names its account: a statement pinned to it exactly needs
+        // no account pin besides.
+        let exact = condition
+            .get("ArnLike")
+            .and_then(Value::as_object)
+            .and_then(|keys| {
+                keys.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("aws:SourceArn"))
+            })
+            .is_some_and(|(_, v)| v == source_arn);
+        let pins = [
             ("StringEquals", "aws:SourceAccount", account),
             ("ArnLike", "aws:SourceArn", source_arn),
-        ] {
+        ];
+        for (operator, key, value) in pins.into_iter().skip(usize::from(exact)) {
             if let Some(change) = pin(condition, operator, key, value)? {
                 changes.push(format!("statement {i}: {change}"));
             }
@@ -58,16 +82,35 @@ pub fn pinned(
     Ok(Pinned { document, changes })
 }
 
-/// Whether an Allow statement lets `service` call sts:AssumeRole.
-fn lets_assume(statement: &Value, service: &str) -> bool {
-    let names = |v: &Value, wanted: &str| match v {
-        Value::String(s) => s == wanted,
-        Value::Array(list) => list.iter().any(|s| s == wanted),
-        _ => false,
+/// Whether any statement of `policy` lets `service` call `action`.
+pub fn allows_any(policy: &Value, service: &str, action: &str) -> bool {
+    match policy.get("Statement") {
+        Some(Value::Array(list)) => list.iter().any(|s| allows(s, service, action)),
+        Some(one) => allows(one, service, action),
+        None => false,
+    }
+}
+
+/// Whether an Allow statement lets `service` call `action` (named, or by a wildcard).
+fn allows(statement: &Value, service: &str, action: &str) -> bool {
+    let names = |v: &Value, wanted: &str, pattern: bool| {
+        let one = |s: &Value| {
+            s.as_str().is_some_and(|s| {
+                if pattern {
+                    normalizer::policy::glob(s, wanted, true)
+                } else {
+                    s == wanted
+                }
+            })
+        };
+        match v {
+            Value::Array(list) => list.iter().any(one),
+            v => one(v),
+        }
     };
     statement["Effect"] == "Allow"
-        && names(&statement["Action"], "sts:AssumeRole")
-        && names(&statement["Principal"]["Service"], service)
+        && names(&statement["Action"], action, true)
+        && names(&statement["Principal"]["Service"], service, false)
 }
 
 /// Sets `operator: {key: value}`; returns what changed, or `None` when it was so already.
@@ -80,15 +123,20 @@ fn pin(
 ) -> Result<Option<String>, EnforcerError> {
     let mut before = None;
     for (op, keys) in condition.iter_mut() {
-        if let Some(keys) = keys.as_object_mut()
-            && let Some(old) = keys.get(key)
-        {
-            if op == operator && old == value {
-                return Ok(None);
-            }
-            before = Some(format!("{op} {old}"));
-            keys.remove(key);
+        // Condition keys are case-insensitive: Lambda writes `AWS:SourceArn`, and a pin
+        // under that spelling is the same pin.
+        let Some(keys) = keys.as_object_mut() else {
+            continue;
+        };
+        let Some(found) = keys.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned() else {
+            continue;
+        };
+        let old = &keys[&found];
+        if op == operator && old == value {
+            return Ok(None);
         }
+        before = Some(format!("{op} {old}"));
+        keys.remove(&found);
     }
     condition.retain(|_, keys| keys.as_object().is_none_or(|k| !k.is_empty()));
     condition
@@ -174,5 +222,56 @@ mod tests {
             pinned(&doc(r#"{"Version":"2012-10-17"}"#), BEDROCK, AGENT, "1"),
             Err(EnforcerError::Document { .. })
         ));
+    }
+
+    #[test]
+    fn a_functions_resource_policy_is_pinned_whatever_the_case_of_its_keys() {
+        let function = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"bedrock","Effect":"Allow","Principal":{"Service":"bedrock.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:us-east-1:111122223333:function:support-tools","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:bedrock:us-east-1:111122223333:agent/*"}}}]}"#,
+        );
+        let p = pinned_for(
+            &function,
+            BEDROCK,
+            "lambda:InvokeFunction",
+            AGENT,
+            "111122223333",
+        )
+        .unwrap();
+        assert_eq!(
+            p.document["Statement"][0]["Condition"],
+            json!({"StringEquals": {"aws:SourceAccount": "111122223333"}, "ArnLike": {"aws:SourceArn": AGENT}})
+        );
+        assert!(
+            p.changes.iter().any(|c| c.contains("narrowed")),
+            "{:?}",
+            p.changes
+        );
+        let again = pinned_for(
+            &p.document,
+            BEDROCK,
+            "lambda:InvokeFunction",
+            AGENT,
+            "111122223333",
+        )
+        .unwrap();
+        assert!(again.changes.is_empty(), "{:?}", again.changes);
+        // Pinned exactly under Lambda's spelling of the key: nothing to change.
+        let exact = doc(&function.to_string().replace("agent/*", "agent/K7QX2M4TZP"));
+        let p = pinned_for(
+            &exact,
+            BEDROCK,
+            "lambda:InvokeFunction",
+            AGENT,
+            "111122223333",
+        )
+        .unwrap();
+        assert!(p.changes.is_empty(), "{:?}", p.changes);
+        // The same document is no role trust: nothing in it lets Bedrock assume a role.
+        assert!(
+            pinned(&function, BEDROCK, AGENT, "111122223333")
+                .unwrap()
+                .changes
+                .is_empty()
+        );
     }
 }

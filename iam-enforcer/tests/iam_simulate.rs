@@ -37,10 +37,7 @@ impl Rng {
 /// own policy must also allow it (a KMS key, a role's trust): the evaluator judges identity
 /// policies, and the oracle would add the resource's default.
 const REQUESTS: &[(&str, &str)] = &[
-    (
-        "s3:GetObject",
-        "arn:aws:s3:::acme-data/reports/2026/q1.csv",
-    ),
+    ("s3:GetObject", "arn:aws:s3:::acme-data/reports/2026/q1.csv"),
     (
         "s3:PutObject",
         "arn:aws:s3:::acme-support-exports/weekly/2026-W41/part-00000.json",
@@ -248,7 +245,11 @@ fn statement(rng: &mut Rng, action: &str, resource: &str) -> Value {
     let actions: Vec<String> = (0..1 + rng.below(2))
         .map(|_| action_pattern(rng, action))
         .collect();
-    let element = if rng.chance(15) { "NotAction" } else { "Action" };
+    let element = if rng.chance(15) {
+        "NotAction"
+    } else {
+        "Action"
+    };
     s.insert(element.into(), json!(actions));
     let resources: Vec<String> = (0..1 + rng.below(2))
         .map(|_| resource_pattern(rng, resource))

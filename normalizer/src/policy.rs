@@ -81,6 +81,11 @@ fn source_pins(condition: &Value) -> Vec<String> {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct PolicyDocument {
     pub statements: Vec<Statement>,
+    /// The document itself as compact JSON (decoded if it came URL-encoded): what an
+    /// artifact that rewrites it (a pinned trust policy) starts from, every condition kept.
+    /// Absent in documents recorded before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -221,7 +226,10 @@ impl PolicyDocument {
                 source_pins: source_pins(&s["Condition"]),
             });
         }
-        Ok(PolicyDocument { statements: out })
+        Ok(PolicyDocument {
+            statements: out,
+            text: Some(doc.to_string()),
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod audit;
 mod behavior;
+mod enforce;
 mod scan;
 mod views;
 
@@ -51,6 +52,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Envelopes { a, b, format } => {
             behavior::envelopes(&cli, a, b, format, stdout).await
         }
+        Command::Recommend { agent, format } => {
+            enforce::recommend_cmd(&cli, agent, format, stdout).await
+        }
+        Command::Artifacts { agent, out } => enforce::artifacts_cmd(&cli, agent, out, stdout).await,
         Command::Probe { command } => {
             crate::probe_cmd::run(command, stdout).await?;
             Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@ mod drift;
 mod events;
 mod findings;
 mod inventory;
+mod recommend;
 mod reconcile;
 mod scan;
 
@@ -16,6 +17,7 @@ pub use drift::drift_table;
 pub use events::{event_row, quarantine_row};
 pub use findings::findings_table;
 pub use inventory::{changes_since, inventory_table};
+pub use recommend::{artifact_files, recommend_markdown};
 pub use reconcile::reconcile_table;
 pub use scan::scan_summary;
 

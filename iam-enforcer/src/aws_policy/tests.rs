@@ -25,6 +25,7 @@ fn a_write_to_one_prefix_becomes_one_statement_traced_to_its_calls() {
             resource: EXPORTS,
             seen: &puts,
         }],
+        &BTreeMap::new(),
         catalog(),
     );
     assert!(policy.unknown.is_empty());
@@ -40,6 +41,7 @@ fn a_write_to_one_prefix_becomes_one_statement_traced_to_its_calls() {
             events: 2640,
             first: Timestamp(1_000),
             last: Timestamp(9_000),
+            windows: BTreeSet::new(),
         }
     );
     assert_eq!(
@@ -60,6 +62,7 @@ fn a_call_needing_two_actions_grants_both_and_counts_its_events_once() {
             resource: EXPORTS,
             seen: &copies,
         }],
+        &BTreeMap::new(),
         catalog(),
     );
     assert_eq!(policy.statements.len(), 1);
@@ -92,7 +95,7 @@ fn calls_are_granted_by_their_catalog_action_and_an_unknown_one_only_said() {
             seen: &lists,
         },
     ];
-    let policy = identity_policy("r", observed, catalog());
+    let policy = identity_policy("r", observed, &BTreeMap::new(), catalog());
     assert_eq!(policy.unknown.len(), 1, "{:?}", policy.unknown);
     assert!(policy.unknown[0].to_string().contains("CreateAgentVersion"));
     let actions: Vec<&str> = policy
@@ -144,6 +147,7 @@ fn actions_on_the_same_resources_share_a_statement_and_others_do_not() {
                 seen: &c,
             },
         ],
+        &BTreeMap::new(),
         catalog(),
     );
     let shapes: Vec<(Vec<String>, Vec<String>, u64)> = policy
@@ -215,6 +219,7 @@ fn trailing_wildcard_segments_become_one_and_the_widening_is_said() {
             resource: "arn:aws:s3:::acme-support-exports/weekly/*/*",
             seen: &puts,
         }],
+        &BTreeMap::new(),
         catalog(),
     );
     let s = &policy.statements[0];
@@ -229,4 +234,21 @@ fn trailing_wildcard_segments_become_one_and_the_widening_is_said() {
         s.trace.behaviors,
         ["s3:PutObject on arn:aws:s3:::acme-support-exports/weekly/*/*"]
     );
+}
+
+#[test]
+fn confidence_is_judged_against_the_windows_the_agent_was_seen_in() {
+    let observation: BTreeMap<i64, u64> = (0..10).map(|w| (w, 5)).collect();
+    let level = |seen: &[i64]| Confidence::of(&seen.iter().copied().collect(), &observation);
+    assert_eq!(level(&(0..10).collect::<Vec<_>>()).level, Level::Steady);
+    let weekly = level(&[0, 7]);
+    assert_eq!(
+        (weekly.level, weekly.windows_seen, weekly.windows_observed),
+        (Level::Recurring, 2, 10)
+    );
+    assert_eq!(level(&[4]).level, Level::Review);
+    // Windows the baseline no longer tracks for a behavior are not absences.
+    let long: BTreeMap<i64, u64> = (0..TRACKED_WINDOWS + 30).map(|w| (w, 1)).collect();
+    let all: BTreeSet<i64> = (0..TRACKED_WINDOWS).collect();
+    assert_eq!(Confidence::of(&all, &long).level, Level::Steady);
 }

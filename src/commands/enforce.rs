@@ -1,0 +1,300 @@
+//! `recommend` and `artifacts`: least-privilege IAM for each agent from what it was seen
+//! doing, replayed against its own window before it is proposed.
+
+use super::behavior::{only_agent, open_analysis};
+use crate::{Cli, RecommendFormat, report, store};
+use anyhow::Context;
+use iam_enforcer::catalog::Catalog;
+use iam_enforcer::recommend::{AgentRecommendation, Input, recommend};
+use iam_enforcer::replay::{Call, Resource};
+use normalizer::Timestamp;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// One stored event as the replay needs it (OCSF field names).
+#[derive(Deserialize)]
+struct Stored {
+    time: i64,
+    #[serde(default)]
+    count: Option<u64>,
+    #[serde(default)]
+    actor: Actor,
+    #[serde(default)]
+    resources: Vec<StoredResource>,
+    #[serde(default)]
+    cloud: Cloud,
+    unmapped: Unmapped,
+}
+
+#[derive(Deserialize, Default)]
+struct Actor {
+    #[serde(default)]
+    user: User,
+    #[serde(default)]
+    session: Session,
+}
+
+#[derive(Deserialize, Default)]
+struct User {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Session {
+    #[serde(default)]
+    issuer: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct StoredResource {
+    uid: Option<String>,
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Cloud {
+    #[serde(default)]
+    region: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Unmapped {
+    agentward: Ours,
+}
+
+#[derive(Deserialize)]
+struct Ours {
+    layer: String,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    raw: Option<Raw>,
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    source: String,
+    object: String,
+}
+
+/// An observed call, owned: what [`Call`] borrows.
+struct Owned {
+    call: String,
+    resources: Vec<Resource>,
+    region: Option<String>,
+    time: Timestamp,
+    proof: String,
+    count: u64,
+}
+
+/// The calls the agent made as a role (an assumed-role session), by role key: the same
+/// calls its baseline's `action as role` behaviors count.
+async fn calls_of(
+    store: &store::Store,
+    agent: &normalizer::AgentRef,
+) -> anyhow::Result<BTreeMap<String, Vec<Owned>>> {
+    let mut out: BTreeMap<String, Vec<Owned>> = BTreeMap::new();
+    let marker = format!("/agent={}/", agent.key());
+    for name in store.list("events").await? {
+        if !name.contains(&marker) || !name.ends_with(".ocsf.jsonl") {
+            continue;
+        }
+        let bytes = store.get(&name).await?.unwrap_or_default();
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let e: Stored = serde_json::from_slice(line)
+                .with_context(|| format!("corrupt event line in {name}"))?;
+            if let Some((role, call)) = call_as_role(e, agent, &name) {
+                out.entry(role).or_default().push(call);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The role and call of an event made as a role, `None` for any other. A call to the
+/// agent itself carries its caller's role and is left out, as the baseline leaves it.
+fn call_as_role(e: Stored, agent: &normalizer::AgentRef, file: &str) -> Option<(String, Owned)> {
+    let ours = e.unmapped.agentward;
+    let (action, issuer) = (ours.action?, e.actor.session.issuer?);
+    if ours.layer == "control" || ours.layer == "prompt" {
+        return None;
+    }
+    if e.actor.user.kind.as_deref() != Some("AssumedRole") {
+        return None;
+    }
+    let names_agent = |u: &str| {
+        [":agent/", ":agent-alias/"].iter().any(|kind| {
+            u.split_once(kind)
+                .is_some_and(|(_, rest)| rest.split('/').next() == Some(&agent.id))
+        })
+    };
+    if e.resources
+        .iter()
+        .filter_map(|r| r.uid.as_deref())
+        .any(names_agent)
+    {
+        return None;
+    }
+    let proof = match &ours.raw {
+        Some(raw) => format!("{} {}", raw.source, raw.object),
+        None => file.to_string(),
+    };
+    let resources = e
+        .resources
+        .into_iter()
+        .filter_map(|r| {
+            Some(Resource {
+                arn: r.uid?,
+                kind: r.kind,
+            })
+        })
+        .collect();
+    let call = Owned {
+        call: action,
+        resources,
+        region: e.cloud.region,
+        time: Timestamp(e.time),
+        proof,
+        count: e.count.unwrap_or(1).max(1),
+    };
+    Some((normalizer::identity::role_key(&issuer), call))
+}
+
+/// Every observed agent's recommendation (or the one `--agent` names).
+async fn recommendations(
+    cli: &Cli,
+    agent: &Option<String>,
+) -> anyhow::Result<(
+    store::Store,
+    Vec<AgentRecommendation>,
+    BTreeMap<String, String>,
+)> {
+    let (store, analysis) = open_analysis(cli).await?;
+    let only = only_agent(&analysis, agent.as_deref())?;
+    let catalog = Catalog::aws()?;
+    let declared = analysis.declared_now();
+    let reconciliations = analysis.reconciliations(
+        &normalizer::reconcile::ReconcileConfig::default(),
+        only.as_ref(),
+    );
+    let mut out = Vec::new();
+    for r in &reconciliations {
+        // An agent no log shows acting has nothing to derive a policy from: reconcile says
+        // what it is granted.
+        let Some(baseline) = analysis.rollup.agents.get(&r.agent.key()) else {
+            continue;
+        };
+        let owned = calls_of(&store, &r.agent).await?;
+        let calls: BTreeMap<String, Vec<Call<'_>>> = owned
+            .iter()
+            .map(|(role, calls)| {
+                let borrowed = calls.iter().map(|c| Call {
+                    call: &c.call,
+                    resources: &c.resources,
+                    region: c.region.as_deref(),
+                    time: c.time,
+                    proof: &c.proof,
+                    count: c.count,
+                });
+                (role.clone(), borrowed.collect())
+            })
+            .collect();
+        let inventory = analysis.inventory_of(baseline);
+        let input = Input {
+            baseline,
+            inventory: inventory.as_ref(),
+            declared: &declared,
+            reconciliation: r,
+            calls: &calls,
+        };
+        out.push(recommend(&input, catalog)?);
+    }
+    let names = analysis.names.clone();
+    Ok((store, out, names))
+}
+
+/// Exit 2 when a proposal would deny an observed call: it is shown, never hidden, but it
+/// is not ready to apply.
+fn exit_for(results: &[AgentRecommendation]) -> ExitCode {
+    let denied = results
+        .iter()
+        .flat_map(|a| &a.roles)
+        .any(|r| r.blast_radius.denied_events > 0);
+    if denied {
+        tracing::warn!("a proposed policy would deny calls this agent was observed making");
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub async fn recommend_cmd(
+    cli: &Cli,
+    agent: &Option<String>,
+    format: &RecommendFormat,
+    stdout: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let (_, results, names) = recommendations(cli, agent).await?;
+    match format {
+        RecommendFormat::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&results)?)?,
+        RecommendFormat::Md => {
+            write!(stdout, "{}", report::recommend_markdown(&results, &names))?;
+            if results.is_empty() {
+                writeln!(stdout, "no observed agents yet: run `agentward scan` first")?;
+            }
+        }
+    }
+    Ok(exit_for(&results))
+}
+
+pub async fn artifacts_cmd(
+    cli: &Cli,
+    agent: &Option<String>,
+    out: &Path,
+    stdout: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let (store, results, names) = recommendations(cli, agent).await?;
+    let files = report::artifact_files(&results, &names);
+    let mut digests = BTreeMap::new();
+    for (rel, contents) in &files {
+        let path = out.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+        writeln!(stdout, "{}", path.display())?;
+        digests.insert(
+            rel.display().to_string(),
+            hex::encode(Sha256::digest(contents.as_bytes())),
+        );
+    }
+    crate::audit::append(
+        &store,
+        vec![normalizer::audit::AuditEntry {
+            time: crate::pipeline::now(),
+            kind: "artifacts-written".into(),
+            subject: None,
+            summary: format!(
+                "{} least-privilege artifacts written for {} agents",
+                files.len(),
+                results.len()
+            ),
+            evidence: serde_json::json!({ "sha256": digests }),
+        }],
+    )
+    .await?;
+    writeln!(
+        stdout,
+        "{} files for {} agents under {}",
+        files.len(),
+        results.len(),
+        out.display()
+    )?;
+    Ok(exit_for(&results))
+}

@@ -1,0 +1,259 @@
+//! IAM recommendations as Markdown (`recommend`) and as the files `artifacts` writes: per
+//! agent, each role's policy JSON, its Terraform, its pinned trust policy, the pinned
+//! resource policies of its functions, and the whole recommendation with every trace.
+
+use iam_enforcer::recommend::{AgentRecommendation, Pin, RoleRecommendation};
+use iam_enforcer::terraform;
+use normalizer::thousands;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::PathBuf;
+
+fn name_of<'a>(names: &'a BTreeMap<String, String>, key: &str) -> &'a str {
+    names
+        .get(key)
+        .map(String::as_str)
+        .unwrap_or("(name not seen)")
+}
+
+pub fn recommend_markdown(
+    results: &[AgentRecommendation],
+    names: &BTreeMap<String, String>,
+) -> String {
+    let mut out = String::from("# IAM recommendations\n");
+    for a in results {
+        let key = a.agent.key();
+        let _ = writeln!(out, "\n## {} (`{key}`)\n", name_of(names, &key));
+        let _ = writeln!(
+            out,
+            "Observed {} days ({} → {}).",
+            a.observed_days,
+            a.observed_from.map(|t| t.utc_date()).unwrap_or_default(),
+            a.observed_until.map(|t| t.utc_date()).unwrap_or_default(),
+        );
+        if a.roles.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nNo call made as an IAM role was recorded for it: nothing to derive a policy from."
+            );
+        }
+        for r in &a.roles {
+            role_markdown(&mut out, r);
+        }
+        if !a.resource_policies.is_empty() {
+            let _ = writeln!(out, "\n### Resource policies of its functions\n");
+            for p in &a.resource_policies {
+                let _ = writeln!(out, "- {}", pin_line(p));
+            }
+        }
+        if !a.notes.is_empty() {
+            let _ = writeln!(out, "\n### Not judged\n");
+            for n in &a.notes {
+                let _ = writeln!(out, "- {n}");
+            }
+        }
+    }
+    out
+}
+
+fn pin_line(p: &Pin) -> String {
+    match p {
+        Pin::Pinned {
+            subject, changes, ..
+        } => format!("`{subject}`: pinned to the agent — {}", changes.join("; ")),
+        Pin::AlreadyPinned { subject } => format!("`{subject}`: already pinned to this agent"),
+        Pin::Unchanged { subject, reason } => format!("`{subject}`: left as it is — {reason}"),
+    }
+}
+
+fn role_markdown(out: &mut String, r: &RoleRecommendation) {
+    let b = &r.blast_radius;
+    let _ = writeln!(out, "\n### Role `{}`\n", r.role);
+    let _ = writeln!(
+        out,
+        "- **Blast radius:** {} of {} observed calls would be denied ({} requests evaluated{}).",
+        thousands(b.denied_events),
+        thousands(b.events),
+        thousands(b.requests),
+        if b.not_evaluated_events > 0 {
+            format!(
+                "; {} calls not evaluated: no catalog action authorizes them as named",
+                thousands(b.not_evaluated_events)
+            )
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "- **Size:** {} of {} characters (managed policy limit){}.",
+        thousands(r.size.characters as u64),
+        thousands(r.size.managed_limit as u64),
+        if r.size.fits { "" } else { " — does NOT fit" }
+    );
+    let _ = writeln!(out, "- **Trust:** {}", pin_line(&r.trust));
+    for d in &b.denials {
+        let _ = writeln!(
+            out,
+            "  - would deny {} on `{}` ({} calls, {} → {}, {:?})",
+            d.action,
+            d.resource,
+            thousands(d.evidence.events),
+            d.evidence.first.utc_date(),
+            d.evidence.last.utc_date(),
+            d.decision
+        );
+    }
+    let _ = writeln!(out, "\n#### Granted now\n");
+    for line in &r.current {
+        let _ = writeln!(out, "- {line}");
+    }
+    proposed_markdown(out, r);
+    changes_markdown(out, r);
+}
+
+/// What goes and what is narrowed, each item with its evidence.
+fn changes_markdown(out: &mut String, r: &RoleRecommendation) {
+    let _ = writeln!(out, "\n#### Removed (unused excess)\n");
+    if r.removed.is_empty() {
+        let _ = writeln!(out, "- nothing judged unused");
+    }
+    for i in &r.removed {
+        let proof = i.proof.as_deref().unwrap_or("");
+        let _ = writeln!(out, "- {} — {proof}", i.title);
+    }
+    let _ = writeln!(out, "\n#### Narrowed (inherited overreach)\n");
+    if r.narrowed.is_empty() {
+        let _ = writeln!(out, "- nothing inherited");
+    }
+    for i in &r.narrowed {
+        let _ = writeln!(out, "- {}", i.title);
+        for e in &i.evidence {
+            let _ = writeln!(out, "  - {e}");
+        }
+    }
+}
+
+fn proposed_markdown(out: &mut String, r: &RoleRecommendation) {
+    let _ = writeln!(out, "\n#### Proposed\n");
+    let _ = writeln!(
+        out,
+        "| Sid | Actions | Resources | Calls | First → last | Confidence | Log files |\n|---|---|---|---|---|---|---|"
+    );
+    for s in &r.proposed.statements {
+        let records = r
+            .blast_radius
+            .allowed_by
+            .get(&format!("proposed#{}", s.sid))
+            .map_or(0, |e| e.records.len());
+        let c = &s.confidence;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} → {} | {} ({} of {} windows) | {} |",
+            s.sid,
+            s.actions.join(", "),
+            s.resources.join(", "),
+            thousands(s.trace.events),
+            s.trace.first.utc_date(),
+            s.trace.last.utc_date(),
+            serde_json::to_value(c.level)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            c.windows_seen,
+            c.windows_observed,
+            thousands(records as u64),
+        );
+    }
+    for s in &r.proposed.statements {
+        let _ = writeln!(out, "\n`{}` is derived from:", s.sid);
+        for b in &s.trace.behaviors {
+            let _ = writeln!(out, "- {b}");
+        }
+        for w in &s.widened {
+            let _ = writeln!(out, "- widened: {w}");
+        }
+        if s.resource_unnamed {
+            let _ = writeln!(
+                out,
+                "- some calls named no resource: `*` stands for what was not seen"
+            );
+        }
+    }
+    for u in &r.proposed.unknown {
+        let _ = writeln!(out, "\nNot granted: {u}");
+    }
+}
+
+/// The files `artifacts` writes, as (path under the output directory, contents).
+pub fn artifact_files(
+    results: &[AgentRecommendation],
+    names: &BTreeMap<String, String>,
+) -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    for a in results {
+        let dir = PathBuf::from(a.agent.key());
+        for r in &a.roles {
+            files.extend(role_files(&dir, a, r, names));
+        }
+        for p in &a.resource_policies {
+            if let Pin::Pinned {
+                subject, document, ..
+            } = p
+            {
+                let function = subject.rsplit(':').next().unwrap_or(subject);
+                files.push((
+                    dir.join(format!("aws/{function}.resource-policy.json")),
+                    pretty(document),
+                ));
+            }
+        }
+        files.push((
+            dir.join("recommendation.json"),
+            serde_json::to_string_pretty(a).unwrap_or_default() + "\n",
+        ));
+    }
+    files
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+/// One role's files: its policy, its Terraform, and its pinned trust policy if pinned.
+fn role_files(
+    dir: &std::path::Path,
+    a: &AgentRecommendation,
+    r: &RoleRecommendation,
+    names: &BTreeMap<String, String>,
+) -> Vec<(PathBuf, String)> {
+    let role = terraform::role_name(&r.role);
+    let header = vec![
+        format!("agentward: least privilege for {}", r.role),
+        format!(
+            "agent {} ({}), observed {} → {}",
+            name_of(names, &a.agent.key()),
+            a.agent.key(),
+            a.observed_from.map(|t| t.utc_date()).unwrap_or_default(),
+            a.observed_until.map(|t| t.utc_date()).unwrap_or_default()
+        ),
+        format!(
+            "blast radius: {} of {} observed calls denied; trace of every statement: recommendation.json",
+            r.blast_radius.denied_events, r.blast_radius.events
+        ),
+    ];
+    let mut files = vec![
+        (
+            dir.join(format!("aws/{role}.policy.json")),
+            pretty(&r.document),
+        ),
+        (
+            dir.join(format!("aws/{role}.tf")),
+            terraform::managed_policy(&r.role, &r.document, &header),
+        ),
+    ];
+    if let Pin::Pinned { document, .. } = &r.trust {
+        files.push((dir.join(format!("aws/{role}.trust.json")), pretty(document)));
+    }
+    files
+}
