@@ -445,6 +445,17 @@ fn artifacts_are_written_parse_and_match_the_recommendation() {
     assert!(trust["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"].is_string());
     let tf = dir.join("support-agent-tools.tf");
     terraform_check(&tf, &policy);
+    checkov(&dir, true);
+    // checkov reads the policy in the heredoc: a `*` resource for a write fails it.
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(
+        bad.path().join("wide.tf"),
+        std::fs::read_to_string(&tf)
+            .unwrap()
+            .replace("arn:aws:s3:::acme-support-exports/weekly/*", "*"),
+    )
+    .unwrap();
+    checkov(bad.path(), false);
     // What was written is in the audit trail, by digest.
     let audit = run(&["--store", store.path().to_str().unwrap(), "audit", "verify"]);
     assert!(audit.status.success(), "{}", stderr(&audit));
@@ -492,4 +503,54 @@ print(json.dumps({"kinds": kinds, "policy": policy}))
         serde_json::json!(["aws_iam_policy", "aws_iam_role_policy_attachment"])
     );
     assert_eq!(&parsed["policy"], policy);
+}
+
+/// checkov (PyPI) over a directory of .tf files: every IAM check passes (`clean`), or at
+/// least one fails.
+fn checkov(dir: &std::path::Path, clean: bool) {
+    let Some(checkov) = std::env::var_os("AGENTWARD_CHECKOV") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set AGENTWARD_CHECKOV (scripts/test does)"
+        );
+        eprintln!("SKIPPED checkov: AGENTWARD_CHECKOV not set");
+        return;
+    };
+    let out = std::process::Command::new(checkov)
+        .args([
+            "-d",
+            dir.to_str().unwrap(),
+            "--framework",
+            "terraform",
+            "--compact",
+            "-o",
+            "json",
+            "--skip-download",
+        ])
+        .output()
+        .expect("checkov runs");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov's report: {e}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let summary = &report["summary"];
+    assert_eq!(summary["parsing_errors"], 0, "{summary}");
+    let (passed, failed) = (
+        summary["passed"].as_u64().unwrap(),
+        summary["failed"].as_u64().unwrap(),
+    );
+    if clean {
+        assert!(
+            passed > 0 && failed == 0,
+            "{:#}",
+            report["results"]["failed_checks"]
+        );
+    } else {
+        assert!(
+            failed > 0,
+            "checkov passed a policy granting s3:PutObject on *: {summary}"
+        );
+    }
 }
