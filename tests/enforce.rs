@@ -262,6 +262,13 @@ fn the_quickstart_gets_least_privilege_replayed_over_its_47_days() {
         bedrock["document"]["Statement"][0]["Action"],
         serde_json::json!(["bedrock:InvokeModel"])
     );
+    // The agent's configuration associates a knowledge base its role is not granted and was
+    // never seen retrieving from: said, not added.
+    let notes = bedrock["notes"].to_string();
+    assert!(
+        notes.contains("QWERTY1234") && notes.contains("not granted"),
+        "{notes}"
+    );
 
     let research = agent(&all, "RSRCH4N7QA");
     let research_role = &research["roles"][0];

@@ -84,6 +84,16 @@ impl Confidence {
     }
 }
 
+/// Why a statement is there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Basis {
+    /// Calls of the window need it: the trace says which.
+    Observed,
+    /// No log shows the calls, but the configuration implies them: the fact that does.
+    Inferred { fact: String },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Statement {
     pub sid: String,
@@ -95,6 +105,7 @@ pub struct Statement {
     pub widened: Vec<String>,
     pub trace: Trace,
     pub confidence: Confidence,
+    pub basis: Basis,
 }
 
 /// The proposed identity policy of one role.
@@ -243,6 +254,7 @@ fn statement(
         resource_unnamed: resources.contains("*"),
         widened,
         confidence: Confidence::of(&trace.windows, observation),
+        basis: Basis::Observed,
         trace,
         resources: collapse_star(resources),
         actions,

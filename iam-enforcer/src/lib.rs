@@ -9,6 +9,7 @@
 
 pub mod aws_policy;
 pub mod catalog;
+pub mod compact;
 pub mod eval;
 pub mod recommend;
 pub mod replay;
@@ -40,6 +41,11 @@ pub enum EnforcerError {
     /// A policy feature the local evaluator does not implement: refused, never guessed at.
     #[error("the local evaluator does not implement {0}")]
     Unsupported(String),
+    /// A policy that does not fit IAM's limit even widened as far as agentward widens.
+    #[error(
+        "the policy needs {characters} characters even widened to each resource type, over IAM's limit of {limit}: split it over several managed policies"
+    )]
+    TooLarge { characters: usize, limit: usize },
     /// The committed catalog does not parse (a bad regeneration).
     #[error("the AWS action catalog is malformed at line {line}: {reason}")]
     Malformed { line: usize, reason: &'static str },

@@ -6,8 +6,11 @@
 //! proposal. Also the agent's action-group functions' resource policies, pinned.
 
 use crate::EnforcerError;
-use crate::aws_policy::{IdentityPolicy, identity_policy, observed_as};
+use crate::aws_policy::{
+    Basis, Confidence, IdentityPolicy, Level, Statement, Trace, identity_policy, observed_as,
+};
 use crate::catalog::Catalog;
+use crate::compact;
 use crate::eval::Policy;
 use crate::replay::{BlastRadius, Call, replay};
 use crate::trust;
@@ -41,6 +44,9 @@ pub struct Size {
     pub managed_limit: usize,
     pub inline_limit: usize,
     pub fits: bool,
+    /// Why it does not fit, when it does not even after widening.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// A policy document rewritten to pin it to the agent, or why it was not.
@@ -73,6 +79,8 @@ pub struct RoleRecommendation {
     /// Inherited overreach that the proposal replaces with the role's own grant.
     pub narrowed: Vec<Item>,
     pub blast_radius: BlastRadius,
+    /// What the configuration implies that the proposal could not grant, and why.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -208,6 +216,180 @@ fn size_of(document: &Value) -> Size {
         managed_limit: MANAGED_POLICY_LIMIT,
         inline_limit: ROLE_INLINE_LIMIT,
         fits: characters <= MANAGED_POLICY_LIMIT,
+        problem: None,
+    }
+}
+
+/// Whether `role` is the agent's own (its configuration's) role.
+fn is_agent_role(role: &str, input: &Input<'_>) -> bool {
+    input
+        .inventory
+        .and_then(|i| i.role.as_ref())
+        .is_some_and(|r| normalizer::identity::role_key(&r.value) == role)
+}
+
+/// The role's grants now as policies the evaluator takes (its permissions boundary apart),
+/// or why they cannot all be read.
+fn current_policies(
+    role: Option<&DeclaredRole>,
+    declared: &DeclaredIdentity,
+) -> Result<(Vec<Policy>, Option<Policy>), String> {
+    let role = role.ok_or("no declaration of the role was ever recorded")?;
+    let parse = |name: &str, doc: Option<&Document>| -> Result<Policy, String> {
+        let doc = doc.ok_or_else(|| format!("the document of {name} was never recorded"))?;
+        let value = document_text(doc).map_err(|why| format!("{name}: {why}"))?;
+        Policy::parse(name, &value).map_err(|e| format!("{name}: {e}"))
+    };
+    let managed = |arn: &str| {
+        declared
+            .policies
+            .get(arn)
+            .and_then(|p| p.default_document())
+            .map(|d| &d.value)
+    };
+    let mut policies = Vec::new();
+    for (name, doc) in &role.inline {
+        policies.push(parse(name, Some(&doc.value))?);
+    }
+    for arn in role.managed.keys() {
+        policies.push(parse(arn, managed(arn))?);
+    }
+    let boundary = match &role.boundary {
+        Some(b) => Some(parse(&b.value, managed(&b.value))?),
+        None => None,
+    };
+    Ok((policies, boundary))
+}
+
+/// `arn` of a model as the agent's configuration names it: an ARN as it is, an inference
+/// profile (`us.…`, `eu.…`, `apac.…`, `global.…`) in the agent's account, else a
+/// foundation model.
+fn model_arn(model: &str, agent: &AgentRef) -> String {
+    if model.starts_with("arn:") {
+        return model.to_string();
+    }
+    let profile = ["us.", "eu.", "apac.", "us-gov.", "global."]
+        .iter()
+        .any(|p| model.starts_with(p));
+    if profile {
+        format!(
+            "arn:aws:bedrock:{}:{}:inference-profile/{model}",
+            agent.location, agent.scope
+        )
+    } else {
+        format!(
+            "arn:aws:bedrock:{}::foundation-model/{model}",
+            agent.location
+        )
+    }
+}
+
+/// What the agent's own role needs by its configuration though no log of the window shows
+/// the calls: its declared model (InvokeModel) and its knowledge bases (Retrieve). Each not
+/// already covered is added as `inferred`, with the fact, when the role is granted it now;
+/// otherwise it is a note (a proposal never grants more than the role has).
+fn infer(
+    policy: &mut IdentityPolicy,
+    inventory: &AgentInventory,
+    agent: &AgentRef,
+    current: &Result<(Vec<Policy>, Option<Policy>), String>,
+) -> Vec<String> {
+    let source = |p: &normalizer::Provenance| format!("{} {}", p.record.source, p.record.object);
+    let mut wanted = Vec::new();
+    if let Some(m) = &inventory.declared_model {
+        let fact = format!("{} names the model {}", source(&m.provenance), m.value);
+        wanted.push((
+            "bedrock:InvokeModel",
+            model_arn(&m.value, agent),
+            fact,
+            m.since,
+        ));
+    }
+    for kb in &inventory.knowledge_bases {
+        let arn = format!(
+            "arn:aws:bedrock:{}:{}:knowledge-base/{}",
+            agent.location, agent.scope, kb.value
+        );
+        let fact = format!(
+            "{} associates the knowledge base {}",
+            source(&kb.provenance),
+            kb.value
+        );
+        wanted.push(("bedrock:Retrieve", arn, fact, kb.since));
+    }
+    let mut notes = Vec::new();
+    for (action, arn, fact, since) in wanted {
+        let covered = policy.statements.iter().any(|s| {
+            s.actions.iter().any(|a| a.eq_ignore_ascii_case(action))
+                && s.resources
+                    .iter()
+                    .any(|r| normalizer::policy::glob(r, &arn, false))
+        });
+        if covered {
+            continue;
+        }
+        match granted_now(current, action, &arn) {
+            Ok(true) => {
+                let n = policy.statements.iter().filter(|s| s.basis != Basis::Observed).count();
+                policy.statements.push(inferred_statement(n + 1, action, arn, fact, since));
+            }
+            Ok(false) => notes.push(format!(
+                "{fact}, but no call of {action} on {arn} was recorded and the role is not granted it now: nothing is added (a call to it would be denied today)"
+            )),
+            Err(why) => notes.push(format!(
+                "{fact}, but no call of {action} on {arn} was recorded and the role's current grants could not be evaluated ({why}): nothing is added; unverified"
+            )),
+        }
+    }
+    notes
+}
+
+fn granted_now(
+    current: &Result<(Vec<Policy>, Option<Policy>), String>,
+    action: &str,
+    arn: &str,
+) -> Result<bool, String> {
+    let (policies, boundary) = current.as_ref().map_err(Clone::clone)?;
+    let context = Default::default();
+    let request = crate::eval::Request {
+        action,
+        resource: arn,
+        context: &context,
+    };
+    let by_identity = crate::eval::evaluate(policies, &request).allowed();
+    let by_boundary = boundary
+        .as_ref()
+        .is_none_or(|b| crate::eval::evaluate(std::slice::from_ref(b), &request).allowed());
+    Ok(by_identity && by_boundary)
+}
+
+fn inferred_statement(
+    n: usize,
+    action: &str,
+    arn: String,
+    fact: String,
+    since: Timestamp,
+) -> Statement {
+    let name: String = action.chars().filter(char::is_ascii_alphanumeric).collect();
+    Statement {
+        sid: format!("Inferred{n}{name}"),
+        actions: vec![action.to_string()],
+        resources: vec![arn],
+        resource_unnamed: false,
+        widened: Vec::new(),
+        trace: Trace {
+            behaviors: Vec::new(),
+            events: 0,
+            first: since,
+            last: since,
+            windows: Default::default(),
+        },
+        confidence: Confidence {
+            level: Level::Review,
+            windows_seen: 0,
+            windows_observed: 0,
+        },
+        basis: Basis::Inferred { fact },
     }
 }
 
@@ -218,10 +400,7 @@ fn trust_of(
     declared_role: Option<&DeclaredRole>,
     input: &Input<'_>,
 ) -> Result<Pin, EnforcerError> {
-    let is_agent_role = input
-        .inventory
-        .and_then(|i| i.role.as_ref())
-        .is_some_and(|r| normalizer::identity::role_key(&r.value) == role);
+    let is_agent_role = is_agent_role(role, input);
     if is_agent_role && input.inventory.is_some_and(|i| i.platform.is_none()) {
         let doc = declared_role
             .and_then(|r| r.trust.as_ref())
@@ -244,17 +423,27 @@ fn role_recommendation(
     catalog: &Catalog,
 ) -> Result<RoleRecommendation, EnforcerError> {
     let baseline = input.baseline;
-    let proposed = identity_policy(
+    let mut proposed = identity_policy(
         role,
         observed_as(role, baseline.behaviors()),
         baseline.events_per_window(),
         catalog,
     );
+    let declared_role = input.declared.roles.get(role);
+    let mut notes = Vec::new();
+    if is_agent_role(role, input)
+        && let Some(inventory) = input.inventory
+    {
+        let current = current_policies(declared_role, input.declared);
+        notes = infer(&mut proposed, inventory, &input.baseline.agent, &current);
+    }
+    let problem = compact::fit(&mut proposed, MANAGED_POLICY_LIMIT)
+        .err()
+        .map(|e| e.to_string());
     let document = proposed.document();
     let policy = Policy::parse("proposed", &document)?;
     let calls = input.calls.get(role).map(Vec::as_slice).unwrap_or_default();
     let blast_radius = replay(&[policy], calls.iter().copied(), catalog);
-    let declared_role = input.declared.roles.get(role);
     let trust = trust_of(role, declared_role, input)?;
     let items = |axis: Axis| -> Vec<Item> {
         input
@@ -268,7 +457,10 @@ fn role_recommendation(
     Ok(RoleRecommendation {
         role: role.to_string(),
         current: current_grants(declared_role, input.declared),
-        size: size_of(&document),
+        size: Size {
+            problem,
+            ..size_of(&document)
+        },
         document,
         proposed,
         trust,
@@ -276,6 +468,7 @@ fn role_recommendation(
         // A trust item is answered by the pin, the others by the proposed policy.
         narrowed: items(Axis::InheritedOverreach),
         blast_radius,
+        notes,
     })
 }
 
@@ -316,4 +509,125 @@ pub fn recommend(
         resource_policies,
         notes: r.notes.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn inventory() -> AgentInventory {
+        let record = json!({"kind": "provider_api", "record": {"source": "api", "object": "bedrock-agent:GetAgent A1", "index": 0}});
+        serde_json::from_value(json!({
+            "agent": {"provider": "aws", "scope": "111122223333", "location": "us-east-1", "id": "A1"},
+            "first_seen": 0, "last_changed": 0,
+            "declared_model": {"value": "amazon.nova-lite-v1:0", "since": 5, "provenance": record},
+            "models_invoked": [], "tools": [], "versions": [], "aliases": [],
+            "knowledge_bases": [
+                {"value": "KB1", "since": 5, "provenance": record},
+                {"value": "KB2", "since": 5, "provenance": record},
+            ],
+        }))
+        .unwrap()
+    }
+
+    fn grants(document: serde_json::Value) -> Result<(Vec<Policy>, Option<Policy>), String> {
+        Ok((vec![Policy::parse("now", &document).unwrap()], None))
+    }
+
+    #[test]
+    fn what_the_configuration_implies_is_inferred_only_where_granted_now() {
+        let inv = inventory();
+        let mut policy = IdentityPolicy {
+            role: "r".into(),
+            statements: Vec::new(),
+            unknown: Vec::new(),
+        };
+        let now = grants(json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "*"},
+            {"Effect": "Allow", "Action": "bedrock:Retrieve", "Resource": "arn:aws:bedrock:us-east-1:111122223333:knowledge-base/KB1"},
+        ]}));
+        let notes = infer(&mut policy, &inv, &inv.agent, &now);
+        let added: Vec<(&str, &str)> = policy
+            .statements
+            .iter()
+            .map(|s| (s.actions[0].as_str(), s.resources[0].as_str()))
+            .collect();
+        assert_eq!(
+            added,
+            [
+                (
+                    "bedrock:InvokeModel",
+                    "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0"
+                ),
+                (
+                    "bedrock:Retrieve",
+                    "arn:aws:bedrock:us-east-1:111122223333:knowledge-base/KB1"
+                ),
+            ]
+        );
+        assert!(
+            policy.statements.iter().all(
+                |s| matches!(&s.basis, Basis::Inferred { fact } if fact.contains("GetAgent A1"))
+            )
+        );
+        // KB2 is associated but not granted: said, not added.
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("KB2") && notes[0].contains("not granted"));
+
+        // Grants that cannot be read: nothing added, each said unverified.
+        let mut empty = IdentityPolicy {
+            role: "r".into(),
+            statements: Vec::new(),
+            unknown: Vec::new(),
+        };
+        let notes = infer(
+            &mut empty,
+            &inv,
+            &inv.agent,
+            &Err("inline policy p: it could not be read".into()),
+        );
+        assert!(empty.statements.is_empty());
+        assert_eq!(notes.len(), 3);
+        assert!(notes.iter().all(|n| n.contains("unverified")));
+    }
+
+    #[test]
+    fn an_observed_statement_already_covering_it_needs_no_inference() {
+        let inv = inventory();
+        let seen = normalizer::baseline::Seen {
+            first: Timestamp(1),
+            last: Timestamp(2),
+            count: 3,
+            windows: Default::default(),
+        };
+        let observed = [crate::aws_policy::Observed {
+            call: "bedrock:InvokeModel",
+            resource: "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0",
+            seen: &seen,
+        }];
+        let mut policy =
+            identity_policy("r", observed, &Default::default(), Catalog::aws().unwrap());
+        let now = grants(json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"},
+        ]}));
+        infer(&mut policy, &inv, &inv.agent, &now);
+        let inferred: Vec<&str> = policy
+            .statements
+            .iter()
+            .filter(|s| s.basis != Basis::Observed)
+            .map(|s| s.resources[0].as_str())
+            .collect();
+        assert_eq!(
+            inferred,
+            [
+                "arn:aws:bedrock:us-east-1:111122223333:knowledge-base/KB1",
+                "arn:aws:bedrock:us-east-1:111122223333:knowledge-base/KB2",
+            ]
+        );
+        assert_eq!(
+            model_arn("us.anthropic.claude-3-5-haiku-20241022-v1:0", &inv.agent),
+            "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0"
+        );
+    }
 }

@@ -91,6 +91,9 @@ fn role_markdown(out: &mut String, r: &RoleRecommendation) {
         thousands(r.size.managed_limit as u64),
         if r.size.fits { "" } else { " — does NOT fit" }
     );
+    if let Some(problem) = &r.size.problem {
+        let _ = writeln!(out, "  - {problem}");
+    }
     let _ = writeln!(out, "- **Trust:** {}", pin_line(&r.trust));
     for d in &b.denials {
         let _ = writeln!(
@@ -166,6 +169,14 @@ fn proposed_markdown(out: &mut String, r: &RoleRecommendation) {
         );
     }
     for s in &r.proposed.statements {
+        if let iam_enforcer::aws_policy::Basis::Inferred { fact } = &s.basis {
+            let _ = writeln!(
+                out,
+                "\n`{}` is inferred, no call of it recorded: {fact}",
+                s.sid
+            );
+            continue;
+        }
         let _ = writeln!(out, "\n`{}` is derived from:", s.sid);
         for b in &s.trace.behaviors {
             let _ = writeln!(out, "- {b}");
@@ -182,6 +193,9 @@ fn proposed_markdown(out: &mut String, r: &RoleRecommendation) {
     }
     for u in &r.proposed.unknown {
         let _ = writeln!(out, "\nNot granted: {u}");
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "\nNot granted: {n}");
     }
 }
 
