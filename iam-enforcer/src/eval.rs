@@ -57,7 +57,7 @@ struct Rule {
     deny: bool,
     actions: Vec<String>,
     not_action: bool,
-    resources: Vec<String>,
+    resources: Vec<ResourcePattern>,
     not_resource: bool,
     conditions: Vec<Condition>,
 }
@@ -229,7 +229,10 @@ fn rule(index: usize, statement: &Value) -> Result<Rule, EnforcerError> {
         deny,
         actions,
         not_action,
-        resources,
+        resources: resources
+            .iter()
+            .map(|r| ResourcePattern::parse(r))
+            .collect(),
         not_resource,
         conditions: s
             .get("Condition")
@@ -262,41 +265,62 @@ impl Policy {
 /// The decision of identity policies on one request: an explicit deny in any of them wins,
 /// then an allow in any; otherwise it is implicitly denied.
 pub fn evaluate(policies: &[Policy], request: &Request<'_>) -> Decision {
-    if request.action.eq_ignore_ascii_case("sts:GetCallerIdentity") {
-        // AWS answers it for every signed caller, whatever the policies say.
-        return Decision::Allowed {
-            by: "AWS (GetCallerIdentity needs no permission)".into(),
-        };
-    }
-    let mut allowed = None;
-    for policy in policies {
-        for rule in &policy.rules {
-            if !rule.applies(request) {
-                continue;
-            }
-            let by = format!("{}#{}", policy.name, rule.id);
-            if rule.deny {
-                return Decision::ExplicitlyDenied { by };
-            }
-            allowed.get_or_insert(by);
-        }
-    }
-    match allowed {
-        Some(by) => Decision::Allowed { by },
-        None => Decision::ImplicitlyDenied,
+    let by = |at| statement_name(policies, at);
+    match verdict(policies, request) {
+        Verdict::Allowed(at) => Decision::Allowed { by: by(at) },
+        Verdict::Denied(at) => Decision::ExplicitlyDenied { by: by(at) },
+        Verdict::Implicit => Decision::ImplicitlyDenied,
     }
 }
 
+/// [`evaluate`] with the deciding statement as (policy, statement) indices: what a replay
+/// of millions of calls tallies by, naming each statement once at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Verdict {
+    Allowed((usize, usize)),
+    Denied((usize, usize)),
+    Implicit,
+}
+
+pub(crate) fn verdict(policies: &[Policy], request: &Request<'_>) -> Verdict {
+    if request.action.eq_ignore_ascii_case("sts:GetCallerIdentity") {
+        // AWS answers it for every signed caller, whatever the policies say.
+        return Verdict::Allowed((usize::MAX, 0));
+    }
+    let resource = (request.resource, arn_parts(request.resource));
+    let mut allowed = None;
+    for (p, policy) in policies.iter().enumerate() {
+        for (r, rule) in policy.rules.iter().enumerate() {
+            if !rule.applies(request, &resource) {
+                continue;
+            }
+            if rule.deny {
+                return Verdict::Denied((p, r));
+            }
+            allowed.get_or_insert((p, r));
+        }
+    }
+    allowed.map_or(Verdict::Implicit, Verdict::Allowed)
+}
+
+/// How a decision cites the statement at (policy, statement).
+pub(crate) fn statement_name(policies: &[Policy], (p, r): (usize, usize)) -> String {
+    match policies.get(p) {
+        Some(policy) => format!("{}#{}", policy.name, policy.rules[r].id),
+        None => "AWS (GetCallerIdentity needs no permission)".into(),
+    }
+}
+
+/// A request's resource: its text, and its ARN parts when it is an ARN.
+type RequestResource<'a> = (&'a str, Option<[&'a str; 6]>);
+
 impl Rule {
-    fn applies(&self, request: &Request<'_>) -> bool {
+    fn applies(&self, request: &Request<'_>, resource: &RequestResource<'_>) -> bool {
         let action = self
             .actions
             .iter()
             .any(|p| action_matches(p, request.action));
-        let resource = self
-            .resources
-            .iter()
-            .any(|p| resource_matches(p, request.resource));
+        let resource = self.resources.iter().any(|p| p.matches(resource));
         action != self.not_action
             && resource != self.not_resource
             && self.conditions.iter().all(|c| c.holds(request.context))
@@ -321,43 +345,66 @@ fn arn_parts(arn: &str) -> Option<[&str; 6]> {
     (parts[0] == "arn").then_some(parts)
 }
 
-/// A Resource pattern against a resource: each ARN part matched on its own (a wildcard never
-/// spans a part's colon), the partition, service, region and account without regard to
-/// case, the resource part with it. A pattern with fewer parts has the missing ones as `*`.
-fn resource_matches(pattern: &str, resource: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    let padded;
-    let pattern = if pattern.starts_with("arn:") && pattern.matches(':').count() < 5 {
-        padded = format!("{pattern}{}", ":*".repeat(5 - pattern.matches(':').count()));
-        padded.as_str()
-    } else {
-        pattern
-    };
-    match (arn_parts(pattern), arn_parts(resource)) {
-        (Some(p), Some(r)) => {
-            (1..5).all(|i| glob(p[i], r[i], true)) && resource_part_matches(&p, r[5])
-        }
-        _ => glob(pattern, resource, false),
-    }
+/// A Resource pattern, split once when the policy is parsed: each ARN part is matched on
+/// its own (a wildcard never spans a part's colon), the partition, service, region and
+/// account without regard to case, the resource part with it. A pattern with fewer parts
+/// has the missing ones as `*`.
+#[derive(Debug, Clone)]
+enum ResourcePattern {
+    Any,
+    Arn {
+        /// Partition, service, region, account.
+        parts: [String; 4],
+        /// The resource part's leading type (`function:`, `role/`), literal: AWS takes no
+        /// wildcard in it, so a pattern with one there matches nothing. S3's bucket ARNs
+        /// have none, and a part without `:` or `/` is all identifier.
+        kind: String,
+        rest: String,
+    },
+    Text(String),
 }
 
-/// The resource part's leading resource type (`function:`, `role/`) is literal: AWS takes
-/// no wildcard in it, so a pattern with one there matches nothing. S3's bucket ARNs have no
-/// type, and a part without `:` or `/` is all identifier.
-fn resource_part_matches(pattern: &[&str; 6], resource: &str) -> bool {
-    let part = pattern[5];
-    let untyped = pattern[2] == "s3" && pattern[3].is_empty() && pattern[4].is_empty();
-    let cut = match part.find([':', '/']) {
-        Some(i) if !untyped => i + 1,
-        _ => 0,
-    };
-    let (kind, rest) = part.split_at(cut);
-    !kind.contains(['*', '?'])
-        && resource
-            .strip_prefix(kind)
-            .is_some_and(|r| glob(rest, r, false))
+impl ResourcePattern {
+    fn parse(pattern: &str) -> ResourcePattern {
+        if pattern == "*" {
+            return ResourcePattern::Any;
+        }
+        let colons = pattern.matches(':').count();
+        let padded = if pattern.starts_with("arn:") && colons < 5 {
+            format!("{pattern}{}", ":*".repeat(5 - colons))
+        } else {
+            pattern.to_string()
+        };
+        let Some(p) = arn_parts(&padded) else {
+            return ResourcePattern::Text(pattern.to_string());
+        };
+        let untyped = p[2] == "s3" && p[3].is_empty() && p[4].is_empty();
+        let cut = match p[5].find([':', '/']) {
+            Some(i) if !untyped => i + 1,
+            _ => 0,
+        };
+        let (kind, rest) = p[5].split_at(cut);
+        ResourcePattern::Arn {
+            parts: [p[1], p[2], p[3], p[4]].map(str::to_string),
+            kind: kind.to_string(),
+            rest: rest.to_string(),
+        }
+    }
+
+    fn matches(&self, (text, arn): &RequestResource<'_>) -> bool {
+        match (self, arn) {
+            (ResourcePattern::Any, _) => true,
+            (ResourcePattern::Arn { parts, kind, rest }, Some(r)) => {
+                (0..4).all(|i| glob(&parts[i], r[i + 1], true))
+                    && !kind.contains(['*', '?'])
+                    && r[5]
+                        .strip_prefix(kind.as_str())
+                        .is_some_and(|id| glob(rest, id, false))
+            }
+            (ResourcePattern::Arn { .. }, None) => false,
+            (ResourcePattern::Text(p), _) => glob(p, text, false),
+        }
+    }
 }
 
 fn arn_like(pattern: &str, value: &str) -> bool {

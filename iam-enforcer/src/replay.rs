@@ -7,7 +7,7 @@
 
 use crate::EnforcerError;
 use crate::catalog::{Action, Catalog};
-use crate::eval::{Context, Decision, Policy, Request, evaluate};
+use crate::eval::{Context, Decision, Policy, Request, Verdict, statement_name, verdict};
 use normalizer::Timestamp;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -92,6 +92,24 @@ pub struct BlastRadius {
     pub allowed_by: BTreeMap<String, Evidence>,
 }
 
+/// Whether a record's type (`AWS::S3::Bucket`) names the catalog's resource type (`bucket`):
+/// their letters and digits alike, case aside.
+fn same_type(kind: &str, catalog_type: &str) -> bool {
+    let last = kind.rsplit("::").next().unwrap_or(kind);
+    fn squash(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| b.to_ascii_lowercase())
+    }
+    squash(last).eq(squash(catalog_type))
+}
+
+/// One action a call needs, with what judging it takes, worked out once per call name.
+struct Need<'c> {
+    action: &'c Action,
+    name: String,
+}
+
 /// The resource of a call that `action` applies to: `*` for an action that takes none;
 /// else the one whose recorded type is a type of the action (`AWS::S3::Bucket` for
 /// `bucket`), else the first the catalog's ARN formats for the action fit (a bucket's
@@ -100,17 +118,10 @@ fn resource_for<'c>(catalog: &Catalog, action: &Action, resources: &'c [Resource
     if action.resource_types().next().is_none() {
         return "*";
     }
-    let squash = |t: &str| -> String {
-        t.chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
     let typed = resources.iter().find(|r| {
-        r.kind.as_deref().is_some_and(|k| {
-            let k = squash(k.rsplit("::").next().unwrap_or(k));
-            action.resource_types().any(|t| squash(t.name) == k)
-        })
+        r.kind
+            .as_deref()
+            .is_some_and(|k| action.resource_types().any(|t| same_type(k, t.name)))
     });
     typed
         .or_else(|| {
@@ -122,11 +133,23 @@ fn resource_for<'c>(catalog: &Catalog, action: &Action, resources: &'c [Resource
         .map_or("*", |r| r.arn.as_str())
 }
 
-/// The actions a call needs, each with its IAM name; or why the catalog has none.
-type Needs<'c> = Result<Vec<(&'c Action, String)>, EnforcerError>;
+/// The actions a call needs; or why the catalog has none.
+type Needs<'c> = Result<Vec<Need<'c>>, EnforcerError>;
 
 /// Denials by (call, action, resource), so each is listed once with all its events.
 type Denials = BTreeMap<(String, String, String), Denial>;
+
+/// What a replay adds up as it goes.
+#[derive(Default)]
+struct Tally {
+    events: u64,
+    requests: u64,
+    denied_events: u64,
+    not_evaluated_events: u64,
+    /// By deciding statement's (policy, statement) index.
+    allowed: BTreeMap<(usize, usize), Evidence>,
+    denied: Denials,
+}
 
 /// Replays `calls` against `policies`.
 pub fn replay<'a>(
@@ -134,91 +157,110 @@ pub fn replay<'a>(
     calls: impl IntoIterator<Item = Call<'a>>,
     catalog: &Catalog,
 ) -> BlastRadius {
-    let mut out = BlastRadius {
-        events: 0,
-        requests: 0,
-        denied_events: 0,
-        denials: Vec::new(),
-        not_evaluated: Vec::new(),
-        not_evaluated_events: 0,
-        allowed_by: BTreeMap::new(),
-    };
+    let mut tally = Tally::default();
     let mut needs: HashMap<&str, Needs<'_>> = HashMap::new();
-    let mut denied = Denials::new();
+    let mut contexts: HashMap<&str, Context> = HashMap::new();
+    let no_context = Context::new();
     let mut unknown: BTreeMap<&str, EnforcerError> = BTreeMap::new();
     for call in calls {
         let n = call.count.max(1);
-        out.events += n;
+        tally.events += n;
         let actions = needs.entry(call.call).or_insert_with(|| {
             let (host, event) = call.call.split_once(':').unwrap_or((call.call, ""));
-            catalog
-                .actions_for(host, event)
-                .map(|a| a.into_iter().map(|a| (a, a.iam_name())).collect())
+            catalog.actions_for(host, event).map(|a| {
+                a.into_iter()
+                    .map(|action| Need {
+                        action,
+                        name: action.iam_name(),
+                    })
+                    .collect()
+            })
         });
+        let context = match call.region {
+            Some(r) => &*contexts
+                .entry(r)
+                .or_insert_with(|| Context::from([("aws:requestedregion".into(), vec![r.into()])])),
+            None => &no_context,
+        };
         match actions {
             Ok(actions) => {
-                if judge(&call, actions, policies, catalog, &mut out, &mut denied) {
-                    out.denied_events += n;
+                if tally.judge(&call, actions, context, policies, catalog) {
+                    tally.denied_events += n;
                 }
             }
             Err(e) => {
                 unknown.entry(call.call).or_insert_with(|| e.clone());
-                out.not_evaluated_events += n;
+                tally.not_evaluated_events += n;
             }
         }
     }
-    out.denials = denied.into_values().collect();
-    out.not_evaluated = unknown.into_values().collect();
-    out
+    BlastRadius {
+        events: tally.events,
+        requests: tally.requests,
+        denied_events: tally.denied_events,
+        denials: tally.denied.into_values().collect(),
+        not_evaluated: unknown.into_values().collect(),
+        not_evaluated_events: tally.not_evaluated_events,
+        allowed_by: tally
+            .allowed
+            .into_iter()
+            .map(|(at, e)| (statement_name(policies, at), e))
+            .collect(),
+    }
 }
 
-/// Evaluates each action `call` needs; whether any would be denied.
-fn judge(
-    call: &Call<'_>,
-    actions: &[(&Action, String)],
-    policies: &[Policy],
-    catalog: &Catalog,
-    out: &mut BlastRadius,
-    denied: &mut Denials,
-) -> bool {
-    let context: Context = call
-        .region
-        .map(|r| ("aws:requestedregion".to_string(), vec![r.to_string()]))
-        .into_iter()
-        .collect();
-    let mut any_denied = false;
-    for (action, name) in actions {
-        out.requests += 1;
-        let resource = resource_for(catalog, action, call.resources);
-        let request = Request {
-            action: name,
-            resource,
-            context: &context,
-        };
-        match evaluate(policies, &request) {
-            Decision::Allowed { by } => out
-                .allowed_by
-                .entry(by)
-                .or_insert_with(|| Evidence::new(call))
-                .add(call),
-            decision => {
-                any_denied = true;
-                let key = (call.call.to_string(), name.clone(), resource.to_string());
-                denied
-                    .entry(key)
-                    .or_insert_with(|| Denial {
-                        call: call.call.to_string(),
-                        action: name.clone(),
-                        resource: resource.to_string(),
-                        decision,
-                        evidence: Evidence::new(call),
-                    })
-                    .evidence
-                    .add(call);
-            }
+impl Tally {
+    /// Evaluates each action `call` needs; whether any would be denied.
+    fn judge(
+        &mut self,
+        call: &Call<'_>,
+        needs: &[Need<'_>],
+        context: &Context,
+        policies: &[Policy],
+        catalog: &Catalog,
+    ) -> bool {
+        let mut any_denied = false;
+        for need in needs {
+            self.requests += 1;
+            let resource = resource_for(catalog, need.action, call.resources);
+            let request = Request {
+                action: &need.name,
+                resource,
+                context,
+            };
+            let decision = match verdict(policies, &request) {
+                Verdict::Allowed(at) => {
+                    self.allowed
+                        .entry(at)
+                        .or_insert_with(|| Evidence::new(call))
+                        .add(call);
+                    continue;
+                }
+                Verdict::Denied(at) => Decision::ExplicitlyDenied {
+                    by: statement_name(policies, at),
+                },
+                Verdict::Implicit => Decision::ImplicitlyDenied,
+            };
+            any_denied = true;
+            let key = (
+                call.call.to_string(),
+                need.name.clone(),
+                resource.to_string(),
+            );
+            self.denied
+                .entry(key)
+                .or_insert_with(|| Denial {
+                    call: call.call.to_string(),
+                    action: need.name.clone(),
+                    resource: resource.to_string(),
+                    decision,
+                    evidence: Evidence::new(call),
+                })
+                .evidence
+                .add(call);
         }
+        any_denied
     }
-    any_denied
 }
 
 #[cfg(test)]

@@ -103,23 +103,46 @@ pub fn is_read_operation(operation: &str) -> bool {
 
 /// `*` matches any run of characters, `?` one character.
 pub fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    // ARNs and action names are ASCII: match their bytes without collecting anything (this
+    // runs for every request an IAM replay evaluates).
+    if pattern.is_ascii() && text.is_ascii() {
+        return glob_units(pattern.as_bytes(), text.as_bytes(), |a, b| {
+            a == b || (ignore_case && a.eq_ignore_ascii_case(&b))
+        });
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
-    let eq = |a: char, b: char| {
-        if ignore_case {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    };
-    // Iterative matcher with backtracking to the last star: linear for typical patterns.
+    glob_units(&p, &t, |a, b| {
+        a == b || (ignore_case && a.to_lowercase().eq(b.to_lowercase()))
+    })
+}
+
+/// A unit that can be a glob wildcard.
+trait Wild: Copy + PartialEq {
+    fn is(self, c: u8) -> bool;
+}
+
+impl Wild for u8 {
+    fn is(self, c: u8) -> bool {
+        self == c
+    }
+}
+
+impl Wild for char {
+    fn is(self, c: u8) -> bool {
+        self == char::from(c)
+    }
+}
+
+/// Iterative matcher with backtracking to the last star: linear for typical patterns.
+fn glob_units<T: Wild>(p: &[T], t: &[T], eq: impl Fn(T, T) -> bool) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && eq(p[pi], t[ti]))) {
+        if pi < p.len() && (p[pi].is(b'?') || (!p[pi].is(b'*') && eq(p[pi], t[ti]))) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi].is(b'*') {
             star = Some((pi, ti));
             pi += 1;
         } else if let Some((sp, st)) = star {
@@ -130,7 +153,7 @@ pub fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| c.is(b'*'))
 }
 
 fn strings(v: &Value) -> Vec<String> {
