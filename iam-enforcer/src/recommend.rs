@@ -14,7 +14,8 @@ use crate::compact;
 use crate::eval::Policy;
 use crate::replay::{BlastRadius, Call, replay};
 use crate::trust;
-use normalizer::baseline::Baseline;
+use normalizer::baseline::{Baseline, Behavior, generalize};
+use normalizer::drift::{Departure, DriftClass, Episode};
 use normalizer::identity::{DeclaredIdentity, DeclaredRole, Document, is_aws_managed};
 use normalizer::inventory::AgentInventory;
 use normalizer::reconcile::{Axis, Item, Reconciliation};
@@ -35,6 +36,19 @@ pub struct Input<'a> {
     pub reconciliation: &'a Reconciliation,
     /// The agent's observed calls in the window, by the role (key) they were made as.
     pub calls: &'a BTreeMap<String, Vec<Call<'a>>>,
+    /// Drift episodes of the agent over the window: the new behavior of one that is not an
+    /// evolution and that nobody accepted is withheld from the proposal.
+    pub episodes: &'a [Episode],
+}
+
+/// Behaviors withheld from a proposal, each with why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Withheld {
+    pub behavior: String,
+    pub episode: String,
+    pub class: String,
+    /// Calls of it in the window: not replayed, since the proposal is meant to deny them.
+    pub events: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -79,6 +93,8 @@ pub struct RoleRecommendation {
     /// Inherited overreach that the proposal replaces with the role's own grant.
     pub narrowed: Vec<Item>,
     pub blast_radius: BlastRadius,
+    /// New behavior of open drift episodes, not granted (accept the episode to grant it).
+    pub withheld: Vec<Withheld>,
     /// What the configuration implies that the proposal could not grant, and why.
     pub notes: Vec<String>,
 }
@@ -423,12 +439,24 @@ fn role_recommendation(
     catalog: &Catalog,
 ) -> Result<RoleRecommendation, EnforcerError> {
     let baseline = input.baseline;
-    let mut proposed = identity_policy(
-        role,
-        observed_as(role, baseline.behaviors()),
-        baseline.events_per_window(),
-        catalog,
-    );
+    let open = open_departures(input.episodes);
+    let mut withheld: BTreeMap<String, Withheld> = BTreeMap::new();
+    let kept = observed_as(role, baseline.behaviors()).filter(|o| {
+        let Some(episode) = withholding(&open, o.call, o.resource) else {
+            return true;
+        };
+        withheld.insert(
+            format!("{} on {}", o.call, o.resource),
+            Withheld {
+                behavior: format!("{} on {}", o.call, o.resource),
+                episode: episode.uid.clone(),
+                class: episode.class.label().to_string(),
+                events: 0,
+            },
+        );
+        false
+    });
+    let mut proposed = identity_policy(role, kept, baseline.events_per_window(), catalog);
     let declared_role = input.declared.roles.get(role);
     let mut notes = Vec::new();
     if is_agent_role(role, input)
@@ -443,7 +471,20 @@ fn role_recommendation(
     let document = proposed.document();
     let policy = Policy::parse("proposed", &document)?;
     let calls = input.calls.get(role).map(Vec::as_slice).unwrap_or_default();
-    let blast_radius = replay(&[policy], calls.iter().copied(), catalog);
+    let replayed = calls.iter().copied().filter(|c| {
+        if withheld.is_empty() {
+            return true;
+        }
+        let behavior = format!("{} on {}", c.call, authorized_resource(c));
+        match withheld.get_mut(&behavior) {
+            Some(w) => {
+                w.events += c.count.max(1);
+                false
+            }
+            None => true,
+        }
+    });
+    let blast_radius = replay(&[policy], replayed, catalog);
     let trust = trust_of(role, declared_role, input)?;
     let items = |axis: Axis| -> Vec<Item> {
         input
@@ -468,8 +509,60 @@ fn role_recommendation(
         // A trust item is answered by the pin, the others by the proposed policy.
         narrowed: items(Axis::InheritedOverreach),
         blast_radius,
+        withheld: withheld.into_values().collect(),
         notes,
     })
+}
+
+/// The departures of the episodes that are findings: not an evolution, not accepted.
+fn open_departures(episodes: &[Episode]) -> Vec<(&Behavior, &Episode)> {
+    episodes
+        .iter()
+        .filter(|e| e.class != DriftClass::Evolution && !e.accepted)
+        .flat_map(|e| {
+            e.departures.iter().filter_map(move |d| match d {
+                Departure::NewBehavior { behavior, .. } => Some((behavior, e)),
+                Departure::Volume { .. } => None,
+            })
+        })
+        .collect()
+}
+
+/// The open episode whose new behavior a call kind is: the same action as a role, on the
+/// same resource, or an action never done before at all.
+fn withholding<'e>(
+    open: &[(&Behavior, &'e Episode)],
+    call: &str,
+    resource: &str,
+) -> Option<&'e Episode> {
+    open.iter()
+        .find(|(b, _)| match b {
+            Behavior::ActionAs {
+                action,
+                resource: r,
+                ..
+            }
+            | Behavior::ActionOn {
+                action,
+                resource: r,
+            } => action == call && r == resource,
+            Behavior::Action { action } => action == call,
+            Behavior::Model { .. } | Behavior::Role { .. } => false,
+        })
+        .map(|(_, e)| *e)
+}
+
+/// The resource a call is authorized against, as the baseline keys it: the most specific
+/// one it names (the object, not its bucket), generalized; `*` when it names none.
+fn authorized_resource(call: &Call<'_>) -> String {
+    let arns: Vec<&str> = call.resources.iter().map(|r| r.arn.as_str()).collect();
+    arns.iter()
+        .find(|a| {
+            !arns
+                .iter()
+                .any(|o| o.len() > a.len() && o.starts_with(**a) && o.as_bytes()[a.len()] == b'/')
+        })
+        .map_or_else(|| "*".to_string(), |a| generalize(a))
 }
 
 /// One agent's recommendation.
@@ -590,6 +683,69 @@ mod tests {
         assert!(empty.statements.is_empty());
         assert_eq!(notes.len(), 3);
         assert!(notes.iter().all(|n| n.contains("unverified")));
+    }
+
+    fn episode(class: &str, accepted: bool, behavior: serde_json::Value) -> Episode {
+        serde_json::from_value(json!({
+            "uid": format!("agentward:drift:x:{class}"),
+            "agent": {"provider": "aws", "scope": "1", "location": "us-east-1", "id": "A1"},
+            "window_start": 0, "window_end": 1, "first": 0,
+            "departures": [{"kind": "new_behavior", "behavior": behavior, "first": 0, "count": 3}],
+            "continuity": {"continuity": "burst", "windows_after": 4},
+            "bounds": {"bounds": "within"},
+            "class": {"class": class},
+            "explanation": "", "accepted": accepted,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_new_behavior_of_an_open_drift_episode_is_withheld() {
+        let exfil = json!({"kind": "action_as", "role": "r", "action": "s3:PutObject", "resource": "arn:aws:s3:::paste-bin/*"});
+        let model = json!({"kind": "action_on", "action": "bedrock:InvokeModel", "resource": "m"});
+        let episodes = [
+            episode("risky_drift", false, exfil.clone()),
+            episode("evolution", false, model),
+            episode(
+                "risky_drift",
+                true,
+                json!({"kind": "action", "action": "s3:DeleteObject"}),
+            ),
+        ];
+        let open = open_departures(&episodes);
+        assert_eq!(
+            open.len(),
+            1,
+            "evolutions and accepted episodes are part of the envelope"
+        );
+        let hit = withholding(&open, "s3:PutObject", "arn:aws:s3:::paste-bin/*").unwrap();
+        assert_eq!(hit.uid, "agentward:drift:x:risky_drift");
+        assert!(withholding(&open, "s3:PutObject", "arn:aws:s3:::exports/*").is_none());
+        assert!(withholding(&open, "bedrock:InvokeModel", "m").is_none());
+        assert!(withholding(&open, "s3:DeleteObject", "x").is_none());
+        // A call is matched on the resource the baseline keys it by.
+        let resources = [
+            crate::replay::Resource {
+                arn: "arn:aws:s3:::paste-bin".into(),
+                kind: None,
+            },
+            crate::replay::Resource {
+                arn: "arn:aws:s3:::paste-bin/2026-11-11/dump.json".into(),
+                kind: None,
+            },
+        ];
+        let call = Call {
+            call: "s3:PutObject",
+            resources: &resources,
+            region: None,
+            time: Timestamp(0),
+            proof: "",
+            count: 1,
+        };
+        assert_eq!(
+            authorized_resource(&call),
+            "arn:aws:s3:::paste-bin/*/dump.json"
+        );
     }
 
     #[test]

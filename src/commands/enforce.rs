@@ -206,12 +206,19 @@ async fn recommendations(
             })
             .collect();
         let inventory = analysis.inventory_of(baseline);
+        // The whole observation, so an episode anywhere in it is judged.
+        let span = baseline
+            .first_event()
+            .zip(baseline.last_event())
+            .map(|(f, l)| l.millis() - f.millis() + Timestamp::MS_PER_DAY);
+        let episodes = analysis.episodes(span, None, Some(&r.agent));
         let input = Input {
             baseline,
             inventory: inventory.as_ref(),
             declared: &declared,
             reconciliation: r,
             calls: &calls,
+            episodes: &episodes,
         };
         out.push(recommend(&input, catalog)?);
     }

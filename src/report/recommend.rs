@@ -107,6 +107,17 @@ fn role_markdown(out: &mut String, r: &RoleRecommendation) {
             d.decision
         );
     }
+    for w in &r.withheld {
+        let _ = writeln!(
+            out,
+            "- **Withheld:** {} ({} calls): {} episode `{}`, not accepted — the proposal denies it; `agentward accept {}` to grant it",
+            w.behavior,
+            thousands(w.events),
+            w.class,
+            w.episode,
+            w.episode
+        );
+    }
     let _ = writeln!(out, "\n#### Granted now\n");
     for line in &r.current {
         let _ = writeln!(out, "- {line}");
