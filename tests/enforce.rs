@@ -244,6 +244,13 @@ fn the_quickstart_gets_least_privilege_replayed_over_its_47_days() {
         current.contains("AmazonS3FullAccess") && current.contains("on *"),
         "{current}"
     );
+    // Its exports first appeared in an episode nobody reviewed: granted, and said.
+    let tools_notes = tools["notes"].to_string();
+    assert!(
+        tools_notes.contains("2026-10-05") && tools_notes.contains("review it"),
+        "{tools_notes}"
+    );
+    assert_eq!(tools["withheld"], serde_json::json!([]));
     let statement = &tools["proposed"]["statements"][0];
     assert_eq!(statement["trace"]["events"], 2_640);
     assert_eq!(statement["confidence"]["level"], "recurring");

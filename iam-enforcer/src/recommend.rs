@@ -36,8 +36,9 @@ pub struct Input<'a> {
     pub reconciliation: &'a Reconciliation,
     /// The agent's observed calls in the window, by the role (key) they were made as.
     pub calls: &'a BTreeMap<String, Vec<Call<'a>>>,
-    /// Drift episodes of the agent over the window: the new behavior of one that is not an
-    /// evolution and that nobody accepted is withheld from the proposal.
+    /// Drift episodes of the agent over the window: the new behavior of a risky drift that
+    /// nobody accepted is withheld from the proposal (an unclassified one's is granted and
+    /// said).
     pub episodes: &'a [Episode],
 }
 
@@ -93,7 +94,8 @@ pub struct RoleRecommendation {
     /// Inherited overreach that the proposal replaces with the role's own grant.
     pub narrowed: Vec<Item>,
     pub blast_radius: BlastRadius,
-    /// New behavior of open drift episodes, not granted (accept the episode to grant it).
+    /// New behavior of risky drift episodes nobody accepted: not granted (accept the
+    /// episode to grant it).
     pub withheld: Vec<Withheld>,
     /// What the configuration implies that the proposal could not grant, and why.
     pub notes: Vec<String>,
@@ -441,10 +443,23 @@ fn role_recommendation(
     let baseline = input.baseline;
     let open = open_departures(input.episodes);
     let mut withheld: BTreeMap<String, Withheld> = BTreeMap::new();
+    let mut notes = Vec::new();
     let kept = observed_as(role, baseline.behaviors()).filter(|o| {
         let Some(episode) = withholding(&open, o.call, o.resource) else {
             return true;
         };
+        // Risky drift is withheld; an episode agentward could not classify is granted, and
+        // said, since withholding what may be a use the agent always had breaks it.
+        if episode.class != DriftClass::RiskyDrift {
+            notes.push(format!(
+                "{} on {} is granted, but it first appeared in episode {} ({}), which nobody reviewed: review it (agentward drift) before enforcing",
+                o.call,
+                o.resource,
+                episode.uid,
+                episode.class.label()
+            ));
+            return true;
+        }
         withheld.insert(
             format!("{} on {}", o.call, o.resource),
             Withheld {
@@ -458,12 +473,16 @@ fn role_recommendation(
     });
     let mut proposed = identity_policy(role, kept, baseline.events_per_window(), catalog);
     let declared_role = input.declared.roles.get(role);
-    let mut notes = Vec::new();
     if is_agent_role(role, input)
         && let Some(inventory) = input.inventory
     {
         let current = current_policies(declared_role, input.declared);
-        notes = infer(&mut proposed, inventory, &input.baseline.agent, &current);
+        notes.extend(infer(
+            &mut proposed,
+            inventory,
+            &input.baseline.agent,
+            &current,
+        ));
     }
     let problem = compact::fit(&mut proposed, MANAGED_POLICY_LIMIT)
         .err()
@@ -693,7 +712,7 @@ mod tests {
             "departures": [{"kind": "new_behavior", "behavior": behavior, "first": 0, "count": 3}],
             "continuity": {"continuity": "burst", "windows_after": 4},
             "bounds": {"bounds": "within"},
-            "class": {"class": class},
+            "class": if class == "unclassified" { json!({"class": class, "reason": "r"}) } else { json!({"class": class}) },
             "explanation": "", "accepted": accepted,
         }))
         .unwrap()
