@@ -206,7 +206,7 @@ fn proposed_markdown(out: &mut String, r: &RoleRecommendation) {
         let _ = writeln!(out, "\nNot granted: {u}");
     }
     for n in &r.notes {
-        let _ = writeln!(out, "\nNot granted: {n}");
+        let _ = writeln!(out, "\n**Note:** {n}");
     }
 }
 
