@@ -94,6 +94,11 @@ pub enum ProbeCommand {
         /// --no-resolver-allow.
         #[arg(long = "allow", value_name = "ADDRESS[:PORT]")]
         allow: Vec<AllowRule>,
+        /// Allowed destinations from a file, one per line as for --allow (`#` starts a
+        /// comment): e.g. the egress.allow that `agentward artifacts` writes per agent from
+        /// its observed connections. Repeatable; adds to --allow.
+        #[arg(long = "allow-from", value_name = "FILE")]
+        allow_from: Vec<PathBuf>,
         #[arg(long)]
         no_resolver_allow: bool,
         /// bpffs directory for the egress pins.
@@ -143,6 +148,26 @@ fn hostname() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".into())
+}
+
+/// The rules of an allowlist file: one destination a line as `--allow` takes it, `#`
+/// comments and blank lines skipped; a line that is not a destination is an error naming
+/// the file and line, never skipped.
+fn allow_file(path: &Path) -> anyhow::Result<Vec<AllowRule>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the allowlist {}", path.display()))?;
+    let mut rules = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let rule = line.split('#').next().unwrap_or("").trim();
+        if rule.is_empty() {
+            continue;
+        }
+        let parsed = rule
+            .parse::<AllowRule>()
+            .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), i + 1))?;
+        rules.push(parsed);
+    }
+    Ok(rules)
 }
 
 /// Nameservers from resolv.conf, allowed on port 53 so name resolution keeps working.
@@ -240,6 +265,7 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
             ring_bytes,
             egress,
             allow,
+            allow_from,
             no_resolver_allow,
             pin_dir,
             pod_log_dir,
@@ -251,8 +277,12 @@ pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result
             if *flush_every == 0 {
                 bail!("--flush-every must be at least 1 second");
             }
-            if !allow.is_empty() && egress.is_none() {
-                bail!("--allow needs --egress monitor or --egress enforce");
+            if (!allow.is_empty() || !allow_from.is_empty()) && egress.is_none() {
+                bail!("--allow and --allow-from need --egress monitor or --egress enforce");
+            }
+            let mut allow = allow.clone();
+            for file in allow_from {
+                allow.extend(allow_file(file)?);
             }
             let watch = watch_cgroup
                 .iter()
@@ -458,6 +488,27 @@ fn print_egress(out: &mut impl Write, pin_dir: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_allowlist_file_is_read_rule_by_rule_and_a_bad_line_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("egress.allow");
+        std::fs::write(
+            &file,
+            "# agentward: kernel egress allowlist\n127.0.0.1:53  # resolver (udp)\n\n[::1]:18080 # gateway\n10.8.0.0/16:443\n# withheld: 127.0.0.1:18443\n",
+        )
+        .unwrap();
+        let rules = allow_file(&file).unwrap();
+        let expected: Vec<AllowRule> = ["127.0.0.1:53", "[::1]:18080", "10.8.0.0/16:443"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
+        assert_eq!(rules, expected);
+        std::fs::write(&file, "127.0.0.1:53\nmodel-gateway:18080\n").unwrap();
+        let e = allow_file(&file).unwrap_err().to_string();
+        assert!(e.contains("egress.allow:2"), "{e}");
+        assert!(allow_file(&dir.path().join("missing")).is_err());
+    }
 
     #[test]
     fn nameservers_are_allowed_on_port_53() {

@@ -568,3 +568,58 @@ fn checkov(dir: &std::path::Path, clean: bool) {
         );
     }
 }
+
+/// The self-hosted example: its kernel egress allowlist is what it connected to, the
+/// injected ticket's exfiltration (a risky drift episode) withheld, each line traced.
+#[test]
+fn the_selfhosted_agent_gets_an_egress_allowlist_without_its_exfiltration() {
+    let store = tempfile::tempdir().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let config = repo_root().join("examples/selfhosted-agent/agentward.toml");
+    run_on(&config, store.path(), &["scan"]);
+    let all = recommendations(store.path());
+    let bot = &all[0];
+    assert_eq!(bot["agent"]["id"], "deployment/support-bot");
+    let egress = &bot["egress"];
+    assert_eq!(egress["replay"]["denied"], 0, "{:#}", egress["replay"]);
+    let withheld: Vec<&str> = egress["allowlist"]["withheld"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["behavior"].as_str().unwrap())
+        .collect();
+    assert!(
+        withheld.contains(&"network:connect_tcp on 127.0.0.1:18443"),
+        "{withheld:?}"
+    );
+    let out = run(&[
+        "--store",
+        store.path().to_str().unwrap(),
+        "artifacts",
+        "--out",
+        out_dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(
+        out_dir
+            .path()
+            .join("selfhosted.prod-eu-1.agents.deployment_support-bot/egress.allow"),
+    )
+    .unwrap();
+    let rules: Vec<node_probe::AllowRule> = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap().trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let expected: Vec<node_probe::AllowRule> = ["127.0.0.1:53", "127.0.0.1:18080"]
+        .iter()
+        .map(|r| r.parse().unwrap())
+        .collect();
+    assert_eq!(rules, expected, "{text}");
+    assert!(
+        text.contains("model-gateway.agents.svc.cluster.local"),
+        "{text}"
+    );
+    assert!(!text.lines().any(|l| l.starts_with("127.0.0.1:18443")));
+}

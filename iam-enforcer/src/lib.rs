@@ -10,6 +10,7 @@
 pub mod aws_policy;
 pub mod catalog;
 pub mod compact;
+pub mod egress;
 pub mod eval;
 pub mod recommend;
 pub mod replay;

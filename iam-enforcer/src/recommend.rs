@@ -11,6 +11,7 @@ use crate::aws_policy::{
 };
 use crate::catalog::Catalog;
 use crate::compact;
+use crate::egress::{self, Allowlist, Connection, EgressRadius};
 use crate::eval::Policy;
 use crate::replay::{BlastRadius, Call, replay};
 use crate::trust;
@@ -40,6 +41,16 @@ pub struct Input<'a> {
     /// nobody accepted is withheld from the proposal (an unclassified one's is granted and
     /// said).
     pub episodes: &'a [Episode],
+    /// The agent's observed connections (a probe's), for its egress allowlist.
+    pub connections: &'a [Connection<'a>],
+}
+
+/// A self-hosted agent's kernel egress allowlist and its replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct EgressRecommendation {
+    pub allowlist: Allowlist,
+    /// The observed connections (the withheld apart) judged by it: goal 0 denied.
+    pub replay: EgressRadius,
 }
 
 /// Behaviors withheld from a proposal, each with why.
@@ -110,6 +121,9 @@ pub struct AgentRecommendation {
     pub roles: Vec<RoleRecommendation>,
     /// Resource policies of the agent's action-group functions, pinned to it.
     pub resource_policies: Vec<Pin>,
+    /// For an agent a probe watched: its egress allowlist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress: Option<EgressRecommendation>,
     /// What could not be judged, and why.
     pub notes: Vec<String>,
 }
@@ -533,6 +547,27 @@ fn role_recommendation(
     })
 }
 
+/// The allowlist of the agent's observed connections, risky drift withheld, and its replay.
+fn egress_of(input: &Input<'_>) -> Option<EgressRecommendation> {
+    if input.connections.is_empty() {
+        return None;
+    }
+    let open = open_departures(input.episodes);
+    let risky = |call: &str, endpoint: &str| {
+        withholding(&open, call, endpoint)
+            .filter(|e| e.class == DriftClass::RiskyDrift)
+            .map(|e| (e.uid.clone(), e.class.label().to_string()))
+    };
+    let allowlist = egress::allowlist(input.connections.iter().copied(), risky);
+    let kept = input
+        .connections
+        .iter()
+        .copied()
+        .filter(|c| risky(c.call, c.endpoint).is_none());
+    let replay = allowlist.replay(kept);
+    Some(EgressRecommendation { allowlist, replay })
+}
+
 /// The departures of the episodes that are findings: not an evolution, not accepted.
 fn open_departures(episodes: &[Episode]) -> Vec<(&Behavior, &Episode)> {
     episodes
@@ -613,6 +648,7 @@ pub fn recommend(
         }
     }
     Ok(AgentRecommendation {
+        egress: egress_of(input),
         agent: input.baseline.agent.clone(),
         observed_from: r.observed_from,
         observed_until: r.observed_until,

@@ -45,22 +45,32 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    fn new(call: &Call<'_>) -> Evidence {
+    /// No events yet; `at` starts the span.
+    pub fn empty(at: Timestamp) -> Evidence {
         Evidence {
             events: 0,
-            first: call.time,
-            last: call.time,
+            first: at,
+            last: at,
             records: BTreeSet::new(),
         }
     }
 
-    fn add(&mut self, call: &Call<'_>) {
-        self.events += call.count.max(1);
-        self.first = self.first.min(call.time);
-        self.last = self.last.max(call.time);
-        if !self.records.contains(call.proof) {
-            self.records.insert(call.proof.to_string());
+    /// `count` occurrences at `time`, recorded in `proof`.
+    pub fn add_n(&mut self, time: Timestamp, proof: &str, count: u64) {
+        self.events += count.max(1);
+        self.first = self.first.min(time);
+        self.last = self.last.max(time);
+        if !self.records.contains(proof) {
+            self.records.insert(proof.to_string());
         }
+    }
+
+    fn new(call: &Call<'_>) -> Evidence {
+        Evidence::empty(call.time)
+    }
+
+    fn add(&mut self, call: &Call<'_>) {
+        self.add_n(call.time, call.proof, call.count);
     }
 }
 

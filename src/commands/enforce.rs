@@ -5,6 +5,7 @@ use super::behavior::{only_agent, open_analysis};
 use crate::{Cli, RecommendFormat, report, store};
 use anyhow::Context;
 use iam_enforcer::catalog::Catalog;
+use iam_enforcer::egress::Connection;
 use iam_enforcer::recommend::{AgentRecommendation, Input, recommend};
 use iam_enforcer::replay::{Call, Resource};
 use normalizer::Timestamp;
@@ -27,7 +28,15 @@ struct Stored {
     resources: Vec<StoredResource>,
     #[serde(default)]
     cloud: Cloud,
+    #[serde(default)]
+    dst_endpoint: Option<Destination>,
     unmapped: Unmapped,
+}
+
+#[derive(Deserialize)]
+struct Destination {
+    #[serde(default)]
+    hostname: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -75,6 +84,9 @@ struct Ours {
     action: Option<String>,
     #[serde(default)]
     raw: Option<Raw>,
+    /// A probe record's target (`127.0.0.1:18080`).
+    #[serde(default)]
+    target: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -93,13 +105,54 @@ struct Owned {
     count: u64,
 }
 
-/// The calls the agent made as a role (an assumed-role session), by role key: the same
-/// calls its baseline's `action as role` behaviors count.
-async fn calls_of(
+/// An observed connection, owned: what [`Connection`] borrows.
+struct OwnedConnection {
+    call: String,
+    endpoint: String,
+    name: Option<String>,
+    time: Timestamp,
+    proof: String,
+    count: u64,
+}
+
+/// What the agent was observed doing, as the recommendation replays it: the calls it made
+/// as a role (an assumed-role session), by role key — the same calls its baseline's
+/// `action as role` behaviors count — and the connections a probe saw it open.
+#[derive(Default)]
+struct Observed {
+    calls: BTreeMap<String, Vec<Owned>>,
+    connections: Vec<OwnedConnection>,
+}
+
+fn proof_of(ours: &Ours, file: &str) -> String {
+    match &ours.raw {
+        Some(raw) => format!("{} {}", raw.source, raw.object),
+        None => file.to_string(),
+    }
+}
+
+/// A probe's record of a connection, `None` for any other.
+fn connection(e: &Stored, file: &str) -> Option<OwnedConnection> {
+    let ours = &e.unmapped.agentward;
+    let action = ours.action.as_deref()?;
+    if ours.layer != "network" || !action.starts_with("network:connect_") {
+        return None;
+    }
+    Some(OwnedConnection {
+        call: action.to_string(),
+        endpoint: ours.target.clone()?,
+        name: e.dst_endpoint.as_ref().and_then(|d| d.hostname.clone()),
+        time: Timestamp(e.time),
+        proof: proof_of(ours, file),
+        count: e.count.unwrap_or(1).max(1),
+    })
+}
+
+async fn observed_of(
     store: &store::Store,
     agent: &normalizer::AgentRef,
-) -> anyhow::Result<BTreeMap<String, Vec<Owned>>> {
-    let mut out: BTreeMap<String, Vec<Owned>> = BTreeMap::new();
+) -> anyhow::Result<Observed> {
+    let mut out = Observed::default();
     let marker = format!("/agent={}/", agent.key());
     for name in store.list("events").await? {
         if !name.contains(&marker) || !name.ends_with(".ocsf.jsonl") {
@@ -109,8 +162,10 @@ async fn calls_of(
         for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             let e: Stored = serde_json::from_slice(line)
                 .with_context(|| format!("corrupt event line in {name}"))?;
-            if let Some((role, call)) = call_as_role(e, agent, &name) {
-                out.entry(role).or_default().push(call);
+            if let Some(c) = connection(&e, &name) {
+                out.connections.push(c);
+            } else if let Some((role, call)) = call_as_role(e, agent, &name) {
+                out.calls.entry(role).or_default().push(call);
             }
         }
     }
@@ -121,8 +176,7 @@ async fn calls_of(
 /// agent itself carries its caller's role and is left out, as the baseline leaves it.
 fn call_as_role(e: Stored, agent: &normalizer::AgentRef, file: &str) -> Option<(String, Owned)> {
     let ours = e.unmapped.agentward;
-    let (action, issuer) = (ours.action?, e.actor.session.issuer?);
-    if ours.layer == "control" || ours.layer == "prompt" {
+    if ours.action.is_none() || ours.layer == "control" || ours.layer == "prompt" {
         return None;
     }
     if e.actor.user.kind.as_deref() != Some("AssumedRole") {
@@ -141,10 +195,8 @@ fn call_as_role(e: Stored, agent: &normalizer::AgentRef, file: &str) -> Option<(
     {
         return None;
     }
-    let proof = match &ours.raw {
-        Some(raw) => format!("{} {}", raw.source, raw.object),
-        None => file.to_string(),
-    };
+    let proof = proof_of(&ours, file);
+    let (action, issuer) = (ours.action?, e.actor.session.issuer?);
     let resources = e
         .resources
         .into_iter()
@@ -190,8 +242,9 @@ async fn recommendations(
         let Some(baseline) = analysis.rollup.agents.get(&r.agent.key()) else {
             continue;
         };
-        let owned = calls_of(&store, &r.agent).await?;
+        let owned = observed_of(&store, &r.agent).await?;
         let calls: BTreeMap<String, Vec<Call<'_>>> = owned
+            .calls
             .iter()
             .map(|(role, calls)| {
                 let borrowed = calls.iter().map(|c| Call {
@@ -203,6 +256,18 @@ async fn recommendations(
                     count: c.count,
                 });
                 (role.clone(), borrowed.collect())
+            })
+            .collect();
+        let connections: Vec<Connection<'_>> = owned
+            .connections
+            .iter()
+            .map(|c| Connection {
+                call: &c.call,
+                endpoint: &c.endpoint,
+                name: c.name.as_deref(),
+                time: c.time,
+                proof: &c.proof,
+                count: c.count,
             })
             .collect();
         let inventory = analysis.inventory_of(baseline);
@@ -219,6 +284,7 @@ async fn recommendations(
             reconciliation: r,
             calls: &calls,
             episodes: &episodes,
+            connections: &connections,
         };
         out.push(recommend(&input, catalog)?);
     }
@@ -229,10 +295,10 @@ async fn recommendations(
 /// Exit 2 when a proposal would deny an observed call: it is shown, never hidden, but it
 /// is not ready to apply.
 fn exit_for(results: &[AgentRecommendation]) -> ExitCode {
-    let denied = results
-        .iter()
-        .flat_map(|a| &a.roles)
-        .any(|r| r.blast_radius.denied_events > 0);
+    let denied = results.iter().any(|a| {
+        a.roles.iter().any(|r| r.blast_radius.denied_events > 0)
+            || a.egress.as_ref().is_some_and(|e| e.replay.denied > 0)
+    });
     if denied {
         tracing::warn!("a proposed policy would deny calls this agent was observed making");
         ExitCode::from(2)

@@ -40,6 +40,9 @@ pub fn recommend_markdown(
         for r in &a.roles {
             role_markdown(&mut out, r);
         }
+        if let Some(e) = &a.egress {
+            egress_markdown(&mut out, e);
+        }
         if !a.resource_policies.is_empty() {
             let _ = writeln!(out, "\n### Resource policies of its functions\n");
             for p in &a.resource_policies {
@@ -54,6 +57,58 @@ pub fn recommend_markdown(
         }
     }
     out
+}
+
+fn egress_markdown(out: &mut String, e: &iam_enforcer::recommend::EgressRecommendation) {
+    let _ = writeln!(
+        out,
+        "\n### Kernel egress allowlist (`probe run --egress enforce --allow-from FILE`)\n"
+    );
+    let _ = writeln!(
+        out,
+        "- **Replay:** {} of {} observed connections would be refused.",
+        thousands(e.replay.denied),
+        thousands(e.replay.connections)
+    );
+    for (endpoint, ev) in &e.replay.denials {
+        let _ = writeln!(
+            out,
+            "  - would refuse {endpoint} ({} connections)",
+            thousands(ev.events)
+        );
+    }
+    for r in &e.allowlist.rules {
+        let names: Vec<&str> = r.names.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            out,
+            "- allow `{}` ({}): {}, {} connections {} → {}, {} records",
+            r.endpoint,
+            r.protocols.iter().cloned().collect::<Vec<_>>().join("+"),
+            if names.is_empty() {
+                "no lookup seen".to_string()
+            } else {
+                names.join(", ")
+            },
+            thousands(r.evidence.events),
+            r.evidence.first.utc_date(),
+            r.evidence.last.utc_date(),
+            thousands(r.evidence.records.len() as u64)
+        );
+    }
+    for w in &e.allowlist.withheld {
+        let _ = writeln!(
+            out,
+            "- **Withheld:** {} ({} connections): {} episode `{}`, not accepted — refused; `agentward accept {}` to allow it",
+            w.behavior,
+            thousands(w.events),
+            w.class,
+            w.episode,
+            w.episode
+        );
+    }
+    for u in &e.allowlist.unreadable {
+        let _ = writeln!(out, "- not allowed: `{u}` is no address and port");
+    }
 }
 
 fn pin_line(p: &Pin) -> String {
@@ -233,10 +288,11 @@ pub fn artifact_files(
                 ));
             }
         }
-        files.push((
-            dir.join("recommendation.json"),
-            serde_json::to_string_pretty(a).unwrap_or_default() + "\n",
-        ));
+        if let Some(e) = &a.egress {
+            files.push((dir.join("egress.allow"), egress_file(a, e, names)));
+        }
+        let whole = serde_json::to_value(a).unwrap_or_default();
+        files.push((dir.join("recommendation.json"), pretty(&whole)));
     }
     files
 }
@@ -281,4 +337,29 @@ fn role_files(
         files.push((dir.join(format!("aws/{role}.trust.json")), pretty(document)));
     }
     files
+}
+
+/// The allowlist file, its header saying whose it is, what it was replayed against and how
+/// to use it.
+fn egress_file(
+    a: &AgentRecommendation,
+    e: &iam_enforcer::recommend::EgressRecommendation,
+    names: &BTreeMap<String, String>,
+) -> String {
+    let header = vec![
+        format!(
+            "agentward: kernel egress allowlist for {} ({})",
+            name_of(names, &a.agent.key()),
+            a.agent.key()
+        ),
+        format!(
+            "observed {} → {}; replayed: {} of {} connections refused",
+            a.observed_from.map(|t| t.utc_date()).unwrap_or_default(),
+            a.observed_until.map(|t| t.utc_date()).unwrap_or_default(),
+            e.replay.denied,
+            e.replay.connections
+        ),
+        "use: agentward probe run --egress enforce --allow-from THIS_FILE ...".to_string(),
+    ];
+    e.allowlist.render(&header)
 }
