@@ -7,7 +7,8 @@
 
 use crate::EnforcerError;
 use crate::aws_policy::{
-    Basis, Confidence, IdentityPolicy, Level, Statement, Trace, identity_policy, observed_as,
+    Basis, Confidence, IdentityPolicy, Level, Observed, Statement, Trace, identity_policy,
+    observed_as,
 };
 use crate::catalog::Catalog;
 use crate::compact;
@@ -449,60 +450,54 @@ fn trust_of(
     })
 }
 
-fn role_recommendation(
+/// The role's observed behaviors the proposal is derived from: all but the new behavior
+/// of a risky drift episode nobody accepted (withheld, by behavior). An unclassified
+/// episode's is kept and noted, since withholding what may be a use the agent always had
+/// breaks it.
+fn derivable<'a>(
+    role: &'a str,
+    input: &'a Input<'_>,
+    withheld: &mut BTreeMap<String, Withheld>,
+    notes: &mut Vec<String>,
+) -> Vec<Observed<'a>> {
+    let open = open_departures(input.episodes);
+    observed_as(role, input.baseline.behaviors())
+        .filter(|o| {
+            let Some(episode) = withholding(&open, o.call, o.resource) else {
+                return true;
+            };
+            let behavior = format!("{} on {}", o.call, o.resource);
+            if episode.class != DriftClass::RiskyDrift {
+                notes.push(format!(
+                    "{behavior} is granted, but it first appeared in episode {} ({}), which nobody reviewed: review it (agentward drift) before enforcing",
+                    episode.uid,
+                    episode.class.label()
+                ));
+                return true;
+            }
+            withheld.insert(
+                behavior.clone(),
+                Withheld {
+                    behavior,
+                    episode: episode.uid.clone(),
+                    class: episode.class.label().to_string(),
+                    events: 0,
+                },
+            );
+            false
+        })
+        .collect()
+}
+
+/// The role's calls replayed against `policy`; a withheld behavior's calls are counted on
+/// it instead, since the proposal is meant to deny them.
+fn blast_radius_of(
     role: &str,
     input: &Input<'_>,
+    policy: Policy,
+    withheld: &mut BTreeMap<String, Withheld>,
     catalog: &Catalog,
-) -> Result<RoleRecommendation, EnforcerError> {
-    let baseline = input.baseline;
-    let open = open_departures(input.episodes);
-    let mut withheld: BTreeMap<String, Withheld> = BTreeMap::new();
-    let mut notes = Vec::new();
-    let kept = observed_as(role, baseline.behaviors()).filter(|o| {
-        let Some(episode) = withholding(&open, o.call, o.resource) else {
-            return true;
-        };
-        // Risky drift is withheld; an episode agentward could not classify is granted, and
-        // said, since withholding what may be a use the agent always had breaks it.
-        if episode.class != DriftClass::RiskyDrift {
-            notes.push(format!(
-                "{} on {} is granted, but it first appeared in episode {} ({}), which nobody reviewed: review it (agentward drift) before enforcing",
-                o.call,
-                o.resource,
-                episode.uid,
-                episode.class.label()
-            ));
-            return true;
-        }
-        withheld.insert(
-            format!("{} on {}", o.call, o.resource),
-            Withheld {
-                behavior: format!("{} on {}", o.call, o.resource),
-                episode: episode.uid.clone(),
-                class: episode.class.label().to_string(),
-                events: 0,
-            },
-        );
-        false
-    });
-    let mut proposed = identity_policy(role, kept, baseline.events_per_window(), catalog);
-    let declared_role = input.declared.roles.get(role);
-    if is_agent_role(role, input)
-        && let Some(inventory) = input.inventory
-    {
-        let current = current_policies(declared_role, input.declared);
-        notes.extend(infer(
-            &mut proposed,
-            inventory,
-            &input.baseline.agent,
-            &current,
-        ));
-    }
-    let problem = compact::fit(&mut proposed, MANAGED_POLICY_LIMIT)
-        .err()
-        .map(|e| e.to_string());
-    let document = proposed.document();
-    let policy = Policy::parse("proposed", &document)?;
+) -> BlastRadius {
     let calls = input.calls.get(role).map(Vec::as_slice).unwrap_or_default();
     let replayed = calls.iter().copied().filter(|c| {
         if withheld.is_empty() {
@@ -517,16 +512,39 @@ fn role_recommendation(
             None => true,
         }
     });
-    let blast_radius = replay(&[policy], replayed, catalog);
-    let trust = trust_of(role, declared_role, input)?;
+    replay(&[policy], replayed, catalog)
+}
+
+fn role_recommendation(
+    role: &str,
+    input: &Input<'_>,
+    catalog: &Catalog,
+) -> Result<RoleRecommendation, EnforcerError> {
+    let (mut withheld, mut notes) = (BTreeMap::new(), Vec::new());
+    let kept = derivable(role, input, &mut withheld, &mut notes);
+    let windows = input.baseline.events_per_window();
+    let mut proposed = identity_policy(role, kept, windows, catalog);
+    let declared_role = input.declared.roles.get(role);
+    if is_agent_role(role, input)
+        && let Some(inventory) = input.inventory
+    {
+        let current = current_policies(declared_role, input.declared);
+        let agent = &input.baseline.agent;
+        notes.extend(infer(&mut proposed, inventory, agent, &current));
+    }
+    let problem = compact::fit(&mut proposed, MANAGED_POLICY_LIMIT)
+        .err()
+        .map(|e| e.to_string());
+    let document = proposed.document();
+    let policy = Policy::parse("proposed", &document)?;
+    let blast_radius = blast_radius_of(role, input, policy, &mut withheld, catalog);
     let items = |axis: Axis| -> Vec<Item> {
-        input
-            .reconciliation
+        let r = input.reconciliation;
+        let of_role = r
             .items
             .iter()
-            .filter(|i| i.axis == axis && i.subject == role)
-            .cloned()
-            .collect()
+            .filter(|i| i.axis == axis && i.subject == role);
+        of_role.cloned().collect()
     };
     Ok(RoleRecommendation {
         role: role.to_string(),
@@ -537,7 +555,7 @@ fn role_recommendation(
         },
         document,
         proposed,
-        trust,
+        trust: trust_of(role, declared_role, input)?,
         removed: items(Axis::UnusedExcess),
         // A trust item is answered by the pin, the others by the proposed policy.
         narrowed: items(Axis::InheritedOverreach),

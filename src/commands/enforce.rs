@@ -148,6 +148,40 @@ fn connection(e: &Stored, file: &str) -> Option<OwnedConnection> {
     })
 }
 
+impl Observed {
+    /// The calls by role and the connections, as the recommendation borrows them.
+    fn borrowed(&self) -> (BTreeMap<String, Vec<Call<'_>>>, Vec<Connection<'_>>) {
+        let calls = self
+            .calls
+            .iter()
+            .map(|(role, calls)| {
+                let borrowed = calls.iter().map(|c| Call {
+                    call: &c.call,
+                    resources: &c.resources,
+                    region: c.region.as_deref(),
+                    time: c.time,
+                    proof: &c.proof,
+                    count: c.count,
+                });
+                (role.clone(), borrowed.collect())
+            })
+            .collect();
+        let connections = self
+            .connections
+            .iter()
+            .map(|c| Connection {
+                call: &c.call,
+                endpoint: &c.endpoint,
+                name: c.name.as_deref(),
+                time: c.time,
+                proof: &c.proof,
+                count: c.count,
+            })
+            .collect();
+        (calls, connections)
+    }
+}
+
 async fn observed_of(
     store: &store::Store,
     agent: &normalizer::AgentRef,
@@ -243,33 +277,7 @@ async fn recommendations(
             continue;
         };
         let owned = observed_of(&store, &r.agent).await?;
-        let calls: BTreeMap<String, Vec<Call<'_>>> = owned
-            .calls
-            .iter()
-            .map(|(role, calls)| {
-                let borrowed = calls.iter().map(|c| Call {
-                    call: &c.call,
-                    resources: &c.resources,
-                    region: c.region.as_deref(),
-                    time: c.time,
-                    proof: &c.proof,
-                    count: c.count,
-                });
-                (role.clone(), borrowed.collect())
-            })
-            .collect();
-        let connections: Vec<Connection<'_>> = owned
-            .connections
-            .iter()
-            .map(|c| Connection {
-                call: &c.call,
-                endpoint: &c.endpoint,
-                name: c.name.as_deref(),
-                time: c.time,
-                proof: &c.proof,
-                count: c.count,
-            })
-            .collect();
+        let (calls, connections) = owned.borrowed();
         let inventory = analysis.inventory_of(baseline);
         // The whole observation, so an episode anywhere in it is judged.
         let span = baseline
