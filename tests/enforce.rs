@@ -623,3 +623,39 @@ fn the_selfhosted_agent_gets_an_egress_allowlist_without_its_exfiltration() {
     );
     assert!(!text.lines().any(|l| l.starts_with("127.0.0.1:18443")));
 }
+
+/// The Markdown report says the blast radius, the trust pin and what goes, and `--agent`
+/// narrows it to one agent; an agent that does not exist is an error.
+#[test]
+fn the_markdown_recommendation_reads_as_a_report() {
+    let store = tempfile::tempdir().unwrap();
+    let config = repo_root().join("examples/support-agent/agentward.toml");
+    run_on(&config, store.path(), &["scan"]);
+    let s = store.path().to_str().unwrap();
+    let out = run(&[
+        "--store",
+        s,
+        "recommend",
+        "--agent",
+        "customer-support-agent",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let md = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "## customer-support-agent (`aws.111122223333.us-east-1.K7QX2M4TZP`)",
+        "- **Blast radius:** 0 of 2,640 observed calls would be denied",
+        "| s3PutObject | s3:PutObject | arn:aws:s3:::acme-support-exports/weekly/* | 2,640 |",
+        "pinned to the agent",
+        "#### Removed (unused excess)",
+        "AmazonS3FullAccess",
+    ] {
+        assert!(md.contains(line), "missing {line:?} in:\n{md}");
+    }
+    assert!(
+        !md.contains("research-assistant"),
+        "--agent names one agent"
+    );
+    let out = run(&["--store", s, "recommend", "--agent", "no-such-agent"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no-such-agent"), "{}", stderr(&out));
+}
