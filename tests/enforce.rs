@@ -430,14 +430,7 @@ fn artifacts_are_written_parse_and_match_the_recommendation() {
     let out_dir = tempfile::tempdir().unwrap();
     let config = repo_root().join("examples/support-agent/agentward.toml");
     run_on(&config, store.path(), &["scan"]);
-    let out = run(&[
-        "--store",
-        store.path().to_str().unwrap(),
-        "artifacts",
-        "--out",
-        out_dir.path().to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    artifacts(store.path(), out_dir.path());
     let dir = out_dir
         .path()
         .join("aws.111122223333.us-east-1.K7QX2M4TZP/aws");
@@ -592,14 +585,7 @@ fn the_selfhosted_agent_gets_an_egress_allowlist_without_its_exfiltration() {
         withheld.contains(&"network:connect_tcp on 127.0.0.1:18443"),
         "{withheld:?}"
     );
-    let out = run(&[
-        "--store",
-        store.path().to_str().unwrap(),
-        "artifacts",
-        "--out",
-        out_dir.path().to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    artifacts(store.path(), out_dir.path());
     let text = std::fs::read_to_string(
         out_dir
             .path()
@@ -658,4 +644,16 @@ fn the_markdown_recommendation_reads_as_a_report() {
     let out = run(&["--store", s, "recommend", "--agent", "no-such-agent"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no-such-agent"), "{}", stderr(&out));
+}
+
+/// `artifacts --out OUT` of a store; it must succeed.
+fn artifacts(store: &std::path::Path, out: &std::path::Path) {
+    let out = run(&[
+        "--store",
+        store.to_str().unwrap(),
+        "artifacts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }

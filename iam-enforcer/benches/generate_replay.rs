@@ -17,6 +17,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::hint::black_box;
 use std::time::Instant;
 
+#[path = "../tests/oracle/run.rs"]
+mod oracle;
+
 const DAYS: i64 = 90;
 
 /// One identity's window: its calls (owned) and its baseline behaviors.
@@ -131,6 +134,19 @@ fn corpus(identities: usize, per_day: u64) -> Vec<Identity> {
         .collect()
 }
 
+/// The identity's proposed policy document, from its baseline behaviors.
+fn document_of(id: &Identity, catalog: &Catalog) -> serde_json::Value {
+    let observed = id
+        .behaviors
+        .iter()
+        .map(|((call, resource), seen)| Observed {
+            call,
+            resource,
+            seen,
+        });
+    identity_policy(&id.role, observed, &id.windows, catalog).document()
+}
+
 fn calls_of(id: &Identity) -> impl Iterator<Item = Call<'_>> {
     id.calls.iter().map(|(call, resources, time)| Call {
         call,
@@ -158,16 +174,7 @@ fn main() {
     let policies: Vec<Policy> = ids
         .iter()
         .map(|id| {
-            let observed = id
-                .behaviors
-                .iter()
-                .map(|((call, resource), seen)| Observed {
-                    call,
-                    resource,
-                    seen,
-                });
-            let p = identity_policy(&id.role, observed, &id.windows, catalog);
-            Policy::parse("proposed", &p.document()).expect("a generated policy parses")
+            Policy::parse("proposed", &document_of(id, catalog)).expect("a generated policy parses")
         })
         .collect();
     let generation = start.elapsed().as_secs_f64();
@@ -236,15 +243,7 @@ fn peer(ids: &[Identity]) {
     };
     let catalog = Catalog::aws().unwrap();
     let id = &ids[0];
-    let observed = id
-        .behaviors
-        .iter()
-        .map(|((call, resource), seen)| Observed {
-            call,
-            resource,
-            seen,
-        });
-    let document = identity_policy(&id.role, observed, &id.windows, catalog).document();
+    let document = document_of(id, catalog);
     let policy = Policy::parse("proposed", &document).unwrap();
     // The sample: the first identity's calls, as requests (action, resource).
     let sample: Vec<(String, String)> = id
@@ -266,13 +265,12 @@ fn peer(ids: &[Identity]) {
         input.push_str(&case.to_string());
         input.push('\n');
     }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle/iam-simulate.cjs");
     // Node's start and the package's load, apart from the requests.
     let start = Instant::now();
-    run_node(script, &dir, String::new());
+    oracle::run_oracle(&dir, String::new());
     let startup = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let out = run_node(script, &dir, input);
+    let out = oracle::run_oracle(&dir, input);
     let theirs = start.elapsed().as_secs_f64() - startup;
     assert_eq!(out.lines().count(), sample.len());
     let start = Instant::now();
@@ -293,21 +291,4 @@ fn peer(ids: &[Identity]) {
         sample.len(),
         theirs / ours
     );
-}
-
-fn run_node(script: &str, dir: &std::ffi::OsStr, input: String) -> String {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("node")
-        .arg(script)
-        .env("AGENTWARD_IAM_SIMULATE", dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    String::from_utf8(out.stdout).unwrap()
 }

@@ -6,8 +6,9 @@
 
 use iam_enforcer::eval::{Context, Decision, Policy, Request, evaluate};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
+
+#[path = "oracle/run.rs"]
+mod oracle;
 
 const CASES: usize = 2_000;
 
@@ -337,26 +338,12 @@ fn oracle(cases: &[Value]) -> Vec<String> {
         eprintln!("SKIPPED: AGENTWARD_IAM_SIMULATE is not set (scripts/test sets it)");
         return Vec::new();
     };
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle/iam-simulate.cjs");
-    let mut child = Command::new("node")
-        .arg(script)
-        .env("AGENTWARD_IAM_SIMULATE", dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node runs (scripts/test needs Node.js for the IAM oracle)");
     let mut input = String::new();
     for c in cases {
         input.push_str(&c.to_string());
         input.push('\n');
     }
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    assert!(out.status.success(), "the oracle failed");
-    String::from_utf8(out.stdout)
-        .unwrap()
+    oracle::run_oracle(&dir, input)
         .lines()
         .map(str::to_string)
         .collect()
