@@ -232,13 +232,17 @@ enum Command {
     /// Write what `recommend` proposes as files to apply or review, per agent under
     /// DIR/<agent key>/: aws/<role>.policy.json, aws/<role>.tf (aws_iam_policy and its
     /// attachment), aws/<role>.trust.json (the pinned trust policy), aws/<function>.resource-policy.json,
-    /// and recommendation.json with every trace; the files' SHA-256 go into the audit
-    /// trail. Exit 2 when a proposal would deny an observed call.
+    /// and recommendation.json with every trace; for an agent the node probe watched,
+    /// egress.allow (for `probe run --allow-from`). DIR/agentward-artifacts.json lists every
+    /// file with its SHA-256 (also recorded in the audit trail); a file a previous run listed
+    /// and this one does not write is removed. Exit 2 when a proposal would deny an
+    /// observed call.
     Artifacts {
         /// Only this agent: its key, id or name.
         #[arg(long)]
         agent: Option<String>,
-        /// The directory to write into (created; files already there are replaced).
+        /// The directory to write into (created; agentward's files already there are
+        /// replaced, other files left alone).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },

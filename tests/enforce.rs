@@ -463,6 +463,27 @@ fn artifacts_are_written_parse_and_match_the_recommendation() {
     )
     .unwrap();
     checkov(bad.path(), false);
+
+    // A file an earlier run wrote and this one does not (a role gone since) is removed;
+    // the manifest lists exactly what is there.
+    let manifest = out_dir.path().join("agentward-artifacts.json");
+    let mut listed: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    assert!(
+        listed.contains_key("aws.111122223333.us-east-1.K7QX2M4TZP/aws/support-agent-tools.tf")
+    );
+    let gone = out_dir
+        .path()
+        .join("aws.111122223333.us-east-1.K7QX2M4TZP/aws/old-role.policy.json");
+    std::fs::write(&gone, "{}").unwrap();
+    listed.insert(
+        "aws.111122223333.us-east-1.K7QX2M4TZP/aws/old-role.policy.json".into(),
+        "x".into(),
+    );
+    std::fs::write(&manifest, Value::Object(listed).to_string()).unwrap();
+    artifacts(store.path(), out_dir.path());
+    assert!(!gone.exists());
+    assert!(tf.exists());
     // What was written is in the audit trail, by digest.
     let audit = run(&["--store", store.path().to_str().unwrap(), "audit", "verify"]);
     assert!(audit.status.success(), "{}", stderr(&audit));
@@ -656,4 +677,37 @@ fn artifacts(store: &std::path::Path, out: &std::path::Path) {
         out.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Agents whose identities are not AWS roles (Vertex AI, Foundry) get no AWS policy: each
+/// identity is said, and no policy file is written for it.
+#[test]
+fn identities_that_are_not_aws_roles_get_no_aws_policy() {
+    let store = tempfile::tempdir().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let config = repo_root().join("examples/managed-agents/agentward.toml");
+    run_on(&config, store.path(), &["scan"]);
+    let all = recommendations(store.path());
+    assert!(!all.is_empty());
+    for a in &all {
+        assert_eq!(a["roles"], serde_json::json!([]), "{}", a["agent"]);
+    }
+    let notes = all
+        .iter()
+        .flat_map(|a| a["notes"].as_array().unwrap())
+        .map(|n| n.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        notes.contains("for azure identities are not built yet"),
+        "{notes}"
+    );
+    artifacts(store.path(), out_dir.path());
+    let written: Vec<std::path::PathBuf> = walk(out_dir.path());
+    assert!(
+        written
+            .iter()
+            .all(|p| p.ends_with("recommendation.json") || p.ends_with("agentward-artifacts.json")),
+        "{written:?}"
+    );
 }

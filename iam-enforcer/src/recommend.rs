@@ -253,12 +253,18 @@ fn size_of(document: &Value) -> Size {
     }
 }
 
-/// Whether `role` is the agent's own (its configuration's) role.
+/// An IAM role's ARN (in any AWS partition).
+fn is_aws_role(role: &str) -> bool {
+    role.starts_with("arn:aws") && role.contains(":iam::") && role.contains(":role/")
+}
+
+/// Whether `role` is the agent's own (its configuration's) role on Bedrock Agents.
 fn is_agent_role(role: &str, input: &Input<'_>) -> bool {
-    input
-        .inventory
-        .and_then(|i| i.role.as_ref())
-        .is_some_and(|r| normalizer::identity::role_key(&r.value) == role)
+    input.baseline.agent.provider == normalizer::Provider::Aws
+        && input
+            .inventory
+            .and_then(|i| i.role.as_ref())
+            .is_some_and(|r| normalizer::identity::role_key(&r.value) == role)
 }
 
 /// The role's grants now as policies the evaluator takes (its permissions boundary apart),
@@ -643,9 +649,18 @@ pub fn recommend(
     catalog: &Catalog,
 ) -> Result<AgentRecommendation, EnforcerError> {
     let r = input.reconciliation;
-    let roles = r
-        .roles
-        .iter()
+    let mut notes = r.notes.clone();
+    // Only AWS roles get an AWS policy; other identities are said, not guessed at.
+    let (aws, other): (Vec<&String>, Vec<&String>) =
+        r.roles.iter().partition(|role| is_aws_role(role));
+    for identity in other {
+        notes.push(format!(
+            "{identity}: least-privilege roles for {} identities are not built yet; its grants are shown by `agentward reconcile`",
+            input.baseline.agent.provider.as_str()
+        ));
+    }
+    let roles = aws
+        .into_iter()
         .map(|role| role_recommendation(role, input, catalog))
         .collect::<Result<Vec<_>, _>>()?;
     let mut resource_policies = Vec::new();
@@ -673,7 +688,7 @@ pub fn recommend(
         observed_days: r.observed_days,
         roles,
         resource_policies,
-        notes: r.notes.clone(),
+        notes,
     })
 }
 

@@ -334,6 +334,64 @@ pub async fn recommend_cmd(
     Ok(exit_for(&results))
 }
 
+/// What `artifacts` wrote last in a directory: each file's SHA-256, by its path there.
+const MANIFEST: &str = "agentward-artifacts.json";
+
+/// Writes `files` under `out` and their manifest; a file the previous manifest there
+/// listed that this run does not write (a role gone since) is removed, so the directory
+/// holds exactly one run's artifacts. Returns the digests.
+fn write_artifacts(
+    out: &Path,
+    files: &[(std::path::PathBuf, String)],
+    stdout: &mut impl Write,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let manifest = out.join(MANIFEST);
+    let previous: BTreeMap<String, String> = match std::fs::read(&manifest) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not agentward's manifest", manifest.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", manifest.display())),
+    };
+    let mut digests = BTreeMap::new();
+    for (rel, contents) in files {
+        // Names come from provider data: each must stay inside the directory.
+        if !rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
+            anyhow::bail!(
+                "refusing to write {}: not a plain path under the output directory",
+                rel.display()
+            );
+        }
+        let path = out.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+        writeln!(stdout, "{}", path.display())?;
+        let digest = hex::encode(Sha256::digest(contents.as_bytes()));
+        digests.insert(rel.display().to_string(), digest);
+    }
+    for stale in previous.keys().filter(|k| !digests.contains_key(*k)) {
+        let path = out.join(stale);
+        if std::path::Path::new(stale)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
+            match std::fs::remove_file(&path) {
+                Ok(()) => writeln!(stdout, "removed {} (not proposed any more)", path.display())?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+            }
+        }
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::write(&manifest, serde_json::to_string_pretty(&digests)? + "\n")
+        .with_context(|| format!("writing {}", manifest.display()))?;
+    Ok(digests)
+}
+
 pub async fn artifacts_cmd(
     cli: &Cli,
     agent: &Option<String>,
@@ -342,19 +400,7 @@ pub async fn artifacts_cmd(
 ) -> anyhow::Result<ExitCode> {
     let (store, results, names) = recommendations(cli, agent).await?;
     let files = report::artifact_files(&results, &names);
-    let mut digests = BTreeMap::new();
-    for (rel, contents) in &files {
-        let path = out.join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
-        writeln!(stdout, "{}", path.display())?;
-        digests.insert(
-            rel.display().to_string(),
-            hex::encode(Sha256::digest(contents.as_bytes())),
-        );
-    }
+    let digests = write_artifacts(out, &files, stdout)?;
     crate::audit::append(
         &store,
         vec![normalizer::audit::AuditEntry {

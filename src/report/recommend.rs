@@ -24,17 +24,19 @@ pub fn recommend_markdown(
     for a in results {
         let key = a.agent.key();
         let _ = writeln!(out, "\n## {} (`{key}`)\n", name_of(names, &key));
-        let _ = writeln!(
-            out,
-            "Observed {} days ({} → {}).",
-            a.observed_days,
-            a.observed_from.map(|t| t.utc_date()).unwrap_or_default(),
-            a.observed_until.map(|t| t.utc_date()).unwrap_or_default(),
-        );
+        match a.observed_from.zip(a.observed_until) {
+            Some((from, until)) => {
+                let (from, until) = (from.utc_date(), until.utc_date());
+                let _ = writeln!(out, "Observed {} days ({from} → {until}).", a.observed_days);
+            }
+            None => {
+                let _ = writeln!(out, "No event of it was recorded.");
+            }
+        }
         if a.roles.is_empty() {
             let _ = writeln!(
                 out,
-                "\nNo call made as an IAM role was recorded for it: nothing to derive a policy from."
+                "\nNo AWS role it acts as or is declared to run as: no IAM policy to propose."
             );
         }
         for r in &a.roles {
@@ -177,7 +179,14 @@ fn role_markdown(out: &mut String, r: &RoleRecommendation) {
     for line in &r.current {
         let _ = writeln!(out, "- {line}");
     }
-    proposed_markdown(out, r);
+    if r.proposed.statements.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n#### Proposed\n\nNo call was recorded as this role in the window: the proposal grants nothing, and no policy file is written (IAM refuses a policy without statements). What it is granted now is listed below as unused or not judged."
+        );
+    } else {
+        proposed_markdown(out, r);
+    }
     changes_markdown(out, r);
 }
 
@@ -323,16 +332,18 @@ fn role_files(
             r.blast_radius.denied_events, r.blast_radius.events
         ),
     ];
-    let mut files = vec![
-        (
+    let mut files = Vec::new();
+    // IAM refuses a policy without statements: a role seen doing nothing gets no file.
+    if !r.proposed.statements.is_empty() {
+        files.push((
             dir.join(format!("aws/{role}.policy.json")),
             pretty(&r.document),
-        ),
-        (
+        ));
+        files.push((
             dir.join(format!("aws/{role}.tf")),
             terraform::managed_policy(&r.role, &r.document, &header),
-        ),
-    ];
+        ));
+    }
     if let Pin::Pinned { document, .. } = &r.trust {
         files.push((dir.join(format!("aws/{role}.trust.json")), pretty(document)));
     }
