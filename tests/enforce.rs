@@ -484,6 +484,23 @@ fn artifacts_are_written_parse_and_match_the_recommendation() {
     artifacts(store.path(), out_dir.path());
     assert!(!gone.exists());
     assert!(tf.exists());
+    // One agent's run tidies that agent's folder only.
+    let out = run(&[
+        "--store",
+        store.path().to_str().unwrap(),
+        "artifacts",
+        "--agent",
+        "research-assistant",
+        "--out",
+        out_dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(tf.exists());
+    let listed = std::fs::read_to_string(&manifest).unwrap();
+    assert!(
+        listed.contains("support-agent-tools.tf") && listed.contains("RSRCH4N7QA"),
+        "{listed}"
+    );
     // What was written is in the audit trail, by digest.
     let audit = run(&["--store", store.path().to_str().unwrap(), "audit", "verify"]);
     assert!(audit.status.success(), "{}", stderr(&audit));

@@ -337,11 +337,13 @@ pub async fn recommend_cmd(
 /// What `artifacts` wrote last in a directory: each file's SHA-256, by its path there.
 const MANIFEST: &str = "agentward-artifacts.json";
 
-/// Writes `files` under `out` and their manifest; a file the previous manifest there
-/// listed that this run does not write (a role gone since) is removed, so the directory
-/// holds exactly one run's artifacts. Returns the digests.
+/// Writes `files` under `out` and their manifest. Within `scope` (a folder prefix: one
+/// agent's, or `""` for all; `None` for none), a file the previous manifest listed that
+/// this run does not write (a role gone since) is removed, so the directory holds exactly
+/// the latest artifacts; entries outside it are kept. Returns this run's digests.
 fn write_artifacts(
     out: &Path,
+    scope: Option<&str>,
     files: &[(std::path::PathBuf, String)],
     stdout: &mut impl Write,
 ) -> anyhow::Result<BTreeMap<String, String>> {
@@ -373,7 +375,11 @@ fn write_artifacts(
         let digest = hex::encode(Sha256::digest(contents.as_bytes()));
         digests.insert(rel.display().to_string(), digest);
     }
-    for stale in previous.keys().filter(|k| !digests.contains_key(*k)) {
+    let in_scope = |k: &String| scope.is_some_and(|s| k.starts_with(s));
+    for stale in previous
+        .keys()
+        .filter(|k| in_scope(k) && !digests.contains_key(*k))
+    {
         let path = out.join(stale);
         if std::path::Path::new(stale)
             .components()
@@ -386,8 +392,11 @@ fn write_artifacts(
             }
         }
     }
+    let mut listed: BTreeMap<String, String> =
+        previous.into_iter().filter(|(k, _)| !in_scope(k)).collect();
+    listed.extend(digests.clone());
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    std::fs::write(&manifest, serde_json::to_string_pretty(&digests)? + "\n")
+    std::fs::write(&manifest, serde_json::to_string_pretty(&listed)? + "\n")
         .with_context(|| format!("writing {}", manifest.display()))?;
     Ok(digests)
 }
@@ -400,7 +409,14 @@ pub async fn artifacts_cmd(
 ) -> anyhow::Result<ExitCode> {
     let (store, results, names) = recommendations(cli, agent).await?;
     let files = report::artifact_files(&results, &names);
-    let digests = write_artifacts(out, &files, stdout)?;
+    // With --agent, only that agent's folder is this run's to tidy (none, if it has no
+    // recommendation).
+    let scope = match (agent, results.first()) {
+        (None, _) => Some(String::new()),
+        (Some(_), Some(a)) => Some(format!("{}/", a.agent.key())),
+        (Some(_), None) => None,
+    };
+    let digests = write_artifacts(out, scope.as_deref(), &files, stdout)?;
     crate::audit::append(
         &store,
         vec![normalizer::audit::AuditEntry {
