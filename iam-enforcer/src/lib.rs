@@ -39,6 +39,10 @@ pub enum EnforcerError {
         what: &'static str,
         reason: &'static str,
     },
+    /// A declared document agentward cannot use to judge or rewrite: never recorded,
+    /// unreadable, or recorded before documents were kept whole.
+    #[error("{subject}: {reason}")]
+    Unusable { subject: String, reason: String },
     /// A policy feature the local evaluator does not implement: refused, never guessed at.
     #[error("the local evaluator does not implement {0}")]
     Unsupported(String),

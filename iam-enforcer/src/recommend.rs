@@ -138,13 +138,21 @@ fn agent_arn(agent: &AgentRef) -> String {
 }
 
 /// A parsed document's own JSON, or why there is none to rewrite.
-fn document_text(document: &Document) -> Result<Value, String> {
+fn document_text(subject: &str, document: &Document) -> Result<Value, EnforcerError> {
+    let unusable = |reason: String| EnforcerError::Unusable {
+        subject: subject.to_string(),
+        reason,
+    };
     match document {
         Document::Parsed { document } => match &document.text {
-            Some(text) => serde_json::from_str(text).map_err(|e| format!("its text is not JSON: {e}")),
-            None => Err("it was recorded before agentward kept documents whole; rescan the identity source to record it again".into()),
+            Some(text) => {
+                serde_json::from_str(text).map_err(|e| unusable(format!("its text is not JSON: {e}")))
+            }
+            None => Err(unusable(
+                "it was recorded before agentward kept documents whole; rescan the identity source to record it again".into(),
+            )),
         },
-        Document::Unreadable { reason } => Err(format!("it could not be read ({reason})")),
+        Document::Unreadable { reason } => Err(unusable(format!("it could not be read ({reason})"))),
     }
 }
 
@@ -160,14 +168,15 @@ fn pin_of(
             reason: "no document of it was ever recorded".into(),
         });
     };
-    let value = match document_text(document) {
+    let value = match document_text(subject, document) {
         Ok(v) => v,
-        Err(reason) => {
+        Err(EnforcerError::Unusable { reason, .. }) => {
             return Ok(Pin::Unchanged {
                 subject: subject.to_string(),
                 reason,
             });
         }
+        Err(e) => return Err(e),
     };
     let p = trust::pinned_for(
         &value,
@@ -267,17 +276,29 @@ fn is_agent_role(role: &str, input: &Input<'_>) -> bool {
             .is_some_and(|r| normalizer::identity::role_key(&r.value) == role)
 }
 
-/// The role's grants now as policies the evaluator takes (its permissions boundary apart),
-/// or why they cannot all be read.
+/// The role's grants now as the evaluator takes them.
+struct Current {
+    policies: Vec<Policy>,
+    /// Its permissions boundary: what it may be granted at most.
+    boundary: Option<Policy>,
+}
+
+/// The role's grants now, or the first document that cannot be used.
 fn current_policies(
+    role_key: &str,
     role: Option<&DeclaredRole>,
     declared: &DeclaredIdentity,
-) -> Result<(Vec<Policy>, Option<Policy>), String> {
-    let role = role.ok_or("no declaration of the role was ever recorded")?;
-    let parse = |name: &str, doc: Option<&Document>| -> Result<Policy, String> {
-        let doc = doc.ok_or_else(|| format!("the document of {name} was never recorded"))?;
-        let value = document_text(doc).map_err(|why| format!("{name}: {why}"))?;
-        Policy::parse(name, &value).map_err(|e| format!("{name}: {e}"))
+) -> Result<Current, EnforcerError> {
+    let role = role.ok_or_else(|| EnforcerError::Unusable {
+        subject: role_key.to_string(),
+        reason: "no declaration of the role was ever recorded".into(),
+    })?;
+    let parse = |name: &str, doc: Option<&Document>| -> Result<Policy, EnforcerError> {
+        let doc = doc.ok_or_else(|| EnforcerError::Unusable {
+            subject: name.to_string(),
+            reason: "its document was never recorded".into(),
+        })?;
+        Policy::parse(name, &document_text(name, doc)?)
     };
     let managed = |arn: &str| {
         declared
@@ -297,7 +318,7 @@ fn current_policies(
         Some(b) => Some(parse(&b.value, managed(&b.value))?),
         None => None,
     };
-    Ok((policies, boundary))
+    Ok(Current { policies, boundary })
 }
 
 /// `arn` of a model as the agent's configuration names it: an ARN as it is, an inference
@@ -331,7 +352,7 @@ fn infer(
     policy: &mut IdentityPolicy,
     inventory: &AgentInventory,
     agent: &AgentRef,
-    current: &Result<(Vec<Policy>, Option<Policy>), String>,
+    current: &Result<Current, EnforcerError>,
 ) -> Vec<String> {
     let source = |p: &normalizer::Provenance| format!("{} {}", p.record.source, p.record.object);
     let mut wanted = Vec::new();
@@ -384,19 +405,20 @@ fn infer(
 }
 
 fn granted_now(
-    current: &Result<(Vec<Policy>, Option<Policy>), String>,
+    current: &Result<Current, EnforcerError>,
     action: &str,
     arn: &str,
-) -> Result<bool, String> {
-    let (policies, boundary) = current.as_ref().map_err(Clone::clone)?;
+) -> Result<bool, EnforcerError> {
+    let current = current.as_ref().map_err(Clone::clone)?;
     let context = Default::default();
     let request = crate::eval::Request {
         action,
         resource: arn,
         context: &context,
     };
-    let by_identity = crate::eval::evaluate(policies, &request).allowed();
-    let by_boundary = boundary
+    let by_identity = crate::eval::evaluate(&current.policies, &request).allowed();
+    let by_boundary = current
+        .boundary
         .as_ref()
         .is_none_or(|b| crate::eval::evaluate(std::slice::from_ref(b), &request).allowed());
     Ok(by_identity && by_boundary)
@@ -534,7 +556,7 @@ fn role_recommendation(
     if is_agent_role(role, input)
         && let Some(inventory) = input.inventory
     {
-        let current = current_policies(declared_role, input.declared);
+        let current = current_policies(role, declared_role, input.declared);
         let agent = &input.baseline.agent;
         notes.extend(infer(&mut proposed, inventory, agent, &current));
     }
@@ -712,8 +734,11 @@ mod tests {
         .unwrap()
     }
 
-    fn grants(document: serde_json::Value) -> Result<(Vec<Policy>, Option<Policy>), String> {
-        Ok((vec![Policy::parse("now", &document).unwrap()], None))
+    fn grants(document: serde_json::Value) -> Result<Current, EnforcerError> {
+        Ok(Current {
+            policies: vec![Policy::parse("now", &document).unwrap()],
+            boundary: None,
+        })
     }
 
     #[test]
@@ -766,7 +791,10 @@ mod tests {
             &mut empty,
             &inv,
             &inv.agent,
-            &Err("inline policy p: it could not be read".into()),
+            &Err(EnforcerError::Unusable {
+                subject: "inline policy p".into(),
+                reason: "it could not be read".into(),
+            }),
         );
         assert!(empty.statements.is_empty());
         assert_eq!(notes.len(), 3);
