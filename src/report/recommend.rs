@@ -20,7 +20,7 @@ pub fn recommend_markdown(
     results: &[AgentRecommendation],
     names: &BTreeMap<String, String>,
 ) -> String {
-    let mut out = String::from("# IAM recommendations\n");
+    let mut out = String::from("# Least-privilege recommendations\n");
     for a in results {
         let key = a.agent.key();
         let _ = writeln!(out, "\n## {} (`{key}`)\n", name_of(names, &key));
@@ -155,13 +155,16 @@ fn role_markdown(out: &mut String, r: &RoleRecommendation) {
     for d in &b.denials {
         let _ = writeln!(
             out,
-            "  - would deny {} on `{}` ({} calls, {} → {}, {:?})",
+            "  - would deny {} on `{}` ({} calls, {} → {}, {})",
             d.action,
             d.resource,
             thousands(d.evidence.events),
             d.evidence.first.utc_date(),
             d.evidence.last.utc_date(),
-            d.decision
+            match &d.decision {
+                iam_enforcer::eval::Decision::ExplicitlyDenied { by } => format!("denied by {by}"),
+                _ => "no statement allows it".to_string(),
+            }
         );
     }
     for w in &r.withheld {
