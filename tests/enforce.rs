@@ -394,6 +394,7 @@ fn a_too_tight_policy_replayed_lists_the_calls_it_would_deny() {
         time: Timestamp(*time),
         proof,
         count: 1,
+        refused: false,
     });
     // Only one week's exports: every other week is a denial.
     let tight = Policy::parse(

@@ -155,6 +155,7 @@ fn calls_of(id: &Identity) -> impl Iterator<Item = Call<'_>> {
         time: *time,
         proof: "bench",
         count: 1,
+        refused: false,
     })
 }
 

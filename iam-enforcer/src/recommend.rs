@@ -109,6 +109,9 @@ pub struct RoleRecommendation {
     /// New behavior of risky drift episodes nobody accepted: not granted (accept the
     /// episode to grant it).
     pub withheld: Vec<Withheld>,
+    /// Behaviors every call of which AWS refused (access denied): attempted, not granted
+    /// now, and not added. `call on resource` → its calls.
+    pub refused: BTreeMap<String, u64>,
     /// What the configuration implies that the proposal could not grant, and why.
     pub notes: Vec<String>,
 }
@@ -478,23 +481,28 @@ fn trust_of(
     })
 }
 
-/// The role's observed behaviors the proposal is derived from: all but the new behavior
-/// of a risky drift episode nobody accepted (withheld, by behavior). An unclassified
+/// The role's observed behaviors the proposal is derived from: all but those AWS refused
+/// every call of, and the new behavior of a risky drift episode nobody accepted (withheld,
+/// by behavior). An unclassified
 /// episode's is kept and noted, since withholding what may be a use the agent always had
 /// breaks it.
 fn derivable<'a>(
     role: &'a str,
     input: &'a Input<'_>,
+    refused: &BTreeMap<String, u64>,
     withheld: &mut BTreeMap<String, Withheld>,
     notes: &mut Vec<String>,
 ) -> Vec<Observed<'a>> {
     let open = open_departures(input.episodes);
     observed_as(role, input.baseline.behaviors())
         .filter(|o| {
+            let behavior = format!("{} on {}", o.call, o.resource);
+            if refused.contains_key(&behavior) {
+                return false;
+            }
             let Some(episode) = withholding(&open, o.call, o.resource) else {
                 return true;
             };
-            let behavior = format!("{} on {}", o.call, o.resource);
             if episode.class != DriftClass::RiskyDrift {
                 notes.push(format!(
                     "{behavior} is granted, but it first appeared in episode {} ({}), which nobody reviewed: review it (agentward drift) before enforcing",
@@ -527,7 +535,11 @@ fn blast_radius_of(
     catalog: &Catalog,
 ) -> BlastRadius {
     let calls = input.calls.get(role).map(Vec::as_slice).unwrap_or_default();
+    // What AWS refused was denied for real: it is no part of what the proposal must allow.
     let replayed = calls.iter().copied().filter(|c| {
+        if c.refused {
+            return false;
+        }
         if withheld.is_empty() {
             return true;
         }
@@ -549,7 +561,9 @@ fn role_recommendation(
     catalog: &Catalog,
 ) -> Result<RoleRecommendation, EnforcerError> {
     let (mut withheld, mut notes) = (BTreeMap::new(), Vec::new());
-    let kept = derivable(role, input, &mut withheld, &mut notes);
+    let calls = input.calls.get(role).map(Vec::as_slice).unwrap_or_default();
+    let refused = refused_behaviors(calls);
+    let kept = derivable(role, input, &refused, &mut withheld, &mut notes);
     let windows = input.baseline.events_per_window();
     let mut proposed = identity_policy(role, kept, windows, catalog);
     let declared_role = input.declared.roles.get(role);
@@ -589,8 +603,28 @@ fn role_recommendation(
         narrowed: items(Axis::InheritedOverreach),
         blast_radius,
         withheld: withheld.into_values().collect(),
+        refused,
         notes,
     })
+}
+
+/// Behaviors (`call on resource`, as the baseline keys them) every call of which AWS
+/// refused, with their calls.
+fn refused_behaviors(calls: &[Call<'_>]) -> BTreeMap<String, u64> {
+    let mut tally: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for c in calls {
+        let behavior = format!("{} on {}", c.call, authorized_resource(c));
+        let entry = tally.entry(behavior).or_default();
+        entry.0 += c.count.max(1);
+        if c.refused {
+            entry.1 += c.count.max(1);
+        }
+    }
+    tally
+        .into_iter()
+        .filter(|(_, (all, refused))| all == refused)
+        .map(|(behavior, (all, _))| (behavior, all))
+        .collect()
 }
 
 /// The allowlist of the agent's observed connections, risky drift withheld, and its replay.
@@ -857,10 +891,37 @@ mod tests {
             time: Timestamp(0),
             proof: "",
             count: 1,
+            refused: false,
         };
         assert_eq!(
             authorized_resource(&call),
             "arn:aws:s3:::paste-bin/*/dump.json"
+        );
+        // A behavior AWS refused every call of is told from one it refused once.
+        let refused = Call {
+            refused: true,
+            ..call
+        };
+        let other = [crate::replay::Resource {
+            arn: "arn:aws:s3:::b/k".into(),
+            kind: None,
+        }];
+        let fine = Call {
+            resources: &other,
+            ..call
+        };
+        let once = Call {
+            resources: &other,
+            refused: true,
+            ..call
+        };
+        let tally = refused_behaviors(&[refused, refused, fine, once]);
+        assert_eq!(
+            tally.into_iter().collect::<Vec<_>>(),
+            [(
+                "s3:PutObject on arn:aws:s3:::paste-bin/*/dump.json".to_string(),
+                2
+            )]
         );
     }
 

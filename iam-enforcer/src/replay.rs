@@ -25,6 +25,16 @@ pub struct Call<'a> {
     pub proof: &'a str,
     /// Occurrences it stands for (a probe counts repeats in the kernel); at least 1.
     pub count: u64,
+    /// AWS refused it (an access-denied error): it shows what was attempted, not what the
+    /// role needs granted.
+    pub refused: bool,
+}
+
+/// Whether an AWS error code says the caller was not authorized (CloudTrail's
+/// `errorCode`), rather than that an authorized call failed.
+pub fn is_access_denied(code: &str) -> bool {
+    let code = code.strip_prefix("Client.").unwrap_or(code);
+    code.contains("AccessDenied") || code == "UnauthorizedOperation" || code == "Forbidden"
 }
 
 /// A resource as a record names it: its ARN and, where the record says, its type

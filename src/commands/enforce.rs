@@ -7,7 +7,7 @@ use anyhow::Context;
 use iam_enforcer::catalog::Catalog;
 use iam_enforcer::egress::Connection;
 use iam_enforcer::recommend::{AgentRecommendation, Input, recommend};
-use iam_enforcer::replay::{Call, Resource};
+use iam_enforcer::replay::{Call, Resource, is_access_denied};
 use normalizer::Timestamp;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -30,6 +30,10 @@ struct Stored {
     cloud: Cloud,
     #[serde(default)]
     dst_endpoint: Option<Destination>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    status_code: Option<String>,
     unmapped: Unmapped,
 }
 
@@ -103,6 +107,7 @@ struct Owned {
     time: Timestamp,
     proof: String,
     count: u64,
+    refused: bool,
 }
 
 /// An observed connection, owned: what [`Connection`] borrows.
@@ -162,6 +167,7 @@ impl Observed {
                     time: c.time,
                     proof: &c.proof,
                     count: c.count,
+                    refused: c.refused,
                 });
                 (role.clone(), borrowed.collect())
             })
@@ -241,6 +247,8 @@ fn call_as_role(e: Stored, agent: &normalizer::AgentRef, file: &str) -> Option<(
             })
         })
         .collect();
+    let refused = e.status.as_deref() == Some("Failure")
+        && e.status_code.as_deref().is_some_and(is_access_denied);
     let call = Owned {
         call: action,
         resources,
@@ -248,6 +256,7 @@ fn call_as_role(e: Stored, agent: &normalizer::AgentRef, file: &str) -> Option<(
         time: Timestamp(e.time),
         proof,
         count: e.count.unwrap_or(1).max(1),
+        refused,
     };
     Some((normalizer::identity::role_key(&issuer), call))
 }

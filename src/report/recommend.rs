@@ -178,6 +178,13 @@ fn role_markdown(out: &mut String, r: &RoleRecommendation) {
             w.episode
         );
     }
+    for (behavior, calls) in &r.refused {
+        let _ = writeln!(
+            out,
+            "- **Refused by AWS, not added:** {behavior} ({} calls, every one denied access): attempted, and not granted now",
+            thousands(*calls)
+        );
+    }
     let _ = writeln!(out, "\n#### Granted now\n");
     for line in &r.current {
         let _ = writeln!(out, "- {line}");

@@ -38,6 +38,7 @@ fn calls(resources: &[Resource]) -> Vec<Call<'_>> {
                 "log-b.json.gz"
             },
             count: 1,
+            refused: false,
         })
         .collect()
 }
@@ -104,9 +105,30 @@ fn a_call_without_a_catalog_action_is_said_not_evaluated() {
         time: Timestamp(5),
         proof: "log",
         count: 3,
+        refused: false,
     };
     let r = replay(&[policy("*")], [call, call], catalog);
     assert_eq!((r.events, r.requests, r.not_evaluated_events), (6, 0, 6));
     assert_eq!(r.not_evaluated.len(), 1);
     assert_eq!(r.denied_events, 0);
+}
+
+#[test]
+fn access_denied_codes_are_told_from_other_failures() {
+    for code in [
+        "AccessDenied",
+        "AccessDeniedException",
+        "Client.UnauthorizedOperation",
+        "UnauthorizedOperation",
+    ] {
+        assert!(is_access_denied(code), "{code}");
+    }
+    for code in [
+        "NoSuchKey",
+        "ThrottlingException",
+        "ValidationException",
+        "ResourceNotFoundException",
+    ] {
+        assert!(!is_access_denied(code), "{code}");
+    }
 }
