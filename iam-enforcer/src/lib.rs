@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod compact;
 pub mod egress;
 pub mod eval;
+pub mod gcp_role;
 pub mod recommend;
 pub mod replay;
 pub mod terraform;

@@ -14,6 +14,7 @@ use crate::catalog::Catalog;
 use crate::compact;
 use crate::egress::{self, Allowlist, Connection, EgressRadius};
 use crate::eval::Policy;
+use crate::gcp_role::{self, CustomRole, Granted};
 use crate::replay::{BlastRadius, Call, replay};
 use crate::trust;
 use normalizer::baseline::{Baseline, Behavior, generalize};
@@ -44,6 +45,8 @@ pub struct Input<'a> {
     pub episodes: &'a [Episode],
     /// The agent's observed connections (a probe's), for its egress allowlist.
     pub connections: &'a [Connection<'a>],
+    /// The permissions Google granted its identities' calls (Cloud Audit Logs).
+    pub granted: &'a [Granted<'a>],
 }
 
 /// A self-hosted agent's kernel egress allowlist and its replay.
@@ -128,6 +131,9 @@ pub struct AgentRecommendation {
     /// For an agent a probe watched: its egress allowlist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub egress: Option<EgressRecommendation>,
+    /// For a GCP agent: a custom role per identity it acts as.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gcp_roles: Vec<CustomRole>,
     /// What could not be judged, and why.
     pub notes: Vec<String>,
 }
@@ -736,7 +742,16 @@ pub fn recommend(
             )?);
         }
     }
+    let gcp_roles = gcp_role::custom_roles(input.granted.iter().copied());
+    if !gcp_roles.is_empty() {
+        notes.push(match input.inventory.and_then(|i| i.identity_grants.as_ref()) {
+            Some(_) if r.unused_not_judged.is_none() => "the custom roles replace the identities' current roles once applied: `agentward reconcile` lists each of those with its evidence".into(),
+            Some(_) => format!("which current roles the custom roles replace is not judged: {}", r.unused_not_judged.as_deref().unwrap_or_default()),
+            None => "which current roles the custom roles replace is not judged: the identities' roles were not read (the gcp-api source reads a project's IAM policy)".into(),
+        });
+    }
     Ok(AgentRecommendation {
+        gcp_roles,
         egress: egress_of(input),
         agent: input.baseline.agent.clone(),
         observed_from: r.observed_from,

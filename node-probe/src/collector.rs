@@ -313,6 +313,7 @@ impl Collector {
             original_time: None,
             prompt: None,
             count: None,
+            permissions: Vec::new(),
         };
         if let Some(key) = DedupeKey::of(raw).or(dns_key) {
             // Sent again after the kernel forgot the key: its count starts over.

@@ -110,6 +110,7 @@ fn corpus(n: u64) -> Vec<Event> {
                 original_time: None,
                 prompt: None,
                 count: None,
+                permissions: Vec::new(),
             }
         })
         .collect()

@@ -169,6 +169,11 @@ pub struct Event {
     /// sends a behavior once and counts its repeats in the kernel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    /// The permissions the provider checked and granted for the call, as it names them
+    /// (Cloud Audit Logs' `authorizationInfo[].permission` where `granted`): what a
+    /// least-privilege role is made of.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
 }
 
 /// The content of one model call as agentward keeps it. Raw prompt text is sensitive
@@ -247,5 +252,6 @@ pub(crate) fn test_event(
         original_time: None,
         prompt: None,
         count: None,
+        permissions: Vec::new(),
     }
 }

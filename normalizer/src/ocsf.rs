@@ -277,6 +277,8 @@ struct Ours<'a> {
     read_only: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt: Option<&'a crate::event::PromptContent>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    permissions: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -430,6 +432,7 @@ fn api_record<'a>(event: &'a Event, product_version: &'a str) -> ApiActivity<'a>
                 agent_key: event.agent.as_ref().map(AgentRef::key),
                 read_only: event.read_only,
                 prompt: event.prompt.as_ref(),
+                permissions: &event.permissions,
             },
         },
     }

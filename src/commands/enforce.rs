@@ -6,6 +6,7 @@ use crate::{Cli, RecommendFormat, report, store};
 use anyhow::Context;
 use iam_enforcer::catalog::Catalog;
 use iam_enforcer::egress::Connection;
+use iam_enforcer::gcp_role::Granted;
 use iam_enforcer::recommend::{AgentRecommendation, Input, recommend};
 use iam_enforcer::replay::{Call, Resource, is_access_denied};
 use normalizer::Timestamp;
@@ -55,6 +56,16 @@ struct Actor {
 struct User {
     #[serde(rename = "type", default)]
     kind: Option<String>,
+    #[serde(default)]
+    uid: Option<String>,
+    #[serde(default)]
+    account: Option<AccountRef>,
+}
+
+#[derive(Deserialize)]
+struct AccountRef {
+    #[serde(default)]
+    uid: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -91,6 +102,9 @@ struct Ours {
     /// A probe record's target (`127.0.0.1:18080`).
     #[serde(default)]
     target: Option<String>,
+    /// The permissions Google granted the call.
+    #[serde(default)]
+    permissions: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -127,6 +141,34 @@ struct OwnedConnection {
 struct Observed {
     calls: BTreeMap<String, Vec<Owned>>,
     connections: Vec<OwnedConnection>,
+    granted: Vec<OwnedGrant>,
+}
+
+/// A call's granted permissions, owned: what [`Granted`] borrows.
+struct OwnedGrant {
+    principal: String,
+    project: String,
+    permissions: Vec<String>,
+    time: Timestamp,
+    proof: String,
+    count: u64,
+}
+
+/// The permissions Google granted an agent's own call (not a change made to it), `None`
+/// for any other event.
+fn grant(e: &Stored, file: &str) -> Option<OwnedGrant> {
+    let ours = &e.unmapped.agentward;
+    if ours.permissions.is_empty() || ours.layer != "identity_api" {
+        return None;
+    }
+    Some(OwnedGrant {
+        principal: e.actor.user.uid.clone()?,
+        project: e.actor.user.account.as_ref()?.uid.clone()?,
+        permissions: ours.permissions.clone(),
+        time: Timestamp(e.time),
+        proof: proof_of(ours, file),
+        count: e.count.unwrap_or(1).max(1),
+    })
 }
 
 fn proof_of(ours: &Ours, file: &str) -> String {
@@ -154,6 +196,21 @@ fn connection(e: &Stored, file: &str) -> Option<OwnedConnection> {
 }
 
 impl Observed {
+    /// The granted permissions, as the recommendation borrows them.
+    fn grants(&self) -> Vec<Granted<'_>> {
+        self.granted
+            .iter()
+            .map(|g| Granted {
+                principal: &g.principal,
+                project: &g.project,
+                permissions: &g.permissions,
+                time: g.time,
+                proof: &g.proof,
+                count: g.count,
+            })
+            .collect()
+    }
+
     /// The calls by role and the connections, as the recommendation borrows them.
     fn borrowed(&self) -> (BTreeMap<String, Vec<Call<'_>>>, Vec<Connection<'_>>) {
         let calls = self
@@ -204,6 +261,8 @@ async fn observed_of(
                 .with_context(|| format!("corrupt event line in {name}"))?;
             if let Some(c) = connection(&e, &name) {
                 out.connections.push(c);
+            } else if let Some(g) = grant(&e, &name) {
+                out.granted.push(g);
             } else if let Some((role, call)) = call_as_role(e, agent, &name) {
                 out.calls.entry(role).or_default().push(call);
             }
@@ -287,6 +346,7 @@ async fn recommendations(
         };
         let owned = observed_of(&store, &r.agent).await?;
         let (calls, connections) = owned.borrowed();
+        let granted = owned.grants();
         let inventory = analysis.inventory_of(baseline);
         // The whole observation, so an episode anywhere in it is judged.
         let span = baseline
@@ -302,6 +362,7 @@ async fn recommendations(
             calls: &calls,
             episodes: &episodes,
             connections: &connections,
+            granted: &granted,
         };
         out.push(recommend(&input, catalog)?);
     }

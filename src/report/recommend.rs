@@ -33,7 +33,7 @@ pub fn recommend_markdown(
                 let _ = writeln!(out, "No event of it was recorded.");
             }
         }
-        if a.roles.is_empty() {
+        if a.roles.is_empty() && a.gcp_roles.is_empty() && a.egress.is_none() {
             let _ = writeln!(
                 out,
                 "\nNo AWS role it acts as or is declared to run as: no IAM policy to propose."
@@ -44,6 +44,9 @@ pub fn recommend_markdown(
         }
         if let Some(e) = &a.egress {
             egress_markdown(&mut out, e);
+        }
+        for g in &a.gcp_roles {
+            gcp_markdown(&mut out, g);
         }
         if !a.resource_policies.is_empty() {
             let _ = writeln!(out, "\n### Resource policies of its functions\n");
@@ -110,6 +113,28 @@ fn egress_markdown(out: &mut String, e: &iam_enforcer::recommend::EgressRecommen
     }
     for u in &e.allowlist.unreadable {
         let _ = writeln!(out, "- not allowed: `{u}` is no address and port");
+    }
+}
+
+fn gcp_markdown(out: &mut String, g: &iam_enforcer::gcp_role::CustomRole) {
+    let _ = writeln!(
+        out,
+        "\n### GCP custom role `projects/{}/roles/{}` for `{}`\n",
+        g.project,
+        g.role_id,
+        g.member()
+    );
+    for p in &g.permissions {
+        let e = &p.evidence;
+        let _ = writeln!(
+            out,
+            "- `{}`: {} calls {} → {}, {} log files (granted, as Cloud Audit Logs show)",
+            p.permission,
+            thousands(e.events),
+            e.first.utc_date(),
+            e.last.utc_date(),
+            thousands(e.records.len() as u64)
+        );
     }
 }
 
@@ -309,6 +334,16 @@ pub fn artifact_files(
         }
         if let Some(e) = &a.egress {
             files.push((dir.join("egress.allow"), egress_file(a, e, names)));
+        }
+        for g in &a.gcp_roles {
+            let header = vec![
+                format!("agentward: least privilege for {} ({})", g.identity, name_of(names, &a.agent.key())),
+                "each permission is one Cloud Audit Logs showed granted for its calls; trace: recommendation.json".to_string(),
+            ];
+            files.push((
+                dir.join(format!("gcp/{}.tf", g.role_id)),
+                g.terraform(&header),
+            ));
         }
         let whole = serde_json::to_value(a).unwrap_or_default();
         files.push((dir.join("recommendation.json"), pretty(&whole)));

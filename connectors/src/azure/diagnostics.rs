@@ -267,6 +267,7 @@ impl crate::records::lines::RecordMap for DiagnosticsMapper {
             original_time: Some(stamp),
             prompt: None,
             count: None,
+            permissions: Vec::new(),
         };
         Ok(Output::Mapped(Box::new(Mapped {
             event,

@@ -674,6 +674,7 @@ impl crate::records::lines::RecordMap for LogMapper {
                     original_time: None,
                     prompt: None,
                     count: None,
+                    permissions: Vec::new(),
                 }
             }
             Some("activity") => {
@@ -736,6 +737,7 @@ impl crate::records::lines::RecordMap for LogMapper {
                     original_time: Some(stamp),
                     prompt: None,
                     count: None,
+                    permissions: Vec::new(),
                 }
             }
             _ => {

@@ -354,6 +354,7 @@ fn event_of(
         original_time: Some(rec.event_time.to_string()),
         prompt: None,
         count: None,
+        permissions: Vec::new(),
     }
 }
 

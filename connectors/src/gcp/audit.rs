@@ -370,6 +370,22 @@ impl AuditMapper {
     }
 }
 
+/// The permissions Google checked and granted for the call (`authorizationInfo[]` with
+/// `granted: true`; an absent `granted` is a refusal), each once, in order.
+fn granted_permissions(payload: &Value) -> Vec<String> {
+    let mut out: Vec<String> = payload
+        .pointer("/authorizationInfo")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|a| a.get("granted").and_then(Value::as_bool) == Some(true))
+        .filter_map(|a| text(a, "/permission"))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 impl crate::records::lines::RecordMap for AuditMapper {
     /// One `LogEntry` line → an event, or the reason it is not one.
     fn map(&mut self, object: &str, index: u64, bytes: &[u8]) -> Result<Output, NotARecord> {
@@ -547,6 +563,7 @@ impl crate::records::lines::RecordMap for AuditMapper {
             original_time: Some(stamp),
             prompt: None,
             count: None,
+            permissions: granted_permissions(payload),
         };
         Ok(Output::Mapped(Box::new(Mapped {
             event,

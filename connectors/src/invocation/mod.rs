@@ -237,6 +237,7 @@ impl InvocationMapper {
             original_time: Some(rec.timestamp.to_string()),
             prompt: Some(prompt),
             count: None,
+            permissions: Vec::new(),
         };
         Ok(Mapped {
             event,
