@@ -4,8 +4,14 @@
 //!
 //! Pure: what was observed and declared comes in, artifacts go out; no I/O, no clock.
 //! Built so far: the AWS action catalog ([`catalog`]), which says what IAM action each
-//! CloudTrail call is authorized by, a role's identity policy from its observed calls, each
-//! statement traced ([`aws_policy`]), and its trust policy pinned to its agent ([`trust`]). No command writes an artifact yet.
+//! CloudTrail call is authorized by; a role's identity policy from its observed calls, each
+//! statement traced ([`aws_policy`]), fitted to IAM's size limit ([`compact`]); trust and
+//! resource policies pinned to the agent ([`trust`]); a local evaluator of identity
+//! policies ([`eval`]) and the replay of observed calls against a proposal ([`replay`]); a
+//! self-hosted agent's kernel egress allowlist ([`egress`]); a GCP custom role of the
+//! permissions its audit logs show granted ([`gcp_role`]); Terraform ([`terraform`]); and
+//! one agent's whole recommendation ([`recommend`]), which `agentward recommend` and
+//! `agentward artifacts` render.
 
 pub mod aws_policy;
 pub mod catalog;
