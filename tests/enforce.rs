@@ -605,11 +605,7 @@ fn checkov(dir: &std::path::Path, clean: bool) {
 /// injected ticket's exfiltration (a risky drift episode) withheld, each line traced.
 #[test]
 fn the_selfhosted_agent_gets_an_egress_allowlist_without_its_exfiltration() {
-    let store = tempfile::tempdir().unwrap();
-    let out_dir = tempfile::tempdir().unwrap();
-    let config = repo_root().join("examples/selfhosted-agent/agentward.toml");
-    run_on(&config, store.path(), &["scan"]);
-    let all = recommendations(store.path());
+    let (store, out_dir, all) = scanned("selfhosted-agent");
     let bot = &all[0];
     assert_eq!(bot["agent"]["id"], "deployment/support-bot");
     let egress = &bot["egress"];
@@ -701,11 +697,7 @@ fn artifacts(store: &std::path::Path, out: &std::path::Path) {
 /// identity is said, and no policy file is written for it.
 #[test]
 fn identities_that_are_not_aws_roles_get_no_aws_policy() {
-    let store = tempfile::tempdir().unwrap();
-    let out_dir = tempfile::tempdir().unwrap();
-    let config = repo_root().join("examples/managed-agents/agentward.toml");
-    run_on(&config, store.path(), &["scan"]);
-    let all = recommendations(store.path());
+    let (store, out_dir, all) = scanned("managed-agents");
     assert!(!all.is_empty());
     for a in &all {
         assert_eq!(a["roles"], serde_json::json!([]), "{}", a["agent"]);
@@ -735,11 +727,7 @@ fn identities_that_are_not_aws_roles_get_no_aws_policy() {
 /// that parses and passes checkov.
 #[test]
 fn a_gcp_agent_gets_a_custom_role_of_its_granted_permissions() {
-    let store = tempfile::tempdir().unwrap();
-    let out_dir = tempfile::tempdir().unwrap();
-    let config = repo_root().join("examples/managed-agents/agentward.toml");
-    run_on(&config, store.path(), &["scan"]);
-    let all = recommendations(store.path());
+    let (store, out_dir, all) = scanned("managed-agents");
     let refund = agent(&all, "8867342190013235200");
     let roles = refund["gcp_roles"].as_array().unwrap();
     assert_eq!(roles.len(), 1, "{roles:#?}");
@@ -811,4 +799,15 @@ fn hcl_kinds(tf: &std::path::Path, expected: &[&str]) {
     );
     let kinds: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(kinds, expected);
+}
+
+/// A fresh store with the bundled example scanned into it, a directory for artifacts, and
+/// its recommendations.
+fn scanned(example: &str) -> (tempfile::TempDir, tempfile::TempDir, Vec<Value>) {
+    let store = tempfile::tempdir().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let config = repo_root().join(format!("examples/{example}/agentward.toml"));
+    run_on(&config, store.path(), &["scan"]);
+    let all = recommendations(store.path());
+    (store, out_dir, all)
 }
