@@ -266,6 +266,11 @@ fn the_quickstart_gets_least_privilege_replayed_over_its_47_days() {
     let resources = &bedrock["document"]["Statement"][0]["Resource"];
     assert_eq!(resources.as_array().unwrap().len(), 2, "{resources}");
     assert_eq!(
+        bedrock["document"]["Statement"][0]["Condition"],
+        serde_json::json!({"StringEquals": {"aws:RequestedRegion": ["us-east-1"]}}),
+        "every call was made in us-east-1"
+    );
+    assert_eq!(
         bedrock["document"]["Statement"][0]["Action"],
         serde_json::json!(["bedrock:InvokeModel"])
     );

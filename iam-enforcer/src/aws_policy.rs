@@ -106,6 +106,10 @@ pub struct Statement {
     pub trace: Trace,
     pub confidence: Confidence,
     pub basis: Basis,
+    /// Conditions the observation supports: operator → key → values (every call of the
+    /// statement was made in these regions, say).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub conditions: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
 /// The proposed identity policy of one role.
@@ -255,6 +259,7 @@ fn statement(
         widened,
         confidence: Confidence::of(&trace.windows, observation),
         basis: Basis::Observed,
+        conditions: BTreeMap::new(),
         trace,
         resources: collapse_star(resources),
         actions,
@@ -302,12 +307,16 @@ impl IdentityPolicy {
             .statements
             .iter()
             .map(|s| {
-                serde_json::json!({
+                let mut statement = serde_json::json!({
                     "Sid": s.sid,
                     "Effect": "Allow",
                     "Action": s.actions,
                     "Resource": s.resources,
-                })
+                });
+                if !s.conditions.is_empty() {
+                    statement["Condition"] = serde_json::json!(s.conditions);
+                }
+                statement
             })
             .collect();
         serde_json::json!({ "Version": "2012-10-17", "Statement": statements })

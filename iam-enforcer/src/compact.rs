@@ -82,6 +82,10 @@ fn merge_same_resources(policy: &mut IdentityPolicy) {
                 kept.trace.first = kept.trace.first.min(s.trace.first);
                 kept.trace.last = kept.trace.last.max(s.trace.last);
                 kept.trace.windows.extend(s.trace.windows);
+                // A condition holds for the merged statement only if it held for both.
+                if kept.conditions != s.conditions {
+                    kept.conditions.clear();
+                }
             }
         }
     }
@@ -127,6 +131,7 @@ mod tests {
                 windows_observed: 1,
             },
             basis: Basis::Observed,
+            conditions: Default::default(),
             resources,
         }
     }

@@ -460,6 +460,7 @@ fn inferred_statement(
             windows_observed: 0,
         },
         basis: Basis::Inferred { fact },
+        conditions: BTreeMap::new(),
     }
 }
 
@@ -580,6 +581,7 @@ fn role_recommendation(
         let agent = &input.baseline.agent;
         notes.extend(infer(&mut proposed, inventory, agent, &current));
     }
+    pin_regions(&mut proposed, calls);
     let problem = compact::fit(&mut proposed, MANAGED_POLICY_LIMIT)
         .err()
         .map(|e| e.to_string());
@@ -612,6 +614,64 @@ fn role_recommendation(
         refused,
         notes,
     })
+}
+
+/// Services whose calls go to one global endpoint, or whose `aws:RequestedRegion` is not
+/// the region CloudTrail records for the call (S3 logs the bucket's): no region condition.
+const NOT_REGIONAL: &[&str] = &[
+    "iam",
+    "sts",
+    "s3",
+    "organizations",
+    "cloudfront",
+    "route53",
+    "globalaccelerator",
+    "support",
+];
+
+/// Pins each observed statement to the regions all its calls were made in
+/// (`aws:RequestedRegion`), where every call's region is recorded and its service is
+/// regional; the replay then checks the condition against every call.
+fn pin_regions(policy: &mut IdentityPolicy, calls: &[Call<'_>]) {
+    let mut regions: BTreeMap<String, Option<std::collections::BTreeSet<&str>>> = BTreeMap::new();
+    for c in calls.iter().filter(|c| !c.refused) {
+        let behavior = format!("{} on {}", c.call, authorized_resource(c));
+        let entry = regions
+            .entry(behavior)
+            .or_insert_with(|| Some(Default::default()));
+        match (entry.as_mut(), c.region) {
+            (Some(set), Some(r)) => {
+                set.insert(r);
+            }
+            // One call without a region: the behavior cannot be pinned.
+            _ => *entry = None,
+        }
+    }
+    for s in policy
+        .statements
+        .iter_mut()
+        .filter(|s| s.basis == Basis::Observed)
+    {
+        let regional = s.actions.iter().all(|a| {
+            let service = a.split(':').next().unwrap_or(a);
+            !NOT_REGIONAL.contains(&service)
+        });
+        let mut all = std::collections::BTreeSet::new();
+        let known = regional
+            && s.trace.behaviors.iter().all(|b| match regions.get(b) {
+                Some(Some(set)) => {
+                    all.extend(set.iter().map(|r| r.to_string()));
+                    true
+                }
+                _ => false,
+            });
+        if known && !all.is_empty() {
+            s.conditions
+                .entry("StringEquals".into())
+                .or_default()
+                .insert("aws:RequestedRegion".into(), all.into_iter().collect());
+        }
+    }
 }
 
 /// Behaviors (`call on resource`, as the baseline keys them) every call of which AWS
@@ -938,6 +998,92 @@ mod tests {
                 2
             )]
         );
+    }
+
+    #[test]
+    fn statements_are_pinned_to_the_regions_all_their_calls_were_made_in() {
+        let seen = normalizer::baseline::Seen {
+            first: Timestamp(1),
+            last: Timestamp(2),
+            count: 3,
+            windows: Default::default(),
+        };
+        let model = "arn:aws:bedrock:us-east-1::foundation-model/m";
+        let table = "arn:aws:dynamodb:us-east-1:1:table/t";
+        let bucket = "arn:aws:s3:::b/k";
+        let observed = [
+            crate::aws_policy::Observed {
+                call: "bedrock:InvokeModel",
+                resource: model,
+                seen: &seen,
+            },
+            crate::aws_policy::Observed {
+                call: "dynamodb:GetItem",
+                resource: table,
+                seen: &seen,
+            },
+            crate::aws_policy::Observed {
+                call: "s3:GetObject",
+                resource: bucket,
+                seen: &seen,
+            },
+        ];
+        let mut policy =
+            identity_policy("r", observed, &Default::default(), Catalog::aws().unwrap());
+        let r = |arn: &str| {
+            vec![crate::replay::Resource {
+                arn: arn.into(),
+                kind: None,
+            }]
+        };
+        let (m, t, b) = (r(model), r(table), r(bucket));
+        let call = |name, resources, region| Call {
+            call: name,
+            resources,
+            region,
+            time: Timestamp(1),
+            proof: "",
+            count: 1,
+            refused: false,
+        };
+        let calls = [
+            call("bedrock:InvokeModel", &m, Some("us-east-1")),
+            call("bedrock:InvokeModel", &m, Some("us-west-2")),
+            call("dynamodb:GetItem", &t, Some("us-east-1")),
+            call("dynamodb:GetItem", &t, None),
+            call("s3:GetObject", &b, Some("us-east-1")),
+        ];
+        pin_regions(&mut policy, &calls);
+        let condition = |action: &str| {
+            let s = policy
+                .statements
+                .iter()
+                .find(|s| s.actions == [action])
+                .unwrap();
+            s.conditions
+                .get("StringEquals")
+                .and_then(|c| c.get("aws:RequestedRegion"))
+                .cloned()
+        };
+        assert_eq!(
+            condition("bedrock:InvokeModel"),
+            Some(vec!["us-east-1".to_string(), "us-west-2".to_string()])
+        );
+        assert_eq!(
+            condition("dynamodb:GetItem"),
+            None,
+            "a call without a region: not pinned"
+        );
+        assert_eq!(
+            condition("s3:GetObject"),
+            None,
+            "S3 logs the bucket's region: not pinned"
+        );
+        // The condition is in the document, and a call from elsewhere is denied by it.
+        let doc = Policy::parse("p", &policy.document()).unwrap();
+        let eu = call("bedrock:InvokeModel", &m, Some("eu-west-1"));
+        let radius = replay(&[doc], [calls[0], eu], Catalog::aws().unwrap());
+        assert_eq!(radius.denied_events, 1);
     }
 
     #[test]

@@ -294,6 +294,15 @@ fn proposed_markdown(out: &mut String, r: &RoleRecommendation) {
         for w in &s.widened {
             let _ = writeln!(out, "- widened: {w}");
         }
+        for (op, keys) in &s.conditions {
+            for (key, values) in keys {
+                let _ = writeln!(
+                    out,
+                    "- condition {op} {key} = {} (every call of it was made so)",
+                    values.join(", ")
+                );
+            }
+        }
         if s.resource_unnamed {
             let _ = writeln!(
                 out,
