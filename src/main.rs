@@ -245,6 +245,13 @@ enum Command {
         /// replaced, other files left alone).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// A probe-watched Deployment's pod selector, as `kubectl get deploy NAME -o
+        /// jsonpath='{.spec.selector.matchLabels}'` shows it: with it, k8s/networkpolicy.yaml
+        /// and k8s/cilium-networkpolicy.yaml are written for that agent (the probe does not
+        /// record labels, and agentward does not guess them). AGENT is its key, id or name.
+        /// Repeatable.
+        #[arg(long = "selector", value_name = "AGENT=KEY=VALUE[,KEY=VALUE]")]
+        selectors: Vec<String>,
     },
     /// The tamper-evident audit trail.
     Audit {

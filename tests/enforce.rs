@@ -816,3 +816,81 @@ fn scanned(example: &str) -> (tempfile::TempDir, tempfile::TempDir, Vec<Value>) 
     let all = recommendations(store.path());
     (store, out_dir, all)
 }
+
+/// With the Deployment's pod selector, the self-hosted agent's egress becomes a
+/// NetworkPolicy that Kubernetes' schema accepts (PyPI kubernetes-validate, strict) and a
+/// CiliumNetworkPolicy naming the gateway it looked up; the exfiltration is in neither.
+#[test]
+fn the_selfhosted_agent_gets_network_policies_with_its_selector() {
+    let (store, out_dir, _) = scanned("selfhosted-agent");
+    let out = run(&[
+        "--store",
+        store.path().to_str().unwrap(),
+        "artifacts",
+        "--out",
+        out_dir.path().to_str().unwrap(),
+        "--selector",
+        "support-bot=app=support-bot,tier=agents",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = out_dir
+        .path()
+        .join("selfhosted.prod-eu-1.agents.deployment_support-bot/k8s");
+    let np = std::fs::read_to_string(dir.join("networkpolicy.yaml")).unwrap();
+    let cilium = std::fs::read_to_string(dir.join("cilium-networkpolicy.yaml")).unwrap();
+    assert!(
+        np.contains("cidr: 127.0.0.1/32") && np.contains("port: 18080"),
+        "{np}"
+    );
+    assert!(
+        np.contains("app: support-bot") && np.contains("tier: agents"),
+        "{np}"
+    );
+    assert!(!np.contains("port: 18443"), "{np}");
+    assert!(
+        cilium.contains("matchName: model-gateway.agents.svc.cluster.local"),
+        "{cilium}"
+    );
+    assert!(!cilium.contains("paste.exfil.example"), "{cilium}");
+    kubernetes_validate(&dir.join("networkpolicy.yaml"), true);
+    // The validator is strict: a misspelt field fails it.
+    let bad = out_dir.path().join("bad.yaml");
+    std::fs::write(&bad, np.replace("ipBlock", "ipBlok")).unwrap();
+    kubernetes_validate(&bad, false);
+    // A selector for an agent that is not there is an error.
+    let out = run(&[
+        "--store",
+        store.path().to_str().unwrap(),
+        "artifacts",
+        "--out",
+        out_dir.path().to_str().unwrap(),
+        "--selector",
+        "nobody=app=x",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("nobody"), "{}", stderr(&out));
+}
+
+fn kubernetes_validate(file: &std::path::Path, valid: bool) {
+    let Some(validator) = std::env::var_os("AGENTWARD_KUBERNETES_VALIDATE") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set AGENTWARD_KUBERNETES_VALIDATE (scripts/test does)"
+        );
+        eprintln!("SKIPPED kubernetes-validate: AGENTWARD_KUBERNETES_VALIDATE not set");
+        return;
+    };
+    let out = std::process::Command::new(validator)
+        .args(["--strict", file.to_str().unwrap()])
+        .output()
+        .expect("kubernetes-validate runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.success(), valid, "{said}");
+    if valid {
+        assert!(said.contains("passed"), "{said}");
+    }
+}

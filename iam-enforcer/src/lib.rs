@@ -19,6 +19,7 @@ pub mod compact;
 pub mod egress;
 pub mod eval;
 pub mod gcp_role;
+pub mod netpol;
 pub mod recommend;
 pub mod replay;
 pub mod terraform;

@@ -471,14 +471,75 @@ fn write_artifacts(
     Ok(digests)
 }
 
+/// `AGENT=KEY=VALUE[,KEY=VALUE]` → (AGENT, labels).
+fn parse_selector(text: &str) -> anyhow::Result<(String, BTreeMap<String, String>)> {
+    let bad = || {
+        anyhow::anyhow!(
+            "--selector {text:?}: expected AGENT=KEY=VALUE[,KEY=VALUE] (e.g. support-bot=app=support-bot)"
+        )
+    };
+    let (agent, labels) = text.split_once('=').ok_or_else(bad)?;
+    let labels = labels
+        .split(',')
+        .map(|l| {
+            let (k, v) = l.split_once('=').ok_or_else(bad)?;
+            let (k, v) = (k.trim(), v.trim());
+            if k.is_empty() {
+                return Err(bad());
+            }
+            Ok((k.to_string(), v.to_string()))
+        })
+        .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
+    if agent.trim().is_empty() || labels.is_empty() {
+        return Err(bad());
+    }
+    Ok((agent.trim().to_string(), labels))
+}
+
+/// Each `--selector` by the key of the agent it names (its key, id or name).
+fn selectors_by_agent(
+    given: &[String],
+    results: &[AgentRecommendation],
+    names: &BTreeMap<String, String>,
+) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
+    let mut out = BTreeMap::new();
+    for text in given {
+        let (wanted, labels) = parse_selector(text)?;
+        let agent = results
+            .iter()
+            .map(|a| &a.agent)
+            .find(|a| {
+                let key = a.key();
+                key == wanted || a.id == wanted || names.get(&key) == Some(&wanted)
+            })
+            .ok_or_else(|| {
+                anyhow::anyhow!("--selector {text:?}: no recommended agent is {wanted:?}")
+            })?;
+        out.insert(agent.key(), labels);
+    }
+    Ok(out)
+}
+
 pub async fn artifacts_cmd(
     cli: &Cli,
     agent: &Option<String>,
     out: &Path,
+    selectors: &[String],
     stdout: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let (store, results, names) = recommendations(cli, agent).await?;
-    let files = report::artifact_files(&results, &names);
+    let selectors = selectors_by_agent(selectors, &results, &names)?;
+    let files = report::artifact_files(&results, &names, &selectors)?;
+    for a in results.iter().filter(|a| a.egress.is_some()) {
+        if !selectors.contains_key(&a.agent.key()) {
+            writeln!(
+                stdout,
+                "{}: no NetworkPolicy written: give its Deployment's pod selector with --selector {}=KEY=VALUE (the probe does not record labels)",
+                a.agent.key(),
+                a.agent.id
+            )?;
+        }
+    }
     // With --agent, only that agent's folder is this run's to tidy (none, if it has no
     // recommendation).
     let scope = match (agent, results.first()) {

@@ -55,7 +55,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recommend { agent, format } => {
             enforce::recommend_cmd(&cli, agent, format, stdout).await
         }
-        Command::Artifacts { agent, out } => enforce::artifacts_cmd(&cli, agent, out, stdout).await,
+        Command::Artifacts {
+            agent,
+            out,
+            selectors,
+        } => enforce::artifacts_cmd(&cli, agent, out, selectors, stdout).await,
         Command::Probe { command } => {
             crate::probe_cmd::run(command, stdout).await?;
             Ok(ExitCode::SUCCESS)

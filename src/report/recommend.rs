@@ -322,7 +322,8 @@ fn proposed_markdown(out: &mut String, r: &RoleRecommendation) {
 pub fn artifact_files(
     results: &[AgentRecommendation],
     names: &BTreeMap<String, String>,
-) -> Vec<(PathBuf, String)> {
+    selectors: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Result<Vec<(PathBuf, String)>, serde_norway::Error> {
     let mut files = Vec::new();
     for a in results {
         let dir = PathBuf::from(a.agent.key());
@@ -343,6 +344,9 @@ pub fn artifact_files(
         }
         if let Some(e) = &a.egress {
             files.push((dir.join("egress.allow"), egress_file(a, e, names)));
+            if let Some(selector) = selectors.get(&a.agent.key()) {
+                files.extend(kubernetes_files(&dir, a, e, selector)?);
+            }
         }
         for g in &a.gcp_roles {
             let header = vec![
@@ -357,7 +361,7 @@ pub fn artifact_files(
         let whole = serde_json::to_value(a).unwrap_or_default();
         files.push((dir.join("recommendation.json"), pretty(&whole)));
     }
-    files
+    Ok(files)
 }
 
 fn pretty(v: &serde_json::Value) -> String {
@@ -427,4 +431,39 @@ fn egress_file(
         "use: agentward probe run --egress enforce --allow-from THIS_FILE ...".to_string(),
     ];
     e.allowlist.render(&header)
+}
+
+/// A probe-watched Deployment's NetworkPolicy and CiliumNetworkPolicy, from its egress
+/// allowlist and the pod selector the user gave.
+fn kubernetes_files(
+    dir: &std::path::Path,
+    a: &AgentRecommendation,
+    e: &iam_enforcer::recommend::EgressRecommendation,
+    selector: &BTreeMap<String, String>,
+) -> Result<Vec<(PathBuf, String)>, serde_norway::Error> {
+    let name = a.agent.id.rsplit('/').next().unwrap_or(&a.agent.id);
+    let w = iam_enforcer::netpol::Workload {
+        namespace: &a.agent.location,
+        name,
+        selector,
+    };
+    let header = format!(
+        "# agentward: egress of {} from its observed connections; replayed: {} of {} refused\n",
+        a.agent.key(),
+        e.replay.denied,
+        e.replay.connections
+    );
+    let yaml = |v: &serde_json::Value| -> Result<String, serde_norway::Error> {
+        Ok(format!("{header}{}", serde_norway::to_string(v)?))
+    };
+    Ok(vec![
+        (
+            dir.join("k8s/networkpolicy.yaml"),
+            yaml(&iam_enforcer::netpol::network_policy(&w, &e.allowlist))?,
+        ),
+        (
+            dir.join("k8s/cilium-networkpolicy.yaml"),
+            yaml(&iam_enforcer::netpol::cilium_policy(&w, &e.allowlist))?,
+        ),
+    ])
 }
