@@ -104,14 +104,7 @@ fn lint(role: &str, document: &Value) {
         "{role}: {} characters",
         text.len()
     );
-    let Some(parliament) = std::env::var_os("AGENTWARD_PARLIAMENT") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set AGENTWARD_PARLIAMENT (scripts/test does): generated policies are not linted"
-        );
-        eprintln!(
-            "SKIPPED the parliament lint: AGENTWARD_PARLIAMENT not set (scripts/test sets it)"
-        );
+    let Some(parliament) = tool("AGENTWARD_PARLIAMENT") else {
         return;
     };
     let out = std::process::Command::new(parliament)
@@ -174,12 +167,7 @@ fn one_of_misread(finding: &Value, document: &Value) -> bool {
 /// The lint is not vacuous: parliament refuses what a bad generator could write.
 #[test]
 fn parliament_refuses_an_unknown_action_and_a_needless_star() {
-    let Some(parliament) = std::env::var_os("AGENTWARD_PARLIAMENT") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set AGENTWARD_PARLIAMENT"
-        );
-        eprintln!("SKIPPED: AGENTWARD_PARLIAMENT not set");
+    let Some(parliament) = tool("AGENTWARD_PARLIAMENT") else {
         return;
     };
     for bad in [
@@ -515,12 +503,7 @@ fn artifacts_are_written_parse_and_match_the_recommendation() {
 /// The .tf parses as HCL (PyPI python-hcl2), declares the managed policy and its
 /// attachment, and carries the policy document unchanged.
 fn terraform_check(tf: &std::path::Path, policy: &Value) {
-    let Some(python) = std::env::var_os("AGENTWARD_HCL2_PYTHON") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set AGENTWARD_HCL2_PYTHON (scripts/test does)"
-        );
-        eprintln!("SKIPPED the Terraform parse: AGENTWARD_HCL2_PYTHON not set");
+    let Some(python) = tool("AGENTWARD_HCL2_PYTHON") else {
         return;
     };
     let script = r#"
@@ -559,12 +542,7 @@ print(json.dumps({"kinds": kinds, "policy": policy}))
 /// checkov (PyPI) over a directory of .tf files: every IAM check passes (`clean`), or at
 /// least one fails.
 fn checkov(dir: &std::path::Path, clean: bool) {
-    let Some(checkov) = std::env::var_os("AGENTWARD_CHECKOV") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set AGENTWARD_CHECKOV (scripts/test does)"
-        );
-        eprintln!("SKIPPED checkov: AGENTWARD_CHECKOV not set");
+    let Some(checkov) = tool("AGENTWARD_CHECKOV") else {
         return;
     };
     let out = std::process::Command::new(checkov)
@@ -784,12 +762,7 @@ fn a_gcp_agent_gets_a_custom_role_of_its_granted_permissions() {
 
 /// The resource kinds a .tf declares, parsed by python-hcl2.
 fn hcl_kinds(tf: &std::path::Path, expected: &[&str]) {
-    let Some(python) = std::env::var_os("AGENTWARD_HCL2_PYTHON") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set AGENTWARD_HCL2_PYTHON (scripts/test does)"
-        );
-        eprintln!("SKIPPED the Terraform parse: AGENTWARD_HCL2_PYTHON not set");
+    let Some(python) = tool("AGENTWARD_HCL2_PYTHON") else {
         return;
     };
     let script = "import hcl2, json, sys\nd = hcl2.load(open(sys.argv[1]))\nprint(json.dumps([k.strip('\"') for b in d['resource'] for k in b]))";
@@ -872,12 +845,7 @@ fn the_selfhosted_agent_gets_network_policies_with_its_selector() {
 }
 
 fn kubernetes_validate(file: &std::path::Path, valid: bool) {
-    let Some(validator) = std::env::var_os("AGENTWARD_KUBERNETES_VALIDATE") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must set AGENTWARD_KUBERNETES_VALIDATE (scripts/test does)"
-        );
-        eprintln!("SKIPPED kubernetes-validate: AGENTWARD_KUBERNETES_VALIDATE not set");
+    let Some(validator) = tool("AGENTWARD_KUBERNETES_VALIDATE") else {
         return;
     };
     let out = std::process::Command::new(validator)
@@ -893,4 +861,18 @@ fn kubernetes_validate(file: &std::path::Path, valid: bool) {
     if valid {
         assert!(said.contains("passed"), "{said}");
     }
+}
+
+/// The real tool an environment variable names (scripts/test installs each and sets it);
+/// without it the check is said SKIPPED, and under CI that is a failure.
+fn tool(var: &str) -> Option<std::ffi::OsString> {
+    let found = std::env::var_os(var);
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must set {var} (scripts/test does): the check it runs would be skipped"
+        );
+        eprintln!("SKIPPED: {var} is not set (scripts/test sets it)");
+    }
+    found
 }
