@@ -522,16 +522,7 @@ for block in doc["resource"]:
                 policy = json.loads(rest.rsplit("\n", 1)[0])
 print(json.dumps({"kinds": kinds, "policy": policy}))
 "#;
-    let out = std::process::Command::new(python)
-        .args(["-c", script, tf.to_str().unwrap()])
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let parsed: Value = serde_json::from_slice(&run_python(&python, script, tf)).unwrap();
     assert_eq!(
         parsed["kinds"],
         serde_json::json!(["aws_iam_policy", "aws_iam_role_policy_attachment"])
@@ -766,16 +757,7 @@ fn hcl_kinds(tf: &std::path::Path, expected: &[&str]) {
         return;
     };
     let script = "import hcl2, json, sys\nd = hcl2.load(open(sys.argv[1]))\nprint(json.dumps([k.strip('\"') for b in d['resource'] for k in b]))";
-    let out = std::process::Command::new(python)
-        .args(["-c", script, tf.to_str().unwrap()])
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let kinds: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<String> = serde_json::from_slice(&run_python(&python, script, tf)).unwrap();
     assert_eq!(kinds, expected);
 }
 
@@ -875,4 +857,18 @@ fn tool(var: &str) -> Option<std::ffi::OsString> {
         eprintln!("SKIPPED: {var} is not set (scripts/test sets it)");
     }
     found
+}
+
+/// `python -c SCRIPT FILE`'s output; it must succeed.
+fn run_python(python: &std::ffi::OsStr, script: &str, file: &std::path::Path) -> Vec<u8> {
+    let out = std::process::Command::new(python)
+        .args(["-c", script, file.to_str().unwrap()])
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }

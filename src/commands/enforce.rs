@@ -245,25 +245,42 @@ impl Observed {
     }
 }
 
+/// The store's event files by agent key (`events/date=D/agent=KEY/…`), listed once for
+/// every agent's recommendation.
+async fn event_files(store: &store::Store) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for name in store.list("events").await? {
+        if !name.ends_with(".ocsf.jsonl") {
+            continue;
+        }
+        let key = name
+            .split('/')
+            .find_map(|part| part.strip_prefix("agent="))
+            .map(str::to_string);
+        if let Some(key) = key {
+            out.entry(key).or_default().push(name);
+        }
+    }
+    Ok(out)
+}
+
 async fn observed_of(
     store: &store::Store,
     agent: &normalizer::AgentRef,
+    files: &[String],
 ) -> anyhow::Result<Observed> {
     let mut out = Observed::default();
-    let marker = format!("/agent={}/", agent.key());
-    for name in store.list("events").await? {
-        if !name.contains(&marker) || !name.ends_with(".ocsf.jsonl") {
-            continue;
-        }
-        let bytes = store.get(&name).await?.unwrap_or_default();
+    for name in files {
+        let name = name.as_str();
+        let bytes = store.get(name).await?.unwrap_or_default();
         for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             let e: Stored = serde_json::from_slice(line)
                 .with_context(|| format!("corrupt event line in {name}"))?;
-            if let Some(c) = connection(&e, &name) {
+            if let Some(c) = connection(&e, name) {
                 out.connections.push(c);
-            } else if let Some(g) = grant(&e, &name) {
+            } else if let Some(g) = grant(&e, name) {
                 out.granted.push(g);
-            } else if let Some((role, call)) = call_as_role(e, agent, &name) {
+            } else if let Some((role, call)) = call_as_role(e, agent, name) {
                 out.calls.entry(role).or_default().push(call);
             }
         }
@@ -337,6 +354,7 @@ async fn recommendations(
         &normalizer::reconcile::ReconcileConfig::default(),
         only.as_ref(),
     );
+    let files = event_files(&store).await?;
     let mut out = Vec::new();
     for r in &reconciliations {
         // An agent no log shows acting has nothing to derive a policy from: reconcile says
@@ -344,7 +362,11 @@ async fn recommendations(
         let Some(baseline) = analysis.rollup.agents.get(&r.agent.key()) else {
             continue;
         };
-        let owned = observed_of(&store, &r.agent).await?;
+        let mine = files
+            .get(&r.agent.key())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let owned = observed_of(&store, &r.agent, mine).await?;
         let (calls, connections) = owned.borrowed();
         let granted = owned.grants();
         let inventory = analysis.inventory_of(baseline);
