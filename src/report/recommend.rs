@@ -36,7 +36,7 @@ pub fn recommend_markdown(
         if a.roles.is_empty() && a.gcp_roles.is_empty() && a.egress.is_none() {
             let _ = writeln!(
                 out,
-                "\nNo AWS role it acts as or is declared to run as: no IAM policy to propose."
+                "\nNo AWS role was seen acting for it or read from its configuration: no IAM policy to propose (any failed read is named under \"Not judged\" and in the scan's summary)."
             );
         }
         for r in &a.roles {
@@ -229,7 +229,10 @@ fn role_markdown(out: &mut String, r: &RoleRecommendation) {
 fn changes_markdown(out: &mut String, r: &RoleRecommendation) {
     let _ = writeln!(out, "\n#### Removed (unused excess)\n");
     if r.removed.is_empty() {
-        let _ = writeln!(out, "- nothing judged unused");
+        let _ = writeln!(
+            out,
+            "- none judged unused (see \"Not judged\" for what could not be)"
+        );
     }
     for i in &r.removed {
         let proof = i.proof.as_deref().unwrap_or("");
@@ -237,7 +240,10 @@ fn changes_markdown(out: &mut String, r: &RoleRecommendation) {
     }
     let _ = writeln!(out, "\n#### Narrowed (inherited overreach)\n");
     if r.narrowed.is_empty() {
-        let _ = writeln!(out, "- nothing inherited");
+        let _ = writeln!(
+            out,
+            "- none found among the grants that could be read (any that could not are under \"Not judged\")"
+        );
     }
     for i in &r.narrowed {
         let _ = writeln!(out, "- {}", i.title);
