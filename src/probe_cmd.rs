@@ -1,7 +1,7 @@
 //! `agentward probe …`: the node probe's command line.
 
 use anyhow::{Context, bail};
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use node_probe::daemon::{RunOptions, Status};
 use node_probe::{AllowRule, Egress, EgressMode, ProbeConfig};
 use std::io::Write;
@@ -25,92 +25,22 @@ pub enum ProbeCommand {
     ///
     /// Watched cgroups are whole subtrees: a process and every child it starts is seen.
     /// A scan reads the spool with a `kind = "probe-spool"` source.
-    Run {
-        /// A cgroup v2 directory to watch, optionally named: PATH or PATH=AGENT-NAME (a
-        /// relative PATH is under the cgroup v2 root, e.g. `system.slice/rag.service`).
-        /// Without a name, the agent is the Kubernetes workload, systemd unit or cgroup
-        /// the path shows. Repeatable.
-        #[arg(long = "watch-cgroup", value_name = "PATH[=NAME]")]
-        watch_cgroup: Vec<String>,
-        /// Watch every pod on this node (the kubelet's kubepods cgroup); agents are the
-        /// owning Deployments / StatefulSets / DaemonSets / CronJobs, read from the
-        /// Kubernetes API when the probe runs in a pod (its service account needs `list`
-        /// on pods and `get` on replicasets and jobs), else guessed from the names their
-        /// controllers give pods (the kubelet's pod records).
-        #[arg(long)]
-        k8s: bool,
-        /// The Kubernetes API server to read this node's pods and their owners from
-        /// (default with --k8s in a pod: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT).
-        #[arg(long, value_name = "URL")]
-        k8s_api: Option<String>,
-        /// Bearer token file for --k8s-api (default in a pod: the service account's).
-        #[arg(long, value_name = "FILE", requires = "k8s_api")]
-        k8s_token_file: Option<PathBuf>,
-        /// The CA bundle the API server's certificate must chain to (default in a pod:
-        /// the service account's ca.crt; without one, the system's roots).
-        #[arg(long, value_name = "FILE", requires = "k8s_api")]
-        k8s_ca_file: Option<PathBuf>,
-        /// The directory the spool files are written to.
-        #[arg(long, default_value = DEFAULT_SPOOL)]
-        spool: PathBuf,
-        /// Also ship every finished spool file to this place — s3://BUCKET/PREFIX,
-        /// gs://BUCKET/PREFIX, az://CONTAINER/PREFIX or a directory — and remove the local
-        /// copy once it is there; a file that cannot be shipped stays and is retried each
-        /// flush. A scan reads it there with a `kind = "probe-spool"` source.
-        #[arg(long, value_name = "URL")]
-        ship_to: Option<String>,
-        /// For --ship-to: the S3-compatible endpoint or blob service URL to use.
-        #[arg(long, value_name = "URL", requires = "ship_to")]
-        ship_endpoint: Option<String>,
-        /// The cluster or host name agents are scoped to (default: the node's name).
-        #[arg(long)]
-        scope: Option<String>,
-        /// This node's name, in event ids and the status report, and whose pods the
-        /// Kubernetes API is asked for (default: $NODE_NAME, which a DaemonSet sets from
-        /// `spec.nodeName`, else the hostname).
-        #[arg(long, env = "NODE_NAME")]
-        node: Option<String>,
-        /// Seconds between spool files (and loss accounting windows).
-        #[arg(long, default_value_t = 10)]
-        flush_every: u64,
-        /// Seconds between reports of repeats counted in the kernel (each behavior that
-        /// repeated becomes one event with its count).
-        #[arg(long, default_value_t = 60)]
-        repeats_every: u64,
-        /// Stop after this many seconds.
-        #[arg(long)]
-        duration: Option<u64>,
-        /// Ring buffer size in bytes (a power of two, at least 4096).
-        #[arg(long, default_value_t = 4 << 20)]
-        ring_bytes: u32,
-        /// Put every watched cgroup under an egress allowlist: `monitor` reports
-        /// connections outside it, `enforce` refuses them (EPERM). The policy stays in
-        /// force after the probe exits; `probe egress release/disable` lifts it.
-        #[arg(long, value_enum)]
-        egress: Option<Mode>,
-        /// An allowed destination: ADDRESS, ADDRESS:PORT or [IPV6]:PORT, or a network:
-        /// 10.8.0.0/16, 10.8.0.0/16:443, [2001:db8::/32]:443. Repeatable.
-        /// The nameservers of /etc/resolv.conf are allowed on port 53 unless
-        /// --no-resolver-allow.
-        #[arg(long = "allow", value_name = "ADDRESS[:PORT]")]
-        allow: Vec<AllowRule>,
-        /// Allowed destinations from a file, one per line as for --allow (`#` starts a
-        /// comment): e.g. the egress.allow that `agentward artifacts` writes per agent from
-        /// its observed connections. Repeatable; adds to --allow.
-        #[arg(long = "allow-from", value_name = "FILE")]
-        allow_from: Vec<PathBuf>,
-        #[arg(long)]
-        no_resolver_allow: bool,
-        /// bpffs directory for the egress pins.
-        #[arg(long, default_value = node_probe::egress::DEFAULT_PIN_DIR)]
-        pin_dir: PathBuf,
-        /// Where the kubelet keeps pod logs (`<namespace>_<pod>_<uid>` directories).
-        #[arg(long, default_value = "/var/log/pods")]
-        pod_log_dir: PathBuf,
-        /// Serve the probe's counters (events sent, lost, deduped; spool records) to
-        /// Prometheus at http://ADDRESS/metrics, e.g. 127.0.0.1:9464 or [::]:9464.
-        #[arg(long, value_name = "ADDRESS:PORT")]
-        metrics: Option<std::net::SocketAddr>,
+    Run(RunArgs),
+    /// `probe run` with syscall recording on, for a fixed time: besides what `run`
+    /// writes, each watched agent's syscalls, one event per syscall used in each
+    /// --repeats-every period, from a bit per syscall per cgroup kept in the kernel.
+    /// `agentward artifacts` turns them into a seccomp envelope per agent. Needs root.
+    ///
+    /// Processes already running when it starts are recorded from then on: what they
+    /// did at startup is not seen (the envelope's class entries cover a runtime's
+    /// start). Recording costs every syscall on the node a lookup; `scripts/bench-probe`
+    /// measures it.
+    RecordSyscalls {
+        /// How long to record: 90s, 10m, 2h, 1d.
+        #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
+        for_: Duration,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// What each probe writing to the spool reports: programs, watched workloads,
     /// events written, events lost; and the egress policies pinned in the kernel.
@@ -125,6 +55,99 @@ pub enum ProbeCommand {
         #[command(subcommand)]
         command: EgressCommand,
     },
+}
+
+/// What `probe run` (and `probe record-syscalls`) take.
+#[derive(Args)]
+pub struct RunArgs {
+    /// A cgroup v2 directory to watch, optionally named: PATH or PATH=AGENT-NAME (a
+    /// relative PATH is under the cgroup v2 root, e.g. `system.slice/rag.service`).
+    /// Without a name, the agent is the Kubernetes workload, systemd unit or cgroup
+    /// the path shows. Repeatable.
+    #[arg(long = "watch-cgroup", value_name = "PATH[=NAME]")]
+    watch_cgroup: Vec<String>,
+    /// Watch every pod on this node (the kubelet's kubepods cgroup); agents are the
+    /// owning Deployments / StatefulSets / DaemonSets / CronJobs, read from the
+    /// Kubernetes API when the probe runs in a pod (its service account needs `list`
+    /// on pods and `get` on replicasets and jobs), else guessed from the names their
+    /// controllers give pods (the kubelet's pod records).
+    #[arg(long)]
+    k8s: bool,
+    /// The Kubernetes API server to read this node's pods and their owners from
+    /// (default with --k8s in a pod: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT).
+    #[arg(long, value_name = "URL")]
+    k8s_api: Option<String>,
+    /// Bearer token file for --k8s-api (default in a pod: the service account's).
+    #[arg(long, value_name = "FILE", requires = "k8s_api")]
+    k8s_token_file: Option<PathBuf>,
+    /// The CA bundle the API server's certificate must chain to (default in a pod:
+    /// the service account's ca.crt; without one, the system's roots).
+    #[arg(long, value_name = "FILE", requires = "k8s_api")]
+    k8s_ca_file: Option<PathBuf>,
+    /// The directory the spool files are written to.
+    #[arg(long, default_value = DEFAULT_SPOOL)]
+    spool: PathBuf,
+    /// Also ship every finished spool file to this place — s3://BUCKET/PREFIX,
+    /// gs://BUCKET/PREFIX, az://CONTAINER/PREFIX or a directory — and remove the local
+    /// copy once it is there; a file that cannot be shipped stays and is retried each
+    /// flush. A scan reads it there with a `kind = "probe-spool"` source.
+    #[arg(long, value_name = "URL")]
+    ship_to: Option<String>,
+    /// For --ship-to: the S3-compatible endpoint or blob service URL to use.
+    #[arg(long, value_name = "URL", requires = "ship_to")]
+    ship_endpoint: Option<String>,
+    /// The cluster or host name agents are scoped to (default: the node's name).
+    #[arg(long)]
+    scope: Option<String>,
+    /// This node's name, in event ids and the status report, and whose pods the
+    /// Kubernetes API is asked for (default: $NODE_NAME, which a DaemonSet sets from
+    /// `spec.nodeName`, else the hostname).
+    #[arg(long, env = "NODE_NAME")]
+    node: Option<String>,
+    /// Seconds between spool files (and loss accounting windows).
+    #[arg(long, default_value_t = 10)]
+    flush_every: u64,
+    /// Seconds between reports of repeats counted in the kernel (each behavior that
+    /// repeated becomes one event with its count).
+    #[arg(long, default_value_t = 60)]
+    repeats_every: u64,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Ring buffer size in bytes (a power of two, at least 4096).
+    #[arg(long, default_value_t = 4 << 20)]
+    ring_bytes: u32,
+    /// Put every watched cgroup under an egress allowlist: `monitor` reports
+    /// connections outside it, `enforce` refuses them (EPERM). The policy stays in
+    /// force after the probe exits; `probe egress release/disable` lifts it.
+    #[arg(long, value_enum)]
+    egress: Option<Mode>,
+    /// An allowed destination: ADDRESS, ADDRESS:PORT or [IPV6]:PORT, or a network:
+    /// 10.8.0.0/16, 10.8.0.0/16:443, [2001:db8::/32]:443. Repeatable.
+    /// The nameservers of /etc/resolv.conf are allowed on port 53 unless
+    /// --no-resolver-allow.
+    #[arg(long = "allow", value_name = "ADDRESS[:PORT]")]
+    allow: Vec<AllowRule>,
+    /// Allowed destinations from a file, one per line as for --allow (`#` starts a
+    /// comment): e.g. the egress.allow that `agentward artifacts` writes per agent from
+    /// its observed connections. Repeatable; adds to --allow.
+    #[arg(long = "allow-from", value_name = "FILE")]
+    allow_from: Vec<PathBuf>,
+    #[arg(long)]
+    no_resolver_allow: bool,
+    /// bpffs directory for the egress pins.
+    #[arg(long, default_value = node_probe::egress::DEFAULT_PIN_DIR)]
+    pin_dir: PathBuf,
+    /// Where the kubelet keeps pod logs (`<namespace>_<pod>_<uid>` directories).
+    #[arg(long, default_value = "/var/log/pods")]
+    pod_log_dir: PathBuf,
+    /// Serve the probe's counters (events sent, lost, deduped; spool records) to
+    /// Prometheus at http://ADDRESS/metrics, e.g. 127.0.0.1:9464 or [::]:9464.
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    metrics: Option<std::net::SocketAddr>,
+    /// Also record each watched agent's syscalls (as `probe record-syscalls` does).
+    #[arg(long)]
+    record_syscalls: bool,
 }
 
 #[derive(Subcommand)]
@@ -184,7 +207,7 @@ fn resolvers(resolv_conf: &str) -> Vec<AllowRule> {
         .collect()
 }
 
-async fn stop_signal(duration: Option<u64>) {
+async fn stop_signal(duration: Option<Duration>) {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let terminated = async {
         match term.as_mut() {
@@ -196,7 +219,7 @@ async fn stop_signal(duration: Option<u64>) {
     };
     let elapsed = async {
         match duration {
-            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            Some(d) => tokio::time::sleep(d).await,
             None => std::future::pending::<()>().await,
         }
     };
@@ -243,153 +266,178 @@ fn print_status(out: &mut impl Write, status: &Status) -> std::io::Result<()> {
     if let Some(e) = &status.egress_counters {
         writeln!(out, "  egress reports: {} sent, {} LOST", e.emitted, e.lost)?;
     }
+    if let Some(s) = &status.syscall_counters {
+        writeln!(
+            out,
+            "  syscalls recorded; NOT recorded: {} 32-bit (ia32/x32) calls (an x86_64 profile refuses them), {} calls of cgroups the kernel had no room for (counted as LOST)",
+            s.other_abi, s.sets_full
+        )?;
+    }
+    Ok(())
+}
+
+/// `probe run`, and `probe record-syscalls` (which turns recording on and sets the time).
+async fn run_probe(
+    args: &RunArgs,
+    syscalls: bool,
+    duration: Option<Duration>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let RunArgs {
+        watch_cgroup,
+        k8s,
+        k8s_api,
+        k8s_token_file,
+        k8s_ca_file,
+        spool,
+        ship_to,
+        ship_endpoint,
+        scope,
+        node,
+        flush_every,
+        repeats_every,
+        ring_bytes,
+        egress,
+        allow,
+        allow_from,
+        no_resolver_allow,
+        pin_dir,
+        pod_log_dir,
+        metrics,
+        ..
+    } = args;
+    if !ring_bytes.is_power_of_two() || *ring_bytes < 4096 {
+        bail!("--ring-bytes {ring_bytes} must be a power of two of at least 4096");
+    }
+    if *flush_every == 0 {
+        bail!("--flush-every must be at least 1 second");
+    }
+    if (!allow.is_empty() || !allow_from.is_empty()) && egress.is_none() {
+        bail!("--allow and --allow-from need --egress monitor or --egress enforce");
+    }
+    let mut allow = allow.clone();
+    for file in allow_from {
+        allow.extend(allow_file(file)?);
+    }
+    let watch = watch_cgroup
+        .iter()
+        .map(|spec| match spec.split_once('=') {
+            Some((path, name)) if !name.is_empty() => (PathBuf::from(path), Some(name.to_string())),
+            _ => (PathBuf::from(spec), None),
+        })
+        .collect();
+    let egress = egress.map(|mode| {
+        let mut rules = allow.clone();
+        if !no_resolver_allow {
+            rules.extend(resolvers(
+                &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+            ));
+        }
+        let mode = match mode {
+            Mode::Monitor => EgressMode::Monitor,
+            Mode::Enforce => EgressMode::Enforce,
+        };
+        (mode, rules)
+    });
+    let host = node.clone().unwrap_or_else(hostname);
+    let kube_api = match k8s_api {
+        Some(url) => Some(node_probe::kube::KubeApiConfig {
+            url: url.clone(),
+            token_file: k8s_token_file.clone(),
+            ca_file: k8s_ca_file.clone(),
+            node: host.clone(),
+        }),
+        None if *k8s => node_probe::kube::KubeApiConfig::in_cluster(&host),
+        None => None,
+    };
+    let options = RunOptions {
+        watch,
+        kubernetes: *k8s,
+        pod_log_dir: pod_log_dir.clone(),
+        spool: spool.clone(),
+        scope: scope.clone().unwrap_or_else(|| host.clone()),
+        host,
+        flush_every: Duration::from_secs(*flush_every),
+        repeats_every: Duration::from_secs(*repeats_every),
+        probe: ProbeConfig {
+            ring_bytes: *ring_bytes,
+            ..ProbeConfig::default()
+        },
+        egress,
+        pin_dir: pin_dir.clone(),
+        metrics: *metrics,
+        kube_api,
+        syscalls,
+    };
+    let destination = match ship_to {
+        Some(url) => Some(
+            connectors::location::open(
+                &connectors::location::LocationSpec {
+                    url: url.clone(),
+                    allow_http: ship_endpoint
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with("http://")),
+                    endpoint: ship_endpoint.clone(),
+                    region: None,
+                },
+                std::path::Path::new("."),
+                true,
+            )
+            .with_context(|| format!("--ship-to {url}"))?,
+        ),
+        None => None,
+    };
+    let shipper = destination.map(|to| {
+        let to = std::sync::Arc::new(to);
+        let (spool, every) = (spool.clone(), Duration::from_secs(*flush_every));
+        let task = tokio::spawn({
+            let (to, spool) = (to.clone(), spool.clone());
+            async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = connectors::probe::ship_spool(&spool, &to).await {
+                        tracing::warn!(error = %e, "spool files not shipped yet; retried next flush");
+                    }
+                }
+            }
+        });
+        (task, to, spool)
+    });
+    let status = node_probe::daemon::run(options, stop_signal(duration)).await;
+    if let Some((task, to, spool)) = shipper {
+        task.abort();
+        // What the last flush wrote, shipped before exiting.
+        match connectors::probe::ship_spool(&spool, &to).await {
+            Ok(s) => writeln!(
+                out,
+                "shipped to {}: {} spool files ({} bytes) in the last pass",
+                to.display, s.files, s.bytes
+            )?,
+            Err(e) => writeln!(
+                out,
+                "NOT shipped to {}: {e}; the files stay in {}",
+                to.display,
+                spool.display()
+            )?,
+        }
+    }
+    let status = status.context("probe run")?;
+    print_status(out, &status)?;
     Ok(())
 }
 
 pub async fn run(command: &ProbeCommand, out: &mut impl Write) -> anyhow::Result<()> {
     match command {
-        ProbeCommand::Run {
-            watch_cgroup,
-            k8s,
-            k8s_api,
-            k8s_token_file,
-            k8s_ca_file,
-            spool,
-            ship_to,
-            ship_endpoint,
-            scope,
-            node,
-            flush_every,
-            repeats_every,
-            duration,
-            ring_bytes,
-            egress,
-            allow,
-            allow_from,
-            no_resolver_allow,
-            pin_dir,
-            pod_log_dir,
-            metrics,
-        } => {
-            if !ring_bytes.is_power_of_two() || *ring_bytes < 4096 {
-                bail!("--ring-bytes {ring_bytes} must be a power of two of at least 4096");
+        ProbeCommand::Run(args) => {
+            let duration = args.duration.map(Duration::from_secs);
+            run_probe(args, args.record_syscalls, duration, out).await?;
+        }
+        ProbeCommand::RecordSyscalls { for_, run } => {
+            if run.duration.is_some() {
+                bail!("record-syscalls takes --for, not --duration");
             }
-            if *flush_every == 0 {
-                bail!("--flush-every must be at least 1 second");
-            }
-            if (!allow.is_empty() || !allow_from.is_empty()) && egress.is_none() {
-                bail!("--allow and --allow-from need --egress monitor or --egress enforce");
-            }
-            let mut allow = allow.clone();
-            for file in allow_from {
-                allow.extend(allow_file(file)?);
-            }
-            let watch = watch_cgroup
-                .iter()
-                .map(|spec| match spec.split_once('=') {
-                    Some((path, name)) if !name.is_empty() => {
-                        (PathBuf::from(path), Some(name.to_string()))
-                    }
-                    _ => (PathBuf::from(spec), None),
-                })
-                .collect();
-            let egress = egress.map(|mode| {
-                let mut rules = allow.clone();
-                if !no_resolver_allow {
-                    rules.extend(resolvers(
-                        &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
-                    ));
-                }
-                let mode = match mode {
-                    Mode::Monitor => EgressMode::Monitor,
-                    Mode::Enforce => EgressMode::Enforce,
-                };
-                (mode, rules)
-            });
-            let host = node.clone().unwrap_or_else(hostname);
-            let kube_api = match k8s_api {
-                Some(url) => Some(node_probe::kube::KubeApiConfig {
-                    url: url.clone(),
-                    token_file: k8s_token_file.clone(),
-                    ca_file: k8s_ca_file.clone(),
-                    node: host.clone(),
-                }),
-                None if *k8s => node_probe::kube::KubeApiConfig::in_cluster(&host),
-                None => None,
-            };
-            let options = RunOptions {
-                watch,
-                kubernetes: *k8s,
-                pod_log_dir: pod_log_dir.clone(),
-                spool: spool.clone(),
-                scope: scope.clone().unwrap_or_else(|| host.clone()),
-                host,
-                flush_every: Duration::from_secs(*flush_every),
-                repeats_every: Duration::from_secs(*repeats_every),
-                probe: ProbeConfig {
-                    ring_bytes: *ring_bytes,
-                    ..ProbeConfig::default()
-                },
-                egress,
-                pin_dir: pin_dir.clone(),
-                metrics: *metrics,
-                kube_api,
-            };
-            let destination = match ship_to {
-                Some(url) => Some(
-                    connectors::location::open(
-                        &connectors::location::LocationSpec {
-                            url: url.clone(),
-                            allow_http: ship_endpoint
-                                .as_deref()
-                                .is_some_and(|e| e.starts_with("http://")),
-                            endpoint: ship_endpoint.clone(),
-                            region: None,
-                        },
-                        std::path::Path::new("."),
-                        true,
-                    )
-                    .with_context(|| format!("--ship-to {url}"))?,
-                ),
-                None => None,
-            };
-            let shipper = destination.map(|to| {
-                let to = std::sync::Arc::new(to);
-                let (spool, every) = (spool.clone(), Duration::from_secs(*flush_every));
-                let task = tokio::spawn({
-                    let (to, spool) = (to.clone(), spool.clone());
-                    async move {
-                        let mut tick = tokio::time::interval(every);
-                        loop {
-                            tick.tick().await;
-                            if let Err(e) = connectors::probe::ship_spool(&spool, &to).await {
-                                tracing::warn!(error = %e, "spool files not shipped yet; retried next flush");
-                            }
-                        }
-                    }
-                });
-                (task, to, spool)
-            });
-            let status = node_probe::daemon::run(options, stop_signal(*duration)).await;
-            if let Some((task, to, spool)) = shipper {
-                task.abort();
-                // What the last flush wrote, shipped before exiting.
-                match connectors::probe::ship_spool(&spool, &to).await {
-                    Ok(s) => writeln!(
-                        out,
-                        "shipped to {}: {} spool files ({} bytes) in the last pass",
-                        to.display, s.files, s.bytes
-                    )?,
-                    Err(e) => writeln!(
-                        out,
-                        "NOT shipped to {}: {e}; the files stay in {}",
-                        to.display,
-                        spool.display()
-                    )?,
-                }
-            }
-            let status = status.context("probe run")?;
-            print_status(out, &status)?;
+            run_probe(run, true, Some(*for_), out).await?;
         }
         ProbeCommand::Status { spool, pin_dir } => {
             let dir = spool.join("status");

@@ -668,3 +668,168 @@ fn a_running_probe_ships_its_spool_files_as_it_flushes() {
         "the status stays for probe status"
     );
 }
+
+/// As root: `probe record-syscalls` records what a real process in a watched cgroup enters;
+/// `artifacts` turns the recording into a seccomp envelope; the same program run under
+/// that profile, loaded through libseccomp, does its work, and a syscall it never made
+/// while recorded (mkdir) fails with EPERM, where unconfined it succeeds.
+#[test]
+fn a_recorded_process_runs_under_its_seccomp_envelope_and_a_new_syscall_is_refused() {
+    if !as_root("a_recorded_process_runs_under_its_seccomp_envelope_and_a_new_syscall_is_refused") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (spool, store, out) = (
+        dir.path().join("spool"),
+        dir.path().join("store"),
+        dir.path().join("out"),
+    );
+    let cgroup = node_probe::cgroup::cgroup2_root()
+        .expect("cgroup v2 is mounted")
+        .join(format!("agentward-test-seccomp-{}", std::process::id()));
+    std::fs::create_dir(&cgroup).expect("creating a test cgroup");
+    let mut probe = bin();
+    probe
+        .args([
+            "probe",
+            "record-syscalls",
+            "--for",
+            "5s",
+            "--flush-every",
+            "1",
+        ])
+        .args([
+            "--repeats-every",
+            "1",
+            "--scope",
+            "test-host",
+            "--node",
+            "test-host",
+        ])
+        .arg("--watch-cgroup")
+        .arg(format!("{}=file-digester", cgroup.display()))
+        .arg("--spool")
+        .arg(&spool);
+    let probe = watching(probe, &spool);
+    let support = repo_root().join("tests/support");
+    let input = support.join("seccomp_workload.py");
+    // Debian's interpreter itself: a pyenv shim is a shell script that runs others.
+    let workload = format!(
+        "/usr/bin/python3 -I -B {} {}",
+        input.display(),
+        input.display()
+    );
+    run_in_cgroup(&cgroup, &format!("{workload} > /dev/null"));
+    let recorded = probe.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir(&cgroup);
+    assert!(recorded.status.success(), "{}", stderr(&recorded));
+    let status = stdout(&recorded);
+    assert!(
+        status.contains("on_sys_enter (raw_tracepoint/sys_enter)"),
+        "{status}"
+    );
+    assert!(status.contains("NOT recorded: 0 32-bit"), "{status}");
+
+    let config = dir.path().join("agentward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nurl = {:?}\n\n[[source]]\nname = \"test-host\"\nkind = \"probe-spool\"\nurl = {:?}\n",
+            store.display().to_string(),
+            spool.display().to_string()
+        ),
+    )
+    .unwrap();
+    run_on(&config, &store, &["scan"]);
+    let written = run_on(
+        &config,
+        &store,
+        &["artifacts", "--out", out.to_str().unwrap()],
+    );
+    let profiles: Vec<std::path::PathBuf> = walk_files(&out)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "seccomp.json"))
+        .collect();
+    assert_eq!(profiles.len(), 1, "{}", stdout(&written));
+    let profile_path = &profiles[0];
+    let profile: Value = serde_json::from_slice(&std::fs::read(profile_path).unwrap()).unwrap();
+    assert_eq!(profile["defaultAction"], "SCMP_ACT_ERRNO");
+    let rules = profile["syscalls"].as_array().unwrap();
+    let origin_of = |name: &str| {
+        rules
+            .iter()
+            .find(|r| r["names"][0] == name)
+            .and_then(|r| r["comment"].as_str())
+            .map(|c| c.split(':').next().unwrap().to_string())
+    };
+    assert_eq!(origin_of("openat").as_deref(), Some("seen"), "{profile:#}");
+    assert_eq!(origin_of("execve").as_deref(), Some("seen"), "{profile:#}");
+    assert_eq!(origin_of("mkdir"), None, "{profile:#}");
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["comment"].as_str().unwrap().starts_with("added by class")),
+        "{profile:#}"
+    );
+    let recommendation: Value = serde_json::from_slice(
+        &std::fs::read(profile_path.with_file_name("recommendation.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        recommendation["seccomp"]["replay"]["denied"], 0,
+        "{recommendation:#}"
+    );
+
+    let target = dir.path().join("made-by-the-tool");
+    let run = |confined: bool| {
+        let mut command = std::process::Command::new("/usr/bin/python3");
+        if confined {
+            command = std::process::Command::new("/usr/bin/python3");
+            command
+                .arg(support.join("seccomp_run.py"))
+                .arg(profile_path)
+                .args(["--", "/usr/bin/python3"]);
+        }
+        let out = command
+            .args(["-I", "-B"])
+            .arg(&input)
+            .arg(&input)
+            .arg("--mkdir")
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "confined: {confined}: {}",
+            stderr(&out)
+        );
+        stdout(&out)
+    };
+    let confined = run(true);
+    assert!(confined.contains("mkdir: EPERM"), "{confined}");
+    assert!(!target.exists());
+    let free = run(false);
+    assert!(free.contains("mkdir: created"), "{free}");
+    // Everything else it did, it did the same under the profile.
+    let work = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with("mkdir"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(work(&confined), work(&free));
+    assert!(confined.starts_with("sha256 "), "{confined}");
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

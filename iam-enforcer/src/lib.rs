@@ -8,7 +8,7 @@
 //! statement traced ([`aws_policy`]), fitted to IAM's size limit ([`compact`]); trust and
 //! resource policies pinned to the agent ([`trust`]); a local evaluator of identity
 //! policies ([`eval`]) and the replay of observed calls against a proposal ([`replay`]); a
-//! self-hosted agent's kernel egress allowlist ([`egress`]); a GCP custom role of the
+//! self-hosted agent's kernel egress allowlist ([`egress`]) and seccomp envelope ([`seccomp`]); a GCP custom role of the
 //! permissions its audit logs show granted ([`gcp_role`]); Terraform ([`terraform`]); and
 //! one agent's whole recommendation ([`recommend`]), which `agentward recommend` and
 //! `agentward artifacts` render.
@@ -22,6 +22,7 @@ pub mod gcp_role;
 pub mod netpol;
 pub mod recommend;
 pub mod replay;
+pub mod seccomp;
 pub mod terraform;
 pub mod trust;
 

@@ -16,8 +16,10 @@ use crate::egress::{self, Allowlist, Connection, EgressRadius};
 use crate::eval::Policy;
 use crate::gcp_role::{self, CustomRole, Granted};
 use crate::replay::{BlastRadius, Call, replay};
+use crate::seccomp::{self, Envelope, Syscall, SyscallRadius};
 use crate::trust;
 use normalizer::baseline::{Baseline, Behavior, generalize};
+use normalizer::classes::AgentClass;
 use normalizer::drift::{Departure, DriftClass, Episode};
 use normalizer::identity::{DeclaredIdentity, DeclaredRole, Document, is_aws_managed};
 use normalizer::inventory::AgentInventory;
@@ -47,6 +49,18 @@ pub struct Input<'a> {
     pub connections: &'a [Connection<'a>],
     /// The permissions Google granted its identities' calls (Cloud Audit Logs).
     pub granted: &'a [Granted<'a>],
+    /// The syscalls a probe recorded for it (`probe record-syscalls`).
+    pub syscalls: &'a [Syscall<'a>],
+    /// Its class, which adds to its seccomp envelope what its kind of runtime needs.
+    pub class: AgentClass,
+}
+
+/// A self-hosted agent's seccomp envelope and its replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeccompRecommendation {
+    pub envelope: Envelope,
+    /// The recorded syscalls (the withheld apart) judged by it: goal 0 denied.
+    pub replay: SyscallRadius,
 }
 
 /// A self-hosted agent's kernel egress allowlist and its replay.
@@ -131,6 +145,9 @@ pub struct AgentRecommendation {
     /// For an agent a probe watched: its egress allowlist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub egress: Option<EgressRecommendation>,
+    /// For an agent whose syscalls a probe recorded: its seccomp envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<SeccompRecommendation>,
     /// For a GCP agent: a custom role per identity it acts as.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gcp_roles: Vec<CustomRole>,
@@ -714,6 +731,17 @@ fn egress_of(input: &Input<'_>) -> Option<EgressRecommendation> {
     Some(EgressRecommendation { allowlist, replay })
 }
 
+fn seccomp_of(input: &Input<'_>) -> Option<SeccompRecommendation> {
+    if input.syscalls.is_empty() {
+        return None;
+    }
+    let window_ms = input.baseline.config.window_ms;
+    let syscalls = input.syscalls.iter().copied();
+    let envelope = seccomp::envelope(syscalls.clone(), input.class, window_ms);
+    let replay = envelope.replay(syscalls);
+    Some(SeccompRecommendation { envelope, replay })
+}
+
 /// The departures of the episodes that are findings: not an evolution, not accepted.
 fn open_departures(episodes: &[Episode]) -> Vec<(&Behavior, &Episode)> {
     episodes
@@ -813,6 +841,7 @@ pub fn recommend(
     Ok(AgentRecommendation {
         gcp_roles,
         egress: egress_of(input),
+        seccomp: seccomp_of(input),
         agent: input.baseline.agent.clone(),
         observed_from: r.observed_from,
         observed_until: r.observed_until,

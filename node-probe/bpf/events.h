@@ -30,6 +30,14 @@ enum counter {
 	COUNTER_MAX = 5,
 };
 
+/* Syscall recording's own counters (a map apart: the counters above are pinned with the
+ * egress maps, and their size is part of that pin). */
+enum syscall_counter {
+	SYSCALL_COUNTER_OTHER_ABI = 0, /* a 32-bit (ia32 or x32) syscall: not recorded */
+	SYSCALL_COUNTER_SETS_FULL = 1, /* no room for a new cgroup's set: not recorded */
+	SYSCALL_COUNTER_MAX = 2,
+};
+
 struct event_header {
 	__u64 boot_ns;
 	__u64 cgroup_id;

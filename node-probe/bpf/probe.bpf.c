@@ -546,3 +546,83 @@ int dns_ingress(struct __sk_buff *skb)
 {
 	return dns_packet(skb, false);
 }
+
+/* Syscall recording, for seccomp envelopes: one bit per syscall number per cgroup. Off
+ * unless the loader attaches `on_sys_enter` (it runs on every syscall of the node). Sets
+ * come in two epochs: the reader flips `syscall_epoch`, then reads and deletes the sets
+ * of the old one, so each reading is what was used since the last. */
+#define SYSCALL_WORDS 8 /* 512 numbers: x86_64's all stay below */
+
+struct syscall_key {
+	__u64 cgroup_id;
+	__u32 epoch;
+	__u32 _pad;
+};
+
+struct syscall_set {
+	__u64 bits[SYSCALL_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct syscall_key);
+	__type(value, struct syscall_set);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} syscall_sets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} syscall_epoch SEC(".maps");
+
+/* What was not recorded, by why (indexes in events.h: SYSCALL_COUNTER_*). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SYSCALL_COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} syscall_counters SEC(".maps");
+
+#define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h: a 32-bit syscall */
+
+SEC("raw_tracepoint/sys_enter")
+int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	if (!watched_cgroup(cgroup_id))
+		return 0;
+	/* args[] is a flexible array: read it as plain words, not through a CO-RE field
+	 * relocation (one past a zero-length array is no field to relocate). */
+	const __u64 *args = (const __u64 *)ctx;
+	__s64 nr = (__s64)args[1];
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 status = 0;
+	READ_KERNEL(status, task->thread_info.status);
+	/* ia32 numbers mean other calls; x32's carry bit 30 and land past 512. */
+	if ((status & TS_COMPAT) || nr < 0 || nr >= SYSCALL_WORDS * 64) {
+		count(&syscall_counters, SYSCALL_COUNTER_OTHER_ABI);
+		return 0;
+	}
+	__u32 zero = 0;
+	__u32 *epoch = bpf_map_lookup_elem(&syscall_epoch, &zero);
+	struct syscall_key key = {.cgroup_id = cgroup_id, .epoch = epoch ? *epoch : 0};
+	struct syscall_set *set = bpf_map_lookup_elem(&syscall_sets, &key);
+	if (!set) {
+		struct syscall_set empty = {};
+		bpf_map_update_elem(&syscall_sets, &key, &empty, BPF_NOEXIST);
+		set = bpf_map_lookup_elem(&syscall_sets, &key);
+		if (!set) {
+			count(&syscall_counters, SYSCALL_COUNTER_SETS_FULL);
+			return 0;
+		}
+	}
+	__u32 word = ((__u32)nr >> 6) & (SYSCALL_WORDS - 1);
+	__u64 bit = 1ULL << ((__u32)nr & 63);
+	/* Read first: once a set is complete, recording costs no writes to shared lines. */
+	if (!(set->bits[word] & bit))
+		__sync_fetch_and_or(&set->bits[word], bit);
+	return 0;
+}

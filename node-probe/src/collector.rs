@@ -524,6 +524,70 @@ impl Collector {
         out
     }
 
+    /// One event per cgroup and syscall it entered in the period ending `now`: service
+    /// `syscall`, the syscall's name the operation. A bit says "used", not how often, so
+    /// the events carry no count; the periods they recur in are what a baseline weighs.
+    pub fn syscalls(
+        &mut self,
+        sets: &HashMap<u64, crate::syscalls::SyscallSet>,
+        now: Timestamp,
+    ) -> Vec<SpoolRecord> {
+        let mut cgroups: Vec<_> = sets.iter().collect();
+        cgroups.sort_by_key(|(id, _)| **id);
+        let mut out = Vec::new();
+        for (cgroup_id, set) in cgroups {
+            let attributed = self.workload(*cgroup_id);
+            let agent = attributed.as_ref().map(|(_, a)| a.clone());
+            if let Some(a) = &agent {
+                self.active.insert(a.key(), a.clone());
+            }
+            for nr in set.numbers() {
+                let operation = normalizer::syscalls::name(nr);
+                out.push(SpoolRecord::Event {
+                    event: Box::new(Event {
+                        uid: format!(
+                            "{}-{}-{cgroup_id}-{operation}",
+                            self.config.host,
+                            now.millis()
+                        ),
+                        time: now,
+                        agent: agent.clone(),
+                        layer: Layer::Kernel,
+                        service: "syscall".into(),
+                        operation,
+                        targets: Vec::new(),
+                        outcome: Outcome::Success,
+                        principal: Principal {
+                            kind: "process".into(),
+                            ..Principal::default()
+                        },
+                        correlation: Correlation {
+                            cgroup: Some(*cgroup_id),
+                            ..Correlation::default()
+                        },
+                        source: RawPointer {
+                            source: format!("probe:{}", self.config.host),
+                            object: String::new(),
+                            index: 0,
+                        },
+                        cloud: None,
+                        src_ip: None,
+                        user_agent: None,
+                        model: None,
+                        category: attributed.as_ref().map(|(w, _)| w.how.clone()),
+                        read_only: None,
+                        original_time: None,
+                        prompt: None,
+                        count: None,
+                        permissions: Vec::new(),
+                    }),
+                    observations: Vec::new(),
+                });
+            }
+        }
+        out
+    }
+
     /// A loss record for the window, naming every agent active in it; `None` when
     /// nothing was lost. Starts a new window of active agents either way.
     pub fn loss(
@@ -800,6 +864,48 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect()
+    }
+
+    #[test]
+    fn each_syscall_a_cgroup_used_in_a_period_is_one_attributed_event() {
+        let mut c = collector();
+        let mut set = crate::syscalls::SyscallSet::default();
+        for nr in [0, 257, 400] {
+            set.insert(nr);
+        }
+        let records = c.syscalls(&HashMap::from([(42, set)]), Timestamp(5_000));
+        let seen: Vec<(String, String, Option<String>)> = records
+            .iter()
+            .map(|r| match r {
+                SpoolRecord::Event { event, .. } => (
+                    event.uid.clone(),
+                    format!("{}:{}", event.service, event.operation),
+                    event.agent.as_ref().map(|a| a.id.clone()),
+                ),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let bot = Some("agent/bot".to_string());
+        assert_eq!(
+            seen,
+            [
+                (
+                    "node-1-5000-42-read".into(),
+                    "syscall:read".into(),
+                    bot.clone()
+                ),
+                (
+                    "node-1-5000-42-openat".into(),
+                    "syscall:openat".into(),
+                    bot.clone()
+                ),
+                (
+                    "node-1-5000-42-syscall_400".into(),
+                    "syscall:syscall_400".into(),
+                    bot
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct RunOptions {
     pub metrics: Option<std::net::SocketAddr>,
     /// The Kubernetes API to read this node's pods and their owners from, when given.
     pub kube_api: Option<crate::kube::KubeApiConfig>,
+    /// Also record which syscalls each watched cgroup enters (for seccomp envelopes),
+    /// reported every `repeats_every`. Costs every syscall on the node a lookup.
+    pub syscalls: bool,
 }
 
 /// What `probe status` shows: written by the running probe beside its spool files.
@@ -57,6 +60,9 @@ pub struct Status {
     /// What the last read of the Kubernetes API gave, or why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_api: Option<String>,
+    /// What syscall recording could not record, when it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syscall_counters: Option<crate::syscalls::SyscallCounters>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -198,6 +204,9 @@ pub async fn run(
         .transpose()?;
     let mut probe = Probe::load(options.probe)?;
     let mut reader = probe.take_events()?;
+    if options.syscalls {
+        probe.record_syscalls()?;
+    }
     let mut collector = Collector::new(
         CollectorConfig {
             scope: options.scope.clone(),
@@ -273,6 +282,10 @@ pub async fn run(
         programs: TRACEPOINTS
             .iter()
             .map(|(p, c, n)| format!("{p} ({c}/{n})"))
+            .chain(options.syscalls.then(|| {
+                let (program, hook) = crate::probe::SYSCALL_PROGRAM;
+                format!("{program} (raw_tracepoint/{hook})")
+            }))
             .chain(cgroup_programs)
             .collect(),
         watched: watched_status,
@@ -283,6 +296,7 @@ pub async fn run(
         undecodable: 0,
         egress: Vec::new(),
         kubernetes_api: kube_state.clone(),
+        syscall_counters: options.syscalls.then(Default::default),
     };
     write_status(&options.spool, &status)?;
     tracing::info!(watched = status.watched.len(), spool = %options.spool.display(), "probe running");
@@ -300,6 +314,7 @@ pub async fn run(
         None => 0,
     };
     let mut last_undecodable = 0;
+    let mut last_sets_full = 0;
     let mut window_start = started;
     let mut last_flush = Instant::now();
     let mut last_repeats = Instant::now();
@@ -358,9 +373,16 @@ pub async fn run(
             // arrived but could not be decoded: all events the spool will not have.
             let undecodable =
                 reader.undecodable + egress_reader.as_ref().map_or(0, |r| r.undecodable);
+            // A cgroup whose syscalls found no room in the kernel's sets: a hole too.
+            let syscall_counters = match options.syscalls {
+                true => Some(probe.syscall_counters()?),
+                false => None,
+            };
+            let sets_full = syscall_counters.map_or(0, |c| c.sets_full);
             let lost = counters.since(&last_counters).lost
                 + egress_lost.saturating_sub(last_egress_lost)
-                + (undecodable - last_undecodable);
+                + (undecodable - last_undecodable)
+                + sets_full.saturating_sub(last_sets_full);
             if let Some(servers) = collector.stdio_servers(now) {
                 spool.push(&servers, now);
             }
@@ -371,10 +393,17 @@ pub async fn run(
             last_counters = counters;
             last_egress_lost = egress_lost;
             last_undecodable = undecodable;
+            last_sets_full = sets_full;
             window_start = now;
             if stopping || last_repeats.elapsed() >= options.repeats_every {
                 for repeat in collector.repeats(&probe.dedupe_counts()?, now) {
                     spool.push(&repeat, now);
+                }
+                if options.syscalls {
+                    let sets = probe.take_syscall_sets().await?;
+                    for used in collector.syscalls(&sets, now) {
+                        spool.push(&used, now);
+                    }
                 }
                 last_repeats = Instant::now();
             }
@@ -391,6 +420,7 @@ pub async fn run(
             }
             status.running = !stopping;
             status.kubernetes_api = kube_state.clone();
+            status.syscall_counters = syscall_counters;
             write_status(&options.spool, &status)?;
             latest.send_replace(status.clone());
         }

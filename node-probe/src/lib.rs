@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod probe;
 pub mod runtime;
 pub mod spool;
+pub mod syscalls;
 pub mod wire;
 
 pub use egress::{AllowRule, Egress, EgressMode};

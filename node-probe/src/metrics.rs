@@ -183,6 +183,7 @@ mod tests {
             files: 2,
             undecodable: 0,
             egress: Vec::new(),
+            syscall_counters: None,
             kubernetes_api: None,
         }
     }

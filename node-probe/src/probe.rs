@@ -1,11 +1,13 @@
 //! Loading the observation programs, choosing what they watch, and reading what they send.
 
 use crate::ProbeError;
+use crate::syscalls::{SyscallCounters, SyscallKey, SyscallSet};
 use crate::wire::{self, RawEvent};
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::links::CgroupAttachMode;
 use aya::programs::{
-    CgroupSkb, CgroupSkbAttachType, CgroupSockAddr, CgroupSockAddrAttachType, TracePoint,
+    CgroupSkb, CgroupSkbAttachType, CgroupSockAddr, CgroupSockAddrAttachType, RawTracePoint,
+    TracePoint,
 };
 use aya::{Ebpf, EbpfLoader};
 use std::os::fd::AsRawFd;
@@ -23,6 +25,13 @@ pub const TRACEPOINTS: [(&str, &str, &str); 5] = [
     ("on_exit_openat", "syscalls", "sys_exit_openat"),
     ("on_inet_sock_set_state", "sock", "inet_sock_set_state"),
 ];
+
+/// Syscall recording's program and raw tracepoint, attached only when asked for.
+pub const SYSCALL_PROGRAM: (&str, &str) = ("on_sys_enter", "sys_enter");
+
+/// How long a flipped epoch is given before the old one's sets are read: a program that
+/// read the old epoch just before the flip sets its bit within microseconds.
+const EPOCH_SETTLE: Duration = Duration::from_millis(20);
 
 /// The DNS programs, attached to the topmost watched cgroups: (program, direction).
 pub const DNS_PROGRAMS: [(&str, CgroupSkbAttachType); 2] = [
@@ -318,6 +327,77 @@ impl Probe {
             }
         }
         Ok(counts)
+    }
+
+    /// Starts recording the syscalls of watched cgroups (a bit per syscall per cgroup).
+    /// It costs every syscall on the node a cgroup lookup, so it is off until asked for.
+    pub fn record_syscalls(&mut self) -> Result<(), ProbeError> {
+        let (program, hook) = SYSCALL_PROGRAM;
+        let raw: &mut RawTracePoint = self
+            .ebpf
+            .program_mut(program)
+            .ok_or(ProbeError::MissingProgram(program))?
+            .try_into()
+            .map_err(|e| ProbeError::attach(program, hook, e))?;
+        raw.load()
+            .map_err(|e| ProbeError::attach(program, hook, e))?;
+        raw.attach(hook)
+            .map_err(|e| ProbeError::attach(program, hook, e))?;
+        Ok(())
+    }
+
+    /// The syscalls each cgroup entered since the last call, by cgroup id: the programs
+    /// move to the other epoch, and the sets of this one are read and cleared.
+    pub async fn take_syscall_sets(
+        &mut self,
+    ) -> Result<std::collections::HashMap<u64, SyscallSet>, ProbeError> {
+        let epochs = "syscall_epoch";
+        let mut array: Array<&mut MapData, u32> =
+            Array::try_from(self.map_mut(epochs)?).map_err(|e| ProbeError::map(epochs, e))?;
+        let old = array.get(&0, 0).map_err(|e| ProbeError::map(epochs, e))?;
+        array
+            .set(0, old ^ 1, 0)
+            .map_err(|e| ProbeError::map(epochs, e))?;
+        tokio::time::sleep(EPOCH_SETTLE).await;
+        let name = "syscall_sets";
+        let mut sets: HashMap<&mut MapData, SyscallKey, SyscallSet> =
+            HashMap::try_from(self.map_mut(name)?).map_err(|e| ProbeError::map(name, e))?;
+        let keys: Vec<SyscallKey> = sets
+            .keys()
+            .filter_map(Result::ok)
+            .filter(|k| k.epoch == old)
+            .collect();
+        let mut out = std::collections::HashMap::new();
+        for key in keys {
+            match sets.get(&key, 0) {
+                Ok(set) => out
+                    .entry(key.cgroup_id)
+                    .or_insert_with(SyscallSet::default)
+                    .union(&set),
+                Err(aya::maps::MapError::KeyNotFound) => continue,
+                Err(e) => return Err(ProbeError::map(name, e)),
+            }
+            match sets.remove(&key) {
+                Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
+                Err(e) => return Err(ProbeError::map(name, e)),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn syscall_counters(&self) -> Result<SyscallCounters, ProbeError> {
+        let name = "syscall_counters";
+        let array: PerCpuArray<&MapData, u64> =
+            PerCpuArray::try_from(self.ebpf.map(name).ok_or(ProbeError::MissingMap(name))?)
+                .map_err(|e| ProbeError::map(name, e))?;
+        let sum = |index: u32| -> Result<u64, ProbeError> {
+            let values = array.get(&index, 0).map_err(|e| ProbeError::map(name, e))?;
+            Ok(values.iter().sum())
+        };
+        Ok(SyscallCounters {
+            other_abi: sum(0)?,
+            sets_full: sum(1)?,
+        })
     }
 
     /// The ring the programs write to, for an [`EventReader`]. Can be taken once.

@@ -96,6 +96,7 @@ fn options(
         pin_dir: "/nonexistent".into(),
         metrics: None,
         kube_api: None,
+        syscalls: false,
     }
 }
 

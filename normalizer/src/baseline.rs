@@ -367,6 +367,12 @@ impl Behavior {
         }
     }
 
+    /// A syscall a probe recorded (`syscall:NAME`): a mark per report period it was used
+    /// in, which drift and volume leave alone.
+    pub fn is_syscall(&self) -> bool {
+        matches!(self, Behavior::Action { action } if action.starts_with("syscall:"))
+    }
+
     /// Whether every window's count is kept (the low-cardinality kinds).
     pub fn keeps_all_windows(&self) -> bool {
         !matches!(self, Behavior::ActionOn { .. } | Behavior::ActionAs { .. })
@@ -484,10 +490,14 @@ impl Baseline {
         let time = event.time;
         // One event may stand for many occurrences (repeats a probe counted in the kernel).
         let n = event.count.unwrap_or(1).max(1);
-        *self
-            .events_per_window
-            .entry(self.window_of(time))
-            .or_default() += n;
+        // A recorded syscall is one per period it was used in, not an occurrence: the
+        // agent's volume leaves it out.
+        if event.service != "syscall" {
+            *self
+                .events_per_window
+                .entry(self.window_of(time))
+                .or_default() += n;
+        }
         // Keys are built in reused buffers and looked up borrowed: a behavior already
         // known costs no allocation (this loop runs for every event of every scan).
         let mut scratch = std::mem::take(&mut self.scratch);

@@ -227,6 +227,11 @@ pub fn classify_against(
         let w = baseline.window_of(seen.first);
         // A call as a role is also an action on a resource; the role itself is judged
         // through `Role`, so reporting both would say the same thing twice.
+        // A recorded syscall marks a recording period, not an occurrence: it appears when
+        // recording starts and stops when it ends, which says nothing of the agent.
+        if behavior.is_syscall() {
+            continue;
+        }
         let judged = !matches!(behavior, Behavior::ActionAs { .. })
             && reference.is_none_or(|r| r.seen(behavior).is_none());
         if judged && w >= from_w && w <= until_w {

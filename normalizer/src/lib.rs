@@ -25,6 +25,7 @@ pub mod node;
 pub mod ocsf;
 pub mod policy;
 pub mod reconcile;
+pub mod syscalls;
 pub mod timestamp;
 
 pub use agent::{AgentRef, Provider};

@@ -9,7 +9,9 @@ use iam_enforcer::egress::Connection;
 use iam_enforcer::gcp_role::Granted;
 use iam_enforcer::recommend::{AgentRecommendation, Input, recommend};
 use iam_enforcer::replay::{Call, Resource, is_access_denied};
+use iam_enforcer::seccomp::Syscall;
 use normalizer::Timestamp;
+use normalizer::classes::AgentClass;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -142,6 +144,8 @@ struct Observed {
     calls: BTreeMap<String, Vec<Owned>>,
     connections: Vec<OwnedConnection>,
     granted: Vec<OwnedGrant>,
+    /// Recorded syscalls: (name, period end, proof).
+    syscalls: Vec<(String, Timestamp, String)>,
 }
 
 /// A call's granted permissions, owned: what [`Granted`] borrows.
@@ -178,6 +182,13 @@ fn proof_of(ours: &Ours, file: &str) -> String {
     }
 }
 
+/// A probe's record of a syscall used in a report period, `None` for any other.
+fn syscall(e: &Stored, file: &str) -> Option<(String, Timestamp, String)> {
+    let ours = &e.unmapped.agentward;
+    let name = ours.action.as_deref()?.strip_prefix("syscall:")?;
+    (ours.layer == "kernel").then(|| (name.to_string(), Timestamp(e.time), proof_of(ours, file)))
+}
+
 /// A probe's record of a connection, `None` for any other.
 fn connection(e: &Stored, file: &str) -> Option<OwnedConnection> {
     let ours = &e.unmapped.agentward;
@@ -207,6 +218,17 @@ impl Observed {
                 time: g.time,
                 proof: &g.proof,
                 count: g.count,
+            })
+            .collect()
+    }
+
+    fn syscalls(&self) -> Vec<Syscall<'_>> {
+        self.syscalls
+            .iter()
+            .map(|(name, time, proof)| Syscall {
+                name,
+                time: *time,
+                proof,
             })
             .collect()
     }
@@ -278,6 +300,8 @@ async fn observed_of(
                 .with_context(|| format!("corrupt event line in {name}"))?;
             if let Some(c) = connection(&e, name) {
                 out.connections.push(c);
+            } else if let Some(s) = syscall(&e, name) {
+                out.syscalls.push(s);
             } else if let Some(g) = grant(&e, name) {
                 out.granted.push(g);
             } else if let Some((role, call)) = call_as_role(e, agent, name) {
@@ -369,6 +393,11 @@ async fn recommendations(
         let owned = observed_of(&store, &r.agent, mine).await?;
         let (calls, connections) = owned.borrowed();
         let granted = owned.grants();
+        let syscalls = owned.syscalls();
+        let class = analysis
+            .classes
+            .get(&r.agent.key())
+            .map_or(AgentClass::General, |c| c.class);
         let inventory = analysis.inventory_of(baseline);
         // The whole observation, so an episode anywhere in it is judged.
         let span = baseline
@@ -385,6 +414,8 @@ async fn recommendations(
             episodes: &episodes,
             connections: &connections,
             granted: &granted,
+            syscalls: &syscalls,
+            class,
         };
         out.push(recommend(&input, catalog)?);
     }
@@ -398,6 +429,7 @@ fn exit_for(results: &[AgentRecommendation]) -> ExitCode {
     let denied = results.iter().any(|a| {
         a.roles.iter().any(|r| r.blast_radius.denied_events > 0)
             || a.egress.as_ref().is_some_and(|e| e.replay.denied > 0)
+            || a.seccomp.as_ref().is_some_and(|s| s.replay.denied > 0)
     });
     if denied {
         tracing::warn!("a proposed policy would deny calls this agent was observed making");

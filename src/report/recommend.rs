@@ -33,7 +33,8 @@ pub fn recommend_markdown(
                 let _ = writeln!(out, "No event of it was recorded.");
             }
         }
-        if a.roles.is_empty() && a.gcp_roles.is_empty() && a.egress.is_none() {
+        if a.roles.is_empty() && a.gcp_roles.is_empty() && a.egress.is_none() && a.seccomp.is_none()
+        {
             let _ = writeln!(
                 out,
                 "\nNo AWS role was seen acting for it or read from its configuration: no IAM policy to propose (any failed read is named under \"Not judged\" and in the scan's summary)."
@@ -44,6 +45,9 @@ pub fn recommend_markdown(
         }
         if let Some(e) = &a.egress {
             egress_markdown(&mut out, e);
+        }
+        if let Some(s) = &a.seccomp {
+            seccomp_markdown(&mut out, s);
         }
         for g in &a.gcp_roles {
             gcp_markdown(&mut out, g);
@@ -113,6 +117,66 @@ fn egress_markdown(out: &mut String, e: &iam_enforcer::recommend::EgressRecommen
     }
     for u in &e.allowlist.unreadable {
         let _ = writeln!(out, "- not allowed: `{u}` is no address and port");
+    }
+}
+
+fn seccomp_markdown(out: &mut String, s: &iam_enforcer::recommend::SeccompRecommendation) {
+    use iam_enforcer::seccomp::Origin;
+    let e = &s.envelope;
+    let _ = writeln!(
+        out,
+        "\n### seccomp envelope (`seccomp.json`, default: EPERM)\n"
+    );
+    let _ = writeln!(
+        out,
+        "- **Recording:** {} report periods{}; class {}: {} syscalls seen, {} added by class.",
+        thousands(e.periods),
+        match e.first.zip(e.last) {
+            Some((f, l)) => format!(" {} → {}", f.rfc3339(), l.rfc3339()),
+            None => String::new(),
+        },
+        e.class.label(),
+        e.seen(),
+        e.entries.len() - e.seen()
+    );
+    let _ = writeln!(
+        out,
+        "- **Replay:** {} of {} recorded uses would be refused.",
+        thousands(s.replay.denied),
+        thousands(s.replay.uses)
+    );
+    for (name, ev) in &s.replay.denials {
+        let _ = writeln!(
+            out,
+            "  - would refuse `{name}` ({} periods)",
+            thousands(ev.events)
+        );
+    }
+    for entry in &e.entries {
+        let line = match &entry.origin {
+            Origin::Seen {
+                evidence,
+                confidence,
+            } => format!(
+                "seen in {} periods {} → {}, {:?} ({} of {} windows)",
+                thousands(evidence.events),
+                evidence.first.utc_date(),
+                evidence.last.utc_date(),
+                confidence.level,
+                confidence.windows_seen,
+                confidence.windows_observed
+            )
+            .to_lowercase(),
+            Origin::AddedByClass { why, .. } => format!("added by class: {why}"),
+        };
+        let _ = writeln!(out, "- allow `{}`: {line}", entry.name);
+    }
+    for (name, ev) in &e.unnameable {
+        let _ = writeln!(
+            out,
+            "- not allowed: `{name}` ({} periods) has no name in agentward's syscall table, and a profile lists names",
+            thousands(ev.events)
+        );
     }
 }
 
@@ -353,6 +417,9 @@ pub fn artifact_files(
             if let Some(selector) = selectors.get(&a.agent.key()) {
                 files.extend(kubernetes_files(&dir, a, e, selector)?);
             }
+        }
+        if let Some(sc) = &a.seccomp {
+            files.push((dir.join("seccomp.json"), pretty(&sc.envelope.profile())));
         }
         for g in &a.gcp_roles {
             let header = vec![
