@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Records examples/selfhosted-agent/spool: a real self-hosted agent watched by the real
-probe (`agentward probe run --k8s`), as two weeks of a Kubernetes Deployment.
+"""Records examples/selfhosted-agent/spool: two real self-hosted agents watched by the real
+probe (`agentward probe run --k8s --record-syscalls`), as two weeks of two Kubernetes
+Deployments in one cluster.
 
 What is real: every record. The agent (examples/selfhosted-agent/agent/agent.py, installed
 with its pinned PyPI requirements in /opt/support-bot) runs for real in cgroups laid out as
@@ -15,6 +16,12 @@ server nobody declared, and connects to an address the ticket named. The agent f
 model gateway and that address by name, through a resolver this script plays on
 127.0.0.1:53 (each session's /etc/resolv.conf points there, in a mount namespace of its
 own), so the spool has its DNS lookups and the names of the endpoints it reached.
+
+The second Deployment, `agents/kb-indexer` (examples/selfhosted-agent/agent/indexer.py,
+one pod, a run a day at 11:00), behaves otherwise: no framework, no MCP, no child
+process; it reads documents, writes its index atomically and hands it to the vector
+store. The probe records both agents' syscalls (a bit per syscall per cgroup), from
+which `agentward artifacts` makes each its own seccomp envelope.
 
 Needs root (the probe loads eBPF), Debian's python3-venv, and PyPI once (the venv). Run
 from anywhere; regenerating gives an equivalent, not byte-identical, recording (pids,
@@ -45,8 +52,10 @@ MODEL = ("127.0.0.1", 18080)  # the cluster's model gateway
 TICKET_TARGET = ("127.0.0.1", 18443)  # the address the injected ticket names
 # The names the agent looks them up by, through the cluster's resolver (played by this
 # script on 127.0.0.1:53, which each session's /etc/resolv.conf points at).
-NAMES = {"model-gateway.agents.svc.cluster.local": MODEL, "paste.exfil.example": TICKET_TARGET}
-MODEL_NAME, TICKET_NAME = NAMES
+VECTOR_STORE = ("127.0.0.1", 16333)  # the indexer's vector store
+NAMES = {"model-gateway.agents.svc.cluster.local": MODEL, "paste.exfil.example": TICKET_TARGET,
+         "vector-db.agents.svc.cluster.local": VECTOR_STORE}
+MODEL_NAME, TICKET_NAME, VECTOR_NAME = NAMES
 START = datetime(2026, 11, 1, tzinfo=timezone.utc)
 DAYS = 14
 ROLLOUT_DAY = 7
@@ -54,6 +63,7 @@ INJECTED = (11, 14)  # day (1-based), hour
 
 PODS_BEFORE = ["support-bot-7d9f8b6c5d-x2k4p", "support-bot-7d9f8b6c5d-m8q7z"]
 PODS_AFTER = ["support-bot-5c6d7f8b94-h4n2w", "support-bot-5c6d7f8b94-r9t5v"]
+INDEXER_POD = "kb-indexer-6b8c9d7f5-q7w2x"
 
 
 def binary() -> Path:
@@ -89,6 +99,11 @@ def install_agent() -> Path:
         shutil.copy(requirements, stamp)
     (APP / "app").mkdir(parents=True, exist_ok=True)
     shutil.copy(EXAMPLE / "agent/agent.py", APP / "app/agent.py")
+    shutil.copy(EXAMPLE / "agent/indexer.py", APP / "app/indexer.py")
+    docs = APP / "kb/docs"
+    docs.mkdir(parents=True, exist_ok=True)
+    for n, text in enumerate(["Refunds take 5 days.", "Orders ship from Lyon.", "Support hours: 8-18 CET."]):
+        (docs / f"doc-{n}.md").write_text(text + "\n")
     return python
 
 
@@ -145,6 +160,7 @@ def main() -> None:
     python = install_agent()
     listen(MODEL)
     listen(TICKET_TARGET)
+    listen(VECTOR_STORE)
     resolv_conf = resolver()
 
     root = cgroup2_root()
@@ -153,9 +169,10 @@ def main() -> None:
     pod_logs = work / "pods"
     pod_logs.mkdir()
     cgroups = {}
-    for pod in PODS_BEFORE + PODS_AFTER:
+    for pod in PODS_BEFORE + PODS_AFTER + [INDEXER_POD]:
         uid = pod_uid(pod)
-        container = hashlib.sha256(f"{pod}/support-bot".encode()).hexdigest()
+        app = "kb-indexer" if pod == INDEXER_POD else "support-bot"
+        container = hashlib.sha256(f"{pod}/{app}".encode()).hexdigest()
         path = kubepods / "burstable" / f"pod{uid}" / container
         path.mkdir(parents=True, exist_ok=True)
         (pod_logs / f"{NAMESPACE}_{pod}_{uid}").mkdir()
@@ -164,7 +181,7 @@ def main() -> None:
     spool = work / "spool"
     probe = subprocess.Popen([str(agentward), "probe", "run", "--k8s", "--pod-log-dir", str(pod_logs),
                               "--scope", CLUSTER, "--node", NODE, "--spool", str(spool),
-                              "--flush-every", "1", "--repeats-every", "1"])
+                              "--flush-every", "1", "--repeats-every", "1", "--record-syscalls"])
     status = spool / "status" / f"{NODE}.json"
     for _ in range(200):
         if status.exists():
@@ -177,11 +194,17 @@ def main() -> None:
     sessions = []  # (wall ms at start, new start time)
     for day in range(1, DAYS + 1):
         pods = PODS_BEFORE if day < ROLLOUT_DAY else PODS_AFTER
-        for hour, pod in [(9, pods[0]), (14, pods[1])]:
+        for hour, pod in [(9, pods[0]), (11, INDEXER_POD), (14, pods[1])]:
             injected = (day, hour) == INJECTED
             at = START + timedelta(days=day - 1, hours=hour, minutes=5 if injected else 0)
             sessions.append((int(time.time() * 1000), at))
-            args = [str(python), str(APP / "app/agent.py"), "--model", "%s:%d" % (MODEL_NAME, MODEL[1])]
+            model = "%s:%d" % (MODEL_NAME, MODEL[1])
+            if pod == INDEXER_POD:
+                args = [str(python), str(APP / "app/indexer.py"), "--model", model,
+                        "--vector-store", "%s:%d" % (VECTOR_NAME, VECTOR_STORE[1]),
+                        "--docs", str(APP / "kb/docs"), "--index", str(APP / "kb/index")]
+            else:
+                args = [str(python), str(APP / "app/agent.py"), "--model", model]
             if injected:
                 args += ["--follow-ticket", "%s:%d" % (TICKET_NAME, TICKET_TARGET[1])]
             # Its own mount namespace, for the pod's resolv.conf; the network is the host's.

@@ -763,14 +763,7 @@ impl ConfigFile<'_> {
                     SourceKind::AzureApi { .. } => SourceKind::AzureLogs,
                     _ => SourceKind::GcpAuditLogs,
                 },
-                location: LocationSpec {
-                    url: format!(
-                        "{}/{}",
-                        store.url.trim_end_matches('/'),
-                        crate::layout::pulled_dir(&api.name)
-                    ),
-                    ..store.clone()
-                },
+                location: pulled_location(store, &api.name),
                 max_record_bytes: api.max_record_bytes,
                 wire: ApiWire::Live,
                 regions: Vec::new(),
@@ -794,6 +787,28 @@ impl ConfigFile<'_> {
             sources.push(p);
         }
         Ok(())
+    }
+}
+
+/// Points the sources that scan what API sources pulled at `store`: a store given on
+/// the command line holds them, not the configuration's.
+pub fn move_pulled_to(sources: &mut [SourceConfig], store: &LocationSpec) {
+    for s in sources {
+        if let Some(api) = s.pulled_by.clone() {
+            s.location = pulled_location(store, &api);
+        }
+    }
+}
+
+/// Where in `store` what the API source `api` pulled of its logs is kept, as a location.
+fn pulled_location(store: &LocationSpec, api: &str) -> LocationSpec {
+    LocationSpec {
+        url: format!(
+            "{}/{}",
+            store.url.trim_end_matches('/'),
+            crate::layout::pulled_dir(api)
+        ),
+        ..store.clone()
     }
 }
 

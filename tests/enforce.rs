@@ -580,8 +580,10 @@ fn checkov(dir: &std::path::Path, clean: bool) {
 #[test]
 fn the_selfhosted_agent_gets_an_egress_allowlist_without_its_exfiltration() {
     let (store, out_dir, all) = scanned("selfhosted-agent");
-    let bot = &all[0];
-    assert_eq!(bot["agent"]["id"], "deployment/support-bot");
+    let bot = all
+        .iter()
+        .find(|a| a["agent"]["id"] == "deployment/support-bot")
+        .unwrap();
     let egress = &bot["egress"];
     assert_eq!(egress["replay"]["denied"], 0, "{:#}", egress["replay"]);
     let withheld: Vec<&str> = egress["allowlist"]["withheld"]
@@ -824,6 +826,89 @@ fn the_selfhosted_agent_gets_network_policies_with_its_selector() {
     ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("nobody"), "{}", stderr(&out));
+}
+
+/// The seed's question 3: two agents in one cluster, recorded by the real probe, under two
+/// different generated syscall envelopes and NetworkPolicies, each traced to its own
+/// recording: what only one of them does is in its envelope alone.
+#[test]
+fn two_agents_in_one_cluster_get_two_envelopes_each_traced_to_its_own_recording() {
+    let (store, out_dir, all) = scanned("selfhosted-agent");
+    let out = run(&[
+        "--store",
+        store.path().to_str().unwrap(),
+        "artifacts",
+        "--out",
+        out_dir.path().to_str().unwrap(),
+        "--selector",
+        "support-bot=app=support-bot",
+        "--selector",
+        "kb-indexer=app=kb-indexer",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = |deployment: &str| {
+        out_dir.path().join(format!(
+            "selfhosted.prod-eu-1.agents.deployment_{deployment}"
+        ))
+    };
+    // The syscalls each was seen entering, from its own profile's rule comments.
+    let seen = |deployment: &str| -> std::collections::BTreeSet<String> {
+        let profile: Value =
+            serde_json::from_slice(&std::fs::read(dir(deployment).join("seccomp.json")).unwrap())
+                .unwrap();
+        assert_eq!(profile["defaultAction"], "SCMP_ACT_ERRNO");
+        profile["syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["comment"].as_str().unwrap().starts_with("seen:"))
+            .map(|r| r["names"][0].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (bot, indexer) = (seen("support-bot"), seen("kb-indexer"));
+    assert_ne!(bot, indexer);
+    // The bot starts its MCP servers as child processes; the indexer starts none, and it
+    // alone syncs and renames its index into place.
+    let spawns = |s: &std::collections::BTreeSet<String>| {
+        ["clone", "clone3", "vfork", "fork"]
+            .iter()
+            .any(|c| s.contains(*c))
+    };
+    assert!(spawns(&bot) && bot.contains("wait4"), "{bot:?}");
+    assert!(!spawns(&indexer), "{indexer:?}");
+    assert!(
+        indexer.contains("fsync") && indexer.contains("rename"),
+        "{indexer:?}"
+    );
+    for (deployment, port) in [("support-bot", "18080"), ("kb-indexer", "16333")] {
+        let agent = all
+            .iter()
+            .find(|a| a["agent"]["id"] == format!("deployment/{deployment}"))
+            .unwrap();
+        let seccomp = &agent["seccomp"];
+        assert_eq!(seccomp["replay"]["denied"], 0, "{deployment}: {seccomp:#}");
+        // Every seen entry's trace names spool files of this example, under its own agent.
+        for entry in seccomp["envelope"]["entries"].as_array().unwrap() {
+            if entry["origin"] == "seen" {
+                let records = entry["evidence"]["records"].as_array().unwrap();
+                assert!(!records.is_empty(), "{entry:#}");
+                assert!(
+                    records
+                        .iter()
+                        .all(|r| r.as_str().unwrap().contains("node-eu-1a")),
+                    "{entry:#}"
+                );
+            }
+        }
+        let np = dir(deployment).join("k8s/networkpolicy.yaml");
+        let text = std::fs::read_to_string(&np).unwrap();
+        assert!(text.contains(&format!("app: {deployment}")), "{text}");
+        assert!(text.contains(&format!("port: {port}")), "{text}");
+        kubernetes_validate(&np, true);
+    }
+    let bot_np =
+        std::fs::read_to_string(dir("support-bot").join("k8s/networkpolicy.yaml")).unwrap();
+    assert!(!bot_np.contains("port: 16333"), "{bot_np}");
 }
 
 fn kubernetes_validate(file: &std::path::Path, valid: bool) {

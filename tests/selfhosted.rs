@@ -28,19 +28,31 @@ fn json_of(config: &Path, store: &Path, args: &[&str]) -> Value {
 }
 
 #[test]
-fn the_selfhosted_example_is_one_deployment_with_the_inventory_its_processes_show() {
+fn the_selfhosted_example_is_two_deployments_with_the_inventory_their_processes_show() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let config = scan_example(&store);
 
     let inventory = json_of(&config, &store, &["inventory", "--format", "json"]);
     let agents = inventory["agents"].as_array().unwrap();
+    let ids: Vec<&str> = agents
+        .iter()
+        .map(|a| a["agent"]["id"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        agents.len(),
-        1,
-        "four pods across a rollout are one Deployment"
+        ids,
+        ["deployment/kb-indexer", "deployment/support-bot"],
+        "four pods across a rollout are one Deployment, and the indexer another"
     );
-    let agent = &agents[0];
+    let indexer = &agents[0];
+    assert_eq!(indexer["name"]["value"], "kb-indexer");
+    assert!(
+        indexer["mcp_servers"]
+            .as_array()
+            .is_none_or(|m| m.is_empty()),
+        "{indexer:#}"
+    );
+    let agent = &agents[1];
     assert_eq!(
         agent["agent"],
         serde_json::json!({"provider": "self_hosted", "scope": "prod-eu-1", "location": "agents", "id": "deployment/support-bot"})

@@ -94,6 +94,20 @@ pub fn render(status: &Status) -> String {
             e.lost,
         );
     }
+    if let Some(s) = &status.syscall_counters {
+        metric(
+            "agentward_probe_syscalls_other_abi_total",
+            "counter",
+            "32-bit (ia32, x32) syscalls of watched processes: not recorded, and refused by an x86_64 profile.",
+            s.other_abi,
+        );
+        metric(
+            "agentward_probe_syscalls_unrecorded_total",
+            "counter",
+            "Syscalls of cgroups the kernel's syscall sets had no room for (counted as lost).",
+            s.sets_full,
+        );
+    }
     let _ = writeln!(
         out,
         "# HELP agentward_probe_last_update_timestamp_seconds When the counters were last read.\n# TYPE agentward_probe_last_update_timestamp_seconds gauge\nagentward_probe_last_update_timestamp_seconds{{host=\"{host}\"}} {}",

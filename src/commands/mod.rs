@@ -107,6 +107,7 @@ pub(crate) fn load_config(cli: &Cli, needs_sources: bool) -> anyhow::Result<Conf
         if !store.contains("://") {
             config.store.url = std::env::current_dir()?.join(store).display().to_string();
         }
+        crate::config::move_pulled_to(&mut config.sources, &config.store);
     }
     Ok(config)
 }
