@@ -270,51 +270,23 @@ impl Collector {
             "{}-{}-{}-{}",
             self.config.host, header.boot_ns, header.tid, operation
         );
-        let event = Event {
-            uid: uid.clone(),
-            time,
-            agent: agent.clone(),
-            layer,
-            service: service.into(),
-            operation: operation.clone(),
-            targets: target
-                .map(|(uid, kind, name)| {
-                    vec![Target {
-                        uid,
-                        kind: Some(kind.into()),
-                        name,
-                    }]
-                })
-                .unwrap_or_default(),
-            outcome,
-            principal: Principal {
-                kind: "process".into(),
-                id: Some(header.uid.to_string()),
-                session_name: Some(header.comm.clone()),
-                ..Principal::default()
-            },
-            correlation: Correlation {
-                pid: Some(header.pid),
-                ppid: (header.ppid != 0).then_some(header.ppid),
-                cgroup: Some(header.cgroup_id),
-                ..Correlation::default()
-            },
-            source: RawPointer {
-                source: format!("probe:{}", self.config.host),
-                object: String::new(),
-                index: 0,
-            },
-            cloud: None,
-            src_ip: None,
-            user_agent: None,
-            model: None,
-            category: attributed.as_ref().map(|(w, _)| w.how.clone()),
-            read_only: None,
-            original_time: None,
-            prompt: None,
-            count: None,
-            permissions: Vec::new(),
-        };
+        let mut event = self.event(uid.clone(), time, attributed.as_ref(), service, operation);
+        event.layer = layer;
+        event.targets = target
+            .map(|(uid, kind, name)| {
+                vec![Target {
+                    uid,
+                    kind: Some(kind.into()),
+                    name,
+                }]
+            })
+            .unwrap_or_default();
+        event.outcome = outcome;
+        event.principal.id = Some(header.uid.to_string());
+        event.principal.session_name = Some(header.comm.clone());
+        event.correlation.pid = Some(header.pid);
+        event.correlation.ppid = (header.ppid != 0).then_some(header.ppid);
+        event.correlation.cgroup = Some(header.cgroup_id);
         if let Some(key) = DedupeKey::of(raw).or(dns_key) {
             // Sent again after the kernel forgot the key: its count starts over.
             self.sent.insert(key, (event.clone(), 1));
@@ -524,6 +496,48 @@ impl Collector {
         out
     }
 
+    /// A kernel-layer event of this probe's, by a process, with nothing else known yet:
+    /// the caller fills in what it saw.
+    fn event(
+        &self,
+        uid: String,
+        time: Timestamp,
+        attributed: Option<&(Workload, AgentRef)>,
+        service: &str,
+        operation: String,
+    ) -> Event {
+        Event {
+            uid,
+            time,
+            agent: attributed.map(|(_, a)| a.clone()),
+            layer: Layer::Kernel,
+            service: service.into(),
+            operation,
+            targets: Vec::new(),
+            outcome: Outcome::Success,
+            principal: Principal {
+                kind: "process".into(),
+                ..Principal::default()
+            },
+            correlation: Correlation::default(),
+            source: RawPointer {
+                source: format!("probe:{}", self.config.host),
+                object: String::new(),
+                index: 0,
+            },
+            cloud: None,
+            src_ip: None,
+            user_agent: None,
+            model: None,
+            category: attributed.map(|(w, _)| w.how.clone()),
+            read_only: None,
+            original_time: None,
+            prompt: None,
+            count: None,
+            permissions: Vec::new(),
+        }
+    }
+
     /// One event per cgroup and syscall it entered in the period ending `now`: service
     /// `syscall`, the syscall's name the operation. A bit says "used", not how often, so
     /// the events carry no count; the periods they recur in are what a baseline weighs.
@@ -543,44 +557,15 @@ impl Collector {
             }
             for nr in set.numbers() {
                 let operation = normalizer::syscalls::name(nr);
+                let uid = format!(
+                    "{}-{}-{cgroup_id}-{operation}",
+                    self.config.host,
+                    now.millis()
+                );
+                let mut event = self.event(uid, now, attributed.as_ref(), "syscall", operation);
+                event.correlation.cgroup = Some(*cgroup_id);
                 out.push(SpoolRecord::Event {
-                    event: Box::new(Event {
-                        uid: format!(
-                            "{}-{}-{cgroup_id}-{operation}",
-                            self.config.host,
-                            now.millis()
-                        ),
-                        time: now,
-                        agent: agent.clone(),
-                        layer: Layer::Kernel,
-                        service: "syscall".into(),
-                        operation,
-                        targets: Vec::new(),
-                        outcome: Outcome::Success,
-                        principal: Principal {
-                            kind: "process".into(),
-                            ..Principal::default()
-                        },
-                        correlation: Correlation {
-                            cgroup: Some(*cgroup_id),
-                            ..Correlation::default()
-                        },
-                        source: RawPointer {
-                            source: format!("probe:{}", self.config.host),
-                            object: String::new(),
-                            index: 0,
-                        },
-                        cloud: None,
-                        src_ip: None,
-                        user_agent: None,
-                        model: None,
-                        category: attributed.as_ref().map(|(w, _)| w.how.clone()),
-                        read_only: None,
-                        original_time: None,
-                        prompt: None,
-                        count: None,
-                        permissions: Vec::new(),
-                    }),
+                    event: Box::new(event),
                     observations: Vec::new(),
                 });
             }
