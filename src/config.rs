@@ -950,6 +950,44 @@ mod tests {
         }
     }
 
+    /// A store given on the command line holds what the API sources pull: the sources
+    /// that scan it move with it, and the others stay where they are.
+    #[test]
+    fn pulled_logs_are_scanned_from_the_store_in_use() {
+        let mut config = parse(
+            "[store]\nurl = \"configured\"\n\n[[source]]\nname = \"vertex\"\nkind = \"gcp-api\"\nprojects = [\"a\"]\nlogging_api = true\n\n[[source]]\nname = \"trail\"\nkind = \"cloudtrail\"\nurl = \"logs\"\n",
+        )
+        .unwrap();
+        let pulled = |c: &Config| {
+            c.sources
+                .iter()
+                .find(|s| s.pulled_by.as_deref() == Some("vertex"))
+                .map(|s| s.location.url.clone())
+                .unwrap()
+        };
+        assert!(
+            pulled(&config).ends_with("configured/pulled/vertex"),
+            "{}",
+            pulled(&config)
+        );
+        let trail = config
+            .sources
+            .iter()
+            .find(|s| s.name == "trail")
+            .unwrap()
+            .location
+            .url
+            .clone();
+        let other = LocationSpec {
+            url: "/elsewhere".into(),
+            ..LocationSpec::default()
+        };
+        move_pulled_to(&mut config.sources, &other);
+        assert_eq!(pulled(&config), "/elsewhere/pulled/vertex");
+        let after = config.sources.iter().find(|s| s.name == "trail").unwrap();
+        assert_eq!(after.location.url, trail);
+    }
+
     #[test]
     fn gcp_sources_need_projects_and_default_to_one_location() {
         let gcp = |extra: &str| {
