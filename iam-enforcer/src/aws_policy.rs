@@ -48,6 +48,17 @@ pub enum Level {
     Review,
 }
 
+impl Level {
+    /// The name reports and artifacts show, as it serializes.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Steady => "steady",
+            Level::Recurring => "recurring",
+            Level::Review => "review",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Confidence {
     pub level: Level,

@@ -186,16 +186,16 @@ pub fn class_additions(class: AgentClass) -> Vec<(&'static str, &'static str)> {
             )
         })
         .collect();
-    let extra: &[&str] = match class {
-        AgentClass::CodeExecution => CODE_EXECUTION,
-        AgentClass::Orchestrator => ORCHESTRATOR,
-        _ => &[],
-    };
-    let why = match class {
-        AgentClass::CodeExecution => {
-            "code execution: the processes and files the code it writes needs"
-        }
-        _ => "orchestrator: starting the agents it delegates to",
+    let (extra, why): (&[&str], &str) = match class {
+        AgentClass::CodeExecution => (
+            CODE_EXECUTION,
+            "code execution: the processes and files the code it writes needs",
+        ),
+        AgentClass::Orchestrator => (
+            ORCHESTRATOR,
+            "orchestrator: starting the agents it delegates to",
+        ),
+        _ => (&[], ""),
     };
     out.extend(extra.iter().map(|s| (*s, why)));
     out
@@ -331,10 +331,7 @@ fn comment(e: &Entry) -> String {
             evidence.last.rfc3339(),
             confidence.windows_seen,
             confidence.windows_observed,
-            serde_json::to_value(confidence.level)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            confidence.level.label(),
             evidence.records.len()
         ),
         Origin::AddedByClass { class, why } => {

@@ -362,11 +362,15 @@ impl Probe {
         let name = "syscall_sets";
         let mut sets: HashMap<&mut MapData, SyscallKey, SyscallSet> =
             HashMap::try_from(self.map_mut(name)?).map_err(|e| ProbeError::map(name, e))?;
-        let keys: Vec<SyscallKey> = sets
-            .keys()
-            .filter_map(Result::ok)
-            .filter(|k| k.epoch == old)
-            .collect();
+        // A key that cannot be read is an error, not a set skipped.
+        let mut keys = Vec::new();
+        for key in sets.keys() {
+            match key {
+                Ok(k) if k.epoch == old => keys.push(k),
+                Ok(_) | Err(aya::maps::MapError::KeyNotFound) => {}
+                Err(e) => return Err(ProbeError::map(name, e)),
+            }
+        }
         let mut out = std::collections::HashMap::new();
         for key in keys {
             match sets.get(&key, 0) {

@@ -158,15 +158,14 @@ fn seccomp_markdown(out: &mut String, s: &iam_enforcer::recommend::SeccompRecomm
                 evidence,
                 confidence,
             } => format!(
-                "seen in {} periods {} → {}, {:?} ({} of {} windows)",
+                "seen in {} periods {} → {}, {} ({} of {} windows)",
                 thousands(evidence.events),
                 evidence.first.utc_date(),
                 evidence.last.utc_date(),
-                confidence.level,
+                confidence.level.label(),
                 confidence.windows_seen,
                 confidence.windows_observed
-            )
-            .to_lowercase(),
+            ),
             Origin::AddedByClass { why, .. } => format!("added by class: {why}"),
         };
         let _ = writeln!(out, "- allow `{}`: {line}", entry.name);
@@ -339,10 +338,7 @@ fn proposed_markdown(out: &mut String, r: &RoleRecommendation) {
             thousands(s.trace.events),
             s.trace.first.utc_date(),
             s.trace.last.utc_date(),
-            serde_json::to_value(c.level)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            c.level.label(),
             c.windows_seen,
             c.windows_observed,
             thousands(records as u64),
